@@ -1,0 +1,55 @@
+# ai-infra developer commands. Each target sets up .venv itself on a fresh machine:
+# uv from PATH if present, else uv pip-installed into .venv-bootstrap (only Python 3.11+ needed).
+SHELL := /bin/bash
+STACK ?= dev
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(shell command -v uv 2>/dev/null || echo .venv-bootstrap/bin/uv)
+export UV_PYTHON := $(shell command -v $(PYTHON))
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help venv plan test lint typecheck check bench scan clean
+
+help:
+	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (exit 1 mandatory, 2 bad config)"
+	@echo "make test              unit, component, program and policy tests (pytest)"
+	@echo "make check             ruff + mypy"
+	@echo "make scan [STACK=..]   checkov (own venv) over the rendered manifests"
+	@echo "make clean             remove build/ and virtualenvs"
+
+.venv-bootstrap/bin/uv:
+	$(PYTHON) -m venv .venv-bootstrap
+	.venv-bootstrap/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+venv: $(VENV)/.synced
+
+plan: venv
+	$(PY) -m planner --stack $(STACK)
+
+test: venv
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: venv
+	$(PY) -m mypy
+
+check: lint typecheck
+
+.venv-checkov/bin/checkov:
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==3.3.30
+
+scan: plan .venv-checkov/bin/checkov
+	.venv-checkov/bin/checkov --quiet --compact --framework kubernetes -d build/$(STACK)/manifests
+
+clean:
+	rm -rf build .venv .venv-bootstrap .venv-checkov .pytest_cache .mypy_cache .ruff_cache

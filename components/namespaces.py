@@ -1,0 +1,67 @@
+"""``PlatformNamespace``: one namespace with its Pod Security level and, for workload
+namespaces, the guardrails every tenant gets (default-deny + DNS NetworkPolicies,
+ResourceQuota with a GPU line, LimitRange).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.core.naming import resource_name
+from components.core.settings import NamespaceSettings
+from components.specs import namespace as spec
+
+TYPE = "ai-infra:k8s:PlatformNamespace"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlatformNamespaceArgs:
+    name: str
+    """The namespace's metadata.name (a literal, so policies know it at preview)."""
+    labels: dict[str, str]
+    """Standard labels (components.core.labels.standard_labels)."""
+    pod_security: spec.PodSecurityLevel = "restricted"
+    """Pod Security level enforced, warned and audited."""
+    workload: NamespaceSettings | None = None
+    """Quota and limit settings; set for workload namespaces, None for system namespaces."""
+
+
+class PlatformNamespace(pulumi.ComponentResource):
+    """Children: Namespace; for workload namespaces also NetworkPolicies default-deny and
+    allow-dns, ResourceQuota ``compute`` and LimitRange ``defaults``."""
+
+    namespace_name: pulumi.Output[str]
+    """metadata.name of the namespace (depends on its creation)."""
+
+    def __init__(self, name: str, args: PlatformNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            resource_name(name, "ns"),
+            spec.namespace_args(args.name, args.pod_security, args.labels),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Children name the namespace through the Namespace's output so they wait for it.
+        ns = self.namespace.metadata.apply(lambda m: m.name)
+        child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        if args.workload is not None:
+            k8s.networking.v1.NetworkPolicy(
+                resource_name(name, "default-deny"), spec.default_deny_args(args.name, args.labels), opts=child
+            )
+            k8s.networking.v1.NetworkPolicy(
+                resource_name(name, "allow-dns"), spec.allow_dns_args(args.name, args.labels), opts=child
+            )
+            k8s.core.v1.ResourceQuota(
+                resource_name(name, "quota"),
+                spec.resource_quota_args(args.name, args.workload, args.labels),
+                opts=child,
+            )
+            k8s.core.v1.LimitRange(
+                resource_name(name, "limits"),
+                spec.limit_range_args(args.name, args.workload, args.labels),
+                opts=child,
+            )
+        self.namespace_name = ns
+        self.register_outputs({"namespace_name": self.namespace_name})

@@ -1,0 +1,114 @@
+"""Catalogue of the EC2 GPU instance types the platform knows how to run.
+
+Settings validate node pools against this table (unknown family or size, MIG on a GPU without
+MIG, NVMe modes on types without instance store), node pools derive the autoscaler's
+``nvidia.com/gpu`` node-template tag from it, and the plan's cost report multiplies its hourly
+prices. Prices are us-east-1 on-demand list prices in USD, rounded; spot is estimated with a
+flat discount. They are estimates for planning, not billing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SPOT_DISCOUNT = 0.6
+"""Spot price as a fraction of on-demand (a planning estimate; real spot prices vary hourly)."""
+
+
+@dataclass(frozen=True)
+class GpuInstance:
+    """One instance type: its GPUs, their memory, instance store and hourly price."""
+
+    name: str
+    gpu_model: str
+    gpus: int
+    gpu_memory_gib: int
+    vcpus: int
+    memory_gib: int
+    nvme_disks: int
+    mig_capable: bool
+    on_demand_usd_hour: float
+
+    @property
+    def family(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+def _family(
+    family: str,
+    gpu_model: str,
+    gpu_memory_gib: int,
+    mig: bool,
+    sizes: dict[str, tuple[int, int, int, int, float]],
+) -> dict[str, GpuInstance]:
+    """Expand ``{size: (gpus, vcpus, memory_gib, nvme_disks, usd_hour)}`` into instances."""
+    return {
+        f"{family}.{size}": GpuInstance(
+            name=f"{family}.{size}",
+            gpu_model=gpu_model,
+            gpus=gpus,
+            gpu_memory_gib=gpu_memory_gib,
+            vcpus=vcpus,
+            memory_gib=mem,
+            nvme_disks=disks,
+            mig_capable=mig,
+            on_demand_usd_hour=price,
+        )
+        for size, (gpus, vcpus, mem, disks, price) in sizes.items()
+    }
+
+
+GPU_INSTANCES: dict[str, GpuInstance] = {
+    **_family(
+        "g4dn", "T4", 16, False,
+        {
+            "xlarge": (1, 4, 16, 1, 0.526), "2xlarge": (1, 8, 32, 1, 0.752),
+            "4xlarge": (1, 16, 64, 1, 1.204), "8xlarge": (1, 32, 128, 1, 2.176),
+            "12xlarge": (4, 48, 192, 1, 3.912), "16xlarge": (1, 64, 256, 1, 4.352),
+        },
+    ),
+    **_family(
+        "g5", "A10G", 24, False,
+        {
+            "xlarge": (1, 4, 16, 1, 1.006), "2xlarge": (1, 8, 32, 1, 1.212),
+            "4xlarge": (1, 16, 64, 1, 1.624), "8xlarge": (1, 32, 128, 1, 2.448),
+            "12xlarge": (4, 48, 192, 1, 5.672), "16xlarge": (1, 64, 256, 1, 4.096),
+            "24xlarge": (4, 96, 384, 1, 8.144), "48xlarge": (8, 192, 768, 2, 16.288),
+        },
+    ),
+    **_family(
+        "g6", "L4", 24, False,
+        {
+            "xlarge": (1, 4, 16, 1, 0.805), "2xlarge": (1, 8, 32, 1, 0.978),
+            "4xlarge": (1, 16, 64, 1, 1.323), "8xlarge": (1, 32, 128, 2, 2.014),
+            "12xlarge": (4, 48, 192, 4, 4.602), "16xlarge": (1, 64, 256, 2, 3.397),
+            "24xlarge": (4, 96, 384, 4, 6.675), "48xlarge": (8, 192, 768, 8, 13.350),
+        },
+    ),
+    **_family(
+        "g6e", "L40S", 48, False,
+        {
+            "xlarge": (1, 4, 32, 1, 1.861), "2xlarge": (1, 8, 64, 1, 2.242),
+            "4xlarge": (1, 16, 128, 1, 3.004), "8xlarge": (1, 32, 256, 1, 4.529),
+            "12xlarge": (4, 48, 384, 2, 10.493), "16xlarge": (1, 64, 512, 1, 7.577),
+            "24xlarge": (4, 96, 768, 2, 15.066), "48xlarge": (8, 192, 1536, 4, 30.131),
+        },
+    ),
+    **_family("p4d", "A100", 40, True, {"24xlarge": (8, 96, 1152, 8, 21.958)}),
+    **_family("p4de", "A100-80GB", 80, True, {"24xlarge": (8, 96, 1152, 8, 27.447)}),
+    **_family("p5", "H100", 80, True, {"48xlarge": (8, 192, 2048, 8, 55.040)}),
+    **_family("p5e", "H200", 141, True, {"48xlarge": (8, 192, 2048, 8, 62.000)}),
+}
+
+GPU_FAMILIES: tuple[str, ...] = tuple(sorted({i.family for i in GPU_INSTANCES.values()}))
+
+
+def sizes_of(family: str) -> list[str]:
+    """Instance type names of ``family`` that the catalogue knows, sorted."""
+    return sorted(n for n, i in GPU_INSTANCES.items() if i.family == family)
+
+
+def hourly_price(instance_type: str, capacity_type: str) -> float:
+    """Estimated USD per hour for one node of ``instance_type`` in ``capacity_type``."""
+    price = GPU_INSTANCES[instance_type].on_demand_usd_hour
+    return round(price * SPOT_DISCOUNT, 4) if capacity_type == "SPOT" else price

@@ -1,0 +1,122 @@
+"""Pure builders for a platform namespace and its guardrails.
+
+A workload namespace gets Pod Security ``restricted`` labels, a default-deny NetworkPolicy
+(ingress and egress; fleets add narrow allows), a ResourceQuota whose GPU line caps spend, and
+a LimitRange so containers without requests still get sane defaults. System namespaces (GPU
+drivers, storage provisioners, monitoring agents) get an explicit, weaker Pod Security level
+because their DaemonSets need host access; the policy pack lists the same exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import pulumi_kubernetes as k8s
+
+from components.core.settings import NamespaceSettings
+
+PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
+PSS_VERSION = "latest"
+
+SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
+    "gpu-system": "privileged",
+    "storage-system": "privileged",
+    "autoscaler": "restricted",
+}
+"""System namespaces the platform creates and the Pod Security level each is allowed."""
+
+
+def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
+    """enforce, warn and audit at the same level, pinned to the cluster's PSS version."""
+    labels: dict[str, str] = {}
+    for mode in ("enforce", "warn", "audit"):
+        labels[f"pod-security.kubernetes.io/{mode}"] = level
+        labels[f"pod-security.kubernetes.io/{mode}-version"] = PSS_VERSION
+    return labels
+
+
+def namespace_args(name: str, level: PodSecurityLevel, labels: Mapping[str, str]) -> k8s.core.v1.NamespaceInitArgs:
+    return k8s.core.v1.NamespaceInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, labels={**labels, **pod_security_labels(level)}
+        ),
+    )
+
+
+def default_deny_args(namespace: str, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    """Deny all ingress and egress for every pod in the namespace (rule 31)."""
+    return k8s.networking.v1.NetworkPolicyInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="default-deny", namespace=namespace, labels=dict(labels)),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+            policy_types=["Ingress", "Egress"],
+        ),
+    )
+
+
+def allow_dns_args(namespace: str, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    """Every pod may resolve names through the cluster DNS in kube-system (and nothing else)."""
+    dns_port = [
+        k8s.networking.v1.NetworkPolicyPortArgs(protocol="UDP", port=53),
+        k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=53),
+    ]
+    return k8s.networking.v1.NetworkPolicyInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="allow-dns", namespace=namespace, labels=dict(labels)),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(),
+            policy_types=["Egress"],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"kubernetes.io/metadata.name": "kube-system"}
+                            ),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                        )
+                    ],
+                    ports=dns_port,
+                )
+            ],
+        ),
+    )
+
+
+def resource_quota_args(
+    namespace: str, settings: NamespaceSettings, labels: Mapping[str, str]
+) -> k8s.core.v1.ResourceQuotaInitArgs:
+    """Caps what the namespace may request, GPUs included (the per-namespace cost guardrail)."""
+    q = settings.quota
+    return k8s.core.v1.ResourceQuotaInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="compute", namespace=namespace, labels=dict(labels)),
+        spec=k8s.core.v1.ResourceQuotaSpecArgs(
+            hard={
+                "requests.cpu": q.cpu,
+                "requests.memory": q.memory,
+                "limits.memory": q.memory,
+                "requests.nvidia.com/gpu": str(q.gpus),
+                "pods": str(q.pods),
+                "persistentvolumeclaims": str(q.pvcs),
+            }
+        ),
+    )
+
+
+def limit_range_args(
+    namespace: str, settings: NamespaceSettings, labels: Mapping[str, str]
+) -> k8s.core.v1.LimitRangeInitArgs:
+    lim = settings.limits
+    return k8s.core.v1.LimitRangeInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="defaults", namespace=namespace, labels=dict(labels)),
+        spec=k8s.core.v1.LimitRangeSpecArgs(
+            limits=[
+                k8s.core.v1.LimitRangeItemArgs(
+                    type="Container",
+                    default_request={"cpu": lim.default_cpu_request, "memory": lim.default_memory_request},
+                    default={"memory": lim.default_memory_limit},
+                    max={"memory": lim.max_memory},
+                )
+            ]
+        ),
+    )

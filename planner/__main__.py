@@ -1,0 +1,83 @@
+"""``make plan``: the offline plan, our answer to ``cdk synth``.
+
+Runs ``__main__.py`` under the SDK's mock engine with the stack's config, writes
+``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json), runs the policy pack
+over the Analyzer gRPC protocol and prints a summary.
+
+Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 invalid config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from planner.engine import run_program
+from planner.policy_host import analyze_all
+from planner.render import write_plan
+from planner.stack_config import StackConfigError, load_stack_config
+from planner.summary import summarize
+
+EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--out", type=Path, default=None, help="output dir (default build/<stack>)")
+    parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    args = parser.parse_args(argv)
+    project_dir: Path = args.project_dir.resolve()
+    out_dir: Path = (args.out or project_dir / "build" / args.stack).resolve()
+    started = time.monotonic()
+
+    from components.core.settings import SettingsError
+
+    try:
+        stack_config = load_stack_config(project_dir, args.stack)
+        run = run_program(project_dir, args.stack, stack_config.config, stack_config.secret_keys)
+    except (StackConfigError, SettingsError) as exc:
+        # Nothing half-built survives: a stale plan for this stack would mislead reviewers.
+        shutil.rmtree(out_dir, ignore_errors=True)
+        print(str(exc), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+    env = run.outputs.get("environment", "dev")
+    pack_config_file = run.outputs.get("policyConfigFile", f"policies/{env}.json")
+    pack_dir = project_dir / str(run.outputs.get("policyPackDir", "policies"))
+
+    # Write into a scratch dir and swap, so build/<stack> is either the old or the new plan.
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{args.stack}-", dir=out_dir.parent))
+    try:
+        counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
+        violations = []
+        if not args.no_policies:
+            pack_config = json.loads((project_dir / str(pack_config_file)).read_text())
+            violations = analyze_all(pack_dir, pack_config, run.registrations)
+        report = {
+            "stack": args.stack,
+            "policyPack": str(pack_dir.relative_to(project_dir)),
+            "policyConfig": str(pack_config_file),
+            "violations": [v.as_dict() for v in violations],
+        }
+        (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        shutil.rmtree(out_dir, ignore_errors=True)
+        scratch.rename(out_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    print(summarize(args.stack, run, counts, violations, out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir))
+    print(f"(planned in {time.monotonic() - started:.1f}s)")
+    return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

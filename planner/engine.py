@@ -1,0 +1,71 @@
+"""Run the Pulumi program under the SDK's own mock engine and collect what it registered.
+
+This is the same code path as ``pulumi preview``: ``__main__.py`` runs unchanged, every
+resource goes through ``RegisterResource`` on the (mock) monitor, and stack outputs are the
+program's ``pulumi.export`` calls. Only the engine is replaced.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as runtime_mocks
+from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from planner.mocks import SECRET_SIG, RecordingMocks, RecordingMonitor, Registration
+
+PROJECT = "ai-infra"
+
+
+@dataclass
+class ProgramRun:
+    """The registrations and resolved stack outputs of one mocked program run."""
+
+    stack: str
+    registrations: list[Registration]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    monitor: RecordingMonitor | None = None
+
+
+def start_mocks(stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False) -> RecordingMonitor:
+    """Install fresh recording mocks and the stack's config (call before any resource)."""
+    # A fresh root stack per run: the SDK keeps it in global settings.
+    runtime_settings.ROOT.set(None)
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    runtime_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(config, secret_keys)
+    return monitor
+
+
+def run_program(project_dir: Path, stack: str, config: dict[str, str], secret_keys: list[str]) -> ProgramRun:
+    """Execute ``project_dir/__main__.py`` under mocks; exceptions propagate unchanged."""
+    monitor = start_mocks(stack, config, secret_keys)
+    if str(project_dir) not in sys.path:
+        sys.path.insert(0, str(project_dir))
+    program = str(project_dir / "__main__.py")
+
+    def main() -> None:
+        runpy.run_path(program, run_name="__main__")
+
+    _sync_await(run_pulumi_func(main))
+    root = runtime_settings.get_root_resource()
+    outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, monitor=monitor)
+
+
+def _resolve_outputs(raw: dict[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for name in sorted(raw):
+        out = pulumi.Output.from_input(raw[name])
+        value = _sync_await(out.future(with_unknowns=True))
+        secret = _sync_await(out.is_secret())
+        resolved[name] = {SECRET_SIG: "secret", "value": value} if secret else value
+    return resolved

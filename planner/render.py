@@ -1,0 +1,149 @@
+"""Turn a mocked program run into the plan's files.
+
+- ``plan.json``: every resource as ``{urn, type, name, parent, inputs}`` (+ options), secrets
+  shown as ``"[secret]"``;
+- ``manifests/<namespace or _cluster>/<kind>-<name>.yaml``: every Kubernetes object, custom
+  resources too, as ``kubectl apply`` would accept it;
+- ``helm/<release>.yaml``: chart, repo, version and values of every Helm release.
+
+Output is sorted and stable so two runs are byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.mocks import SECRET_SIG, Registration
+
+SECRET = "[secret]"
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def redact(value: Any) -> Any:
+    """Replace every secret-wrapped value with ``"[secret]"`` (recursively)."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return SECRET
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def unwrap(value: Any) -> Any:
+    """Strip secret wrappers, keeping plain values (for policy analysis, never for files)."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            return unwrap(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def is_k8s_object(reg: Registration) -> bool:
+    return (
+        reg.custom
+        and reg.type.startswith("kubernetes:")
+        and not reg.type.startswith("kubernetes:helm.sh")
+        and not reg.type.startswith("kubernetes:yaml")
+        and "apiVersion" in reg.inputs
+    )
+
+
+def plan_document(stack: str, registrations: list[Registration], outputs: dict[str, Any]) -> dict[str, Any]:
+    resources = []
+    for reg in registrations:
+        entry: dict[str, Any] = {
+            "urn": reg.urn,
+            "type": reg.type,
+            "name": reg.name,
+            "parent": reg.parent,
+            "custom": reg.custom,
+            "inputs": redact(reg.inputs),
+        }
+        if reg.protect:
+            entry["protect"] = True
+        if reg.retain_on_delete:
+            entry["retainOnDelete"] = True
+        resources.append(entry)
+    resources.sort(key=lambda r: r["urn"])
+    return {"stack": stack, "resources": resources, "outputs": redact(outputs)}
+
+
+def manifest_of(reg: Registration) -> dict[str, Any]:
+    """The object as applied: inputs, with the (mocked, deterministic) name filled in."""
+    body = redact(reg.inputs)
+    metadata = dict(body.get("metadata") or {})
+    out_meta = reg.outputs.get("metadata") or {}
+    if "name" not in metadata and isinstance(out_meta, dict) and "name" in out_meta:
+        metadata["name"] = out_meta["name"]
+    ordered: dict[str, Any] = {"apiVersion": body["apiVersion"], "kind": body["kind"], "metadata": metadata}
+    ordered["metadata"] = _sorted(metadata)
+    for key in sorted(body):
+        if key not in ordered:
+            ordered[key] = _sorted(body[key])
+    return ordered
+
+
+def _sorted(value: Any) -> Any:
+    """Sort mapping keys recursively (list order is meaningful and kept)."""
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def manifest_path(manifest: dict[str, Any]) -> Path:
+    namespace = manifest["metadata"].get("namespace") or "_cluster"
+    name = manifest["metadata"].get("name", "unnamed")
+    return Path(str(namespace)) / f"{manifest['kind'].lower()}-{name}.yaml"
+
+
+def helm_document(reg: Registration) -> dict[str, Any]:
+    inputs = redact(reg.inputs)
+    repo = (inputs.get("repositoryOpts") or {}).get("repo")
+    return {
+        "release": inputs.get("name", reg.name),
+        "namespace": inputs.get("namespace"),
+        "chart": inputs.get("chart"),
+        "repo": repo,
+        "version": inputs.get("version"),
+        "values": _sorted(inputs.get("values", {})),
+    }
+
+
+def dump_yaml(doc: Any) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)
+
+
+def write_plan(out_dir: Path, stack: str, registrations: list[Registration], outputs: dict[str, Any]) -> dict[str, int]:
+    """Write plan.json, manifests/ and helm/ under ``out_dir``; return counts per kind of file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "plan.json").write_text(
+        json.dumps(plan_document(stack, registrations, outputs), indent=2, sort_keys=True) + "\n"
+    )
+    manifests = 0
+    for reg in registrations:
+        if not is_k8s_object(reg):
+            continue
+        manifest = manifest_of(reg)
+        path = out_dir / "manifests" / manifest_path(manifest)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_yaml(manifest))
+        manifests += 1
+    releases = 0
+    for reg in registrations:
+        if reg.type != HELM_RELEASE:
+            continue
+        doc = helm_document(reg)
+        path = out_dir / "helm" / f"{doc['release']}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_yaml(doc))
+        releases += 1
+    return {"resources": len(registrations), "manifests": manifests, "helmReleases": releases}

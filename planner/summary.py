@@ -1,0 +1,75 @@
+"""The plan's readable summary: a component tree with resource counts, totals, violations."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from planner.engine import ProgramRun
+from planner.mocks import Registration
+from planner.policy_host import Violation
+
+
+def _tree(regs: list[Registration]) -> list[str]:
+    children: dict[str, list[Registration]] = defaultdict(list)
+    for r in regs:
+        children[r.parent].append(r)
+    roots = sorted({r.parent for r in regs} - {r.urn for r in regs})
+
+    def subtree_size(urn: str) -> int:
+        return sum(1 + subtree_size(c.urn) for c in children.get(urn, []))
+
+    lines: list[str] = []
+
+    def walk(urn: str, prefix: str) -> None:
+        kids = children.get(urn, [])
+        components = sorted((k for k in kids if not k.custom), key=lambda k: k.name)
+        leaves = Counter(k.type for k in kids if k.custom)
+        items: list[tuple[str, Registration | None]] = [
+            (f"{t} ×{n}", None) for t, n in sorted(leaves.items())
+        ] + [(f"{c.name}  [{c.type}]  ({subtree_size(c.urn)} resources)", c) for c in components]
+        for i, (label, comp) in enumerate(items):
+            last = i == len(items) - 1
+            lines.append(f"{prefix}{'└─ ' if last else '├─ '}{label}")
+            if comp is not None:
+                walk(comp.urn, prefix + ("   " if last else "│  "))
+
+    for root in roots:
+        lines.append(root.rsplit("::", 1)[-1])
+        walk(root, "")
+    return lines
+
+
+def summarize(
+    stack: str, run: ProgramRun, counts: dict[str, int], violations: list[Violation], out_dir: Path
+) -> str:
+    regs = run.registrations
+    custom = [r for r in regs if r.custom]
+    by_provider = Counter(r.type.split(":", 1)[0] for r in custom)
+    lines = [f"Plan for stack {stack} → {out_dir}/", ""]
+    lines += _tree(regs)
+    lines += [
+        "",
+        "Totals: "
+        + f"{len(regs)} resources ({len(custom)} custom, {len(regs) - len(custom)} components); "
+        + ", ".join(f"{n} {p}" for p, n in sorted(by_provider.items()))
+        + f"; {counts['manifests']} Kubernetes manifests, {counts['helmReleases']} Helm releases",
+    ]
+    cost: Any = run.outputs.get("gpuCostEstimate")
+    if isinstance(cost, dict) and cost:
+        lines.append("GPU cost estimate (USD/hour, list prices): "
+                     + f"idle floor {cost.get('minUsdPerHour', 0):.2f}, "
+                     + f"at max scale {cost.get('maxUsdPerHour', 0):.2f}, "
+                     + f"GPU cap {cost.get('maxGpus', 0)} GPUs")
+    levels = Counter(v.level for v in violations)
+    lines.append(
+        f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory"
+    )
+    for v in violations:
+        if v.level == "mandatory":
+            lines.append(f"  ✗ [mandatory] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}")
+    advisory = Counter(v.policy for v in violations if v.level == "advisory")
+    for policy, n in sorted(advisory.items()):
+        lines.append(f"  ! [advisory] {policy} ×{n}")
+    return "\n".join(lines)

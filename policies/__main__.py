@@ -1,0 +1,17 @@
+"""The ai-infra policy pack: assembles each domain module's POLICIES and nothing else.
+
+Constructing ``PolicyPack`` starts the Analyzer gRPC server, prints its port and blocks, which
+is exactly what the Pulumi engine expects from ``python -u __main__.py``. Never import this
+module in tests; import ``aiinfra_policies.<domain>`` instead.
+"""
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+from aiinfra_policies import ALL_POLICIES
+
+PolicyPack(
+    name="ai-infra",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    policies=ALL_POLICIES,
+    description="Security, cost and reliability standards for the ai-infra GPU platform.",
+)

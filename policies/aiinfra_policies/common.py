@@ -1,0 +1,166 @@
+"""Helpers every domain module uses: workload type tokens, pod-spec access, shared config.
+
+Properties arrive camelCase, as the engine sends them. During a preview some values are
+unknown; touching one raises ``UnknownValueError``, which the SDK reports as "can't run
+policy during preview" rather than a false pass or fail. Messages name key paths, never
+values (secrets are unwrapped to plain text before a policy sees them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFULSET = "kubernetes:apps/v1:StatefulSet"
+DAEMONSET = "kubernetes:apps/v1:DaemonSet"
+REPLICASET = "kubernetes:apps/v1:ReplicaSet"
+JOB = "kubernetes:batch/v1:Job"
+CRONJOB = "kubernetes:batch/v1:CronJob"
+POD = "kubernetes:core/v1:Pod"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+
+WORKLOAD_TYPES = frozenset({DEPLOYMENT, STATEFULSET, DAEMONSET, REPLICASET, JOB, CRONJOB, POD})
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+EXCLUDE_SCHEMA = PolicyConfigSchema(
+    properties={
+        "excludeNamespaces": {
+            "type": "array",
+            "items": {"type": "string"},
+            "default": [],
+            "description": "Namespaces this policy skips (system namespaces with a documented waiver).",
+        },
+    }
+)
+
+
+def pod_spec_path(resource_type: str) -> str:
+    if resource_type == POD:
+        return "spec"
+    if resource_type == CRONJOB:
+        return "spec.jobTemplate.spec.template.spec"
+    return "spec.template.spec"
+
+
+def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The pod spec inside any workload kind ({} when absent)."""
+    node: Any = props
+    for key in pod_spec_path(resource_type).split("."):
+        node = node.get(key) if isinstance(node, Mapping) else None
+        if node is None:
+            return {}
+    return node if isinstance(node, Mapping) else {}
+
+
+def containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(key path, container)`` for every init, app and ephemeral container."""
+    for list_name in CONTAINER_LISTS:
+        for i, container in enumerate(spec.get(list_name) or []):
+            if isinstance(container, Mapping):
+                yield f"{list_name}[{i}]", container
+
+
+def namespace_of(props: Mapping[str, Any]) -> str | None:
+    metadata = props.get("metadata") or {}
+    ns = metadata.get("namespace") if isinstance(metadata, Mapping) else None
+    return ns if isinstance(ns, str) else None
+
+
+def excluded(args: ResourceValidationArgs) -> bool:
+    config = args.get_config() or {}
+    skip = set(config.get("excludeNamespaces") or [])
+    return bool(skip) and namespace_of(args.props) in skip
+
+
+WorkloadCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], ReportViolation], None]
+"""``(pod spec path, pod spec, props, report)`` for one workload resource."""
+
+
+def workload_policy(
+    name: str,
+    description: str,
+    check: WorkloadCheck,
+    *,
+    level: EnforcementLevel = EnforcementLevel.ADVISORY,
+    remediation: str,
+) -> ResourceValidationPolicy:
+    """A resource policy over every workload kind, honouring ``excludeNamespaces``."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type not in WORKLOAD_TYPES:
+            return
+        if excluded(args):
+            return
+        check(pod_spec_path(args.resource_type), pod_spec(args.resource_type, args.props), args.props, report)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=level,
+        config_schema=EXCLUDE_SCHEMA,
+        remediation_steps=remediation,
+    )
+
+
+def resource_policy(
+    name: str,
+    description: str,
+    types: frozenset[str],
+    check: Callable[[Mapping[str, Any], ReportViolation], None],
+    *,
+    level: EnforcementLevel = EnforcementLevel.ADVISORY,
+    remediation: str,
+) -> ResourceValidationPolicy:
+    """A resource policy for the given type tokens (no namespace exclusions)."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if args.resource_type in types:
+            check(args.props, report)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=level,
+        remediation_steps=remediation,
+    )
+
+
+def stack_policy(
+    name: str,
+    description: str,
+    check: Callable[[StackValidationArgs, ReportViolation], None],
+    *,
+    level: EnforcementLevel = EnforcementLevel.ADVISORY,
+    remediation: str,
+) -> StackValidationPolicy:
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=check,
+        enforcement_level=level,
+        remediation_steps=remediation,
+    )
+
+
+def get_path(value: Any, path: str) -> Any:
+    """``a.b.c`` lookup through mappings; ``None`` when any step is missing."""
+    node = value
+    for key in path.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(key)
+    return node

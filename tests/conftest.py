@@ -1,0 +1,89 @@
+"""Shared fixtures: settings factories, a recording mock engine, program runs, policy calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pulumi_policy import (
+    PolicyCustomTimeouts,
+    PolicyResource,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+    StackValidationArgs,
+)
+
+from components.core.settings import StackSettings, parse_settings
+from planner.engine import ProgramRun, run_program, start_mocks
+from planner.mocks import RecordingMonitor
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_CIDRS = {"cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}}}
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` block of ``Pulumi.<stack>.yaml``."""
+    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+
+
+def settings_for(env: str, **overrides: Any) -> StackSettings:
+    """Validated settings for ``env`` plus camelCase ``overrides`` (dev gets a CIDR allowlist)."""
+    raw: dict[str, Any] = {"environment": env}
+    if env == "dev":
+        raw.update(DEV_CIDRS)
+    raw.update(overrides)
+    return parse_settings(raw, stack=env)
+
+
+def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
+    return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+
+
+def run_stack(stack: str, config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None) -> ProgramRun:
+    """Run the whole program under mocks with ``config`` (default: the stack file's)."""
+    cfg = dict(config) if config is not None else stack_file_config(stack)
+    return run_program(ROOT, stack, encode_config(cfg), secret_keys or [])
+
+
+@pytest.fixture
+def mocks() -> RecordingMonitor:
+    """Fresh recording mocks for component tests (construct components inside the test)."""
+    return start_mocks("test", {"ai-infra:environment": "dev"}, [])
+
+
+# -- policies -------------------------------------------------------------------------------
+
+_OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+
+def violations(policy: Any, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
+    """Messages a resource policy reports for one resource (called like the SDK does)."""
+    found: list[str] = []
+    args = ResourceValidationArgs(resource_type, props, f"urn:pulumi:t::p::{resource_type}::r", "r", _OPTS, None, config or {})
+    policy.validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def stack_violations(policy: Any, resources: list[tuple[str, Mapping[str, Any]]], config: Mapping[str, Any] | None = None) -> list[str]:
+    """Messages a stack policy reports over ``(type, props)`` resources."""
+    found: list[str] = []
+    prs = [
+        PolicyResource(t, p, f"urn:pulumi:t::p::{t}::r{i}", f"r{i}", _OPTS, None, None, [], {})
+        for i, (t, p) in enumerate(resources)
+    ]
+    policy.validate(StackValidationArgs(prs, config or {}), lambda message, urn=None: found.append(message))
+    return found
+
+
+def policy_by_name(policies: list[Any], name: str) -> Any:
+    for p in policies:
+        if p.name == name:
+            return p
+    raise KeyError(name)
+
+
+ViolationsFn = Callable[..., list[str]]

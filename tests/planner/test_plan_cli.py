@@ -1,0 +1,126 @@
+"""``make plan`` end to end: files, determinism, exit codes, strict manifest validation, no leaked secrets."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+STACKS = ["dev", "prod", "local"]
+
+
+def plan(stack: str, out: Path, project_dir: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", stack, "--project-dir", str(project_dir), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = {}
+    for stack in STACKS:
+        target = tmp_path_factory.mktemp(stack) / stack
+        result = plan(stack, target)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Policy violations: 0 mandatory" in result.stdout
+        out[stack] = target
+    return out
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_plan_writes_every_file(plans: dict[str, Path], stack: str) -> None:
+    out = plans[stack]
+    document = json.loads((out / "plan.json").read_text())
+    assert document["stack"] == stack and document["resources"]
+    for resource in document["resources"]:
+        assert set(resource) >= {"urn", "type", "name", "parent", "inputs"}
+    report = json.loads((out / "policy-report.json").read_text())
+    assert all(set(v) == {"policy", "level", "urn", "message"} for v in report["violations"])
+    assert list((out / "manifests").rglob("*.yaml"))
+
+
+def test_two_runs_are_byte_identical(plans: dict[str, Path], tmp_path: Path) -> None:
+    again = tmp_path / "dev"
+    assert plan("dev", again).returncode == 0
+    first = {p.relative_to(plans["dev"]): p.read_bytes() for p in plans["dev"].rglob("*") if p.is_file()}
+    second = {p.relative_to(again): p.read_bytes() for p in again.rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [k for k in first if first[k] != second[k]] == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path], stack: str) -> None:
+    from components.core.settings import parse_settings
+    from tests.conftest import stack_file_config
+
+    raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
+    version = parse_settings(raw, stack=stack).cluster.kubernetes_version
+    core = [
+        p for p in sorted((plans[stack] / "manifests").rglob("*.yaml"))
+        if "/" not in yaml.safe_load(p.read_text())["apiVersion"]
+        or yaml.safe_load(p.read_text())["apiVersion"].split("/")[0].endswith("k8s.io")
+        or yaml.safe_load(p.read_text())["apiVersion"].split("/")[0] in {"apps", "batch", "policy", "autoscaling"}
+    ]
+    assert core
+    validator = shutil.which("kubernetes-validate", path=str(Path(sys.executable).parent))
+    assert validator is not None
+    result = subprocess.run(
+        [validator, "--strict", "--quiet", "-k", f"{version}.0", *map(str, core)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_invalid_config_exits_2_naming_every_key_and_writes_nothing(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "components").symlink_to(ROOT / "components")
+    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump({"config": {
+        "ai-infra:environment": "prod",
+        "ai-infra:colour": "blue",
+        "ai-infra:cluster": {"kubernetesVersion": "1.19"},
+        "ai-infra:nodePools": {"serving": {"minSize": 5, "maxSize": 1, "instanceTypes": ["g5.xlarge"]}},
+    }}))
+    out = tmp_path / "build" / "broken"
+    out.mkdir(parents=True)
+    (out / "stale.json").write_text("{}")
+    result = plan("broken", out, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    for key in ("ai-infra:colour", "ai-infra:cluster.kubernetesVersion", "ai-infra:nodePools.serving.minSize"):
+        assert key in result.stderr
+    assert "Pulumi.broken.yaml" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not out.exists()
+
+
+def test_declared_config_types_are_checked(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "Pulumi.typed.yaml").write_text(yaml.safe_dump({"config": {
+        "ai-infra:environment": "dev", "ai-infra:cluster": "aws-eks"}}))
+    result = plan("typed", tmp_path / "out", tmp_path)
+    assert result.returncode == 2
+    assert "ai-infra:cluster: must be of type object" in result.stderr
+
+
+def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    config["ai-infra:hfToken"] = {"secure": "v1:c2VjcmV0LWhm"}
+    config["ai-infra:grafanaAdminPassword"] = {"secure": "v1:c2VjcmV0LWdyYWZhbmE="}
+    (tmp_path / "Pulumi.sec.yaml").write_text(yaml.safe_dump({"config": config}))
+    out = tmp_path / "out"
+    result = plan("sec", out, tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert "plan-placeholder" not in text and "c2VjcmV0" not in text

@@ -1,0 +1,45 @@
+"""Pack metadata and the per-environment config files."""
+
+from __future__ import annotations
+
+import json
+
+from aiinfra_policies import ALL_POLICIES
+from pulumi_policy import StackValidationPolicy
+
+from tests.conftest import ROOT
+
+ORDER = {"disabled": 0, "advisory": 1, "mandatory": 2}
+
+
+def _levels(env: str) -> dict[str, str]:
+    config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
+    return {k: v if isinstance(v, str) else v["enforcementLevel"] for k, v in config.items()}
+
+
+def test_policy_names_unique_kebab_and_described() -> None:
+    names = [p.name for p in ALL_POLICIES]
+    assert len(names) == len(set(names))
+    for p in ALL_POLICIES:
+        assert p.name == p.name.lower() and " " not in p.name and p.name != "all"
+        assert p.description.endswith(".") and p.remediation_steps
+
+
+def test_env_configs_cover_every_policy_and_prod_is_never_weaker() -> None:
+    dev, prod = _levels("dev"), _levels("prod")
+    names = {p.name for p in ALL_POLICIES}
+    assert set(dev) == names and set(prod) == names
+    for name in names:
+        assert ORDER[prod[name]] >= ORDER[dev[name]], name
+
+
+def test_dev_config_matches_code_defaults() -> None:
+    dev = _levels("dev")
+    for p in ALL_POLICIES:
+        assert dev[p.name] == p.enforcement_level.value, p.name
+
+
+def test_section_a_is_mandatory_in_prod() -> None:
+    prod = _levels("prod")
+    for name in [p.name for p in ALL_POLICIES if p.name.startswith("k8s-") and not isinstance(p, StackValidationPolicy)][:17]:
+        assert prod[name] == "mandatory", name

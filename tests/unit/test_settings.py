@@ -1,0 +1,125 @@
+"""Settings: presets valid, every stack file valid, bad input reported all at once with key paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.core.presets import ENV_PRESETS
+from components.core.settings import Environment, SettingsError, deep_merge, parse_settings
+from tests.conftest import ROOT, settings_for, stack_file_config
+
+
+def _problems(raw: dict[str, Any], stack: str = "dev", secret_keys: frozenset[str] = frozenset()) -> dict[str, str]:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(raw, stack=stack, secret_keys=secret_keys)
+    assert info.value.stack_file == f"Pulumi.{stack}.yaml"
+    assert f"Pulumi.{stack}.yaml" in str(info.value)
+    return dict(info.value.problems)
+
+
+def test_every_environment_has_a_preset() -> None:
+    assert set(ENV_PRESETS) == set(Environment)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_each_preset_is_valid(env: str) -> None:
+    assert settings_for(env).environment == env
+
+
+@pytest.mark.parametrize("path", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
+def test_every_stack_file_is_valid(path: Any) -> None:
+    stack = path.name.split(".")[1]
+    raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
+    parse_settings(raw, stack=stack)
+
+
+def test_any_stack_name_works_with_an_environment() -> None:
+    raw = {"environment": "dev", "cluster": {"eks": {"publicAccessCidrs": ["198.51.100.0/24"]}}}
+    assert parse_settings(raw, stack="dev-alice").environment == Environment.DEV
+
+
+def test_prod_is_strictly_safer_than_dev() -> None:
+    dev, prod = settings_for("dev"), settings_for("prod")
+    assert dev.cluster.eks and prod.cluster.eks
+    assert not prod.cluster.eks.endpoint_public_access
+    assert set(prod.cluster.eks.log_types) > set(dev.cluster.eks.log_types)
+    assert prod.cluster.eks.log_retention_days > dev.cluster.eks.log_retention_days
+    assert prod.cluster.eks.nat_gateways == "per-az"
+    assert prod.storage.shared.backups and not dev.storage.shared.backups
+    for pool in prod.node_pools.values():
+        if pool.purpose == "serving":
+            assert pool.capacity_type == "ON_DEMAND" and pool.min_size >= 2
+    assert all(p.capacity_type == "SPOT" for p in dev.node_pools.values())
+
+
+def test_environment_is_required_and_checked() -> None:
+    assert "ai-infra:environment" in _problems({})
+    assert "dev, prod" in _problems({"environment": "staging"})["ai-infra:environment"]
+
+
+def test_every_bad_key_is_reported_at_once() -> None:
+    problems = _problems(
+        {
+            "environment": "prod",
+            "bogus": 1,
+            "cluster": {"kubernetesVersion": "1.20", "flavour": "x", "eks": {"vpcCidr": "nope"}},
+            "nodePools": {
+                "serving": {"instanceTypes": ["m5.large"]},
+                "spare": {"instanceTypes": ["g5.3xlarge"], "minSize": 3, "maxSize": 2, "desiredSize": 9},
+            },
+        },
+        stack="prod",
+    )
+    assert set(problems) >= {
+        "ai-infra:bogus",
+        "ai-infra:cluster.kubernetesVersion",
+        "ai-infra:cluster.flavour",
+        "ai-infra:cluster.eks.vpcCidr",
+        "ai-infra:nodePools.serving.instanceTypes[0]",
+        "ai-infra:nodePools.spare.instanceTypes[0]",
+        "ai-infra:nodePools.spare.minSize",
+        "ai-infra:nodePools.spare.desiredSize",
+    }
+    assert "1.34" in problems["ai-infra:cluster.kubernetesVersion"]
+    assert "g4dn, g5, g6" in problems["ai-infra:nodePools.serving.instanceTypes[0]"]
+    assert "g5.xlarge" in problems["ai-infra:nodePools.spare.instanceTypes[0]"]
+    assert "unknown key" in problems["ai-infra:cluster.flavour"]
+
+
+def test_secret_keys_must_be_set_as_secrets() -> None:
+    raw = {"environment": "prod", "hfToken": "hf_plaintext"}
+    assert "--secret" in _problems(raw, stack="prod")["ai-infra:hfToken"]
+    parse_settings(raw, stack="prod", secret_keys=frozenset({"hfToken"}))
+
+
+def test_public_endpoint_needs_narrow_cidrs() -> None:
+    assert "CIDRs allowed" in _problems({"environment": "dev"})["ai-infra:cluster.eks.publicAccessCidrs"]
+    wide = {"environment": "dev", "cluster": {"eks": {"publicAccessCidrs": ["0.0.0.0/0"]}}}
+    assert "whole internet" in _problems(wide)["ai-infra:cluster.eks.publicAccessCidrs"]
+    public_prod = {"environment": "prod", "cluster": {"eks": {"endpointPublicAccess": True, "publicAccessCidrs": ["10.0.0.0/8"]}}}
+    assert "ai-infra:cluster.eks.endpointPublicAccess" in _problems(public_prod, stack="prod")
+
+
+def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
+    problems = _problems({"environment": "dev", "cluster": {"mode": "existing"}})
+    assert "kubeconfig" in problems["ai-infra:cluster.existing.kubeconfig"]
+    ok = parse_settings({"environment": "prod", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}}}, stack="prod")
+    assert ok.cluster.eks is None and ok.storage.shared.backend == "none"
+    efs = {"environment": "dev", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
+           "storage": {"shared": {"backend": "efs"}}}
+    assert "aws-eks" in _problems(efs)["ai-infra:storage.shared.backend"]
+
+
+def test_deep_merge_maps_merge_lists_replace_none_deletes() -> None:
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": {"keep": True}, "c": 1}
+    merged = deep_merge(base, {"a": {"y": [3]}, "b": None, "d": 4})
+    assert merged == {"a": {"x": 1, "y": [3]}, "c": 1, "d": 4}
+    assert base["a"] == {"x": 1, "y": [1, 2]}
+
+
+def test_settings_are_frozen() -> None:
+    settings = settings_for("dev")
+    with pytest.raises(Exception, match="frozen"):
+        settings.team = "other"  # type: ignore[misc]
