@@ -5,44 +5,134 @@ sees the whole platform at a glance.
 """
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.core.labels import standard_labels
-from components.core.settings import load_settings, load_secrets
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.core.labels import aws_tags, standard_labels
+from components.core.naming import k8s_name
+from components.core.settings import load_secrets, load_settings
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
+from components.network import Network, NetworkArgs
+from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
+from components.specs.cost import cost_estimate
 from components.specs.namespace import SYSTEM_NAMESPACES
 
 settings = load_settings()
 secrets = load_secrets(settings)
-env, team = settings.environment.value, settings.team
+env, team, stack = settings.environment.value, settings.team, pulumi.get_stack()
+cluster_name = k8s_name(settings.cluster.name, stack)
 
-# -- providers --------------------------------------------------------------------------------
-assert settings.cluster.existing is not None
-k8s_provider = k8s.Provider(
-    "k8s",
-    kubeconfig=settings.cluster.existing.kubeconfig,
-    context=settings.cluster.existing.context,
-    enable_server_side_apply=True,
-)
+# -- cluster and providers --------------------------------------------------------------------
+eks = settings.cluster.eks
+if settings.on_aws and eks is not None:
+    tags = aws_tags(env=env, team=team, cost_center=settings.cost_center)
+    aws_provider = aws.Provider("aws", region=eks.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
+    aws_opts = pulumi.ResourceOptions(provider=aws_provider)
+    invoke_opts = pulumi.InvokeOptions(provider=aws_provider)
+    account_id = aws.get_caller_identity(opts=invoke_opts).account_id
+    zones = aws.get_availability_zones(state="available", opts=invoke_opts).names[: eks.availability_zones]
+    network = Network(
+        "network",
+        NetworkArgs(cluster_name=cluster_name, vpc_cidr=eks.vpc_cidr, availability_zones=zones,
+                    single_nat=eks.nat_gateways == "single", tags=tags),
+        opts=aws_opts,
+    )
+    cluster = EksCluster(
+        "eks",
+        EksClusterArgs(
+            cluster_name=cluster_name, kubernetes_version=settings.cluster.kubernetes_version, eks=eks,
+            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, account_id=account_id,
+            region=eks.region, tags=tags, efs_csi=settings.storage.shared.backend == "efs",
+            protect_data=settings.is_prod, admin_principal_arns=list(eks.admin_principal_arns),
+        ),
+        opts=aws_opts,
+    )
+    pools = {
+        pool_name: GpuNodePool(
+            f"pool-{pool_name}",
+            GpuNodePoolArgs(
+                pool_name=pool_name, pool=pool, cluster_name=cluster.cluster_name, cluster_name_plain=cluster_name,
+                node_role_arn=cluster.node_role_arn, subnet_ids=network.private_subnet_ids,
+                kms_key_arn=cluster.kms_key_arn, nvme_host_dir=settings.storage.nvme.host_dir,
+                env=env, team=team, tags=tags,
+            ),
+            opts=aws_opts,
+        )
+        for pool_name, pool in sorted(settings.node_pools.items())
+    }
+    k8s_provider = k8s.Provider("k8s", kubeconfig=cluster.kubeconfig, enable_server_side_apply=True)
+    kubeconfig: pulumi.Output[str] | str = cluster.kubeconfig
+else:
+    existing = settings.cluster.existing
+    assert existing is not None  # settings guarantee it in existing mode
+    k8s_provider = k8s.Provider(
+        "k8s", kubeconfig=existing.kubeconfig, context=existing.context, enable_server_side_apply=True
+    )
+    kubeconfig = existing.kubeconfig
 k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
 
-# -- namespaces -------------------------------------------------------------------------------
-namespaces = {
+# -- namespaces and guardrails ----------------------------------------------------------------
+system_namespaces = {
     name: PlatformNamespace(
         f"ns-{name}",
         PlatformNamespaceArgs(
-            name=name,
-            labels=standard_labels(env=env, team=team, app=name, component="namespace"),
-            pod_security="restricted",
-            workload=ns_settings,
+            name=name, labels=standard_labels(env=env, team=team, app=name, component="system-namespace"),
+            pod_security=level,
+        ),
+        opts=k8s_opts,
+    )
+    for name, level in sorted(SYSTEM_NAMESPACES.items())
+    if name != "autoscaler" or settings.on_aws
+}
+workload_namespaces = {
+    name: PlatformNamespace(
+        f"ns-{name}",
+        PlatformNamespaceArgs(
+            name=name, labels=standard_labels(env=env, team=team, app=name, component="namespace"),
+            pod_security="restricted", workload=ns_settings,
         ),
         opts=k8s_opts,
     )
     for name, ns_settings in sorted(settings.namespaces.items())
 }
+SchedulingGuardrails(
+    "scheduling",
+    SchedulingGuardrailsArgs(
+        labels=standard_labels(env=env, team=team, app="scheduling", component="guardrails"),
+        nvidia_runtime_class=settings.nvidia_runtime_class,
+    ),
+    opts=k8s_opts,
+)
+GpuSoftware(
+    "gpu",
+    GpuSoftwareArgs(
+        stack=settings.gpu.stack, namespace=system_namespaces["gpu-system"].namespace_name,
+        pools=dict(settings.node_pools), accelerated_ami=settings.on_aws,
+    ),
+    opts=k8s_opts,
+)
+if settings.on_aws and eks is not None:
+    ClusterAutoscaler(
+        "autoscaler",
+        ClusterAutoscalerArgs(
+            cluster_name=cluster_name, kubernetes_version=settings.cluster.kubernetes_version, region=eks.region,
+            namespace=system_namespaces["autoscaler"].namespace_name, oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer, tags=tags, aws_provider=aws_provider,
+            serving_pools=[n for n, p in sorted(settings.node_pools.items()) if p.purpose == "serving"],
+        ),
+        opts=pulumi.ResourceOptions(provider=k8s_provider, depends_on=list(pools.values())),
+    )
 
+# -- outputs ----------------------------------------------------------------------------------
 pulumi.export("environment", env)
-pulumi.export("workloadNamespaces", sorted(namespaces))
-pulumi.export("systemNamespaces", sorted(SYSTEM_NAMESPACES))
+pulumi.export("clusterName", cluster_name)
+pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
+pulumi.export("workloadNamespaces", sorted(workload_namespaces))
+pulumi.export("systemNamespaces", sorted(system_namespaces))
+pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)))
 pulumi.export("policyPackDir", settings.policies.pack_dir)
 pulumi.export("policyConfigFile", settings.policy_config_file)

@@ -153,7 +153,7 @@ class RecordingMocks(Mocks):
         return out
 
     # -- invokes --------------------------------------------------------------------------
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         token, a = args.token, dict(args.args)
         self.calls.append((token, a))
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -162,18 +162,18 @@ class RecordingMocks(Mocks):
                 "names": [f"{self.region}{s}" for s in suffixes],
                 "zoneIds": [f"usw2-az{i + 1}" for i in range(len(suffixes))],
                 "id": self.region,
-            }, None
+            }
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": ACCOUNT_ID,
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/plan",
                 "userId": "AIDAPLAN",
                 "id": ACCOUNT_ID,
-            }, None
+            }
         if token in ("aws:index/getRegion:getRegion", "aws:index/getPartition:getPartition"):
-            return {"name": self.region, "region": self.region, "partition": "aws", "dnsSuffix": "amazonaws.com", "id": self.region}, None
+            return {"name": self.region, "region": self.region, "partition": "aws", "dnsSuffix": "amazonaws.com", "id": self.region}
         if token == "aws:eks/getAddonVersion:getAddonVersion":
-            return {"version": f"v1.0.0-eksbuild.{a.get('kubernetesVersion', '1')}", "id": str(a.get("addonName"))}, None
+            return {"version": f"v1.0.0-eksbuild.{a.get('kubernetesVersion', '1')}", "id": str(a.get("addonName"))}
         raise NotImplementedError(f"no mock for invoke {token}; add it to planner/mocks.py")
 
 

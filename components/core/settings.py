@@ -316,6 +316,8 @@ class GpuSoftwareSettings(Model):
     """The NVIDIA stack that advertises GPUs to the scheduler."""
 
     stack: Literal["device-plugin", "gpu-operator"] = "device-plugin"
+    runtime_class: bool | None = None
+    """Create RuntimeClass ``nvidia``; default: only on existing clusters (EKS NVIDIA AMIs need none)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,6 +464,10 @@ class StackSettings(Model):
         return self.cluster.mode == "aws-eks"
 
     @property
+    def nvidia_runtime_class(self) -> bool:
+        return self.gpu.runtime_class if self.gpu.runtime_class is not None else not self.on_aws
+
+    @property
     def policy_config_file(self) -> str:
         return self.policies.config_file or f"{self.policies.pack_dir}/{self.environment}.json"
 
@@ -471,6 +477,11 @@ class StackSettings(Model):
         if self.is_prod and self.on_aws and self.cluster.eks and self.cluster.eks.endpoint_public_access:
             problems.append(
                 ("cluster.eks.endpointPublicAccess", "must be false in prod (reach it over the tailnet)")
+            )
+        if self.is_prod and self.on_aws and self.cluster.eks and not self.cluster.eks.admin_principal_arns:
+            problems.append(
+                ("cluster.eks.adminPrincipalArns", "must list at least one IAM role ARN in prod (the cluster "
+                 "creator is not made admin there; list the deploy role and the on-call admin role)")
             )
         if not self.on_aws and self.storage.shared.backend == "efs":
             problems.append(

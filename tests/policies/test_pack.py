@@ -43,3 +43,12 @@ def test_section_a_is_mandatory_in_prod() -> None:
     prod = _levels("prod")
     for name in [p.name for p in ALL_POLICIES if p.name.startswith("k8s-") and not isinstance(p, StackValidationPolicy)][:17]:
         assert prod[name] == "mandatory", name
+
+
+def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
+    from components.specs.namespace import SYSTEM_NAMESPACES
+
+    expected = {name: level for name, level in SYSTEM_NAMESPACES.items() if level != "restricted"}
+    for env in ("dev", "prod"):
+        config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
+        assert config["k8s-namespace-pss-labels"]["exceptions"] == expected, env

@@ -1,0 +1,80 @@
+"""``ClusterAutoscaler``: scales the GPU node groups, including from and to zero.
+
+Installed from the official chart with an IRSA role that may only change ASGs tagged as owned
+by this cluster. The ``priority`` expander prefers on-demand serving pools; ``least-waste``
+breaks ties. Its image tag follows the cluster's minor version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.core.charts import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
+from components.core.irsa import irsa_role
+from components.core.naming import resource_name
+from components.specs import aws_iam
+from components.specs.helm_values import cluster_autoscaler_values
+
+TYPE = "ai-infra:k8s:ClusterAutoscaler"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterAutoscalerArgs:
+    cluster_name: str
+    kubernetes_version: str
+    region: str
+    namespace: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    serving_pools: list[str]
+    tags: dict[str, str]
+    aws_provider: pulumi.ProviderResource | None = None
+    """Provider for the IAM resources (the component's own opts carry the Kubernetes one)."""
+
+
+class ClusterAutoscaler(pulumi.ComponentResource):
+    """Children: IAM Policy + IRSA Role, helm.v3.Release ``cluster-autoscaler``."""
+
+    role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
+        policy = aws.iam.Policy(
+            resource_name(name, "policy"),
+            description="cluster-autoscaler: scale only ASGs owned by this cluster",
+            policy=aws_iam.cluster_autoscaler_policy(args.cluster_name),
+            tags=args.tags,
+            opts=aws_opts,
+        )
+        role = irsa_role(
+            self, name, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
+            namespace="autoscaler", service_account=SERVICE_ACCOUNT, policy_arns=[policy.arn], tags=args.tags,
+        )
+        values = role.arn.apply(
+            lambda arn: cluster_autoscaler_values(
+                cluster_name=args.cluster_name,
+                region=args.region,
+                role_arn=arn,
+                image_tag=CLUSTER_AUTOSCALER_IMAGE_TAGS[args.kubernetes_version],
+                gpu_pools=args.serving_pools,
+            )
+        )
+        k8s.helm.v3.Release(
+            resource_name(name, "release"),
+            name="cluster-autoscaler",
+            chart=CLUSTER_AUTOSCALER.name,
+            version=CLUSTER_AUTOSCALER.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER.repo),
+            namespace=args.namespace,
+            values=values,
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.role_arn = role.arn
+        self.register_outputs({"role_arn": self.role_arn})

@@ -1,0 +1,38 @@
+"""IRSA roles: an IAM role that only one ServiceAccount of one cluster can assume.
+
+A helper rather than a component: each component creates its controllers' roles as its own
+children (``parent``), so a role lives and dies with the thing that uses it.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.core.naming import resource_name
+from components.specs import aws_iam
+
+
+def irsa_role(
+    parent: pulumi.Resource,
+    name: str,
+    *,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+    namespace: str,
+    service_account: str,
+    policy_arns: list[pulumi.Input[str]],
+    tags: dict[str, str],
+) -> aws.iam.Role:
+    """Create the role (``<name>-irsa``) and attach ``policy_arns`` to it."""
+    role = aws.iam.Role(
+        resource_name(name, "irsa"),
+        assume_role_policy=aws_iam.irsa_trust_policy_output(oidc_provider_arn, oidc_issuer, namespace, service_account),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for i, arn in enumerate(policy_arns):
+        aws.iam.RolePolicyAttachment(
+            resource_name(name, f"irsa-{i}"), role=role.name, policy_arn=arn, opts=pulumi.ResourceOptions(parent=parent)
+        )
+    return role

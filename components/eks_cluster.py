@@ -1,0 +1,270 @@
+"""``EksCluster``: a hardened EKS control plane with its system node group and core add-ons.
+
+Secure defaults: a customer KMS key (rotation on) for secrets envelope encryption, node
+volumes and the control-plane log group; control-plane logs with retention; a private API
+endpoint (public only in dev, only from listed CIDRs); access entries (API authentication
+mode) instead of aws-auth; an OIDC provider for IRSA; vpc-cni with NetworkPolicy enforcement
+(EKS ignores NetworkPolicies otherwise); a node role with only the four node policies.
+The Kubernetes provider is *not* made here: ``__main__`` builds it from ``kubeconfig``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+from components.core.irsa import irsa_role
+from components.core.naming import resource_name
+from components.core.settings import EksSettings
+from components.specs import aws_iam
+from components.specs.node_pool import al2023_user_data, launch_template_args
+
+TYPE = "ai-infra:aws:EksCluster"
+
+
+def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with ``aws eks get-token`` (no long-lived credentials)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": cluster_name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region],
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EksClusterArgs:
+    cluster_name: str
+    """EKS cluster name (explicit: the log group name must be known before the cluster exists)."""
+    kubernetes_version: str
+    eks: EksSettings
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    account_id: str
+    region: str
+    tags: dict[str, str]
+    efs_csi: bool = False
+    """Install the EFS CSI driver add-on (shared storage on EFS)."""
+    protect_data: bool = False
+    """Protect and retain the KMS key and log group (prod)."""
+    admin_principal_arns: list[str] = field(default_factory=list)
+
+
+class EksCluster(pulumi.ComponentResource):
+    """Children: KMS key + alias, LogGroup, cluster and node IAM roles, Cluster, access entries,
+    OIDC provider, system LaunchTemplate + NodeGroup, add-ons (vpc-cni, coredns, kube-proxy,
+    EBS CSI, EFS CSI) with IRSA roles for the CSI drivers."""
+
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_provider_arn: pulumi.Output[str]
+    oidc_issuer: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+    kms_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
+        tags = args.tags
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
+
+        self.kms_key = aws.kms.Key(
+            resource_name(name, "kms"),
+            description=f"ai-infra {args.cluster_name}: EKS secrets, node volumes, control-plane logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.protect_data else 7,
+            policy=aws_iam.kms_key_policy(args.account_id, args.region, log_group_name),
+            tags=tags,
+            opts=keep,
+        )
+        aws.kms.Alias(
+            resource_name(name, "kms"), name=f"alias/{args.cluster_name}", target_key_id=self.kms_key.key_id, opts=child
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            resource_name(name, "logs"),
+            name=log_group_name,
+            retention_in_days=args.eks.log_retention_days,
+            kms_key_id=self.kms_key.arn,
+            tags=tags,
+            opts=keep,
+        )
+
+        cluster_role = aws.iam.Role(
+            resource_name(name, "cluster-role"),
+            assume_role_policy=aws_iam.assume_role_policy("eks.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        for i, arn in enumerate(aws_iam.CLUSTER_ROLE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                resource_name(name, f"cluster-role-{i}"), role=cluster_role.name, policy_arn=arn, opts=child
+            )
+        self.node_role = aws.iam.Role(
+            resource_name(name, "node-role"),
+            assume_role_policy=aws_iam.assume_role_policy("ec2.amazonaws.com"),
+            tags=tags,
+            opts=child,
+        )
+        for arn in aws_iam.NODE_ROLE_POLICIES:
+            aws.iam.RolePolicyAttachment(
+                resource_name(name, f"node-{arn.rsplit('/', 1)[-1].lower().replace('_', '-')}"),
+                role=self.node_role.name,
+                policy_arn=arn,
+                opts=child,
+            )
+
+        eks = args.eks
+        self.cluster = aws.eks.Cluster(
+            resource_name(name, "cluster"),
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=args.subnet_ids,
+                endpoint_private_access=True,
+                endpoint_public_access=eks.endpoint_public_access,
+                public_access_cidrs=eks.public_access_cidrs if eks.endpoint_public_access else None,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=list(eks.log_types),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # In prod nobody is admin by accident: admins come from access entries below.
+                bootstrap_cluster_creator_admin_permissions=not args.protect_data,
+            ),
+            tags=tags,
+            # The log group must exist first, or EKS creates an unencrypted one without retention.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
+        )
+        for i, principal in enumerate(args.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                resource_name(name, f"admin-{i}"),
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                type="STANDARD",
+                tags=tags,
+                opts=child,
+            )
+            aws.eks.AccessPolicyAssociation(
+                resource_name(name, f"admin-{i}"),
+                cluster_name=self.cluster.name,
+                principal_arn=principal,
+                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+            )
+
+        issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
+        self.oidc = aws.iam.OpenIdConnectProvider(
+            resource_name(name, "oidc"),
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=tags,
+            opts=child,
+        )
+
+        system_lt = aws.ec2.LaunchTemplate(
+            resource_name(name, "system-lt"),
+            launch_template_args(
+                name_prefix=f"{args.cluster_name}-system-",
+                root_volume_gib=50,
+                kms_key_arn=self.kms_key.arn,
+                user_data=al2023_user_data("none", ""),
+                tags={**tags, "ai-infra.io/pool": "system"},
+            ),
+            opts=child,
+        )
+        system = eks.system_pool
+        self.system_node_group = aws.eks.NodeGroup(
+            resource_name(name, "system"),
+            cluster_name=self.cluster.name,
+            node_role_arn=self.node_role.arn,
+            subnet_ids=args.subnet_ids,
+            ami_type="AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            instance_types=list(system.instance_types),
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=system.min_size, desired_size=system.desired_size, max_size=system.max_size
+            ),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=system_lt.id, version=system_lt.latest_version.apply(str)),
+            labels={"ai-infra.io/pool": "system"},
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            tags=tags,
+            opts=child,
+        )
+
+        def addon(addon_name: str, config: dict[str, object] | None = None, role_arn: pulumi.Input[str] | None = None,
+                  needs_nodes: bool = False) -> aws.eks.Addon:
+            version = aws.eks.get_addon_version_output(
+                addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
+            )
+            return aws.eks.Addon(
+                resource_name(name, addon_name),
+                cluster_name=self.cluster.name,
+                addon_name=addon_name,
+                addon_version=version.version,
+                configuration_values=json.dumps(config, sort_keys=True) if config else None,
+                service_account_role_arn=role_arn,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_node_group] if needs_nodes else []),
+            )
+
+        # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent.
+        addon("vpc-cni", {"enableNetworkPolicy": "true"})
+        addon("kube-proxy")
+        addon("coredns", needs_nodes=True)
+        csi_drivers = [("aws-ebs-csi-driver", "ebs-csi-controller-sa", aws_iam.EBS_CSI_POLICY)]
+        if args.efs_csi:
+            csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", aws_iam.EFS_CSI_POLICY))
+        for addon_name, service_account, policy in csi_drivers:
+            role = irsa_role(
+                self, resource_name(name, addon_name), oidc_provider_arn=self.oidc.arn, oidc_issuer=issuer,
+                namespace="kube-system", service_account=service_account, policy_arns=[policy], tags=tags,
+            )
+            addon(addon_name, role_arn=role.arn, needs_nodes=True)
+
+        self.cluster_name = self.cluster.name
+        self.oidc_provider_arn = self.oidc.arn
+        self.oidc_issuer = issuer
+        self.node_role_arn = self.node_role.arn
+        self.kms_key_arn = self.kms_key.arn
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
+                lambda a: kubeconfig_json(a[0], a[1], a[2]["data"], args.region)
+            )
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer": self.oidc_issuer,
+                "node_role_arn": self.node_role_arn,
+                "kms_key_arn": self.kms_key_arn,
+            }
+        )

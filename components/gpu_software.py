@@ -1,0 +1,57 @@
+"""``GpuSoftware``: what makes GPUs schedulable — the NVIDIA device plugin or GPU operator.
+
+Both come from NVIDIA's official charts into the ``gpu-system`` namespace, tolerate the GPU
+taint and carry the per-pool sharing config (time-slicing or MIG) selected by the node label
+``nvidia.com/device-plugin.config`` that each pool sets. On EKS accelerated AMIs the driver
+and container toolkit are pre-installed, so the operator runs with both disabled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.core.charts import GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
+from components.core.naming import resource_name
+from components.core.settings import NodePoolSettings
+from components.specs.helm_values import device_plugin_values, gpu_operator_values
+
+TYPE = "ai-infra:k8s:GpuSoftware"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GpuSoftwareArgs:
+    stack: Literal["device-plugin", "gpu-operator"]
+    namespace: pulumi.Input[str]
+    pools: dict[str, NodePoolSettings]
+    accelerated_ami: bool
+    """True on EKS NVIDIA AMIs (driver + toolkit pre-installed)."""
+
+
+class GpuSoftware(pulumi.ComponentResource):
+    """Children: helm.v3.Release ``nvidia-device-plugin`` or ``gpu-operator``."""
+
+    release_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        if args.stack == "device-plugin":
+            chart, values = NVIDIA_DEVICE_PLUGIN, device_plugin_values(args.pools)
+        else:
+            chart, values = GPU_OPERATOR, gpu_operator_values(args.pools, accelerated_ami=args.accelerated_ami)
+        self.release = k8s.helm.v3.Release(
+            resource_name(name, "release"),
+            name=chart.name,
+            chart=chart.name,
+            version=chart.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+            namespace=args.namespace,
+            values=values,
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.release_name = self.release.name
+        self.register_outputs({"release_name": self.release_name})

@@ -1,0 +1,149 @@
+"""Pure IAM and KMS policy documents (JSON strings) for the cluster and its controllers.
+
+Built with ``json.dumps`` rather than the ``getPolicyDocument`` invoke so they are plain values
+in tests and in the plan. Every document is least-privilege and names its reason.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+
+AWS_MANAGED = "arn:aws:iam::aws:policy/"
+
+NODE_ROLE_POLICIES = (
+    AWS_MANAGED + "AmazonEKSWorkerNodePolicy",
+    AWS_MANAGED + "AmazonEKS_CNI_Policy",
+    AWS_MANAGED + "AmazonEC2ContainerRegistryReadOnly",
+    AWS_MANAGED + "AmazonSSMManagedInstanceCore",
+)
+"""The only policies a node role gets (rule 60): workloads use IRSA roles instead."""
+
+CLUSTER_ROLE_POLICIES = (AWS_MANAGED + "AmazonEKSClusterPolicy",)
+EBS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEBSCSIDriverPolicy"
+EFS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEFSCSIDriverPolicy"
+
+
+def assume_role_policy(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+        },
+        sort_keys=True,
+    )
+
+
+def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
+    """Trust only one ServiceAccount of this cluster (IRSA), with the sts audience."""
+    host = oidc_issuer.removeprefix("https://")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{host}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def irsa_trust_policy_output(
+    oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    return pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(
+        lambda a: irsa_trust_policy(a[0], a[1], namespace, service_account)
+    )
+
+
+def cluster_autoscaler_policy(cluster_name: str) -> str:
+    """Describe everything; change only ASGs tagged as owned by this cluster."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Describe",
+                    "Effect": "Allow",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "ScaleOwnGroups",
+                    "Effect": "Allow",
+                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Resource": "*",
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def kms_key_policy(account_id: str, region: str, log_group_name: str) -> str:
+    """Account root administers the key; CloudWatch Logs may use it for the cluster's log group only."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsForClusterLogGroup",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {
+                "ArnEquals": {
+                    "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
+                }
+            },
+        },
+        {
+            # Node groups launch through the autoscaling service-linked role; without this grant
+            # instances with CMK-encrypted root volumes fail to start.
+            "Sid": "AutoScalingUsesKeyForNodeVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},
+            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "AutoScalingGrantsForNodeVolumes",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

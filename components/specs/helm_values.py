@@ -1,0 +1,127 @@
+"""Pure Helm values for the third-party charts the platform installs.
+
+Every chart's pods that must run on GPU nodes tolerate the GPU taint; everything else lands on
+the system pool. Values never carry secrets (charts get credentials from existing Secrets).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from components.core.settings import NodePoolSettings
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+
+GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+SYSTEM_POOL_SELECTOR = {"ai-infra.io/pool": "system"}
+
+
+def cluster_autoscaler_values(
+    *, cluster_name: str, region: str, role_arn: str, image_tag: str, expander: str = "priority,least-waste",
+    gpu_pools: list[str] | None = None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "autoDiscovery": {"clusterName": cluster_name},
+        "awsRegion": region,
+        "cloudProvider": "aws",
+        "image": {"tag": image_tag},
+        "rbac": {
+            "serviceAccount": {
+                "name": "cluster-autoscaler",
+                "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+            }
+        },
+        "extraArgs": {
+            "expander": expander,
+            "balance-similar-node-groups": "true",
+            "skip-nodes-with-local-storage": "false",
+            # GPU nodes are expensive: release them quickly once empty.
+            "scale-down-unneeded-time": "5m",
+            "scale-down-delay-after-add": "5m",
+        },
+        "nodeSelector": SYSTEM_POOL_SELECTOR,
+        "priorityClassName": "system-cluster-critical",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                     "capabilities": {"drop": ["ALL"]}},
+    }
+    if "priority" in expander:
+        # Prefer on-demand serving pools over spot training pools when both could fit a pod.
+        # A string is passed through verbatim: priorities are integer keys, which a JSON map
+        # (how Pulumi sends values) would turn into strings the autoscaler cannot parse.
+        lines = ["10:", "  - .*", "50:"] + [f"  - .*{p}.*" for p in gpu_pools or []]
+        values["expanderPriorities"] = "\n".join(lines) + "\n"
+    return values
+
+
+def device_plugin_sharing_config(pools: dict[str, NodePoolSettings]) -> dict[str, Any]:
+    """Named device-plugin configs, one per pool that shares GPUs (selected by node label)."""
+    configs: dict[str, Any] = {}
+    for name, pool in sorted(pools.items()):
+        sharing = pool.sharing
+        if sharing.mode == "time-slicing":
+            configs[name] = {
+                "version": "v1",
+                "sharing": {
+                    "timeSlicing": {
+                        "renameByDefault": sharing.rename_by_default,
+                        # A pod asking for 2 slices would get 2 slices of the *same* GPU: refuse it.
+                        "failRequestsGreaterThanOne": True,
+                        "resources": [{"name": "nvidia.com/gpu", "replicas": sharing.replicas}],
+                    }
+                },
+            }
+        elif sharing.mode == "mig":
+            configs[name] = {"version": "v1", "flags": {"migStrategy": sharing.mig_strategy}}
+    if not configs:
+        return {}
+    return {"map": {"default": {"version": "v1", "flags": {"migStrategy": "none"}}, **configs}, "default": "default"}
+
+
+def mig_strategy(pools: dict[str, NodePoolSettings]) -> str:
+    strategies = {p.sharing.mig_strategy for p in pools.values() if p.sharing.mode == "mig"}
+    return "mixed" if "mixed" in strategies else (strategies.pop() if strategies else "none")
+
+
+def device_plugin_values(pools: dict[str, NodePoolSettings]) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "migStrategy": mig_strategy(pools),
+        "failOnInitError": True,
+        "tolerations": [GPU_TOLERATION, {"key": "CriticalAddonsOnly", "operator": "Exists"}],
+        # Only GPU nodes; the label is set by every GPU pool (no Node Feature Discovery needed).
+        "nodeSelector": {GPU_PRESENT_LABEL: "true"},
+        "priorityClassName": "system-node-critical",
+        "gfd": {"enabled": True},
+        "nfd": {"enabled": False},
+    }
+    config = device_plugin_sharing_config(pools)
+    if config:
+        values["config"] = config
+    return values
+
+
+def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: bool) -> dict[str, Any]:
+    """GPU operator with driver and toolkit off on AMIs that ship them (AL2023/Bottlerocket NVIDIA)."""
+    values: dict[str, Any] = {
+        "driver": {"enabled": not accelerated_ami},
+        "toolkit": {"enabled": not accelerated_ami},
+        "mig": {"strategy": mig_strategy(pools) if mig_strategy(pools) != "none" else "single"},
+        "migManager": {"enabled": any(p.sharing.mode == "mig" for p in pools.values()),
+                       "env": [{"name": "WITH_REBOOT", "value": "true"}]},
+        "daemonsets": {"tolerations": [GPU_TOLERATION], "priorityClassName": "system-node-critical"},
+        "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
+        "dcgmExporter": {"enabled": False},
+        "operator": {"defaultRuntime": "containerd"},
+    }
+    config = device_plugin_sharing_config(pools)
+    if config:
+        values["devicePlugin"] = {"config": {"name": "device-plugin-config", "create": True,
+                                             "default": "default", "data": {
+                                                 k: _yaml_dump(v) for k, v in config["map"].items()}}}
+    return values
+
+
+def _yaml_dump(doc: Any) -> str:
+    return yaml.safe_dump(doc, sort_keys=True)
