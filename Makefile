@@ -41,6 +41,7 @@ lint: venv
 
 typecheck: venv
 	$(PY) -m mypy
+	cd policies && ../$(PY) -m mypy --config-file ../pyproject.toml __main__.py
 
 check: lint typecheck
 

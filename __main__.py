@@ -34,20 +34,32 @@ if settings.on_aws and eks is not None:
     aws_opts = pulumi.ResourceOptions(provider=aws_provider)
     invoke_opts = pulumi.InvokeOptions(provider=aws_provider)
     account_id = aws.get_caller_identity(opts=invoke_opts).account_id
-    zones = aws.get_availability_zones(state="available", opts=invoke_opts).names[: eks.availability_zones]
+    zones = list(aws.get_availability_zones(state="available", opts=invoke_opts).names[: eks.availability_zones])
     network = Network(
         "network",
-        NetworkArgs(cluster_name=cluster_name, vpc_cidr=eks.vpc_cidr, availability_zones=zones,
-                    single_nat=eks.nat_gateways == "single", tags=tags),
+        NetworkArgs(
+            cluster_name=cluster_name,
+            vpc_cidr=eks.vpc_cidr,
+            availability_zones=zones,
+            single_nat=eks.nat_gateways == "single",
+            tags=tags,
+        ),
         opts=aws_opts,
     )
     cluster = EksCluster(
         "eks",
         EksClusterArgs(
-            cluster_name=cluster_name, kubernetes_version=settings.cluster.kubernetes_version, eks=eks,
-            vpc_id=network.vpc_id, subnet_ids=network.private_subnet_ids, account_id=account_id,
-            region=eks.region, tags=tags, efs_csi=settings.storage.shared.backend == "efs",
-            protect_data=settings.is_prod, admin_principal_arns=list(eks.admin_principal_arns),
+            cluster_name=cluster_name,
+            kubernetes_version=settings.cluster.kubernetes_version,
+            eks=eks,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            account_id=account_id,
+            region=eks.region,
+            tags=tags,
+            efs_csi=settings.storage.shared.backend == "efs",
+            protect_data=settings.is_prod,
+            admin_principal_arns=list(eks.admin_principal_arns),
         ),
         opts=aws_opts,
     )
@@ -55,10 +67,17 @@ if settings.on_aws and eks is not None:
         pool_name: GpuNodePool(
             f"pool-{pool_name}",
             GpuNodePoolArgs(
-                pool_name=pool_name, pool=pool, cluster_name=cluster.cluster_name, cluster_name_plain=cluster_name,
-                node_role_arn=cluster.node_role_arn, subnet_ids=network.private_subnet_ids,
-                kms_key_arn=cluster.kms_key_arn, nvme_host_dir=settings.storage.nvme.host_dir,
-                env=env, team=team, tags=tags,
+                pool_name=pool_name,
+                pool=pool,
+                cluster_name=cluster.cluster_name,
+                cluster_name_plain=cluster_name,
+                node_role_arn=cluster.node_role_arn,
+                subnet_ids=network.private_subnet_ids,
+                kms_key_arn=cluster.kms_key_arn,
+                nvme_host_dir=settings.storage.nvme.host_dir,
+                env=env,
+                team=team,
+                tags=tags,
             ),
             opts=aws_opts,
         )
@@ -80,7 +99,8 @@ system_namespaces = {
     name: PlatformNamespace(
         f"ns-{name}",
         PlatformNamespaceArgs(
-            name=name, labels=standard_labels(env=env, team=team, app=name, component="system-namespace"),
+            name=name,
+            labels=standard_labels(env=env, team=team, app=name, component="system-namespace"),
             pod_security=level,
         ),
         opts=k8s_opts,
@@ -92,8 +112,10 @@ workload_namespaces = {
     name: PlatformNamespace(
         f"ns-{name}",
         PlatformNamespaceArgs(
-            name=name, labels=standard_labels(env=env, team=team, app=name, component="namespace"),
-            pod_security="restricted", workload=ns_settings,
+            name=name,
+            labels=standard_labels(env=env, team=team, app=name, component="namespace"),
+            pod_security="restricted",
+            workload=ns_settings,
         ),
         opts=k8s_opts,
     )
@@ -110,8 +132,10 @@ SchedulingGuardrails(
 GpuSoftware(
     "gpu",
     GpuSoftwareArgs(
-        stack=settings.gpu.stack, namespace=system_namespaces["gpu-system"].namespace_name,
-        pools=dict(settings.node_pools), accelerated_ami=settings.on_aws,
+        stack=settings.gpu.stack,
+        namespace=system_namespaces["gpu-system"].namespace_name,
+        pools=dict(settings.node_pools),
+        accelerated_ami=settings.on_aws,
     ),
     opts=k8s_opts,
 )
@@ -119,9 +143,14 @@ if settings.on_aws and eks is not None:
     ClusterAutoscaler(
         "autoscaler",
         ClusterAutoscalerArgs(
-            cluster_name=cluster_name, kubernetes_version=settings.cluster.kubernetes_version, region=eks.region,
-            namespace=system_namespaces["autoscaler"].namespace_name, oidc_provider_arn=cluster.oidc_provider_arn,
-            oidc_issuer=cluster.oidc_issuer, tags=tags, aws_provider=aws_provider,
+            cluster_name=cluster_name,
+            kubernetes_version=settings.cluster.kubernetes_version,
+            region=eks.region,
+            namespace=system_namespaces["autoscaler"].namespace_name,
+            oidc_provider_arn=cluster.oidc_provider_arn,
+            oidc_issuer=cluster.oidc_issuer,
+            tags=tags,
+            aws_provider=aws_provider,
             serving_pools=[n for n, p in sorted(settings.node_pools.items()) if p.purpose == "serving"],
         ),
         opts=pulumi.ResourceOptions(provider=k8s_provider, depends_on=list(pools.values())),
@@ -133,6 +162,6 @@ pulumi.export("clusterName", cluster_name)
 pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 pulumi.export("workloadNamespaces", sorted(workload_namespaces))
 pulumi.export("systemNamespaces", sorted(system_namespaces))
-pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)))
+pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)) if settings.on_aws else {})
 pulumi.export("policyPackDir", settings.policies.pack_dir)
 pulumi.export("policyConfigFile", settings.policy_config_file)

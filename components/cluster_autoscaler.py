@@ -53,8 +53,14 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             opts=aws_opts,
         )
         role = irsa_role(
-            self, name, oidc_provider_arn=args.oidc_provider_arn, oidc_issuer=args.oidc_issuer,
-            namespace="autoscaler", service_account=SERVICE_ACCOUNT, policy_arns=[policy.arn], tags=args.tags,
+            self,
+            name,
+            oidc_provider_arn=args.oidc_provider_arn,
+            oidc_issuer=args.oidc_issuer,
+            namespace="autoscaler",
+            service_account=SERVICE_ACCOUNT,
+            policy_arns=[policy.arn],
+            tags=args.tags,
         )
         values = role.arn.apply(
             lambda arn: cluster_autoscaler_values(

@@ -31,7 +31,9 @@ def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str)
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "current-context": cluster_name,
             "users": [
@@ -209,15 +211,21 @@ class EksCluster(pulumi.ComponentResource):
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=system.min_size, desired_size=system.desired_size, max_size=system.max_size
             ),
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(id=system_lt.id, version=system_lt.latest_version.apply(str)),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=system_lt.id, version=system_lt.latest_version.apply(str)
+            ),
             labels={"ai-infra.io/pool": "system"},
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             tags=tags,
             opts=child,
         )
 
-        def addon(addon_name: str, config: dict[str, object] | None = None, role_arn: pulumi.Input[str] | None = None,
-                  needs_nodes: bool = False) -> aws.eks.Addon:
+        def addon(
+            addon_name: str,
+            config: dict[str, object] | None = None,
+            role_arn: pulumi.Input[str] | None = None,
+            needs_nodes: bool = False,
+        ) -> aws.eks.Addon:
             version = aws.eks.get_addon_version_output(
                 addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
             )
@@ -243,8 +251,14 @@ class EksCluster(pulumi.ComponentResource):
             csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", aws_iam.EFS_CSI_POLICY))
         for addon_name, service_account, policy in csi_drivers:
             role = irsa_role(
-                self, resource_name(name, addon_name), oidc_provider_arn=self.oidc.arn, oidc_issuer=issuer,
-                namespace="kube-system", service_account=service_account, policy_arns=[policy], tags=tags,
+                self,
+                resource_name(name, addon_name),
+                oidc_provider_arn=self.oidc.arn,
+                oidc_issuer=issuer,
+                namespace="kube-system",
+                service_account=service_account,
+                policy_arns=[policy],
+                tags=tags,
             )
             addon(addon_name, role_arn=role.arn, needs_nodes=True)
 

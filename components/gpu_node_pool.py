@@ -9,6 +9,7 @@ the pool's GPU cap; there is no SSH (``remoteAccess`` unset; use SSM).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -88,7 +89,7 @@ class GpuNodePool(pulumi.ComponentResource):
                 delete_before_replace=False,
             ),
         )
-        asg_name = self.node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
+        asg_name = self.node_group.resources.apply(_asg_name)
         for key, value in spec.autoscaler_tags(args.cluster_name_plain, pool, self.labels).items():
             aws.autoscaling.Tag(
                 resource_name(name, f"asg-tag-{k8s_name(key.rsplit('/', 1)[-1], max_len=40)}-{_digest(key)}"),
@@ -98,6 +99,12 @@ class GpuNodePool(pulumi.ComponentResource):
             )
         self.node_group_name = self.node_group.node_group_name
         self.register_outputs({"node_group_name": self.node_group_name})
+
+
+def _asg_name(resources: Sequence[aws.eks.outputs.NodeGroupResource] | None) -> str:
+    """The Auto Scaling group behind a managed node group (one per group)."""
+    groups = (resources or [])[0].autoscaling_groups or []
+    return str(groups[0].name)
 
 
 def _digest(key: str) -> str:

@@ -34,7 +34,7 @@ class GpuSoftwareArgs:
 class GpuSoftware(pulumi.ComponentResource):
     """Children: helm.v3.Release ``nvidia-device-plugin`` or ``gpu-operator``."""
 
-    release_name: pulumi.Output[str]
+    release_name: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)

@@ -44,7 +44,7 @@ class PlatformNamespace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Children name the namespace through the Namespace's output so they wait for it.
-        ns = self.namespace.metadata.apply(lambda m: m.name)
+        ns = self.namespace.metadata.apply(lambda m: str(m.name))
         child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
         if args.workload is not None:
             k8s.networking.v1.NetworkPolicy(

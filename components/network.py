@@ -20,7 +20,7 @@ TYPE = "ai-infra:aws:Network"
 
 def subnet_cidrs(vpc_cidr: str, azs: int) -> tuple[list[str], list[str]]:
     """Carve ``vpc_cidr``: large private subnets (nodes, pod IPs) first, small public ones after."""
-    net = ipaddress.ip_network(vpc_cidr)
+    net = ipaddress.IPv4Network(vpc_cidr)  # VPC primary CIDRs are IPv4
     private = list(net.subnets(prefixlen_diff=2))[:azs]  # /18s of a /16: room for pod IPs
     tail = list(net.subnets(prefixlen_diff=2))[3]
     public = list(tail.subnets(new_prefix=min(tail.prefixlen + 4, 28)))[:azs]

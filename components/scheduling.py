@@ -36,5 +36,5 @@ class SchedulingGuardrails(pulumi.ComponentResource):
             k8s.node.v1.RuntimeClass(
                 resource_name(name, "nvidia-runtime"), spec.nvidia_runtime_class_args(args.labels), opts=child
             )
-        self.serving_priority_class = classes[spec.SERVING_PRIORITY].metadata.apply(lambda m: m.name)
+        self.serving_priority_class = classes[spec.SERVING_PRIORITY].metadata.apply(lambda m: str(m.name))
         self.register_outputs({"serving_priority_class": self.serving_priority_class})

@@ -48,7 +48,6 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
 
-
     env = run.outputs.get("environment", "dev")
     pack_config_file = run.outputs.get("policyConfigFile", f"policies/{env}.json")
     pack_dir = project_dir / str(run.outputs.get("policyPackDir", "policies"))
@@ -74,7 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    print(summarize(args.stack, run, counts, violations, out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir))
+    print(
+        summarize(
+            args.stack,
+            run,
+            counts,
+            violations,
+            out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir,
+        )
+    )
     print(f"(planned in {time.monotonic() - started:.1f}s)")
     return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
 

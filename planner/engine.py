@@ -34,7 +34,9 @@ class ProgramRun:
     monitor: RecordingMonitor | None = None
 
 
-def start_mocks(stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False) -> RecordingMonitor:
+def start_mocks(
+    stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False
+) -> RecordingMonitor:
     """Install fresh recording mocks and the stack's config (call before any resource)."""
     # A fresh root stack per run: the SDK keeps it in global settings.
     runtime_settings.ROOT.set(None)

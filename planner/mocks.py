@@ -45,6 +45,7 @@ class Registration:
     retain_on_delete: bool = False
     provider: str = ""
     dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _region_of(inputs: dict[str, Any], default: str = "us-west-2") -> str:
@@ -171,7 +172,13 @@ class RecordingMocks(Mocks):
                 "id": ACCOUNT_ID,
             }
         if token in ("aws:index/getRegion:getRegion", "aws:index/getPartition:getPartition"):
-            return {"name": self.region, "region": self.region, "partition": "aws", "dnsSuffix": "amazonaws.com", "id": self.region}
+            return {
+                "name": self.region,
+                "region": self.region,
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "id": self.region,
+            }
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             return {"version": f"v1.0.0-eksbuild.{a.get('kubernetesVersion', '1')}", "id": str(a.get("addonName"))}
         raise NotImplementedError(f"no mock for invoke {token}; add it to planner/mocks.py")
@@ -206,6 +213,9 @@ class RecordingMonitor(MockMonitor):
             retain_on_delete=bool(request.retainOnDelete),
             provider=request.provider,
             dependencies=sorted(request.dependencies),
+            property_dependencies={
+                k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns
+            },
         )
         self.registrations.append(reg)
         self._by_urn[urn] = reg

@@ -184,6 +184,10 @@ class PolicyHost:
                 name=r.name,
                 parent=r.parent,
                 options=analyzer_pb2.AnalyzerResourceOptions(protect=r.protect),
+                dependencies=r.dependencies,
+                propertyDependencies={
+                    k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
+                },
             )
             for r in regs
         ]
@@ -200,4 +204,3 @@ def analyze_all(pack_dir: Path, config: dict[str, Any], regs: list[Registration]
             found.update(host.analyze(reg))
         found.update(host.analyze_stack(custom))
     return sorted(found, key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))
-

@@ -26,9 +26,9 @@ def _tree(regs: list[Registration]) -> list[str]:
         kids = children.get(urn, [])
         components = sorted((k for k in kids if not k.custom), key=lambda k: k.name)
         leaves = Counter(k.type for k in kids if k.custom)
-        items: list[tuple[str, Registration | None]] = [
-            (f"{t} ×{n}", None) for t, n in sorted(leaves.items())
-        ] + [(f"{c.name}  [{c.type}]  ({subtree_size(c.urn)} resources)", c) for c in components]
+        items: list[tuple[str, Registration | None]] = [(f"{t} ×{n}", None) for t, n in sorted(leaves.items())] + [
+            (f"{c.name}  [{c.type}]  ({subtree_size(c.urn)} resources)", c) for c in components
+        ]
         for i, (label, comp) in enumerate(items):
             last = i == len(items) - 1
             lines.append(f"{prefix}{'└─ ' if last else '├─ '}{label}")
@@ -41,9 +41,7 @@ def _tree(regs: list[Registration]) -> list[str]:
     return lines
 
 
-def summarize(
-    stack: str, run: ProgramRun, counts: dict[str, int], violations: list[Violation], out_dir: Path
-) -> str:
+def summarize(stack: str, run: ProgramRun, counts: dict[str, int], violations: list[Violation], out_dir: Path) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
     by_provider = Counter(r.type.split(":", 1)[0] for r in custom)
@@ -58,14 +56,14 @@ def summarize(
     ]
     cost: Any = run.outputs.get("gpuCostEstimate")
     if isinstance(cost, dict) and cost:
-        lines.append("GPU cost estimate (USD/hour, list prices): "
-                     + f"idle floor {cost.get('minUsdPerHour', 0):.2f}, "
-                     + f"at max scale {cost.get('maxUsdPerHour', 0):.2f}, "
-                     + f"GPU cap {cost.get('maxGpus', 0)} GPUs")
+        lines.append(
+            "GPU cost estimate (USD/hour, list prices): "
+            + f"idle floor {cost.get('minUsdPerHour', 0):.2f}, "
+            + f"at max scale {cost.get('maxUsdPerHour', 0):.2f}, "
+            + f"GPU cap {cost.get('maxGpus', 0)} GPUs"
+        )
     levels = Counter(v.level for v in violations)
-    lines.append(
-        f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory"
-    )
+    lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         if v.level == "mandatory":
             lines.append(f"  ✗ [mandatory] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}")

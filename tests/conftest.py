@@ -17,12 +17,13 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from components.core.settings import StackSettings, parse_settings
+from components.core.settings import StackSettings, deep_merge, parse_settings
 from planner.engine import ProgramRun, run_program, start_mocks
 from planner.mocks import RecordingMonitor
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CIDRS = {"cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}}}
+PROD_ADMINS = {"cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/deployer"]}}}
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
@@ -33,10 +34,8 @@ def stack_file_config(stack: str) -> dict[str, Any]:
 def settings_for(env: str, **overrides: Any) -> StackSettings:
     """Validated settings for ``env`` plus camelCase ``overrides`` (dev gets a CIDR allowlist)."""
     raw: dict[str, Any] = {"environment": env}
-    if env == "dev":
-        raw.update(DEV_CIDRS)
-    raw.update(overrides)
-    return parse_settings(raw, stack=env)
+    base = DEV_CIDRS if env == "dev" else PROD_ADMINS
+    return parse_settings(deep_merge(deep_merge(raw, base), overrides), stack=env)
 
 
 def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
@@ -60,15 +59,21 @@ def mocks() -> RecordingMonitor:
 _OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
-def violations(policy: Any, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> list[str]:
+def violations(
+    policy: Any, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+) -> list[str]:
     """Messages a resource policy reports for one resource (called like the SDK does)."""
     found: list[str] = []
-    args = ResourceValidationArgs(resource_type, props, f"urn:pulumi:t::p::{resource_type}::r", "r", _OPTS, None, config or {})
+    args = ResourceValidationArgs(
+        resource_type, props, f"urn:pulumi:t::p::{resource_type}::r", "r", _OPTS, None, config or {}
+    )
     policy.validate(args, lambda message, urn=None: found.append(message))
     return found
 
 
-def stack_violations(policy: Any, resources: list[tuple[str, Mapping[str, Any]]], config: Mapping[str, Any] | None = None) -> list[str]:
+def stack_violations(
+    policy: Any, resources: list[tuple[str, Mapping[str, Any]]], config: Mapping[str, Any] | None = None
+) -> list[str]:
     """Messages a stack policy reports over ``(type, props)`` resources."""
     found: list[str] = []
     prs = [
@@ -87,3 +92,17 @@ def policy_by_name(policies: list[Any], name: str) -> Any:
 
 
 ViolationsFn = Callable[..., list[str]]
+
+
+def build_under_mocks(build: Callable[[], object], stack: str = "test") -> RecordingMonitor:
+    """Construct components inside a mocked run and wait for every registration to finish."""
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    monitor = start_mocks(stack, {"ai-infra:environment": "dev"}, [])
+    _sync_await(run_pulumi_func(lambda: _discard(build())))
+    return monitor
+
+
+def _discard(_: object) -> None:
+    """run_pulumi_func awaits what the function returns; components are not awaitable."""

@@ -46,7 +46,8 @@ class Environment(StrEnum):
 SUPPORTED_K8S_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
 """EKS versions in standard support that the platform is tested against (rule 55)."""
 
-EKS_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+EKS_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 
 
@@ -87,9 +88,7 @@ def _check(problems: list[tuple[str, str]]) -> None:
 
 def _dns_label(value: str) -> str:
     if not is_dns_label(value):
-        raise ValueError(
-            "must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters"
-        )
+        raise ValueError("must be a DNS-1123 label: lower-case letters, digits and '-', at most 63 characters")
     return value
 
 
@@ -118,9 +117,7 @@ Quantity = Annotated[str, AfterValidator(_quantity)]
 class Model(BaseModel):
     """Base for every settings model: frozen, unknown keys rejected, camelCase keys."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,8 +148,8 @@ class EksSettings(Model):
     nat_gateways: Literal["single", "per-az"] = "per-az"
     endpoint_public_access: bool = False
     public_access_cidrs: list[Cidr] = Field(default_factory=list)
-    log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = (
-        Field(default_factory=lambda: list(EKS_LOG_TYPES))
+    log_types: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = Field(
+        default_factory=lambda: list(EKS_LOG_TYPES)
     )
     log_retention_days: int = 90
     admin_principal_arns: list[str] = Field(default_factory=list)
@@ -162,19 +159,13 @@ class EksSettings(Model):
     def _rules(self) -> EksSettings:
         problems = []
         if self.log_retention_days not in LOG_RETENTION_DAYS:
-            problems.append(
-                ("logRetentionDays", f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}")
-            )
+            problems.append(("logRetentionDays", f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}"))
         if self.endpoint_public_access:
             if not self.public_access_cidrs:
-                problems.append(
-                    ("publicAccessCidrs", "must list the CIDRs allowed to reach a public endpoint")
-                )
+                problems.append(("publicAccessCidrs", "must list the CIDRs allowed to reach a public endpoint"))
             wide = [c for c in self.public_access_cidrs if ipaddress.ip_network(c).prefixlen == 0]
             if wide:
-                problems.append(
-                    ("publicAccessCidrs", "must not contain 0.0.0.0/0 or ::/0 (the whole internet)")
-                )
+                problems.append(("publicAccessCidrs", "must not contain 0.0.0.0/0 or ::/0 (the whole internet)"))
         for i, arn in enumerate(self.admin_principal_arns):
             if not arn.startswith("arn:aws:iam::"):
                 problems.append((f"adminPrincipalArns[{i}]", "must be an IAM role or user ARN"))
@@ -202,9 +193,7 @@ class ClusterSettings(Model):
         if self.mode == "aws-eks" and self.eks is None:
             problems.append(("eks", "is required when mode is aws-eks"))
         if self.mode == "existing" and self.existing is None:
-            problems.append(
-                ("existing.kubeconfig", "is required when mode is existing (path to a kubeconfig)")
-            )
+            problems.append(("existing.kubeconfig", "is required when mode is existing (path to a kubeconfig)"))
         if self.mode == "existing" and self.eks is not None:
             problems.append(("eks", "applies only when mode is aws-eks; remove it"))
         _check(problems)
@@ -232,18 +221,14 @@ class GpuSharingSettings(Model):
             if self.replicas is None or self.replicas < 2:
                 problems.append(("replicas", "must be at least 2 for time-slicing"))
             if self.mig_strategy or self.mig_profile:
-                problems.append(
-                    ("mode", "time-slicing and MIG cannot be combined; drop migStrategy/migProfile")
-                )
+                problems.append(("mode", "time-slicing and MIG cannot be combined; drop migStrategy/migProfile"))
         elif self.mode == "mig":
             if not self.mig_strategy:
                 problems.append(("migStrategy", "is required for MIG: single or mixed"))
             if not self.mig_profile:
                 problems.append(("migProfile", "is required for MIG, e.g. all-1g.10gb"))
             if self.replicas is not None:
-                problems.append(
-                    ("replicas", "time-slicing replicas cannot be combined with MIG")
-                )
+                problems.append(("replicas", "time-slicing replicas cannot be combined with MIG"))
         elif self.replicas is not None or self.mig_strategy or self.mig_profile:
             problems.append(("mode", "set mode to time-slicing or mig to use sharing options"))
         _check(problems)
@@ -260,9 +245,7 @@ class NodePoolSettings(Model):
     desired_size: int = Field(0, ge=0)
     max_size: int = Field(2, ge=1)
     gpu_cap: int | None = Field(None, ge=1)
-    ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = (
-        "AL2023_x86_64_NVIDIA"
-    )
+    ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = "AL2023_x86_64_NVIDIA"
     root_volume_gib: int = Field(200, ge=50, le=4096)
     nvme: Literal["raid0", "local-pv", "none"] = "raid0"
     sharing: GpuSharingSettings = Field(default_factory=GpuSharingSettings)
@@ -287,23 +270,15 @@ class NodePoolSettings(Model):
         for i, itype in enumerate(self.instance_types):
             family = itype.split(".", 1)[0]
             if family not in GPU_FAMILIES:
-                problems.append(
-                    (f"instanceTypes[{i}]", f"unknown GPU family; allowed: {', '.join(GPU_FAMILIES)}")
-                )
+                problems.append((f"instanceTypes[{i}]", f"unknown GPU family; allowed: {', '.join(GPU_FAMILIES)}"))
             elif itype not in GPU_INSTANCES:
-                problems.append(
-                    (f"instanceTypes[{i}]", f"unknown size; allowed: {', '.join(sizes_of(family))}")
-                )
+                problems.append((f"instanceTypes[{i}]", f"unknown size; allowed: {', '.join(sizes_of(family))}"))
         known = self.instances
         if len(known) == len(self.instance_types):
             if len({i.gpus for i in known}) > 1:
-                problems.append(
-                    ("instanceTypes", "must all have the same GPU count per node (scale-from-zero)")
-                )
+                problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
             if self.sharing.mode == "mig" and not all(i.mig_capable for i in known):
-                problems.append(
-                    ("sharing.mode", "MIG needs A100/H100/H200 instances (p4d, p4de, p5, p5e)")
-                )
+                problems.append(("sharing.mode", "MIG needs A100/H100/H200 instances (p4d, p4de, p5, p5e)"))
             if self.nvme != "none" and not all(i.nvme_disks for i in known):
                 problems.append(("nvme", "needs instance types with NVMe instance store"))
             if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
@@ -475,38 +450,28 @@ class StackSettings(Model):
     def _cross_section(self) -> StackSettings:
         problems: list[tuple[str, str]] = []
         if self.is_prod and self.on_aws and self.cluster.eks and self.cluster.eks.endpoint_public_access:
-            problems.append(
-                ("cluster.eks.endpointPublicAccess", "must be false in prod (reach it over the tailnet)")
-            )
+            problems.append(("cluster.eks.endpointPublicAccess", "must be false in prod (reach it over the tailnet)"))
         if self.is_prod and self.on_aws and self.cluster.eks and not self.cluster.eks.admin_principal_arns:
             problems.append(
-                ("cluster.eks.adminPrincipalArns", "must list at least one IAM role ARN in prod (the cluster "
-                 "creator is not made admin there; list the deploy role and the on-call admin role)")
+                (
+                    "cluster.eks.adminPrincipalArns",
+                    "must list at least one IAM role ARN in prod (the cluster "
+                    "creator is not made admin there; list the deploy role and the on-call admin role)",
+                )
             )
         if not self.on_aws and self.storage.shared.backend == "efs":
             problems.append(
                 ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
             )
         for name, pool in self.node_pools.items():
-            if (
-                self.is_prod
-                and pool.purpose == "serving"
-                and pool.capacity_type == "SPOT"
-                and pool.min_size < 2
-            ):
-                problems.append(
-                    (f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes")
-                )
+            if self.is_prod and pool.purpose == "serving" and pool.capacity_type == "SPOT" and pool.min_size < 2:
+                problems.append((f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes"))
             if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
-                problems.append(
-                    (f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true")
-                )
+                problems.append((f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true"))
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
             if spec.namespace not in self.namespaces:
-                problems.append(
-                    (f"models.{name}.namespace", f"must be one of namespaces: {sorted(self.namespaces)}")
-                )
+                problems.append((f"models.{name}.namespace", f"must be one of namespaces: {sorted(self.namespaces)}"))
         _check(problems)
         return self
 
@@ -533,26 +498,26 @@ def _model_problems(settings: StackSettings, spec: ModelSpec) -> list[tuple[str,
             per_node = pool.gpus_per_node
             if spec.gpus_per_replica > per_node:
                 problems.append(
-                    ("gpusPerReplica", f"tensor parallelism must fit one node of pool {spec.pool} "
-                     f"({per_node} GPU(s) per node)")
+                    (
+                        "gpusPerReplica",
+                        f"tensor parallelism must fit one node of pool {spec.pool} ({per_node} GPU(s) per node)",
+                    )
                 )
             elif per_node % spec.gpus_per_replica:
-                problems.append(
-                    ("gpusPerReplica", f"must divide the pool's {per_node} GPU(s) per node")
-                )
+                problems.append(("gpusPerReplica", f"must divide the pool's {per_node} GPU(s) per node"))
     else:
         if spec.revision is not None:
             problems.append(("revision", "Ollama models take a tag in model (name:tag), no revision"))
         if spec.quantization is not None or spec.max_model_len is not None:
-            problems.append(
-                ("engine", "quantization and maxModelLen are vLLM options; Ollama tags pick them")
-            )
+            problems.append(("engine", "quantization and maxModelLen are vLLM options; Ollama tags pick them"))
         if ":" not in spec.model:
             problems.append(("model", "an Ollama model needs a pinned tag, e.g. qwen2.5:0.5b"))
     if spec.replicas.max > 1 and spec.cache == "shared" and settings.storage.shared.backend == "none":
         problems.append(
-            ("cache", "replicas > 1 with a shared cache needs a ReadWriteMany class "
-             "(storage.shared.backend efs or nfs)")
+            (
+                "cache",
+                "replicas > 1 with a shared cache needs a ReadWriteMany class (storage.shared.backend efs or nfs)",
+            )
         )
     if spec.cache == "local-nvme" and not settings.storage.nvme.enabled:
         problems.append(("cache", "local-nvme needs storage.nvme.enabled: true"))
@@ -570,9 +535,7 @@ def _model_problems(settings: StackSettings, spec: ModelSpec) -> list[tuple[str,
 SECRET_KEYS = ("hfToken", "tailscaleOauthClientId", "tailscaleOauthClientSecret", "grafanaAdminPassword")
 """Well-known secret config keys, read by :func:`load_secrets` (never by the models)."""
 
-_FIELD_KEYS = {
-    field.alias or name for name, field in StackSettings.model_fields.items()
-}
+_FIELD_KEYS = {field.alias or name for name, field in StackSettings.model_fields.items()}
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -605,7 +568,7 @@ def _problems_from(exc: ValidationError) -> list[tuple[str, str]]:
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, CrossFieldError):
             for sub, message in cause.problems:
-                problems.append((f"{PROJECT}:{_format_loc(loc + (sub,))}", message))
+                problems.append((f"{PROJECT}:{_format_loc((*loc, sub))}", message))
             continue
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
@@ -642,13 +605,14 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str, secret_keys: frozenset
             continue
         if key in SECRET_KEYS or key in referenced:
             if key not in secret_keys:
-                problems.append(
-                    (f"{PROJECT}:{key}", "must be a secret: set it with `pulumi config set --secret`")
-                )
+                problems.append((f"{PROJECT}:{key}", "must be a secret: set it with `pulumi config set --secret`"))
             continue
         problems.append(
-            (f"{PROJECT}:{key}", f"unknown key; allowed: {', '.join(sorted(_FIELD_KEYS))}, "
-             f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model names)")
+            (
+                f"{PROJECT}:{key}",
+                f"unknown key; allowed: {', '.join(sorted(_FIELD_KEYS))}, "
+                f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model names)",
+            )
         )
     for key in sorted(referenced):
         if key not in raw:
@@ -678,7 +642,9 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
     own_cluster = overrides.get("cluster") or {}
     if isinstance(own_cluster, Mapping) and "eks" not in own_cluster:
         document["cluster"] = {k: v for k, v in cluster.items() if k != "eks"}
-    own_shared = ((overrides.get("storage") or {}).get("shared") or {}) if isinstance(overrides.get("storage"), Mapping) else {}
+    own_shared = (
+        ((overrides.get("storage") or {}).get("shared") or {}) if isinstance(overrides.get("storage"), Mapping) else {}
+    )
     if "backend" not in own_shared:
         document = deep_merge(document, {"storage": {"shared": {"backend": "none"}}})
     return document

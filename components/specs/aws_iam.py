@@ -108,6 +108,10 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
 
 def kms_key_policy(account_id: str, region: str, log_group_name: str) -> str:
     """Account root administers the key; CloudWatch Logs may use it for the cluster's log group only."""
+    log_group_arn = f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
+    autoscaling_role = (  # node groups launch instances through this service-linked role
+        f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+    )
     statements: list[dict[str, Any]] = [
         {
             "Sid": "AccountAdministers",
@@ -122,25 +126,21 @@ def kms_key_policy(account_id: str, region: str, log_group_name: str) -> str:
             "Principal": {"Service": f"logs.{region}.amazonaws.com"},
             "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             "Resource": "*",
-            "Condition": {
-                "ArnEquals": {
-                    "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
-                }
-            },
+            "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
         },
         {
             # Node groups launch through the autoscaling service-linked role; without this grant
             # instances with CMK-encrypted root volumes fail to start.
             "Sid": "AutoScalingUsesKeyForNodeVolumes",
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},
+            "Principal": {"AWS": autoscaling_role},
             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
             "Resource": "*",
         },
         {
             "Sid": "AutoScalingGrantsForNodeVolumes",
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"},
+            "Principal": {"AWS": autoscaling_role},
             "Action": "kms:CreateGrant",
             "Resource": "*",
             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},

@@ -18,7 +18,12 @@ SYSTEM_POOL_SELECTOR = {"ai-infra.io/pool": "system"}
 
 
 def cluster_autoscaler_values(
-    *, cluster_name: str, region: str, role_arn: str, image_tag: str, expander: str = "priority,least-waste",
+    *,
+    cluster_name: str,
+    region: str,
+    role_arn: str,
+    image_tag: str,
+    expander: str = "priority,least-waste",
     gpu_pools: list[str] | None = None,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
@@ -42,10 +47,17 @@ def cluster_autoscaler_values(
         },
         "nodeSelector": SYSTEM_POOL_SELECTOR,
         "priorityClassName": "system-cluster-critical",
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "containerSecurityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                     "capabilities": {"drop": ["ALL"]}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65534,
+            "runAsGroup": 65534,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
     }
     if "priority" in expander:
         # Prefer on-demand serving pools over spot training pools when both could fit a pod.
@@ -81,8 +93,11 @@ def device_plugin_sharing_config(pools: dict[str, NodePoolSettings]) -> dict[str
 
 
 def mig_strategy(pools: dict[str, NodePoolSettings]) -> str:
+    """One strategy for the cluster: mixed if any pool needs it, single if any uses MIG, else none."""
     strategies = {p.sharing.mig_strategy for p in pools.values() if p.sharing.mode == "mig"}
-    return "mixed" if "mixed" in strategies else (strategies.pop() if strategies else "none")
+    if "mixed" in strategies:
+        return "mixed"
+    return "single" if strategies else "none"
 
 
 def device_plugin_values(pools: dict[str, NodePoolSettings]) -> dict[str, Any]:
@@ -108,8 +123,10 @@ def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: 
         "driver": {"enabled": not accelerated_ami},
         "toolkit": {"enabled": not accelerated_ami},
         "mig": {"strategy": mig_strategy(pools) if mig_strategy(pools) != "none" else "single"},
-        "migManager": {"enabled": any(p.sharing.mode == "mig" for p in pools.values()),
-                       "env": [{"name": "WITH_REBOOT", "value": "true"}]},
+        "migManager": {
+            "enabled": any(p.sharing.mode == "mig" for p in pools.values()),
+            "env": [{"name": "WITH_REBOOT", "value": "true"}],
+        },
         "daemonsets": {"tolerations": [GPU_TOLERATION], "priorityClassName": "system-node-critical"},
         "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
         "dcgmExporter": {"enabled": False},
@@ -117,9 +134,14 @@ def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: 
     }
     config = device_plugin_sharing_config(pools)
     if config:
-        values["devicePlugin"] = {"config": {"name": "device-plugin-config", "create": True,
-                                             "default": "default", "data": {
-                                                 k: _yaml_dump(v) for k, v in config["map"].items()}}}
+        values["devicePlugin"] = {
+            "config": {
+                "name": "device-plugin-config",
+                "create": True,
+                "default": "default",
+                "data": {k: _yaml_dump(v) for k, v in config["map"].items()},
+            }
+        }
     return values
 
 

@@ -38,9 +38,7 @@ def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
 
 def namespace_args(name: str, level: PodSecurityLevel, labels: Mapping[str, str]) -> k8s.core.v1.NamespaceInitArgs:
     return k8s.core.v1.NamespaceInitArgs(
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=name, labels={**labels, **pod_security_labels(level)}
-        ),
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, labels={**labels, **pod_security_labels(level)}),
     )
 
 

@@ -130,14 +130,17 @@ def al2023_user_data(nvme: NvmeMode, nvme_host_dir: str) -> str:
 
 def bottlerocket_user_data(nvme: NvmeMode) -> str:
     """Bottlerocket TOML settings: parallel pulls; its data volume already hosts containerd."""
-    toml = (
-        "[settings.kubernetes]\n"
-        "serialize-image-pulls = false\n"
-        "registry-qps = 50\n"
-        "registry-burst = 100\n"
-    )
+    toml = "[settings.kubernetes]\nserialize-image-pulls = false\nregistry-qps = 50\nregistry-burst = 100\n"
     if nvme == "raid0":
-        toml += '\n[settings.bootstrap-commands.k8s-ephemeral-storage]\ncommands = [["apiclient", "ephemeral-storage", "init"], ["apiclient", "ephemeral-storage", "bind", "--dirs", "/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]\nessential = true\nmode = "always"\n'
+        # Bind containerd, kubelet and pod logs to the RAID0 array of the NVMe instance store.
+        toml += (
+            "\n[settings.bootstrap-commands.k8s-ephemeral-storage]\n"
+            'commands = [["apiclient", "ephemeral-storage", "init"], '
+            '["apiclient", "ephemeral-storage", "bind", "--dirs", '
+            '"/var/lib/containerd", "/var/lib/kubelet", "/var/log/pods"]]\n'
+            "essential = true\n"
+            'mode = "always"\n'
+        )
     return base64.b64encode(toml.encode()).decode()
 
 

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 
 import pulumi_kubernetes as k8s
 
-from components.specs.helm_values import GPU_TOLERATION
-from components.specs.node_pool import GPU_PRESENT_LABEL
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
 
 SERVING_PRIORITY = "gpu-serving"
 BATCH_PRIORITY = "gpu-batch"
@@ -50,6 +49,6 @@ def nvidia_runtime_class_args(labels: Mapping[str, str]) -> k8s.node.v1.RuntimeC
         handler="nvidia",
         scheduling=k8s.node.v1.SchedulingArgs(
             node_selector={GPU_PRESENT_LABEL: "true"},
-            tolerations=[k8s.core.v1.TolerationArgs(**GPU_TOLERATION)],
+            tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
         ),
     )

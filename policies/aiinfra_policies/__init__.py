@@ -2,6 +2,6 @@
 
 from typing import Any
 
-from aiinfra_policies import pod_security
+from aiinfra_policies import eks, platform, pod_security, workloads
 
-ALL_POLICIES: list[Any] = [*pod_security.POLICIES]
+ALL_POLICIES: list[Any] = [*pod_security.POLICIES, *workloads.POLICIES, *eks.POLICIES, *platform.POLICIES]

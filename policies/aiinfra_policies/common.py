@@ -9,7 +9,7 @@ values (secrets are unwrapped to plain text before a policy sees them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -33,6 +33,33 @@ SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 
 WORKLOAD_TYPES = frozenset({DEPLOYMENT, STATEFULSET, DAEMONSET, REPLICASET, JOB, CRONJOB, POD})
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+class Report(Protocol):
+    """The SDK's report-violation callback (its ``urn`` argument is optional at runtime)."""
+
+    def __call__(self, message: str, urn: str | None = None) -> None: ...
+
+
+def adapt_resource(
+    check: Callable[[ResourceValidationArgs, Report], None],
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    """The SDK-facing validate: passes our checks a reporter whose ``urn`` is optional."""
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        check(args, lambda message, urn=None: report(message, urn))
+
+    return validate
+
+
+def adapt_stack(
+    check: Callable[[StackValidationArgs, Report], None],
+) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        check(args, lambda message, urn=None: report(message, urn))
+
+    return validate
+
 
 EXCLUDE_SCHEMA = PolicyConfigSchema(
     properties={
@@ -84,7 +111,7 @@ def excluded(args: ResourceValidationArgs) -> bool:
     return bool(skip) and namespace_of(args.props) in skip
 
 
-WorkloadCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], ReportViolation], None]
+WorkloadCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], Report], None]
 """``(pod spec path, pod spec, props, report)`` for one workload resource."""
 
 
@@ -98,7 +125,7 @@ def workload_policy(
 ) -> ResourceValidationPolicy:
     """A resource policy over every workload kind, honouring ``excludeNamespaces``."""
 
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    def check_workload(args: ResourceValidationArgs, report: Report) -> None:
         if args.resource_type not in WORKLOAD_TYPES:
             return
         if excluded(args):
@@ -108,7 +135,7 @@ def workload_policy(
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=validate,
+        validate=adapt_resource(check_workload),
         enforcement_level=level,
         config_schema=EXCLUDE_SCHEMA,
         remediation_steps=remediation,
@@ -119,21 +146,21 @@ def resource_policy(
     name: str,
     description: str,
     types: frozenset[str],
-    check: Callable[[Mapping[str, Any], ReportViolation], None],
+    check: Callable[[Mapping[str, Any], Report], None],
     *,
     level: EnforcementLevel = EnforcementLevel.ADVISORY,
     remediation: str,
 ) -> ResourceValidationPolicy:
     """A resource policy for the given type tokens (no namespace exclusions)."""
 
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    def check_typed(args: ResourceValidationArgs, report: Report) -> None:
         if args.resource_type in types:
             check(args.props, report)
 
     return ResourceValidationPolicy(
         name=name,
         description=description,
-        validate=validate,
+        validate=adapt_resource(check_typed),
         enforcement_level=level,
         remediation_steps=remediation,
     )
@@ -142,7 +169,7 @@ def resource_policy(
 def stack_policy(
     name: str,
     description: str,
-    check: Callable[[StackValidationArgs, ReportViolation], None],
+    check: Callable[[StackValidationArgs, Report], None],
     *,
     level: EnforcementLevel = EnforcementLevel.ADVISORY,
     remediation: str,
@@ -150,7 +177,7 @@ def stack_policy(
     return StackValidationPolicy(
         name=name,
         description=description,
-        validate=check,
+        validate=adapt_stack(check),
         enforcement_level=level,
         remediation_steps=remediation,
     )

@@ -12,7 +12,6 @@ from typing import Any
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
-    ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
 )
@@ -22,6 +21,8 @@ from aiinfra_policies.common import (
     POD,
     SERVICE_ACCOUNT,
     WORKLOAD_TYPES,
+    Report,
+    adapt_resource,
     containers,
     excluded,
     pod_spec,
@@ -35,15 +36,32 @@ A = EnforcementLevel.ADVISORY
 
 PSS_BASELINE_CAPS = frozenset(
     {
-        "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-        "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+        "AUDIT_WRITE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "FOWNER",
+        "FSETID",
+        "KILL",
+        "MKNOD",
+        "NET_BIND_SERVICE",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_CHROOT",
     }
 )
 SAFE_SYSCTLS = frozenset(
     {
-        "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-        "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-        "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+        "kernel.shm_rmid_forced",
+        "net.ipv4.ip_local_port_range",
+        "net.ipv4.ip_unprivileged_port_start",
+        "net.ipv4.tcp_syncookies",
+        "net.ipv4.ping_group_range",
+        "net.ipv4.ip_local_reserved_ports",
+        "net.ipv4.tcp_keepalive_time",
+        "net.ipv4.tcp_fin_timeout",
+        "net.ipv4.tcp_keepalive_intvl",
         "net.ipv4.tcp_keepalive_probes",
     }
 )
@@ -54,9 +72,21 @@ RESTRICTED_VOLUME_KEYS = frozenset(
 DEFAULT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 CLUSTER_SCOPED_KINDS = frozenset(
     {
-        "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-        "PriorityClass", "RuntimeClass", "CustomResourceDefinition", "CSIDriver", "APIService",
-        "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass",
+        "Namespace",
+        "Node",
+        "PersistentVolume",
+        "StorageClass",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "PriorityClass",
+        "RuntimeClass",
+        "CustomResourceDefinition",
+        "CSIDriver",
+        "APIService",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "IngressClass",
+        "VolumeSnapshotClass",
     }
 )
 
@@ -67,28 +97,28 @@ def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # 1 -------------------------------------------------------------------------------------------
-def _privileged(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _privileged(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         if _sc(c).get("privileged") is True:
             report(f"{path}.{cpath}.securityContext.privileged must be false or unset.")
 
 
 # 2 -------------------------------------------------------------------------------------------
-def _host_namespaces(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _host_namespaces(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for key in ("hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace"):
         if spec.get(key) is True:
             report(f"{path}.{key} must be false or unset.")
 
 
 # 3 -------------------------------------------------------------------------------------------
-def _host_path(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _host_path(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for i, vol in enumerate(spec.get("volumes") or []):
         if isinstance(vol, Mapping) and vol.get("hostPath") is not None:
             report(f"{path}.volumes[{i}] uses hostPath; use a PersistentVolumeClaim (local PV or CSI) instead.")
 
 
 # 4 -------------------------------------------------------------------------------------------
-def _host_ports(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _host_ports(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         for j, port in enumerate(c.get("ports") or []):
             if isinstance(port, Mapping) and port.get("hostPort") not in (None, 0):
@@ -96,7 +126,7 @@ def _host_ports(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report
 
 
 # 5 -------------------------------------------------------------------------------------------
-def _caps_baseline(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _caps_baseline(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         added = (_sc(c).get("capabilities") or {}).get("add") or []
         if any(cap not in PSS_BASELINE_CAPS for cap in added):
@@ -107,7 +137,7 @@ def _caps_baseline(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], rep
 
 
 # 6 -------------------------------------------------------------------------------------------
-def _caps_drop_all(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _caps_drop_all(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         caps = _sc(c).get("capabilities") or {}
         if "ALL" not in (caps.get("drop") or []):
@@ -117,14 +147,14 @@ def _caps_drop_all(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], rep
 
 
 # 7 -------------------------------------------------------------------------------------------
-def _no_escalation(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _no_escalation(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         if _sc(c).get("allowPrivilegeEscalation") is not False:
             report(f"{path}.{cpath}.securityContext.allowPrivilegeEscalation must be set to false.")
 
 
 # 8 -------------------------------------------------------------------------------------------
-def _non_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _non_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     pod_sc = _sc(spec)
     pod_non_root = pod_sc.get("runAsNonRoot") is True
     for key in ("runAsUser", "runAsGroup"):
@@ -140,7 +170,7 @@ def _non_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: 
 
 
 # 9 -------------------------------------------------------------------------------------------
-def _seccomp(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _seccomp(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     allowed = ("RuntimeDefault", "Localhost")
     pod_type = (_sc(spec).get("seccompProfile") or {}).get("type")
     if pod_type == "Unconfined":
@@ -152,7 +182,7 @@ def _seccomp(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: R
 
 
 # 10 ------------------------------------------------------------------------------------------
-def _read_only_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _read_only_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for cpath, c in containers(spec):
         if _sc(c).get("readOnlyRootFilesystem") is not True:
             report(
@@ -162,7 +192,7 @@ def _read_only_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], re
 
 
 # 11 ------------------------------------------------------------------------------------------
-def _volume_types(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _volume_types(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     for i, vol in enumerate(spec.get("volumes") or []):
         if not isinstance(vol, Mapping):
             continue
@@ -184,7 +214,7 @@ def _apparmor_bad(sc: Mapping[str, Any]) -> bool:
     return (sc.get("appArmorProfile") or {}).get("type") == "Unconfined"
 
 
-def _pss_misc(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _pss_misc(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     pod_sc = _sc(spec)
     if _selinux_bad(pod_sc):
         report(f"{path}.securityContext.seLinuxOptions: only container types, no user or role.")
@@ -216,7 +246,7 @@ def _pss_misc(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: 
 
 
 # 13 ------------------------------------------------------------------------------------------
-def _token_automount(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: ReportViolation) -> None:
+def _token_automount(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
     if spec.get("automountServiceAccountToken") is not False:
         report(
             f"{path}.automountServiceAccountToken must be false; mount a projected token only where "
@@ -225,7 +255,7 @@ def _token_automount(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], r
 
 
 # 14 ------------------------------------------------------------------------------------------
-def _dedicated_sa(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _dedicated_sa(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == SERVICE_ACCOUNT:
         name = (args.props.get("metadata") or {}).get("name")
         if name == "default" and args.props.get("automountServiceAccountToken") is not False:
@@ -239,7 +269,7 @@ def _dedicated_sa(args: ResourceValidationArgs, report: ReportViolation) -> None
 
 
 # 15 ------------------------------------------------------------------------------------------
-def _explicit_namespace(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _explicit_namespace(args: ResourceValidationArgs, report: Report) -> None:
     token = args.resource_type
     if not token.startswith("kubernetes:") or token.startswith(("kubernetes:helm.sh", "kubernetes:yaml")):
         return
@@ -254,7 +284,7 @@ def _explicit_namespace(args: ResourceValidationArgs, report: ReportViolation) -
 
 
 # 16 ------------------------------------------------------------------------------------------
-def _bare_pod(_: Mapping[str, Any], report: ReportViolation) -> None:
+def _bare_pod(_: Mapping[str, Any], report: Report) -> None:
     report("Create pods through a Deployment, StatefulSet, DaemonSet or Job, not as a bare Pod.")
 
 
@@ -273,7 +303,7 @@ NAMESPACE_EXCEPTIONS_SCHEMA = PolicyConfigSchema(
 )
 
 
-def _namespace_pss(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _namespace_pss(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type != NAMESPACE:
         return
     metadata = args.props.get("metadata") or {}
@@ -293,49 +323,144 @@ def _namespace_pss(args: ResourceValidationArgs, report: ReportViolation) -> Non
             )
 
 
-def _policy(name: str, description: str, validate: Any, level: EnforcementLevel, remediation: str,
-            schema: PolicyConfigSchema | None = None) -> ResourceValidationPolicy:
+def _policy(
+    name: str,
+    description: str,
+    validate: Any,
+    level: EnforcementLevel,
+    remediation: str,
+    schema: PolicyConfigSchema | None = None,
+) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(
-        name=name, description=description, validate=validate, enforcement_level=level,
-        remediation_steps=remediation, config_schema=schema,
+        name=name,
+        description=description,
+        validate=adapt_resource(validate),
+        enforcement_level=level,
+        remediation_steps=remediation,
+        config_schema=schema,
     )
 
 
 POLICIES: list[Any] = [
-    workload_policy("k8s-no-privileged-containers", "Containers must not run privileged.", _privileged,
-                    level=M, remediation="Remove securityContext.privileged or set it to false."),
-    workload_policy("k8s-no-host-namespaces", "Pods must not share the node's network, PID or IPC namespaces.",
-                    _host_namespaces, level=M, remediation="Remove hostNetwork/hostPID/hostIPC/shareProcessNamespace."),
-    workload_policy("k8s-no-host-path-volumes", "Pods must not mount hostPath volumes.", _host_path,
-                    level=A, remediation="Use a PVC on the local-nvme or shared-models StorageClass."),
-    workload_policy("k8s-no-host-ports", "Containers must not bind host ports.", _host_ports,
-                    level=M, remediation="Remove ports[].hostPort; put a ClusterIP Service in front."),
-    workload_policy("k8s-capabilities-baseline", "Containers may only add Pod Security baseline capabilities.",
-                    _caps_baseline, level=M, remediation="Drop SYS_ADMIN, NET_RAW and ALL from capabilities.add."),
-    workload_policy("k8s-capabilities-drop-all", "Containers must drop ALL capabilities.", _caps_drop_all,
-                    level=A, remediation="Set securityContext.capabilities.drop: [ALL]."),
-    workload_policy("k8s-no-privilege-escalation", "Containers must set allowPrivilegeEscalation: false.",
-                    _no_escalation, level=A, remediation="Set securityContext.allowPrivilegeEscalation: false."),
-    workload_policy("k8s-run-as-non-root", "Pods must run as a non-root user and group.", _non_root,
-                    level=A, remediation="Set runAsNonRoot: true and a non-zero runAsUser/runAsGroup."),
-    workload_policy("k8s-seccomp-runtime-default", "Pods must use the RuntimeDefault (or Localhost) seccomp profile.",
-                    _seccomp, level=A, remediation="Set securityContext.seccompProfile.type: RuntimeDefault."),
-    workload_policy("k8s-read-only-root-fs", "Containers must have a read-only root filesystem.", _read_only_root,
-                    level=A, remediation="Set readOnlyRootFilesystem: true and mount emptyDirs for scratch paths."),
-    workload_policy("k8s-restricted-volume-types", "Pods may only use the volume types Pod Security restricted allows.",
-                    _volume_types, level=A, remediation="Replace inline nfs/hostPath/EBS volumes with PVCs."),
-    workload_policy("k8s-pss-baseline-misc", "Pods must meet the remaining Pod Security baseline controls.",
-                    _pss_misc, level=M,
-                    remediation="Remove custom SELinux users/roles, unsafe sysctls, Unconfined AppArmor, probe hosts."),
-    workload_policy("k8s-sa-token-not-automounted", "Pods must not automount a ServiceAccount token.",
-                    _token_automount, level=A, remediation="Set automountServiceAccountToken: false in the pod spec."),
-    _policy("k8s-dedicated-service-account", "Workloads must run as a dedicated ServiceAccount.", _dedicated_sa,
-            A, "Create a ServiceAccount per workload and set serviceAccountName."),
-    _policy("k8s-explicit-non-default-namespace", "Namespaced objects must name a platform namespace explicitly.",
-            _explicit_namespace, A, "Set metadata.namespace to one of the platform's namespaces."),
-    resource_policy("k8s-no-bare-pods", "Pods must be created by a controller.", frozenset({POD}), _bare_pod,
-                    level=A, remediation="Wrap the pod in a Deployment, StatefulSet or Job."),
-    _policy("k8s-namespace-pss-labels", "Namespaces must carry Pod Security labels (restricted unless excepted).",
-            _namespace_pss, A, "Label the namespace pod-security.kubernetes.io/enforce|warn|audit: restricted.",
-            NAMESPACE_EXCEPTIONS_SCHEMA),
+    workload_policy(
+        "k8s-no-privileged-containers",
+        "Containers must not run privileged.",
+        _privileged,
+        level=M,
+        remediation="Remove securityContext.privileged or set it to false.",
+    ),
+    workload_policy(
+        "k8s-no-host-namespaces",
+        "Pods must not share the node's network, PID or IPC namespaces.",
+        _host_namespaces,
+        level=M,
+        remediation="Remove hostNetwork/hostPID/hostIPC/shareProcessNamespace.",
+    ),
+    workload_policy(
+        "k8s-no-host-path-volumes",
+        "Pods must not mount hostPath volumes.",
+        _host_path,
+        level=A,
+        remediation="Use a PVC on the local-nvme or shared-models StorageClass.",
+    ),
+    workload_policy(
+        "k8s-no-host-ports",
+        "Containers must not bind host ports.",
+        _host_ports,
+        level=M,
+        remediation="Remove ports[].hostPort; put a ClusterIP Service in front.",
+    ),
+    workload_policy(
+        "k8s-capabilities-baseline",
+        "Containers may only add Pod Security baseline capabilities.",
+        _caps_baseline,
+        level=M,
+        remediation="Drop SYS_ADMIN, NET_RAW and ALL from capabilities.add.",
+    ),
+    workload_policy(
+        "k8s-capabilities-drop-all",
+        "Containers must drop ALL capabilities.",
+        _caps_drop_all,
+        level=A,
+        remediation="Set securityContext.capabilities.drop: [ALL].",
+    ),
+    workload_policy(
+        "k8s-no-privilege-escalation",
+        "Containers must set allowPrivilegeEscalation: false.",
+        _no_escalation,
+        level=A,
+        remediation="Set securityContext.allowPrivilegeEscalation: false.",
+    ),
+    workload_policy(
+        "k8s-run-as-non-root",
+        "Pods must run as a non-root user and group.",
+        _non_root,
+        level=A,
+        remediation="Set runAsNonRoot: true and a non-zero runAsUser/runAsGroup.",
+    ),
+    workload_policy(
+        "k8s-seccomp-runtime-default",
+        "Pods must use the RuntimeDefault (or Localhost) seccomp profile.",
+        _seccomp,
+        level=A,
+        remediation="Set securityContext.seccompProfile.type: RuntimeDefault.",
+    ),
+    workload_policy(
+        "k8s-read-only-root-fs",
+        "Containers must have a read-only root filesystem.",
+        _read_only_root,
+        level=A,
+        remediation="Set readOnlyRootFilesystem: true and mount emptyDirs for scratch paths.",
+    ),
+    workload_policy(
+        "k8s-restricted-volume-types",
+        "Pods may only use the volume types Pod Security restricted allows.",
+        _volume_types,
+        level=A,
+        remediation="Replace inline nfs/hostPath/EBS volumes with PVCs.",
+    ),
+    workload_policy(
+        "k8s-pss-baseline-misc",
+        "Pods must meet the remaining Pod Security baseline controls.",
+        _pss_misc,
+        level=M,
+        remediation="Remove custom SELinux users/roles, unsafe sysctls, Unconfined AppArmor, probe hosts.",
+    ),
+    workload_policy(
+        "k8s-sa-token-not-automounted",
+        "Pods must not automount a ServiceAccount token.",
+        _token_automount,
+        level=A,
+        remediation="Set automountServiceAccountToken: false in the pod spec.",
+    ),
+    _policy(
+        "k8s-dedicated-service-account",
+        "Workloads must run as a dedicated ServiceAccount.",
+        _dedicated_sa,
+        A,
+        "Create a ServiceAccount per workload and set serviceAccountName.",
+    ),
+    _policy(
+        "k8s-explicit-non-default-namespace",
+        "Namespaced objects must name a platform namespace explicitly.",
+        _explicit_namespace,
+        A,
+        "Set metadata.namespace to one of the platform's namespaces.",
+    ),
+    resource_policy(
+        "k8s-no-bare-pods",
+        "Pods must be created by a controller.",
+        frozenset({POD}),
+        _bare_pod,
+        level=A,
+        remediation="Wrap the pod in a Deployment, StatefulSet or Job.",
+    ),
+    _policy(
+        "k8s-namespace-pss-labels",
+        "Namespaces must carry Pod Security labels (restricted unless excepted).",
+        _namespace_pss,
+        A,
+        "Label the namespace pod-security.kubernetes.io/enforce|warn|audit: restricted.",
+        NAMESPACE_EXCEPTIONS_SCHEMA,
+    ),
 ]

@@ -19,7 +19,11 @@ STACKS = ["dev", "prod", "local"]
 def plan(stack: str, out: Path, project_dir: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "planner", "--stack", stack, "--project-dir", str(project_dir), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -64,7 +68,8 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path], sta
     raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
     version = parse_settings(raw, stack=stack).cluster.kubernetes_version
     core = [
-        p for p in sorted((plans[stack] / "manifests").rglob("*.yaml"))
+        p
+        for p in sorted((plans[stack] / "manifests").rglob("*.yaml"))
         if "/" not in yaml.safe_load(p.read_text())["apiVersion"]
         or yaml.safe_load(p.read_text())["apiVersion"].split("/")[0].endswith("k8s.io")
         or yaml.safe_load(p.read_text())["apiVersion"].split("/")[0] in {"apps", "batch", "policy", "autoscaling"}
@@ -74,7 +79,9 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path], sta
     assert validator is not None
     result = subprocess.run(
         [validator, "--strict", "--quiet", "-k", f"{version}.0", *map(str, core)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -84,12 +91,18 @@ def test_invalid_config_exits_2_naming_every_key_and_writes_nothing(tmp_path: Pa
         (tmp_path / name).symlink_to(ROOT / name)
     (tmp_path / "components").symlink_to(ROOT / "components")
     (tmp_path / "policies").symlink_to(ROOT / "policies")
-    (tmp_path / "Pulumi.broken.yaml").write_text(yaml.safe_dump({"config": {
-        "ai-infra:environment": "prod",
-        "ai-infra:colour": "blue",
-        "ai-infra:cluster": {"kubernetesVersion": "1.19"},
-        "ai-infra:nodePools": {"serving": {"minSize": 5, "maxSize": 1, "instanceTypes": ["g5.xlarge"]}},
-    }}))
+    (tmp_path / "Pulumi.broken.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "ai-infra:environment": "prod",
+                    "ai-infra:colour": "blue",
+                    "ai-infra:cluster": {"kubernetesVersion": "1.19"},
+                    "ai-infra:nodePools": {"serving": {"minSize": 5, "maxSize": 1, "instanceTypes": ["g5.xlarge"]}},
+                }
+            }
+        )
+    )
     out = tmp_path / "build" / "broken"
     out.mkdir(parents=True)
     (out / "stale.json").write_text("{}")
@@ -105,8 +118,9 @@ def test_invalid_config_exits_2_naming_every_key_and_writes_nothing(tmp_path: Pa
 def test_declared_config_types_are_checked(tmp_path: Path) -> None:
     for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
         (tmp_path / name).symlink_to(ROOT / name)
-    (tmp_path / "Pulumi.typed.yaml").write_text(yaml.safe_dump({"config": {
-        "ai-infra:environment": "dev", "ai-infra:cluster": "aws-eks"}}))
+    (tmp_path / "Pulumi.typed.yaml").write_text(
+        yaml.safe_dump({"config": {"ai-infra:environment": "dev", "ai-infra:cluster": "aws-eks"}})
+    )
     result = plan("typed", tmp_path / "out", tmp_path)
     assert result.returncode == 2
     assert "ai-infra:cluster: must be of type object" in result.stderr

@@ -16,7 +16,9 @@ PACK = ROOT / "policies"
 
 
 def _reg(props: dict, name: str = "server", typ: str = "kubernetes:apps/v1:Deployment") -> Registration:
-    return Registration(urn=f"urn:pulumi:t::ai-infra::{typ}::{name}", type=typ, name=name, parent="", custom=True, inputs=props)
+    return Registration(
+        urn=f"urn:pulumi:t::ai-infra::{typ}::{name}", type=typ, name=name, parent="", custom=True, inputs=props
+    )
 
 
 @pytest.fixture(scope="module")

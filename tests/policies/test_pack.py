@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 
 from aiinfra_policies import ALL_POLICIES
-from pulumi_policy import StackValidationPolicy
-
 from tests.conftest import ROOT
 
 ORDER = {"disabled": 0, "advisory": 1, "mandatory": 2}
@@ -41,7 +39,9 @@ def test_dev_config_matches_code_defaults() -> None:
 
 def test_section_a_is_mandatory_in_prod() -> None:
     prod = _levels("prod")
-    for name in [p.name for p in ALL_POLICIES if p.name.startswith("k8s-") and not isinstance(p, StackValidationPolicy)][:17]:
+    from aiinfra_policies import pod_security
+
+    for name in [p.name for p in pod_security.POLICIES]:
         assert prod[name] == "mandatory", name
 
 
@@ -52,3 +52,12 @@ def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
     for env in ("dev", "prod"):
         config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
         assert config["k8s-namespace-pss-labels"]["exceptions"] == expected, env
+
+
+def test_helm_allowlist_matches_pinned_charts() -> None:
+    from components.core.charts import ALL_CHARTS
+
+    expected = {c.name: {"repo": c.repo, "version": c.version} for c in ALL_CHARTS}
+    for env in ("dev", "prod"):
+        config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
+        assert config["helm-release-allowlisted"]["allowedCharts"] == expected, env

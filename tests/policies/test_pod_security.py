@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from aiinfra_policies import pod_security
 from aiinfra_policies.common import CRONJOB, DEPLOYMENT, NAMESPACE, POD, SERVICE_ACCOUNT
-
 from tests.conftest import policy_by_name, violations
 
 Props = dict[str, Any]
@@ -28,6 +28,8 @@ def compliant_deployment() -> Props:
             "capabilities": {"drop": ["ALL"]},
         },
         "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}},
+        "livenessProbe": {"httpGet": {"path": "/health", "port": 8000}},
+        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}},
     }
     return {
         "apiVersion": "apps/v1",
@@ -87,12 +89,21 @@ MUTATIONS: list[tuple[str, Callable[[Props], None]]] = [
     ("k8s-run-as-non-root", _set(lambda p: _pod(p)["securityContext"], "runAsUser", 0)),
     ("k8s-run-as-non-root", _set(lambda p: _ctr(p)["securityContext"], "runAsNonRoot", False)),
     ("k8s-run-as-non-root", _set(_init_sc, "runAsGroup", 0)),
-    ("k8s-seccomp-runtime-default", _set(lambda p: _pod(p)["securityContext"], "seccompProfile", {"type": "Unconfined"})),
+    (
+        "k8s-seccomp-runtime-default",
+        _set(lambda p: _pod(p)["securityContext"], "seccompProfile", {"type": "Unconfined"}),
+    ),
     ("k8s-seccomp-runtime-default", lambda p: _pod(p)["securityContext"].pop("seccompProfile")),
     ("k8s-read-only-root-fs", _set(lambda p: _ctr(p)["securityContext"], "readOnlyRootFilesystem", False)),
-    ("k8s-restricted-volume-types", lambda p: _pod(p)["volumes"].append({"name": "n", "nfs": {"server": "s", "path": "/"}})),
+    (
+        "k8s-restricted-volume-types",
+        lambda p: _pod(p)["volumes"].append({"name": "n", "nfs": {"server": "s", "path": "/"}}),
+    ),
     ("k8s-pss-baseline-misc", _set(lambda p: _ctr(p)["securityContext"], "procMount", "Unmasked")),
-    ("k8s-pss-baseline-misc", _set(lambda p: _pod(p)["securityContext"], "sysctls", [{"name": "kernel.msgmax", "value": "1"}])),
+    (
+        "k8s-pss-baseline-misc",
+        _set(lambda p: _pod(p)["securityContext"], "sysctls", [{"name": "kernel.msgmax", "value": "1"}]),
+    ),
     ("k8s-pss-baseline-misc", _set(lambda p: _ctr(p)["securityContext"], "seLinuxOptions", {"user": "system_u"})),
     ("k8s-pss-baseline-misc", _set(lambda p: _ctr(p)["securityContext"], "appArmorProfile", {"type": "Unconfined"})),
     ("k8s-pss-baseline-misc", lambda p: _ctr(p)["readinessProbe"]["httpGet"].update(host="10.0.0.1")),
@@ -128,8 +139,12 @@ def test_cronjob_pod_spec_is_found() -> None:
     deployment = compliant_deployment()
     pod_template = deployment["spec"]["template"]
     pod_template["spec"]["hostNetwork"] = True
-    cronjob = {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c", "namespace": "models"},
-               "spec": {"jobTemplate": {"spec": {"template": pod_template}}}}
+    cronjob = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "c", "namespace": "models"},
+        "spec": {"jobTemplate": {"spec": {"template": pod_template}}},
+    }
     found = violations(policy_by_name(pod_security.POLICIES, "k8s-no-host-namespaces"), CRONJOB, cronjob)
     assert found == ["spec.jobTemplate.spec.template.spec.hostNetwork must be false or unset."]
 

@@ -8,7 +8,7 @@ import pytest
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings import Environment, SettingsError, deep_merge, parse_settings
-from tests.conftest import ROOT, settings_for, stack_file_config
+from tests.conftest import PROD_ADMINS, ROOT, settings_for, stack_file_config
 
 
 def _problems(raw: dict[str, Any], stack: str = "dev", secret_keys: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -89,7 +89,7 @@ def test_every_bad_key_is_reported_at_once() -> None:
 
 
 def test_secret_keys_must_be_set_as_secrets() -> None:
-    raw = {"environment": "prod", "hfToken": "hf_plaintext"}
+    raw = {"environment": "prod", "hfToken": "hf_plaintext", **PROD_ADMINS}
     assert "--secret" in _problems(raw, stack="prod")["ai-infra:hfToken"]
     parse_settings(raw, stack="prod", secret_keys=frozenset({"hfToken"}))
 
@@ -98,17 +98,70 @@ def test_public_endpoint_needs_narrow_cidrs() -> None:
     assert "CIDRs allowed" in _problems({"environment": "dev"})["ai-infra:cluster.eks.publicAccessCidrs"]
     wide = {"environment": "dev", "cluster": {"eks": {"publicAccessCidrs": ["0.0.0.0/0"]}}}
     assert "whole internet" in _problems(wide)["ai-infra:cluster.eks.publicAccessCidrs"]
-    public_prod = {"environment": "prod", "cluster": {"eks": {"endpointPublicAccess": True, "publicAccessCidrs": ["10.0.0.0/8"]}}}
+    public_prod = {
+        "environment": "prod",
+        "cluster": {"eks": {"endpointPublicAccess": True, "publicAccessCidrs": ["10.0.0.0/8"]}},
+    }
     assert "ai-infra:cluster.eks.endpointPublicAccess" in _problems(public_prod, stack="prod")
+
+
+def test_prod_needs_explicit_cluster_admins() -> None:
+    assert "ai-infra:cluster.eks.adminPrincipalArns" in _problems({"environment": "prod"}, stack="prod")
+
+
+def test_gpu_sharing_combinations_are_checked() -> None:
+    def pool_problems(sharing: dict[str, Any], instance: str = "g6.xlarge") -> dict[str, str]:
+        return _problems(
+            {
+                "environment": "dev",
+                "cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}},
+                "nodePools": {"gpu": {"instanceTypes": [instance], "sharing": sharing}},
+            }
+        )
+
+    assert (
+        "at least 2"
+        in pool_problems({"mode": "time-slicing", "replicas": 1})["ai-infra:nodePools.gpu.sharing.replicas"]
+    )
+    assert (
+        "cannot be combined"
+        in pool_problems({"mode": "time-slicing", "replicas": 4, "migProfile": "all-1g.10gb"})[
+            "ai-infra:nodePools.gpu.sharing.mode"
+        ]
+    )
+    assert (
+        "A100/H100"
+        in pool_problems({"mode": "mig", "migStrategy": "single", "migProfile": "all-1g.10gb"})[
+            "ai-infra:nodePools.gpu.sharing.mode"
+        ]
+    )
+    settings_for(
+        "prod",
+        nodePools={"training": {"sharing": {"mode": "mig", "migStrategy": "mixed", "migProfile": "all-balanced"}}},
+    )
+
+
+def test_spot_serving_pool_in_prod_needs_two_nodes() -> None:
+    raw = {
+        "environment": "prod",
+        **PROD_ADMINS,
+        "nodePools": {"serving": {"capacityType": "SPOT", "minSize": 1, "desiredSize": 1}},
+    }
+    assert "at least 2" in _problems(raw, stack="prod")["ai-infra:nodePools.serving.minSize"]
 
 
 def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
     problems = _problems({"environment": "dev", "cluster": {"mode": "existing"}})
     assert "kubeconfig" in problems["ai-infra:cluster.existing.kubeconfig"]
-    ok = parse_settings({"environment": "prod", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}}}, stack="prod")
+    ok = parse_settings(
+        {"environment": "prod", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}}}, stack="prod"
+    )
     assert ok.cluster.eks is None and ok.storage.shared.backend == "none"
-    efs = {"environment": "dev", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
-           "storage": {"shared": {"backend": "efs"}}}
+    efs = {
+        "environment": "dev",
+        "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
+        "storage": {"shared": {"backend": "efs"}},
+    }
     assert "aws-eks" in _problems(efs)["ai-infra:storage.shared.backend"]
 
 

@@ -1,0 +1,313 @@
+"""Cluster components under the recording mocks: what each registers, with which inputs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pulumi
+
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.core.labels import aws_tags
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
+from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.network import Network, NetworkArgs, subnet_cidrs
+from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
+from components.specs import aws_iam
+from planner.mocks import RecordingMonitor
+from tests.conftest import build_under_mocks, settings_for
+
+TAGS = aws_tags(env="prod", team="ml", cost_center="cc")
+
+
+def _eks(prod: bool = True, efs: bool = True) -> RecordingMonitor:
+    settings = settings_for("prod" if prod else "dev")
+    assert settings.cluster.eks is not None
+    eks = settings.cluster.eks
+    return build_under_mocks(
+        lambda: EksCluster(
+            "eks",
+            EksClusterArgs(
+                cluster_name="ai-infra-prod",
+                kubernetes_version="1.34",
+                eks=eks,
+                vpc_id="vpc-1",
+                subnet_ids=["s1", "s2"],
+                account_id="123456789012",
+                region="us-west-2",
+                tags=TAGS,
+                efs_csi=efs,
+                protect_data=prod,
+                admin_principal_arns=list(eks.admin_principal_arns),
+            ),
+        )
+    )
+
+
+def test_eks_cluster_is_private_encrypted_and_logged_in_prod() -> None:
+    m = _eks()
+    cluster = m.by_type("aws:eks/cluster:Cluster")[0]
+    vpc = cluster.inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True and vpc["endpointPublicAccess"] is False
+    assert cluster.inputs["encryptionConfig"]["resources"] == ["secrets"]
+    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"].startswith("arn:aws:kms:")
+    assert set(cluster.inputs["enabledClusterLogTypes"]) == {
+        "api",
+        "audit",
+        "authenticator",
+        "controllerManager",
+        "scheduler",
+    }
+    assert cluster.inputs["accessConfig"] == {
+        "authenticationMode": "API",
+        "bootstrapClusterCreatorAdminPermissions": False,
+    }
+    log_group = m.by_type("aws:cloudwatch/logGroup:LogGroup")[0]
+    assert log_group.inputs["name"] == "/aws/eks/ai-infra-prod/cluster"
+    assert log_group.inputs["retentionInDays"] == 365 and log_group.inputs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert log_group.urn in cluster.dependencies
+
+
+def test_prod_key_and_logs_are_protected_and_retained() -> None:
+    m = _eks()
+    for typ in ("aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"):
+        reg = m.by_type(typ)[0]
+        assert reg.protect and reg.retain_on_delete, typ
+    key = m.by_type("aws:kms/key:Key")[0].inputs
+    assert key["enableKeyRotation"] is True and key["deletionWindowInDays"] == 30
+    dev = _eks(prod=False).by_type("aws:kms/key:Key")[0]
+    assert not dev.protect and dev.inputs["deletionWindowInDays"] == 7
+
+
+def test_node_role_has_only_the_four_node_policies() -> None:
+    m = _eks()
+    node_role = next(r for r in m.by_type("aws:iam/role:Role") if "ec2.amazonaws.com" in r.inputs["assumeRolePolicy"])
+    attached = {
+        r.inputs["policyArn"]
+        for r in m.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if node_role.urn in r.dependencies
+    }
+    assert attached == set(aws_iam.NODE_ROLE_POLICIES)
+
+
+def test_addons_enforce_network_policy_and_use_irsa() -> None:
+    m = _eks()
+    addons = {r.inputs["addonName"]: r.inputs for r in m.by_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "aws-efs-csi-driver"}
+    assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    for csi in ("aws-ebs-csi-driver", "aws-efs-csi-driver"):
+        assert addons[csi]["serviceAccountRoleArn"].startswith("arn:aws:iam::")
+    assert "aws-efs-csi-driver" not in {r.inputs["addonName"] for r in _eks(efs=False).by_type("aws:eks/addon:Addon")}
+
+
+def test_admins_get_access_entries_and_the_oidc_provider_exists() -> None:
+    m = _eks()
+    assert [r.inputs["principalArn"] for r in m.by_type("aws:eks/accessEntry:AccessEntry")] == [
+        "arn:aws:iam::123456789012:role/deployer"
+    ]
+    oidc = m.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")[0].inputs
+    assert oidc["clientIdLists"] == ["sts.amazonaws.com"] and oidc["url"].startswith("https://oidc.eks.")
+
+
+def _pool(pool_name: str = "serving", env: str = "prod", **overrides: Any) -> RecordingMonitor:
+    settings = settings_for(env, **overrides)
+    pool = settings.node_pools[pool_name]
+    return build_under_mocks(
+        lambda: GpuNodePool(
+            f"pool-{pool_name}",
+            GpuNodePoolArgs(
+                pool_name=pool_name,
+                pool=pool,
+                cluster_name="ai-infra-prod",
+                cluster_name_plain="ai-infra-prod",
+                node_role_arn="arn:aws:iam::1:role/node",
+                subnet_ids=["s1"],
+                kms_key_arn="arn:aws:kms:us-west-2:1:key/k",
+                nvme_host_dir="/mnt/nvme-disks",
+                env=env,
+                team="ml",
+                tags=TAGS,
+            ),
+        )
+    )
+
+
+def test_gpu_pool_taint_labels_and_capacity() -> None:
+    ng = _pool().by_type("aws:eks/nodeGroup:NodeGroup")[0].inputs
+    assert ng["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert ng["labels"]["nvidia.com/gpu.present"] == "true"
+    assert ng["labels"]["ai-infra.io/pool"] == "serving" and ng["labels"]["ai-infra.io/accelerator"] == "l40s"
+    assert {ng["labels"][k] for k in ("ai-infra.io/env", "ai-infra.io/team")} == {"prod", "ml"}
+    assert ng["amiType"] == "AL2023_x86_64_NVIDIA" and ng["capacityType"] == "ON_DEMAND"
+    assert ng["scalingConfig"] == {"minSize": 2, "desiredSize": 2, "maxSize": 4}
+    assert "remoteAccess" not in ng
+
+
+def test_gpu_cap_lowers_max_size() -> None:
+    ng = _pool(nodePools={"serving": {"maxSize": 10, "gpuCap": 12}}).by_type("aws:eks/nodeGroup:NodeGroup")[0].inputs
+    assert ng["scalingConfig"]["maxSize"] == 3  # 12 GPUs / 4 per g6e.12xlarge
+
+
+def test_scale_from_zero_tags_are_on_the_asg() -> None:
+    m = _pool("gpu", env="dev")
+    ng = m.by_type("aws:eks/nodeGroup:NodeGroup")[0].inputs
+    assert ng["scalingConfig"]["minSize"] == 0
+    tags = {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in m.by_type("aws:autoscaling/tag:Tag")}
+    assert tags["k8s.io/cluster-autoscaler/enabled"] == "true"
+    assert tags["k8s.io/cluster-autoscaler/ai-infra-prod"] == "owned"
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "1"
+    assert tags["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"] == "true:NoSchedule"
+    assert tags["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"] == "true"
+    asg_names = {r.inputs["autoscalingGroupName"] for r in m.by_type("aws:autoscaling/tag:Tag")}
+    assert len(asg_names) == 1 and next(iter(asg_names)).startswith("eks-")
+
+
+def test_time_slicing_multiplies_advertised_gpus() -> None:
+    m = _pool("gpu", env="dev", nodePools={"gpu": {"sharing": {"mode": "time-slicing", "replicas": 4}}})
+    tags = {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in m.by_type("aws:autoscaling/tag:Tag")}
+    assert tags["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"] == "4"
+    assert m.by_type("aws:eks/nodeGroup:NodeGroup")[0].inputs["labels"]["nvidia.com/device-plugin.config"] == "gpu"
+
+
+def _user_data(m: RecordingMonitor) -> str:
+    return base64.b64decode(m.by_type("aws:ec2/launchTemplate:LaunchTemplate")[0].inputs["userData"]).decode()
+
+
+def test_launch_template_imdsv2_encryption_and_nvme_modes() -> None:
+    m = _pool()
+    lt = m.by_type("aws:ec2/launchTemplate:LaunchTemplate")[0].inputs
+    assert lt["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+        "instanceMetadataTags": "disabled",
+    }
+    ebs = lt["blockDeviceMappings"][0]["ebs"]
+    assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3" and ebs["kmsKeyId"].startswith("arn:aws:kms:")
+    assert '"strategy": "RAID0"' in _user_data(m)
+    assert '"maxParallelImagePulls": 5' in _user_data(m)
+    training = _user_data(_pool("training"))
+    assert '"strategy": "Mount"' in training and '"mountPath": "/mnt/nvme-disks"' in training
+    assert "Containerd" in training
+
+
+def test_network_nat_per_az_in_prod_single_in_dev() -> None:
+    def build(single: bool) -> RecordingMonitor:
+        return build_under_mocks(
+            lambda: Network(
+                "network",
+                NetworkArgs(
+                    cluster_name="c",
+                    vpc_cidr="10.50.0.0/16",
+                    availability_zones=["a", "b", "c"],
+                    single_nat=single,
+                    tags=TAGS,
+                ),
+            )
+        )
+
+    assert len(build(False).by_type("aws:ec2/natGateway:NatGateway")) == 3
+    assert len(build(True).by_type("aws:ec2/natGateway:NatGateway")) == 1
+    subnets = build(True).by_type("aws:ec2/subnet:Subnet")
+    assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets if "public" in s.name)
+    private, public = subnet_cidrs("10.50.0.0/16", 3)
+    assert private == ["10.50.0.0/18", "10.50.64.0/18", "10.50.128.0/18"] and public[0] == "10.50.192.0/22"
+
+
+def test_cluster_autoscaler_release_and_least_privilege_role() -> None:
+    m = build_under_mocks(
+        lambda: ClusterAutoscaler(
+            "autoscaler",
+            ClusterAutoscalerArgs(
+                cluster_name="ai-infra-prod",
+                kubernetes_version="1.34",
+                region="us-west-2",
+                namespace="autoscaler",
+                oidc_provider_arn="arn:aws:iam::1:oidc-provider/x",
+                oidc_issuer="https://oidc.eks.x/id/1",
+                serving_pools=["serving"],
+                tags=TAGS,
+            ),
+        )
+    )
+    release = m.by_type("kubernetes:helm.sh/v3:Release")[0].inputs
+    assert release["chart"] == "cluster-autoscaler" and release["version"] == "9.46.6"
+    values = release["values"]
+    assert values["autoDiscovery"]["clusterName"] == "ai-infra-prod" and values["image"]["tag"] == "v1.34.0"
+    assert values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
+    assert ".*serving.*" in values["expanderPriorities"]
+    trust = json.loads(m.by_type("aws:iam/role:Role")[0].inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Condition"]["StringEquals"]["oidc.eks.x/id/1:sub"] == (
+        "system:serviceaccount:autoscaler:cluster-autoscaler"
+    )
+    policy = json.loads(m.by_type("aws:iam/policy:Policy")[0].inputs["policy"])
+    scale = next(s for s in policy["Statement"] if s["Sid"] == "ScaleOwnGroups")
+    assert scale["Condition"]["StringEquals"] == {"aws:ResourceTag/k8s.io/cluster-autoscaler/ai-infra-prod": "owned"}
+
+
+def test_device_plugin_tolerates_gpu_taint_and_carries_sharing() -> None:
+    settings = settings_for("dev", nodePools={"gpu": {"sharing": {"mode": "time-slicing", "replicas": 4}}})
+    m = build_under_mocks(
+        lambda: GpuSoftware(
+            "gpu",
+            GpuSoftwareArgs(
+                stack="device-plugin", namespace="gpu-system", pools=dict(settings.node_pools), accelerated_ami=True
+            ),
+        )
+    )
+    values = m.by_type("kubernetes:helm.sh/v3:Release")[0].inputs["values"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
+    slicing = values["config"]["map"]["gpu"]["sharing"]["timeSlicing"]
+    assert slicing["failRequestsGreaterThanOne"] is True and slicing["resources"] == [
+        {"name": "nvidia.com/gpu", "replicas": 4}
+    ]
+
+
+def test_gpu_operator_disables_driver_and_toolkit_on_accelerated_amis() -> None:
+    settings = settings_for(
+        "prod",
+        nodePools={"training": {"sharing": {"mode": "mig", "migStrategy": "mixed", "migProfile": "all-balanced"}}},
+    )
+    m = build_under_mocks(
+        lambda: GpuSoftware(
+            "gpu",
+            GpuSoftwareArgs(
+                stack="gpu-operator", namespace="gpu-system", pools=dict(settings.node_pools), accelerated_ami=True
+            ),
+        )
+    )
+    release = m.by_type("kubernetes:helm.sh/v3:Release")[0].inputs
+    assert release["chart"] == "gpu-operator"
+    values = release["values"]
+    assert values["driver"]["enabled"] is False and values["toolkit"]["enabled"] is False
+    assert values["mig"]["strategy"] == "mixed" and values["migManager"]["enabled"] is True
+
+
+def test_scheduling_guardrails() -> None:
+    def build(runtime: bool) -> RecordingMonitor:
+        return build_under_mocks(
+            lambda: SchedulingGuardrails(
+                "scheduling",
+                SchedulingGuardrailsArgs(
+                    labels={"app.kubernetes.io/part-of": "ai-infra"}, nvidia_runtime_class=runtime
+                ),
+            )
+        )
+
+    m = build(False)
+    classes = {
+        r.inputs["metadata"]["name"]: r.inputs for r in m.by_type("kubernetes:scheduling.k8s.io/v1:PriorityClass")
+    }
+    assert classes["gpu-serving"]["value"] > classes["gpu-batch"]["value"]
+    assert classes["gpu-batch"]["preemptionPolicy"] == "Never"
+    assert m.by_type("kubernetes:node.k8s.io/v1:RuntimeClass") == []
+    assert build(True).by_type("kubernetes:node.k8s.io/v1:RuntimeClass")[0].inputs["handler"] == "nvidia"
+
+
+def test_components_parent_every_child() -> None:
+    m = _eks()
+    component = next(r for r in m.registrations if r.type == "ai-infra:aws:EksCluster")
+    assert all(r.parent == component.urn for r in m.registrations if r is not component)
+    assert pulumi.get_stack() == "test"

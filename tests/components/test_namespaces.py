@@ -1,0 +1,47 @@
+"""PlatformNamespace under mocks: PSS labels, default deny, quota with a GPU line, limits."""
+
+from __future__ import annotations
+
+from components.core.settings import NamespaceSettings, QuotaSettings
+from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
+from tests.conftest import build_under_mocks
+
+
+def test_workload_namespace_gets_guardrails() -> None:
+    m = build_under_mocks(
+        lambda: PlatformNamespace(
+            "ns-models",
+            PlatformNamespaceArgs(
+                name="models",
+                labels={"app.kubernetes.io/part-of": "ai-infra"},
+                workload=NamespaceSettings(quota=QuotaSettings(gpus=3)),
+            ),
+        )
+    )
+    ns = m.by_type("kubernetes:core/v1:Namespace")[0].inputs["metadata"]
+    assert ns["name"] == "models"
+    for mode in ("enforce", "warn", "audit"):
+        assert ns["labels"][f"pod-security.kubernetes.io/{mode}"] == "restricted"
+    policies = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in m.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    }
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert policies["allow-dns"]["egress"][0]["ports"] == [
+        {"protocol": "UDP", "port": 53},
+        {"protocol": "TCP", "port": 53},
+    ]
+    quota = m.by_type("kubernetes:core/v1:ResourceQuota")[0].inputs["spec"]["hard"]
+    assert quota["requests.nvidia.com/gpu"] == "3"
+    limits = m.by_type("kubernetes:core/v1:LimitRange")[0].inputs["spec"]["limits"][0]
+    assert limits["defaultRequest"] == {"cpu": "250m", "memory": "512Mi"}
+
+
+def test_system_namespace_has_only_its_namespace() -> None:
+    m = build_under_mocks(
+        lambda: PlatformNamespace(
+            "ns-gpu-system", PlatformNamespaceArgs(name="gpu-system", labels={}, pod_security="privileged")
+        )
+    )
+    assert [r.type for r in m.registrations if r.custom] == ["kubernetes:core/v1:Namespace"]
+    assert m.registrations[-1].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
