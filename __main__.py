@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
@@ -17,7 +18,9 @@ from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.network import Network, NetworkArgs
+from components.nvme_storage import NvmeStorage, NvmeStorageArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
+from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.cost import cost_estimate
 from components.specs.namespace import SYSTEM_NAMESPACES
 
@@ -95,6 +98,8 @@ else:
 k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
 
 # -- namespaces and guardrails ----------------------------------------------------------------
+storage = settings.storage
+needs_storage_system = storage.nvme.enabled or storage.shared.backend == "nfs"
 system_namespaces = {
     name: PlatformNamespace(
         f"ns-{name}",
@@ -106,7 +111,7 @@ system_namespaces = {
         opts=k8s_opts,
     )
     for name, level in sorted(SYSTEM_NAMESPACES.items())
-    if name != "autoscaler" or settings.on_aws
+    if (name != "autoscaler" or settings.on_aws) and (name != "storage-system" or needs_storage_system)
 }
 workload_namespaces = {
     name: PlatformNamespace(
@@ -150,10 +155,53 @@ if settings.on_aws and eks is not None:
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             tags=tags,
-            aws_provider=aws_provider,
             serving_pools=[n for n, p in sorted(settings.node_pools.items()) if p.purpose == "serving"],
         ),
-        opts=pulumi.ResourceOptions(provider=k8s_provider, depends_on=list(pools.values())),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, k8s_provider], depends_on=list(pools.values())),
+    )
+
+# -- storage ----------------------------------------------------------------------------------
+storage_labels = standard_labels(env=env, team=team, app="storage", component="storage")
+if settings.on_aws:
+    BlockStorage(
+        "block-storage", BlockStorageArgs(kms_key_arn=cluster.kms_key_arn, labels=storage_labels), opts=k8s_opts
+    )
+if storage.nvme.enabled:
+    NvmeStorage(
+        "nvme-storage",
+        NvmeStorageArgs(
+            namespace=system_namespaces["storage-system"].namespace_name,
+            pools=settings.local_pv_pools,
+            host_dir=storage.nvme.host_dir,
+            labels=storage_labels,
+        ),
+        opts=k8s_opts,
+    )
+if storage.shared.backend != "none":
+    SharedStorage(
+        "shared-storage",
+        SharedStorageArgs(
+            backend=storage.shared.backend,
+            labels=storage_labels,
+            retain=settings.is_prod,
+            cache_namespaces={n: workload_namespaces[n] for n, ns in settings.namespaces.items() if ns.model_cache},
+            cache_class=storage.model_cache_class,
+            cache_size=storage.model_cache_size,
+            efs=EfsArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=list(network.private_subnets),
+                node_security_group_id=cluster.cluster_security_group_id,
+                backups=storage.shared.backups,
+                throughput_mode=storage.shared.throughput_mode,
+                tags=tags,
+            )
+            if settings.on_aws
+            else None,
+            nfs=storage.shared.nfs,
+            driver_namespace=system_namespaces["storage-system"].namespace_name if needs_storage_system else None,
+            nfs_controller_replicas=2 if settings.is_prod else 1,
+        ),
+        opts=pulumi.ResourceOptions(providers=[aws_provider, k8s_provider] if settings.on_aws else [k8s_provider]),
     )
 
 # -- outputs ----------------------------------------------------------------------------------
@@ -162,6 +210,7 @@ pulumi.export("clusterName", cluster_name)
 pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 pulumi.export("workloadNamespaces", sorted(workload_namespaces))
 pulumi.export("systemNamespaces", sorted(system_namespaces))
+pulumi.export("storageClasses", sorted(settings.storage_classes))
 pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)) if settings.on_aws else {})
 pulumi.export("policyPackDir", settings.policies.pack_dir)
 pulumi.export("policyConfigFile", settings.policy_config_file)

@@ -33,8 +33,6 @@ class ClusterAutoscalerArgs:
     oidc_issuer: pulumi.Input[str]
     serving_pools: list[str]
     tags: dict[str, str]
-    aws_provider: pulumi.ProviderResource | None = None
-    """Provider for the IAM resources (the component's own opts carry the Kubernetes one)."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -44,13 +42,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        aws_opts = pulumi.ResourceOptions(parent=self, provider=args.aws_provider)
         policy = aws.iam.Policy(
             resource_name(name, "policy"),
             description="cluster-autoscaler: scale only ASGs owned by this cluster",
             policy=aws_iam.cluster_autoscaler_policy(args.cluster_name),
             tags=args.tags,
-            opts=aws_opts,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         role = irsa_role(
             self,

@@ -82,6 +82,7 @@ class EksCluster(pulumi.ComponentResource):
     oidc_issuer: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
+    cluster_security_group_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -267,6 +268,8 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_issuer = issuer
         self.node_role_arn = self.node_role.arn
         self.kms_key_arn = self.kms_key.arn
+        # Managed node groups without their own security groups use the cluster security group.
+        self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
                 lambda a: kubeconfig_json(a[0], a[1], a[2]["data"], args.region)
@@ -280,5 +283,6 @@ class EksCluster(pulumi.ComponentResource):
                 "oidc_issuer": self.oidc_issuer,
                 "node_role_arn": self.node_role_arn,
                 "kms_key_arn": self.kms_key_arn,
+                "cluster_security_group_id": self.cluster_security_group_id,
             }
         )

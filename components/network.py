@@ -124,5 +124,7 @@ class Network(pulumi.ComponentResource):
             private_ids.append(private.id)
 
         self.vpc_id = self.vpc.id
+        # Both forms: a list output for the cluster, and one output per AZ where a count must be known.
+        self.private_subnets = private_ids
         self.private_subnet_ids = pulumi.Output.all(*private_ids).apply(list)
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})

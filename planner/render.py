@@ -4,6 +4,8 @@
   shown as ``"[secret]"``;
 - ``manifests/<namespace or _cluster>/<kind>-<name>.yaml``: every Kubernetes object, custom
   resources too, as ``kubectl apply`` would accept it;
+- ``patches/<namespace or _cluster>/<kind>-<name>.yaml``: server-side-apply patches of objects
+  the platform does not own (applied with ``kubectl apply --server-side``);
 - ``helm/<release>.yaml``: chart, repo, version and values of every Helm release.
 
 Output is sorted and stable so two runs are byte-identical.
@@ -53,6 +55,11 @@ def is_k8s_object(reg: Registration) -> bool:
         and not reg.type.startswith("kubernetes:yaml")
         and "apiVersion" in reg.inputs
     )
+
+
+def is_patch(reg: Registration) -> bool:
+    """Server-side-apply patches of objects someone else owns (e.g. EKS's gp2 class)."""
+    return is_k8s_object(reg) and reg.type.endswith("Patch")
 
 
 def plan_document(stack: str, registrations: list[Registration], outputs: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +140,12 @@ def write_plan(out_dir: Path, stack: str, registrations: list[Registration], out
         if not is_k8s_object(reg):
             continue
         manifest = manifest_of(reg)
-        path = out_dir / "manifests" / manifest_path(manifest)
+        # Patches are partial objects: apply them with `kubectl apply --server-side`, not as manifests.
+        folder = "patches" if is_patch(reg) else "manifests"
+        path = out_dir / folder / manifest_path(manifest)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_yaml(manifest))
-        manifests += 1
+        manifests += folder == "manifests"
     releases = 0
     for reg in registrations:
         if reg.type != HELM_RELEASE:

@@ -22,7 +22,20 @@ CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/a
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.2")
 GPU_OPERATOR = Chart("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v25.3.2")
 
-ALL_CHARTS: tuple[Chart, ...] = (CLUSTER_AUTOSCALER, NVIDIA_DEVICE_PLUGIN, GPU_OPERATOR)
+LOCAL_STATIC_PROVISIONER = Chart(
+    "local-static-provisioner", "https://kubernetes-sigs.github.io/sig-storage-local-static-provisioner", "2.9.0"
+)
+CSI_DRIVER_NFS = Chart(
+    "csi-driver-nfs", "https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts", "4.13.4"
+)
+
+ALL_CHARTS: tuple[Chart, ...] = (
+    CLUSTER_AUTOSCALER,
+    NVIDIA_DEVICE_PLUGIN,
+    GPU_OPERATOR,
+    LOCAL_STATIC_PROVISIONER,
+    CSI_DRIVER_NFS,
+)
 
 CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.32": "v1.32.1", "1.33": "v1.33.0", "1.34": "v1.34.0", "1.35": "v1.35.0"}
 """The autoscaler's minor version must match the cluster's; the chart's default image may lag."""

@@ -47,6 +47,7 @@ _DEV: dict[str, Any] = {
         "models": {
             "quota": {"gpus": 2, "cpu": "16", "memory": "96Gi", "pods": 20, "pvcs": 10},
             "limits": {"maxMemory": "64Gi"},
+            "modelCache": True,
         },
     },
     "storage": {
@@ -97,6 +98,7 @@ _PROD: dict[str, Any] = {
     "namespaces": {
         "models": {
             "quota": {"gpus": 16, "cpu": "192", "memory": "1536Gi", "pods": 60, "pvcs": 30},
+            "modelCache": True,
         },
         "training": {
             "quota": {"gpus": 16, "cpu": "192", "memory": "2048Gi", "pods": 40, "pvcs": 20},

@@ -322,6 +322,8 @@ class LimitRangeSettings(Model):
 class NamespaceSettings(Model):
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     limits: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
+    model_cache: bool = False
+    """Give the namespace a ``model-cache`` PVC (weights shared by its model fleets)."""
 
 
 class NfsServerSettings(Model):
@@ -348,10 +350,16 @@ class NvmeSettings(Model):
     host_dir: str = Field("/mnt/nvme-disks", pattern=r"^/")
 
 
+STORAGE_CLASSES = {"shared-models": "ReadWriteMany", "gp3": "ReadWriteOnce", "local-nvme": "ReadWriteOnce"}
+"""The classes the platform creates and the access mode each offers."""
+
+
 class StorageSettings(Model):
     nvme: NvmeSettings = Field(default_factory=NvmeSettings)
     shared: SharedStorageSettings = Field(default_factory=SharedStorageSettings)
     model_cache_size: Quantity = "200Gi"
+    model_cache_class: str = "shared-models"
+    """StorageClass of the model-cache PVCs; must be one the platform creates."""
 
 
 class ReplicaSettings(Model):
@@ -439,6 +447,22 @@ class StackSettings(Model):
         return self.cluster.mode == "aws-eks"
 
     @property
+    def storage_classes(self) -> dict[str, str]:
+        """Classes this stack creates -> access mode."""
+        classes = {}
+        if self.storage.shared.backend != "none":
+            classes["shared-models"] = STORAGE_CLASSES["shared-models"]
+        if self.on_aws:
+            classes["gp3"] = STORAGE_CLASSES["gp3"]
+        if self.storage.nvme.enabled:
+            classes["local-nvme"] = STORAGE_CLASSES["local-nvme"]
+        return classes
+
+    @property
+    def local_pv_pools(self) -> list[str]:
+        return sorted(n for n, p in self.node_pools.items() if p.nvme == "local-pv")
+
+    @property
     def nvidia_runtime_class(self) -> bool:
         return self.gpu.runtime_class if self.gpu.runtime_class is not None else not self.on_aws
 
@@ -468,12 +492,39 @@ class StackSettings(Model):
                 problems.append((f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes"))
             if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
                 problems.append((f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true"))
+        problems += _storage_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
             if spec.namespace not in self.namespaces:
                 problems.append((f"models.{name}.namespace", f"must be one of namespaces: {sorted(self.namespaces)}"))
         _check(problems)
         return self
+
+
+def _storage_problems(self: StackSettings) -> list[tuple[str, str]]:
+    """Storage rules that span sections: the cache class exists and fits the fleets, NVMe has a pool."""
+    problems: list[tuple[str, str]] = []
+    classes = self.storage_classes
+    cache_users = [n for n, ns in self.namespaces.items() if ns.model_cache]
+    if cache_users and self.storage.model_cache_class not in classes:
+        problems.append(
+            ("storage.modelCacheClass", f"must be a StorageClass this stack creates: {sorted(classes) or 'none'}")
+        )
+    elif cache_users and classes.get(self.storage.model_cache_class) == "ReadWriteOnce":
+        shared_multi = [n for n, m in self.models.items() if m.cache == "shared" and m.replicas.max > 1]
+        if shared_multi:
+            problems.append(
+                (
+                    "storage.modelCacheClass",
+                    f"is ReadWriteOnce but models {', '.join(sorted(shared_multi))} run more than one "
+                    "replica on the shared cache; use shared-models",
+                )
+            )
+    if self.storage.nvme.enabled and not self.local_pv_pools:
+        problems.append(
+            ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
+        )
+    return problems
 
 
 def _size_problems(min_size: int, desired: int, max_size: int) -> list[tuple[str, str]]:

@@ -2,6 +2,12 @@
 
 from typing import Any
 
-from aiinfra_policies import eks, platform, pod_security, workloads
+from aiinfra_policies import eks, platform, pod_security, storage, workloads
 
-ALL_POLICIES: list[Any] = [*pod_security.POLICIES, *workloads.POLICIES, *eks.POLICIES, *platform.POLICIES]
+ALL_POLICIES: list[Any] = [
+    *pod_security.POLICIES,
+    *workloads.POLICIES,
+    *eks.POLICIES,
+    *storage.POLICIES,
+    *platform.POLICIES,
+]

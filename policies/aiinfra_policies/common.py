@@ -173,6 +173,7 @@ def stack_policy(
     *,
     level: EnforcementLevel = EnforcementLevel.ADVISORY,
     remediation: str,
+    schema: dict[str, Any] | None = None,
 ) -> StackValidationPolicy:
     return StackValidationPolicy(
         name=name,
@@ -180,6 +181,7 @@ def stack_policy(
         validate=adapt_stack(check),
         enforcement_level=level,
         remediation_steps=remediation,
+        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
     )
 
 

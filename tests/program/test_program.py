@@ -46,7 +46,8 @@ def test_existing_mode_plans_no_aws_resources() -> None:
     types = _types("local")
     assert not [t for t in types if t.startswith("aws:") or t == "pulumi:providers:aws"]
     assert types["kubernetes:node.k8s.io/v1:RuntimeClass"] == 1
-    assert types["kubernetes:helm.sh/v3:Release"] == 1  # device plugin; no cluster-autoscaler off AWS
+    # device plugin and csi-driver-nfs; no cluster-autoscaler off AWS
+    assert types["kubernetes:helm.sh/v3:Release"] == 2
 
 
 def test_kubeconfig_is_exported_as_a_secret() -> None:

@@ -8,7 +8,9 @@ import pytest
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings import Environment, SettingsError, deep_merge, parse_settings
-from tests.conftest import PROD_ADMINS, ROOT, settings_for, stack_file_config
+from tests.conftest import DEV_CIDRS, PROD_ADMINS, ROOT, settings_for, stack_file_config
+
+DEV_CIDRS_RAW = DEV_CIDRS
 
 
 def _problems(raw: dict[str, Any], stack: str = "dev", secret_keys: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -153,8 +155,9 @@ def test_spot_serving_pool_in_prod_needs_two_nodes() -> None:
 def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
     problems = _problems({"environment": "dev", "cluster": {"mode": "existing"}})
     assert "kubeconfig" in problems["ai-infra:cluster.existing.kubeconfig"]
+    existing_prod = {"mode": "existing", "existing": {"kubeconfig": "/k"}}
     ok = parse_settings(
-        {"environment": "prod", "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}}}, stack="prod"
+        {"environment": "prod", "cluster": existing_prod, "namespaces": {"models": {"modelCache": False}}}, stack="prod"
     )
     assert ok.cluster.eks is None and ok.storage.shared.backend == "none"
     efs = {
@@ -176,3 +179,37 @@ def test_settings_are_frozen() -> None:
     settings = settings_for("dev")
     with pytest.raises(Exception, match="frozen"):
         settings.team = "other"  # type: ignore[misc]
+
+
+def test_storage_rules() -> None:
+    nfs_without_server = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"shared": {"backend": "nfs"}}}
+    assert "server and share" in _problems(nfs_without_server)["ai-infra:storage.shared.nfs"]
+    nvme_without_pool = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"nvme": {"enabled": True}}}
+    assert "local-pv" in _problems(nvme_without_pool)["ai-infra:storage.nvme.enabled"]
+    unknown_class = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"modelCacheClass": "fast-ssd"}}
+    assert "shared-models" in _problems(unknown_class)["ai-infra:storage.modelCacheClass"]
+    no_shared = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"shared": {"backend": "none"}}}
+    assert "ai-infra:storage.modelCacheClass" in _problems(no_shared)
+    no_nvme_disks = {
+        "environment": "dev",
+        **DEV_CIDRS_RAW,
+        "nodePools": {"gpu": {"instanceTypes": ["p5.48xlarge"], "nvme": "raid0"}, "x": None},
+    }
+    settings_for("dev", nodePools=no_nvme_disks["nodePools"])
+
+
+def test_replicated_fleets_need_a_read_write_many_cache() -> None:
+    rwo = {
+        "environment": "dev",
+        **DEV_CIDRS_RAW,
+        "storage": {"modelCacheClass": "gp3"},
+        "models": {
+            "qwen": {
+                "engine": "vllm",
+                "model": "Qwen/Qwen2.5-0.5B-Instruct",
+                "pool": "gpu",
+                "replicas": {"min": 1, "max": 3},
+            }
+        },
+    }
+    assert "ReadWriteOnce" in _problems(rwo)["ai-infra:storage.modelCacheClass"]

@@ -1,0 +1,221 @@
+"""``SharedStorage``: ReadWriteMany storage for model weights, and each namespace's model cache.
+
+On AWS: an EFS file system encrypted with its own customer KMS key, reachable only over TLS
+(file-system policy) and only from the nodes (security group on NFS/2049), one mount target per
+private subnet, automatic backups in prod, the ``shared-models`` class (dynamic access points)
+and, per model namespace, an access point with a POSIX user and its own non-root directory,
+exposed as a static PV + the ``model-cache`` PVC. Elsewhere: csi-driver-nfs from its official
+chart against an existing NFS server, the ``shared-models`` class and dynamic cache PVCs.
+
+In prod the file system, its key and every volume holding weights are protected and retained
+on delete (``protect``, ``retain_on_delete``, reclaim ``Retain``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.core.charts import CSI_DRIVER_NFS
+from components.core.naming import resource_name
+from components.core.settings import NfsServerSettings
+from components.specs import storage as spec
+
+TYPE = "ai-infra:storage:SharedStorage"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EfsArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: list[pulumi.Input[str]]
+    """Private subnets (known count): one mount target each."""
+    node_security_group_id: pulumi.Input[str]
+    """The only source allowed to reach NFS (the EKS cluster security group the nodes use)."""
+    backups: bool
+    throughput_mode: str
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SharedStorageArgs:
+    backend: Literal["efs", "nfs"]
+    labels: dict[str, str]
+    cache_namespaces: dict[str, pulumi.Resource]
+    """Model namespaces that get a model-cache PVC (name -> the resource that creates it)."""
+    cache_class: str
+    cache_size: str
+    retain: bool
+    """Prod: protect and retain the file system, its key and the weights' volumes."""
+    efs: EfsArgs | None = None
+    nfs: NfsServerSettings | None = None
+    driver_namespace: pulumi.Input[str] | None = None
+    """Namespace for csi-driver-nfs (backend nfs)."""
+    nfs_controller_replicas: int = 1
+    extra_cache_labels: dict[str, str] = field(default_factory=dict)
+
+
+class SharedStorage(pulumi.ComponentResource):
+    """Children (efs): KMS Key + Alias, SecurityGroup, FileSystem, FileSystemPolicy, BackupPolicy,
+    MountTargets, StorageClass shared-models, per model namespace AccessPoint + PersistentVolume +
+    PersistentVolumeClaim. Children (nfs): helm.v3.Release csi-driver-nfs, StorageClass, PVCs."""
+
+    storage_class_name: pulumi.Output[str]
+    file_system_id: pulumi.Output[str | None]
+
+    def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        self._keep = pulumi.ResourceOptions(parent=self, protect=args.retain, retain_on_delete=args.retain)
+        if args.backend == "efs":
+            if args.efs is None:
+                raise ValueError("SharedStorageArgs.efs is required when backend is efs")
+            storage_class, file_system_id = self._efs(name, args, args.efs)
+        else:
+            if args.nfs is None or args.driver_namespace is None:
+                raise ValueError("SharedStorageArgs.nfs and driver_namespace are required when backend is nfs")
+            storage_class, file_system_id = self._nfs(name, args, args.nfs, args.driver_namespace), None
+        self.storage_class_name = storage_class.metadata.apply(lambda m: str(m.name))
+        self.file_system_id = pulumi.Output.from_input(file_system_id)
+        self.register_outputs({"storage_class_name": self.storage_class_name, "file_system_id": self.file_system_id})
+
+    def _efs(
+        self, name: str, args: SharedStorageArgs, efs: EfsArgs
+    ) -> tuple[k8s.storage.v1.StorageClass, pulumi.Output[str]]:
+        child = pulumi.ResourceOptions(parent=self)
+        key = aws.kms.Key(
+            resource_name(name, "kms"),
+            description="ai-infra shared model storage (EFS)",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.retain else 7,
+            tags=efs.tags,
+            opts=self._keep,
+        )
+        aws.kms.Alias(
+            resource_name(name, "kms"), name_prefix="alias/ai-infra-efs-", target_key_id=key.key_id, opts=child
+        )
+        security_group = aws.ec2.SecurityGroup(
+            resource_name(name, "sg"),
+            description="EFS: NFS from the cluster's nodes only",
+            vpc_id=efs.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="NFS from nodes",
+                    protocol="tcp",
+                    from_port=2049,
+                    to_port=2049,
+                    security_groups=[efs.node_security_group_id],
+                )
+            ],
+            tags=efs.tags,
+            opts=child,
+        )
+        file_system = aws.efs.FileSystem(
+            resource_name(name, "fs"),
+            encrypted=True,
+            kms_key_id=key.arn,
+            performance_mode="generalPurpose",
+            throughput_mode=efs.throughput_mode,
+            tags={**efs.tags, "Name": f"{name}-models"},
+            opts=self._keep,
+        )
+        aws.efs.FileSystemPolicy(
+            resource_name(name, "tls-only"),
+            file_system_id=file_system.id,
+            policy=file_system.arn.apply(spec.efs_secure_transport_policy),
+            opts=child,
+        )
+        aws.efs.BackupPolicy(
+            resource_name(name, "backup"),
+            file_system_id=file_system.id,
+            backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED" if efs.backups else "DISABLED"),
+            opts=child,
+        )
+        mount_targets = [
+            aws.efs.MountTarget(
+                resource_name(name, f"mount-{i}"),
+                file_system_id=file_system.id,
+                subnet_id=subnet_id,
+                security_groups=[security_group.id],
+                opts=child,
+            )
+            for i, subnet_id in enumerate(efs.subnet_ids)
+        ]
+        storage_class = k8s.storage.v1.StorageClass(
+            resource_name(name, "class"),
+            spec.efs_class_args(file_system.id, retain=args.retain, labels=args.labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets),
+        )
+        for ns_name, namespace in sorted(args.cache_namespaces.items()):
+            labels = {**args.labels, **args.extra_cache_labels}
+            if args.cache_class != spec.SHARED_CLASS:
+                self._cache_pvc(name, ns_name, namespace, args, labels, depends_on=[])
+                continue
+            access_point = aws.efs.AccessPoint(
+                resource_name(name, f"ap-{ns_name}"),
+                file_system_id=file_system.id,
+                posix_user=aws.efs.AccessPointPosixUserArgs(uid=spec.MODEL_UID, gid=spec.MODEL_UID),
+                root_directory=aws.efs.AccessPointRootDirectoryArgs(
+                    path=f"/models/{ns_name}",
+                    creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
+                        owner_uid=spec.MODEL_UID, owner_gid=spec.MODEL_UID, permissions="750"
+                    ),
+                ),
+                tags={**efs.tags, "Name": f"{name}-{ns_name}"},
+                opts=child,
+            )
+            volume = k8s.core.v1.PersistentVolume(
+                resource_name(name, f"pv-{ns_name}"),
+                spec.efs_cache_pv_args(ns_name, file_system.id, access_point.id, args.cache_size, labels),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.retain, retain_on_delete=args.retain, depends_on=[storage_class]
+                ),
+            )
+            self._cache_pvc(
+                name, ns_name, namespace, args, labels, depends_on=[volume], volume_name=spec.cache_pv_name(ns_name)
+            )
+        return storage_class, file_system.id
+
+    def _nfs(
+        self, name: str, args: SharedStorageArgs, nfs: NfsServerSettings, driver_namespace: pulumi.Input[str]
+    ) -> k8s.storage.v1.StorageClass:
+        driver = k8s.helm.v3.Release(
+            resource_name(name, "csi-driver-nfs"),
+            name=CSI_DRIVER_NFS.name,
+            chart=CSI_DRIVER_NFS.name,
+            version=CSI_DRIVER_NFS.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CSI_DRIVER_NFS.repo),
+            namespace=driver_namespace,
+            values=spec.nfs_driver_values(controller_replicas=args.nfs_controller_replicas),
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        storage_class = k8s.storage.v1.StorageClass(
+            resource_name(name, "class"),
+            spec.nfs_class_args(nfs, retain=args.retain, labels=args.labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[driver]),
+        )
+        for ns_name, namespace in sorted(args.cache_namespaces.items()):
+            self._cache_pvc(
+                name, ns_name, namespace, args, {**args.labels, **args.extra_cache_labels}, depends_on=[storage_class]
+            )
+        return storage_class
+
+    def _cache_pvc(
+        self,
+        name: str,
+        ns_name: str,
+        namespace: pulumi.Resource,
+        args: SharedStorageArgs,
+        labels: dict[str, str],
+        depends_on: list[pulumi.Resource],
+        volume_name: str | None = None,
+    ) -> k8s.core.v1.PersistentVolumeClaim:
+        return k8s.core.v1.PersistentVolumeClaim(
+            resource_name(name, f"cache-{ns_name}"),
+            spec.cache_pvc_args(ns_name, args.cache_class, args.cache_size, labels, volume_name),
+            # The namespace literal stays in the spec (known at preview); the dependency orders it.
+            opts=pulumi.ResourceOptions(parent=self, protect=args.retain, depends_on=[namespace, *depends_on]),
+        )

@@ -1,0 +1,221 @@
+"""Pure builders for the platform's storage: classes, the model cache, and chart values.
+
+- ``gp3`` (EKS): encrypted with the platform KMS key, WaitForFirstConsumer, expandable; the
+  new cluster default (gp2 is un-defaulted with a patch).
+- ``local-nvme``: static local PVs on raw instance-store disks (scratch/cache, reclaim Delete).
+- ``shared-models``: ReadWriteMany for weights shared by every replica — EFS access points on
+  AWS, an existing NFS server elsewhere; Retain in prod.
+- ``model-cache``: one PVC per model namespace on the cache class. On EFS it is bound to a
+  static PV on the namespace's own access point (POSIX user 10001, its own directory).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.core.settings import NfsServerSettings
+from components.specs.helm_values import GPU_TOLERATION
+
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
+DATA_LABEL = "ai-infra.io/data"
+MODEL_WEIGHTS = "model-weights"
+SCRATCH = "scratch"
+MODEL_UID = 10001
+"""The non-root UID/GID model servers run as; the cache directories belong to it."""
+SHARED_CLASS = "shared-models"
+LOCAL_CLASS = "local-nvme"
+GP3_CLASS = "gp3"
+CACHE_PVC = "model-cache"
+
+
+def _meta(name: str, labels: Mapping[str, str], **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(name=name, labels=dict(labels), **extra)
+
+
+def gp3_class_args(kms_key_arn: pulumi.Input[str], labels: Mapping[str, str]) -> k8s.storage.v1.StorageClassInitArgs:
+    return k8s.storage.v1.StorageClassInitArgs(
+        metadata=_meta(GP3_CLASS, labels, annotations={DEFAULT_CLASS_ANNOTATION: "true"}),
+        provisioner="ebs.csi.aws.com",
+        parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": kms_key_arn, "fsType": "ext4"},
+        reclaim_policy="Delete",
+        volume_binding_mode="WaitForFirstConsumer",
+        allow_volume_expansion=True,
+    )
+
+
+def gp2_undefault_args() -> k8s.storage.v1.StorageClassPatchArgs:
+    """EKS creates gp2 as the default class; two defaults make PVC binding ambiguous."""
+    return k8s.storage.v1.StorageClassPatchArgs(
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="gp2", annotations={DEFAULT_CLASS_ANNOTATION: "false"}),
+    )
+
+
+def local_nvme_class_args(pools: list[str], labels: Mapping[str, str]) -> k8s.storage.v1.StorageClassInitArgs:
+    """Static local PVs: nothing provisions them, binding waits for the pod's node."""
+    return k8s.storage.v1.StorageClassInitArgs(
+        metadata=_meta(LOCAL_CLASS, {**labels, DATA_LABEL: SCRATCH}),
+        provisioner="kubernetes.io/no-provisioner",
+        reclaim_policy="Delete",
+        volume_binding_mode="WaitForFirstConsumer",
+        # Documents (and enforces for any future provisioner) which pools carry raw NVMe.
+        allowed_topologies=[
+            k8s.core.v1.TopologySelectorTermArgs(
+                match_label_expressions=[
+                    k8s.core.v1.TopologySelectorLabelRequirementArgs(key="ai-infra.io/pool", values=pools)
+                ]
+            )
+        ],
+    )
+
+
+def efs_class_args(
+    file_system_id: pulumi.Input[str], *, retain: bool, labels: Mapping[str, str]
+) -> k8s.storage.v1.StorageClassInitArgs:
+    """Dynamic EFS access points, one per PVC, owned by the model UID under /dynamic."""
+    return k8s.storage.v1.StorageClassInitArgs(
+        metadata=_meta(SHARED_CLASS, {**labels, DATA_LABEL: MODEL_WEIGHTS}),
+        provisioner="efs.csi.aws.com",
+        parameters={
+            "provisioningMode": "efs-ap",
+            "fileSystemId": file_system_id,
+            "directoryPerms": "750",
+            "uid": str(MODEL_UID),
+            "gid": str(MODEL_UID),
+            "basePath": "/dynamic",
+            "subPathPattern": "${.PVC.namespace}/${.PVC.name}",
+            "ensureUniqueDirectory": "true",
+        },
+        reclaim_policy="Retain" if retain else "Delete",
+        volume_binding_mode="Immediate",
+    )
+
+
+def nfs_class_args(
+    nfs: NfsServerSettings, *, retain: bool, labels: Mapping[str, str]
+) -> k8s.storage.v1.StorageClassInitArgs:
+    parameters = {
+        "server": nfs.server,
+        "share": nfs.share,
+        "subDir": (nfs.sub_dir.rstrip("/") + "/" if nfs.sub_dir else "")
+        + "${pvc.metadata.namespace}/${pvc.metadata.name}",
+        "onDelete": "retain" if retain else "delete",
+        # 0 keeps the server's permissions; 0777 would make the share world-writable.
+        "mountPermissions": "0",
+    }
+    return k8s.storage.v1.StorageClassInitArgs(
+        metadata=_meta(SHARED_CLASS, {**labels, DATA_LABEL: MODEL_WEIGHTS}),
+        provisioner="nfs.csi.k8s.io",
+        parameters=parameters,
+        mount_options=["nfsvers=4.1"],
+        reclaim_policy="Retain" if retain else "Delete",
+        volume_binding_mode="Immediate",
+    )
+
+
+def cache_pv_name(namespace: str) -> str:
+    return f"{CACHE_PVC}-{namespace}"
+
+
+def efs_cache_pv_args(
+    namespace: str,
+    file_system_id: pulumi.Input[str],
+    access_point_id: pulumi.Input[str],
+    size: str,
+    labels: Mapping[str, str],
+) -> k8s.core.v1.PersistentVolumeInitArgs:
+    """A static PV on the namespace's access point; Retain, so deleting the PVC keeps the weights."""
+    handle = pulumi.Output.concat(file_system_id, "::", access_point_id)
+    return k8s.core.v1.PersistentVolumeInitArgs(
+        metadata=_meta(cache_pv_name(namespace), {**labels, DATA_LABEL: MODEL_WEIGHTS}),
+        spec=k8s.core.v1.PersistentVolumeSpecArgs(
+            capacity={"storage": size},
+            access_modes=["ReadWriteMany"],
+            persistent_volume_reclaim_policy="Retain",
+            storage_class_name=SHARED_CLASS,
+            claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=namespace, name=CACHE_PVC),
+            csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                driver="efs.csi.aws.com", volume_handle=handle, volume_attributes={"encryptInTransit": "true"}
+            ),
+        ),
+    )
+
+
+def cache_pvc_args(
+    namespace: str, storage_class: str, size: str, labels: Mapping[str, str], volume_name: str | None = None
+) -> k8s.core.v1.PersistentVolumeClaimInitArgs:
+    access = "ReadWriteMany" if storage_class == SHARED_CLASS else "ReadWriteOnce"
+    return k8s.core.v1.PersistentVolumeClaimInitArgs(
+        metadata=_meta(CACHE_PVC, {**labels, DATA_LABEL: MODEL_WEIGHTS}, namespace=namespace),
+        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+            access_modes=[access],
+            storage_class_name=storage_class,
+            volume_name=volume_name,
+            resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": size}),
+        ),
+    )
+
+
+def local_provisioner_values(*, pools: list[str], host_dir: str) -> dict[str, Any]:
+    """Discover the raw NVMe mounts nodeadm made under ``host_dir`` on local-pv pools only."""
+    return {
+        "classes": [
+            {
+                "name": LOCAL_CLASS,
+                "hostDir": host_dir,
+                "volumeMode": "Filesystem",
+                "fsType": "ext4",
+                "namePattern": "*",
+                "blockCleanerCommand": ["/scripts/quick_reset.sh"],
+                # The class is a typed Pulumi resource (policies see it), not chart-made.
+                "storageClass": False,
+            }
+        ],
+        "nodeLabels": ["topology.kubernetes.io/zone", "ai-infra.io/pool"],
+        "tolerations": [GPU_TOLERATION],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "ai-infra.io/pool", "operator": "In", "values": pools}]}
+                    ]
+                }
+            }
+        },
+        "priorityClassName": "system-node-critical",
+        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "256Mi"}},
+        "serviceMonitor": {"enabled": False},
+    }
+
+
+def nfs_driver_values(*, controller_replicas: int) -> dict[str, Any]:
+    return {
+        "controller": {"replicas": controller_replicas, "nodeSelector": {}, "runOnControlPlane": False},
+        # The node plugin must run wherever model pods mount the share: GPU nodes included.
+        "node": {"tolerations": [GPU_TOLERATION]},
+        "externalSnapshotter": {"enabled": False},
+    }
+
+
+def efs_secure_transport_policy(file_system_arn: str) -> str:
+    """Deny any access to the file system that is not over TLS."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": {"AWS": "*"},
+                    "Action": "*",
+                    "Resource": file_system_arn,
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
