@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 from components.core.charts import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
+from components.core.helm import pinned_release
 from components.core.irsa import irsa_role
 from components.core.naming import resource_name
 from components.specs import aws_iam
@@ -68,16 +68,8 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 gpu_pools=args.serving_pools,
             )
         )
-        k8s.helm.v3.Release(
-            resource_name(name, "release"),
-            name="cluster-autoscaler",
-            chart=CLUSTER_AUTOSCALER.name,
-            version=CLUSTER_AUTOSCALER.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CLUSTER_AUTOSCALER.repo),
-            namespace=args.namespace,
-            values=values,
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        pinned_release(
+            self, resource_name(name, "release"), CLUSTER_AUTOSCALER, namespace=args.namespace, values=values
         )
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn})

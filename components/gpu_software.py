@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.core.charts import GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
+from components.core.helm import pinned_release
 from components.core.naming import resource_name
 from components.core.settings import NodePoolSettings
 from components.specs.helm_values import device_plugin_values, gpu_operator_values
@@ -42,16 +42,8 @@ class GpuSoftware(pulumi.ComponentResource):
             chart, values = NVIDIA_DEVICE_PLUGIN, device_plugin_values(args.pools)
         else:
             chart, values = GPU_OPERATOR, gpu_operator_values(args.pools, accelerated_ami=args.accelerated_ami)
-        self.release = k8s.helm.v3.Release(
-            resource_name(name, "release"),
-            name=chart.name,
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
-            namespace=args.namespace,
-            values=values,
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self),
+        self.release = pinned_release(
+            self, resource_name(name, "release"), chart, namespace=args.namespace, values=values
         )
         self.release_name = self.release.name
         self.register_outputs({"release_name": self.release_name})

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.charts import LOCAL_STATIC_PROVISIONER
+from components.core.helm import pinned_release
 from components.core.naming import resource_name
 from components.specs import storage as spec
 
@@ -43,16 +44,13 @@ class NvmeStorage(pulumi.ComponentResource):
             spec.local_nvme_class_args(args.pools, args.labels),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        k8s.helm.v3.Release(
+        pinned_release(
+            self,
             resource_name(name, "provisioner"),
-            name=LOCAL_STATIC_PROVISIONER.name,
-            chart=LOCAL_STATIC_PROVISIONER.name,
-            version=LOCAL_STATIC_PROVISIONER.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=LOCAL_STATIC_PROVISIONER.repo),
+            LOCAL_STATIC_PROVISIONER,
             namespace=args.namespace,
             values=spec.local_provisioner_values(pools=args.pools, host_dir=args.host_dir),
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[storage_class]),
+            depends_on=[storage_class],
         )
         self.storage_class_name = storage_class.metadata.apply(lambda m: str(m.name))
         self.register_outputs({"storage_class_name": self.storage_class_name})

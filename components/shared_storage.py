@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.core.charts import CSI_DRIVER_NFS
+from components.core.helm import pinned_release
 from components.core.naming import resource_name
 from components.core.settings import NfsServerSettings
 from components.specs import storage as spec
@@ -181,16 +182,12 @@ class SharedStorage(pulumi.ComponentResource):
     def _nfs(
         self, name: str, args: SharedStorageArgs, nfs: NfsServerSettings, driver_namespace: pulumi.Input[str]
     ) -> k8s.storage.v1.StorageClass:
-        driver = k8s.helm.v3.Release(
+        driver = pinned_release(
+            self,
             resource_name(name, "csi-driver-nfs"),
-            name=CSI_DRIVER_NFS.name,
-            chart=CSI_DRIVER_NFS.name,
-            version=CSI_DRIVER_NFS.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CSI_DRIVER_NFS.repo),
+            CSI_DRIVER_NFS,
             namespace=driver_namespace,
             values=spec.nfs_driver_values(controller_replicas=args.nfs_controller_replicas),
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self),
         )
         storage_class = k8s.storage.v1.StorageClass(
             resource_name(name, "class"),

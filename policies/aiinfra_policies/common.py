@@ -193,3 +193,51 @@ def get_path(value: Any, path: str) -> Any:
             return None
         node = node.get(key)
     return node
+
+
+PropsCheck = Callable[[Mapping[str, Any], Mapping[str, Any], Report], None]
+"""``(props, policy config, report)`` for one resource of a known type."""
+
+
+def typed_policy(
+    name: str,
+    description: str,
+    types: frozenset[str],
+    check: PropsCheck,
+    level: EnforcementLevel,
+    remediation: str,
+    schema: dict[str, Any] | None = None,
+) -> ResourceValidationPolicy:
+    """A resource policy for the given type tokens whose check sees props and the policy config."""
+
+    def check_typed(args: ResourceValidationArgs, report: Report) -> None:
+        if args.resource_type in types:
+            check(args.props, args.get_config() or {}, report)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=adapt_resource(check_typed),
+        enforcement_level=level,
+        remediation_steps=remediation,
+        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
+    )
+
+
+def args_policy(
+    name: str,
+    description: str,
+    check: Callable[[ResourceValidationArgs, Report], None],
+    level: EnforcementLevel,
+    remediation: str,
+    schema: PolicyConfigSchema | None = None,
+) -> ResourceValidationPolicy:
+    """A resource policy whose check needs the whole validation args (type, config, props)."""
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=adapt_resource(check),
+        enforcement_level=level,
+        remediation_steps=remediation,
+        config_schema=schema,
+    )

@@ -13,13 +13,10 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
 )
 
-from aiinfra_policies.common import Report, adapt_resource, get_path, stack_policy
+from aiinfra_policies.common import Report, get_path, stack_policy, typed_policy
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
@@ -46,29 +43,6 @@ NODE_ROLE_ALLOWED = frozenset(
         "AmazonSSMManagedInstanceCore",
     )
 )
-
-
-def _policy(
-    name: str,
-    description: str,
-    types: frozenset[str],
-    check: Any,
-    level: EnforcementLevel,
-    remediation: str,
-    schema: dict[str, Any] | None = None,
-) -> ResourceValidationPolicy:
-    def validate(args: ResourceValidationArgs, report: Report) -> None:
-        if args.resource_type in types:
-            check(args.props, args.get_config() or {}, report)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(validate),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
-    )
 
 
 # 27 ------------------------------------------------------------------------------------------
@@ -241,7 +215,7 @@ def _no_star(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> 
 
 
 POLICIES: list[Any] = [
-    _policy(
+    typed_policy(
         "eks-gpu-nodegroup-tainted",
         "GPU node groups must carry the nvidia.com/gpu NoSchedule taint.",
         frozenset({NODE_GROUP}),
@@ -249,7 +223,7 @@ POLICIES: list[Any] = [
         A,
         "Add the GPU taint to the node group.",
     ),
-    _policy(
+    typed_policy(
         "eks-vpc-cni-network-policy-enabled",
         "The VPC CNI add-on must enforce NetworkPolicies.",
         frozenset({ADDON}),
@@ -257,7 +231,7 @@ POLICIES: list[Any] = [
         A,
         'Set configurationValues {"enableNetworkPolicy": "true"}.',
     ),
-    _policy(
+    typed_policy(
         "eks-access-entries-least-privilege",
         "Cluster access must use access entries, not a creator admin.",
         frozenset({CLUSTER}),
@@ -266,7 +240,7 @@ POLICIES: list[Any] = [
         "Use authenticationMode API and explicit admin access entries.",
         {"forbidCreatorAdmin": {"type": "boolean", "default": True}},
     ),
-    _policy(
+    typed_policy(
         "eks-secrets-envelope-encryption-cmk",
         "Kubernetes secrets must be envelope-encrypted with a customer KMS key.",
         frozenset({CLUSTER}),
@@ -274,7 +248,7 @@ POLICIES: list[Any] = [
         A,
         "Set encryptionConfig with the platform KMS key.",
     ),
-    _policy(
+    typed_policy(
         "kms-key-hygiene",
         "KMS keys must rotate, keep a deletion window and a safe policy.",
         frozenset({KMS_KEY}),
@@ -283,7 +257,7 @@ POLICIES: list[Any] = [
         "Enable rotation, set a description and a 30-day window in prod.",
         {"minDeletionWindowDays": {"type": "integer", "default": 30}},
     ),
-    _policy(
+    typed_policy(
         "eks-endpoint-private",
         "The EKS API endpoint must be private (public only in dev, from narrow CIDRs).",
         frozenset({CLUSTER}),
@@ -292,7 +266,7 @@ POLICIES: list[Any] = [
         "Disable endpointPublicAccess; reach the API over the tailnet.",
         {"allowPublicEndpoint": {"type": "boolean", "default": False}},
     ),
-    _policy(
+    typed_policy(
         "eks-control-plane-logging",
         "EKS control-plane logs must be on and kept encrypted with retention.",
         frozenset({CLUSTER, LOG_GROUP}),
@@ -301,7 +275,7 @@ POLICIES: list[Any] = [
         "Enable the required log types; give the log group retention and a KMS key.",
         {"requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": ALL_LOG_TYPES}},
     ),
-    _policy(
+    typed_policy(
         "eks-supported-version",
         "The EKS version must be in standard support.",
         frozenset({CLUSTER}),
@@ -310,7 +284,7 @@ POLICIES: list[Any] = [
         "Upgrade the cluster to a supported version.",
         {"supportedVersions": {"type": "array", "items": {"type": "string"}, "default": SUPPORTED}},
     ),
-    _policy(
+    typed_policy(
         "eks-nodegroup-no-ssh",
         "Node groups must not open SSH.",
         frozenset({NODE_GROUP}),
@@ -318,7 +292,7 @@ POLICIES: list[Any] = [
         M,
         "Remove remoteAccess; use SSM.",
     ),
-    _policy(
+    typed_policy(
         "eks-nodegroup-launch-template",
         "Node groups must use a launch template.",
         frozenset({NODE_GROUP}),
@@ -326,7 +300,7 @@ POLICIES: list[Any] = [
         A,
         "Give the node group a launch template.",
     ),
-    _policy(
+    typed_policy(
         "ec2-lt-imdsv2-hop-limit-1",
         "Launch templates must require IMDSv2 with hop limit 1.",
         frozenset({LAUNCH_TEMPLATE}),
@@ -334,7 +308,7 @@ POLICIES: list[Any] = [
         M,
         "Set httpTokens required and httpPutResponseHopLimit 1.",
     ),
-    _policy(
+    typed_policy(
         "ec2-lt-encrypted-private",
         "Launch templates must encrypt volumes (with a CMK) and add no public IPs.",
         frozenset({LAUNCH_TEMPLATE}),
@@ -350,7 +324,7 @@ POLICIES: list[Any] = [
         level=A,
         remediation="Move workload permissions to IRSA roles.",
     ),
-    _policy(
+    typed_policy(
         "iam-no-star-admin",
         "IAM policies must not allow * actions on * resources.",
         IAM_POLICY_TYPES,

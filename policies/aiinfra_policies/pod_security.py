@@ -13,7 +13,6 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
     ResourceValidationArgs,
-    ResourceValidationPolicy,
 )
 
 from aiinfra_policies.common import (
@@ -22,7 +21,7 @@ from aiinfra_policies.common import (
     SERVICE_ACCOUNT,
     WORKLOAD_TYPES,
     Report,
-    adapt_resource,
+    args_policy,
     containers,
     excluded,
     pod_spec,
@@ -323,24 +322,6 @@ def _namespace_pss(args: ResourceValidationArgs, report: Report) -> None:
             )
 
 
-def _policy(
-    name: str,
-    description: str,
-    validate: Any,
-    level: EnforcementLevel,
-    remediation: str,
-    schema: PolicyConfigSchema | None = None,
-) -> ResourceValidationPolicy:
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(validate),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=schema,
-    )
-
-
 POLICIES: list[Any] = [
     workload_policy(
         "k8s-no-privileged-containers",
@@ -433,14 +414,14 @@ POLICIES: list[Any] = [
         level=A,
         remediation="Set automountServiceAccountToken: false in the pod spec.",
     ),
-    _policy(
+    args_policy(
         "k8s-dedicated-service-account",
         "Workloads must run as a dedicated ServiceAccount.",
         _dedicated_sa,
         A,
         "Create a ServiceAccount per workload and set serviceAccountName.",
     ),
-    _policy(
+    args_policy(
         "k8s-explicit-non-default-namespace",
         "Namespaced objects must name a platform namespace explicitly.",
         _explicit_namespace,
@@ -455,7 +436,7 @@ POLICIES: list[Any] = [
         level=A,
         remediation="Wrap the pod in a Deployment, StatefulSet or Job.",
     ),
-    _policy(
+    args_policy(
         "k8s-namespace-pss-labels",
         "Namespaces must carry Pod Security labels (restricted unless excepted).",
         _namespace_pss,

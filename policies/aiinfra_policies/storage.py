@@ -13,13 +13,10 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
     StackValidationArgs,
 )
 
-from aiinfra_policies.common import Report, adapt_resource, get_path, stack_policy
+from aiinfra_policies.common import Report, get_path, stack_policy, typed_policy
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
@@ -45,29 +42,6 @@ PROTECTED_TYPES = frozenset({EFS, "aws:kms/key:Key", "aws:ecr/repository:Reposit
 
 def _labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
     return get_path(props, "metadata.labels") or {}
-
-
-def _typed(
-    name: str,
-    description: str,
-    types: frozenset[str],
-    check: Any,
-    level: EnforcementLevel,
-    remediation: str,
-    schema: dict[str, Any] | None = None,
-) -> ResourceValidationPolicy:
-    def check_typed(args: ResourceValidationArgs, report: Report) -> None:
-        if args.resource_type in types:
-            check(args.props, args.get_config() or {}, report)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(check_typed),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
-    )
 
 
 # 44 ------------------------------------------------------------------------------------------
@@ -185,7 +159,7 @@ def _data_protected(args: StackValidationArgs, report: Report) -> None:
 
 
 POLICIES: list[Any] = [
-    _typed(
+    typed_policy(
         "k8s-storageclass-encrypted",
         "EBS StorageClasses must encrypt volumes with a customer KMS key.",
         frozenset({STORAGE_CLASS}),
@@ -194,7 +168,7 @@ POLICIES: list[Any] = [
         'Set parameters encrypted "true" and kmsKeyId.',
         {"requireCmk": {"type": "boolean", "default": True}},
     ),
-    _typed(
+    typed_policy(
         "k8s-storage-reclaim-retain",
         "Classes and volumes holding model weights must be reclaimed with Retain.",
         frozenset({STORAGE_CLASS, PERSISTENT_VOLUME}),
@@ -203,7 +177,7 @@ POLICIES: list[Any] = [
         "Set reclaimPolicy / persistentVolumeReclaimPolicy Retain.",
         {"requireRetain": {"type": "boolean", "default": True}},
     ),
-    _typed(
+    typed_policy(
         "k8s-local-nvme-via-pv",
         "Local NVMe must be exposed as node-pinned local PVs bound on first consumer.",
         frozenset({STORAGE_CLASS, PERSISTENT_VOLUME}),
@@ -211,7 +185,7 @@ POLICIES: list[Any] = [
         A,
         "Use the local-nvme class (no-provisioner, WaitForFirstConsumer); never hostPath.",
     ),
-    _typed(
+    typed_policy(
         "efs-encrypted-cmk",
         "EFS file systems must be encrypted with a customer KMS key.",
         frozenset({EFS}),
@@ -220,7 +194,7 @@ POLICIES: list[Any] = [
         "Set encrypted true and kmsKeyId.",
         {"requireCmk": {"type": "boolean", "default": True}},
     ),
-    _typed(
+    typed_policy(
         "efs-access-point-identity",
         "EFS access points must set a non-root POSIX user and a sub-directory.",
         frozenset({ACCESS_POINT}),

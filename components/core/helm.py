@@ -1,0 +1,38 @@
+"""Pinned Helm releases: every third-party chart is installed the same way.
+
+A helper rather than a component (like ``irsa``): the release is a child of the component that
+needs it. Chart, repository and version come only from ``components/core/charts.py``; releases
+are atomic so a failed install rolls back instead of leaving a half-installed operator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.core.charts import Chart
+
+
+def pinned_release(
+    parent: pulumi.Resource,
+    logical_name: str,
+    chart: Chart,
+    *,
+    namespace: pulumi.Input[str],
+    values: pulumi.Input[dict[str, Any]],
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> k8s.helm.v3.Release:
+    return k8s.helm.v3.Release(
+        logical_name,
+        name=chart.name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        namespace=namespace,
+        values=values,
+        atomic=True,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
+    )
