@@ -16,12 +16,15 @@ from components.core.settings import load_secrets, load_settings
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
+from components.keda import Keda, KedaArgs
+from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.network import Network, NetworkArgs
 from components.nvme_storage import NvmeStorage, NvmeStorageArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.cost import cost_estimate
+from components.specs.model_runner import FleetSpec
 from components.specs.namespace import SYSTEM_NAMESPACES
 
 settings = load_settings()
@@ -100,6 +103,13 @@ k8s_opts = pulumi.ResourceOptions(provider=k8s_provider)
 # -- namespaces and guardrails ----------------------------------------------------------------
 storage = settings.storage
 needs_storage_system = storage.nvme.enabled or storage.shared.backend == "nfs"
+needs_keda = any(m.engine == "vllm" and m.autoscaled for m in settings.models.values())
+wanted_system_namespaces = {
+    "gpu-system": True,
+    "autoscaler": settings.on_aws,
+    "storage-system": needs_storage_system,
+    "keda": needs_keda,
+}
 system_namespaces = {
     name: PlatformNamespace(
         f"ns-{name}",
@@ -111,7 +121,7 @@ system_namespaces = {
         opts=k8s_opts,
     )
     for name, level in sorted(SYSTEM_NAMESPACES.items())
-    if (name != "autoscaler" or settings.on_aws) and (name != "storage-system" or needs_storage_system)
+    if wanted_system_namespaces[name]
 }
 workload_namespaces = {
     name: PlatformNamespace(
@@ -177,8 +187,9 @@ if storage.nvme.enabled:
         ),
         opts=k8s_opts,
     )
+shared_storage: SharedStorage | None = None
 if storage.shared.backend != "none":
-    SharedStorage(
+    shared_storage = SharedStorage(
         "shared-storage",
         SharedStorageArgs(
             backend=storage.shared.backend,
@@ -204,12 +215,48 @@ if storage.shared.backend != "none":
         opts=pulumi.ResourceOptions(providers=[aws_provider, k8s_provider] if settings.on_aws else [k8s_provider]),
     )
 
+# -- model fleets ----------------------------------------------------------------------------
+keda = Keda("keda", KedaArgs(namespace=system_namespaces["keda"].namespace_name), opts=k8s_opts) if needs_keda else None
+fleets = {}
+for model_name, model in sorted(settings.models.items()):
+    # A model's own token key wins; otherwise the stack-wide hfToken (vLLM downloads from the Hub).
+    hf_token = secrets.model_keys.get(model.hf_token_secret or "") or secrets.hf_token
+    hf_token = hf_token if model.engine == "vllm" else None
+    api_key = secrets.model_keys.get(model.api_key_secret or "")
+    fleet = FleetSpec(
+        name=model_name,
+        spec=model,
+        image=getattr(settings.model_images, model.engine),
+        env=env,
+        team=team,
+        api_key_secret=k8s_name(model_name, "api-key") if api_key is not None else None,
+        hf_token_secret=k8s_name(model_name, "hf-token") if hf_token is not None else None,
+        monitoring_namespace=settings.monitoring.namespace if settings.monitoring.enabled else None,
+    )
+    fleets[model_name] = ModelRunnerFleet(
+        f"model-{model_name}",
+        ModelRunnerFleetArgs(
+            fleet=fleet,
+            api_key=api_key,
+            hf_token=hf_token,
+            prometheus_url=settings.monitoring.prometheus_url,
+            keda=keda,
+            service_monitor=settings.monitoring.enabled,
+            depends_on=[workload_namespaces[model.namespace], *([shared_storage] if shared_storage else [])],
+        ),
+        opts=k8s_opts,
+    )
+
 # -- outputs ----------------------------------------------------------------------------------
 pulumi.export("environment", env)
 pulumi.export("clusterName", cluster_name)
 pulumi.export("kubeconfig", pulumi.Output.secret(kubeconfig))
 pulumi.export("workloadNamespaces", sorted(workload_namespaces))
 pulumi.export("systemNamespaces", sorted(system_namespaces))
+pulumi.export(
+    "models",
+    {name: {"endpoint": f.endpoint, "service": f.service_name, "namespace": f.namespace} for name, f in fleets.items()},
+)
 pulumi.export("storageClasses", sorted(settings.storage_classes))
 pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)) if settings.on_aws else {})
 pulumi.export("policyPackDir", settings.policies.pack_dir)

@@ -28,6 +28,7 @@ LOCAL_STATIC_PROVISIONER = Chart(
 CSI_DRIVER_NFS = Chart(
     "csi-driver-nfs", "https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts", "4.13.4"
 )
+KEDA = Chart("keda", "https://kedacore.github.io/charts", "2.17.2")
 
 ALL_CHARTS: tuple[Chart, ...] = (
     CLUSTER_AUTOSCALER,
@@ -35,6 +36,7 @@ ALL_CHARTS: tuple[Chart, ...] = (
     GPU_OPERATOR,
     LOCAL_STATIC_PROVISIONER,
     CSI_DRIVER_NFS,
+    KEDA,
 )
 
 CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.32": "v1.32.1", "1.33": "v1.33.0", "1.34": "v1.34.0", "1.35": "v1.35.0"}

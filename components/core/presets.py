@@ -55,6 +55,29 @@ _DEV: dict[str, Any] = {
         "shared": {"backend": "efs", "backups": False},
         "modelCacheSize": "100Gi",
     },
+    "models": {
+        "qwen-small": {
+            "engine": "ollama",
+            "model": "qwen2.5:0.5b",
+            "pool": "gpu",
+            "gpusPerReplica": 1,
+            "replicas": {"min": 1, "max": 1},
+            "cpu": "2",
+            "memory": "8Gi",
+            "startupBudgetSeconds": 300,
+        },
+        "qwen-instruct": {
+            "engine": "vllm",
+            "model": "Qwen/Qwen2.5-0.5B-Instruct",
+            "pool": "gpu",
+            "gpusPerReplica": 1,
+            "replicas": {"min": 1, "max": 1},
+            "maxModelLen": 4096,
+            "gpuMemoryUtilization": 0.85,
+            "cpu": "2",
+            "memory": "12Gi",
+        },
+    },
 }
 
 _PROD: dict[str, Any] = {
@@ -108,6 +131,31 @@ _PROD: dict[str, Any] = {
         "nvme": {"enabled": True},
         "shared": {"backend": "efs", "backups": True},
         "modelCacheSize": "500Gi",
+    },
+    "models": {
+        "deepseek-coder": {
+            "engine": "vllm",
+            "model": "TheBloke/deepseek-coder-33B-instruct-AWQ",
+            "pool": "serving",
+            "gpusPerReplica": 2,
+            "replicas": {"min": 2, "max": 4},
+            "quantization": "awq",
+            "maxModelLen": 16384,
+            "gpuMemoryUtilization": 0.9,
+            "cpu": "8",
+            "memory": "96Gi",
+            "startupBudgetSeconds": 900,
+            "exposure": "tailnet",
+        },
+        "qwen-coder": {
+            "engine": "ollama",
+            "model": "qwen2.5-coder:7b",
+            "pool": "serving",
+            "gpusPerReplica": 1,
+            "replicas": {"min": 2, "max": 2},
+            "cpu": "4",
+            "memory": "24Gi",
+        },
     },
 }
 

@@ -392,9 +392,39 @@ class ModelSpec(Model):
     cache: Literal["shared", "local-nvme"] = "shared"
     exposure: Literal["cluster", "tailnet"] = "cluster"
     api_key_secret: str | None = None
+    """Name of a secret config key holding the API key clients must send (vLLM --api-key)."""
     hf_token_secret: str | None = None
+    """Name of a secret config key with a Hugging Face token (default: ``hfToken`` if set)."""
     cpu: Quantity = "4"
     memory: Quantity = "32Gi"
+    shm_size: Quantity = "20Gi"
+    """/dev/shm for tensor-parallel NCCL traffic (only mounted when gpusPerReplica > 1)."""
+    startup_budget_seconds: int = Field(600, ge=60, le=7200)
+    """How long weights may take to load before the startup probe gives up."""
+    client_namespaces: list[K8sName] = Field(default_factory=list)
+    """Namespaces (besides its own) whose pods may call the model."""
+
+    def model_cache_ok(self, settings: StackSettings) -> bool:
+        ns = settings.namespaces.get(self.namespace)
+        return self.cache != "shared" or ns is None or ns.model_cache
+
+    @property
+    def port(self) -> int:
+        return 8000 if self.engine == "vllm" else 11434
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.replicas.max > self.replicas.min
+
+
+IMAGE_REF = r"^[^:@\s]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$"
+
+
+class ModelImages(Model):
+    """One image reference per engine: pinned tags now, digests (``@sha256:``) once we build our own."""
+
+    vllm: str = Field("docker.io/vllm/vllm-openai:v0.11.0", pattern=IMAGE_REF)
+    ollama: str = Field("docker.io/ollama/ollama:0.12.6", pattern=IMAGE_REF)
 
 
 class RegistrySettings(Model):
@@ -410,6 +440,10 @@ class TailscaleSettings(Model):
 class MonitoringSettings(Model):
     enabled: bool = False
     retention: str = Field("10d", pattern=r"^[0-9]+[dhw]$")
+    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    """Where KEDA reads vLLM queue depth from."""
+    namespace: K8sName = "monitoring"
+    """Namespace Prometheus scrapes from (allowed into model namespaces' NetworkPolicies)."""
 
 
 class PolicySettings(Model):
@@ -433,6 +467,7 @@ class StackSettings(Model):
     namespaces: dict[K8sName, NamespaceSettings] = Field(default_factory=dict)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     models: dict[K8sName, ModelSpec] = Field(default_factory=dict)
+    model_images: ModelImages = Field(default_factory=ModelImages)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
@@ -493,7 +528,23 @@ class StackSettings(Model):
             if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
                 problems.append((f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true"))
         problems += _storage_problems(self)
+        gpus_by_namespace: dict[str, int] = {}
+        for spec in self.models.values():
+            gpus_by_namespace[spec.namespace] = (
+                gpus_by_namespace.get(spec.namespace, 0) + spec.replicas.max * spec.gpus_per_replica
+            )
+        for namespace, gpus in sorted(gpus_by_namespace.items()):
+            ns = self.namespaces.get(namespace)
+            if ns is not None and gpus > ns.quota.gpus:
+                problems.append(
+                    (
+                        f"namespaces.{namespace}.quota.gpus",
+                        f"is below the {gpus} GPUs its model fleets need at max replicas",
+                    )
+                )
         for name, spec in self.models.items():
+            if not spec.model_cache_ok(self):
+                problems.append((f"models.{name}.cache", f"shared needs namespaces.{spec.namespace}.modelCache: true"))
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
             if spec.namespace not in self.namespaces:
                 problems.append((f"models.{name}.namespace", f"must be one of namespaces: {sorted(self.namespaces)}"))

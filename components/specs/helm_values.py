@@ -147,3 +147,25 @@ def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: 
 
 def _yaml_dump(doc: Any) -> str:
     return yaml.safe_dump(doc, sort_keys=True)
+
+
+RESTRICTED_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def keda_values() -> dict[str, Any]:
+    """KEDA on the system pool under Pod Security restricted."""
+    return {
+        "nodeSelector": SYSTEM_POOL_SELECTOR,
+        "podSecurityContext": {"operator": RESTRICTED_POD, "metricServer": RESTRICTED_POD, "webhooks": RESTRICTED_POD},
+        "securityContext": {
+            "operator": RESTRICTED_CONTAINER,
+            "metricServer": RESTRICTED_CONTAINER,
+            "webhooks": RESTRICTED_CONTAINER,
+        },
+        "prometheus": {"operator": {"enabled": False}, "metricServer": {"enabled": False}},
+    }

@@ -23,6 +23,7 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     "gpu-system": "privileged",
     "storage-system": "privileged",
     "autoscaler": "restricted",
+    "keda": "restricted",
 }
 """System namespaces the platform creates and the Pod Security level each is allowed."""
 

@@ -1,0 +1,38 @@
+"""``Keda``: event-driven autoscaling, installed once when a vLLM fleet scales on queue depth.
+
+KEDA reads ``vllm:num_requests_waiting`` from Prometheus and drives each fleet's replica count
+between its min and max (ScaledObjects live with the fleets). It runs on the system pool in a
+restricted namespace. Without a reachable Prometheus the ScaledObject falls back to min replicas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.core.charts import KEDA
+from components.core.helm import pinned_release
+from components.core.naming import resource_name
+from components.specs.helm_values import keda_values
+
+TYPE = "ai-infra:k8s:Keda"
+
+
+@dataclass(frozen=True, kw_only=True)
+class KedaArgs:
+    namespace: pulumi.Input[str]
+
+
+class Keda(pulumi.ComponentResource):
+    """Children: helm.v3.Release ``keda`` (with its CRDs, e.g. ScaledObject)."""
+
+    release_name: pulumi.Output[str | None]
+
+    def __init__(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        self.release = pinned_release(
+            self, resource_name(name, "release"), KEDA, namespace=args.namespace, values=keda_values()
+        )
+        self.release_name = self.release.name
+        self.register_outputs({"release_name": self.release_name})

@@ -1,0 +1,120 @@
+"""``ModelRunnerFleet``: one model served by vLLM or Ollama, from one ``ModelSpec``.
+
+All specs come from ``components/specs/model_runner.py``; this component only wires them:
+ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals),
+the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service (tailnet
+annotations when exposed there), a PodDisruptionBudget when it can run more than one replica,
+autoscaling when max > min (KEDA on queue depth for vLLM, an HPA for Ollama), a ServiceMonitor
+when monitoring is on, and the fleet's NetworkPolicy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.core.naming import resource_name
+from components.specs import model_runner as spec
+
+TYPE = "ai-infra:models:ModelRunnerFleet"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRunnerFleetArgs:
+    fleet: spec.FleetSpec
+    api_key: pulumi.Output[str] | None = None
+    """Secret Output with the API key (set iff fleet.api_key_secret)."""
+    hf_token: pulumi.Output[str] | None = None
+    """Secret Output with the Hugging Face token (set iff fleet.hf_token_secret)."""
+    prometheus_url: str = ""
+    """Where KEDA reads queue depth (vLLM fleets with max > min)."""
+    keda: pulumi.Resource | None = None
+    """The KEDA install; ScaledObjects wait for its CRDs."""
+    service_monitor: bool = False
+    """Emit a ServiceMonitor (only when the monitoring stack, and so its CRD, exists)."""
+    depends_on: list[pulumi.Resource] | None = None
+    """Namespace and model cache the pods need."""
+
+
+class ModelRunnerFleet(pulumi.ComponentResource):
+    """Children: ServiceAccount, Secrets, Deployment|StatefulSet, Service, PodDisruptionBudget,
+    ScaledObject|HorizontalPodAutoscaler, ServiceMonitor, NetworkPolicy."""
+
+    endpoint: pulumi.Output[str]
+    """In-cluster OpenAI-compatible base URL."""
+    service_name: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ModelRunnerFleetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        f = args.fleet
+        if (f.api_key_secret is None) != (args.api_key is None) or (f.hf_token_secret is None) != (
+            args.hf_token is None
+        ):
+            raise ValueError("ModelRunnerFleetArgs: api_key/hf_token must be given exactly when the fleet names them")
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on or []))
+        k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
+        secrets: list[pulumi.Resource] = []
+        for secret_name, key, value in (
+            (f.api_key_secret, "api-key", args.api_key),
+            (f.hf_token_secret, "token", args.hf_token),
+        ):
+            if secret_name and value is not None:
+                secrets.append(
+                    k8s.core.v1.Secret(
+                        resource_name(name, secret_name),
+                        metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=f.namespace, labels=f.labels),
+                        type="Opaque",
+                        string_data={key: pulumi.Output.secret(value)},
+                        opts=after,
+                    )
+                )
+        workload_opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=[*(args.depends_on or []), *secrets],
+            # The autoscaler owns the replica count once it exists.
+            ignore_changes=["spec.replicas"] if f.spec.autoscaled else None,
+        )
+        if f.stateful:
+            workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
+                resource_name(name, "statefulset"), spec.statefulset_args(f), opts=workload_opts
+            )
+        else:
+            workload = k8s.apps.v1.Deployment(
+                resource_name(name, "deployment"), spec.deployment_args(f), opts=workload_opts
+            )
+        service = k8s.core.v1.Service(resource_name(name, "service"), spec.service_args(f), opts=after)
+        if f.spec.replicas.max > 1:
+            k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), spec.pdb_args(f), opts=after)
+        if f.spec.autoscaled and f.engine == "vllm":
+            _custom_resource(
+                resource_name(name, "scaledobject"),
+                spec.scaled_object(f, args.prometheus_url),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
+            )
+        elif f.spec.autoscaled:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                resource_name(name, "hpa"),
+                spec.hpa_args(f),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
+            )
+        if args.service_monitor and f.engine == "vllm":
+            _custom_resource(resource_name(name, "servicemonitor"), spec.service_monitor(f), opts=after)
+        k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), spec.network_policy_args(f), opts=after)
+
+        self.endpoint = service.metadata.apply(lambda _: f.endpoint)
+        self.service_name = service.metadata.apply(lambda m: str(m.name))
+        self.namespace = pulumi.Output.from_input(f.namespace)
+        self.register_outputs(
+            {"endpoint": self.endpoint, "service_name": self.service_name, "namespace": self.namespace}
+        )
+
+
+def _custom_resource(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """A typed Pulumi resource from a custom-resource document (policies see it like any other)."""
+    return k8s.apiextensions.CustomResource(
+        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
+    )
