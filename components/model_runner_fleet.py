@@ -26,7 +26,7 @@ TYPE = "ai-infra:models:ModelRunnerFleet"
 class ModelRunnerFleetArgs:
     fleet: spec.FleetSpec
     api_key: pulumi.Output[str] | None = None
-    """Secret Output with the API key (set iff fleet.api_key_secret)."""
+    """Secret Output with the API key (set iff fleet.api_key_secret); must already be secret."""
     hf_token: pulumi.Output[str] | None = None
     """Secret Output with the Hugging Face token (set iff fleet.hf_token_secret)."""
     prometheus_url: str = ""
@@ -58,17 +58,18 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on or []))
         k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
         secrets: list[pulumi.Resource] = []
-        for secret_name, key, value in (
+        pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
             (f.api_key_secret, "api-key", args.api_key),
             (f.hf_token_secret, "token", args.hf_token),
-        ):
+        ]
+        for secret_name, key, value in pairs:
             if secret_name and value is not None:
                 secrets.append(
                     k8s.core.v1.Secret(
                         resource_name(name, secret_name),
                         metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=f.namespace, labels=f.labels),
                         type="Opaque",
-                        string_data={key: pulumi.Output.secret(value)},
+                        string_data={key: value},  # already a secret Output (config require_secret)
                         opts=after,
                     )
                 )

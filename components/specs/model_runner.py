@@ -224,7 +224,14 @@ def _http(path: str, port: int) -> k8s.core.v1.HTTPGetActionArgs:
     return k8s.core.v1.HTTPGetActionArgs(path=path, port=port)
 
 
-def probes(f: FleetSpec) -> dict[str, k8s.core.v1.ProbeArgs]:
+@dataclass(frozen=True)
+class Probes:
+    startup: k8s.core.v1.ProbeArgs
+    readiness: k8s.core.v1.ProbeArgs
+    liveness: k8s.core.v1.ProbeArgs
+
+
+def probes(f: FleetSpec) -> Probes:
     """startup (weights loading), readiness (model served), liveness (process healthy)."""
     s = f.spec
     failures = max(1, s.startup_budget_seconds // PROBE_PERIOD_S)
@@ -254,15 +261,15 @@ def probes(f: FleetSpec) -> dict[str, k8s.core.v1.ProbeArgs]:
             timeout_seconds=5,
             failure_threshold=3,
         )
-    return {
-        "startup_probe": k8s.core.v1.ProbeArgs(
+    return Probes(
+        startup=k8s.core.v1.ProbeArgs(
             http_get=health, period_seconds=PROBE_PERIOD_S, failure_threshold=failures, timeout_seconds=5
         ),
-        "readiness_probe": ready,
-        "liveness_probe": k8s.core.v1.ProbeArgs(
+        readiness=ready,
+        liveness=k8s.core.v1.ProbeArgs(
             http_get=health, period_seconds=PROBE_PERIOD_S, failure_threshold=3, timeout_seconds=5
         ),
-    }
+    )
 
 
 def _mounts(f: FleetSpec, *, read_only_cache: bool) -> list[k8s.core.v1.VolumeMountArgs]:
@@ -279,6 +286,7 @@ def _mounts(f: FleetSpec, *, read_only_cache: bool) -> list[k8s.core.v1.VolumeMo
 def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     s = f.spec
     command = ["vllm", "serve"] if f.engine == "vllm" else ["ollama", "serve"]
+    checks = probes(f)
     return k8s.core.v1.ContainerArgs(
         name="server",
         image=f.image,
@@ -290,7 +298,9 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
         resources=resources(f),
         volume_mounts=_mounts(f, read_only_cache=True),
         security_context=container_security_context(),
-        **probes(f),
+        startup_probe=checks.startup,
+        readiness_probe=checks.readiness,
+        liveness_probe=checks.liveness,
     )
 
 

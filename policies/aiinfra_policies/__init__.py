@@ -2,12 +2,13 @@
 
 from typing import Any
 
-from aiinfra_policies import eks, platform, pod_security, storage, workloads
+from aiinfra_policies import eks, network, platform, pod_security, storage, workloads
 
 ALL_POLICIES: list[Any] = [
     *pod_security.POLICIES,
     *workloads.POLICIES,
     *eks.POLICIES,
+    *network.POLICIES,
     *storage.POLICIES,
     *platform.POLICIES,
 ]

@@ -34,7 +34,14 @@ def compliant_deployment() -> Props:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "server", "namespace": "models"},
+        "metadata": {
+            "name": "server",
+            "namespace": "models",
+            "labels": {
+                k: "server"
+                for k in ("app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of")
+            },
+        },
         "spec": {
             "template": {
                 "spec": {

@@ -157,7 +157,13 @@ def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
     assert "kubeconfig" in problems["ai-infra:cluster.existing.kubeconfig"]
     existing_prod = {"mode": "existing", "existing": {"kubeconfig": "/k"}}
     ok = parse_settings(
-        {"environment": "prod", "cluster": existing_prod, "namespaces": {"models": {"modelCache": False}}}, stack="prod"
+        {
+            "environment": "prod",
+            "cluster": existing_prod,
+            "namespaces": {"models": {"modelCache": False}},
+            "models": {"deepseek-coder": None, "qwen-coder": None},  # null removes a preset entry
+        },
+        stack="prod",
     )
     assert ok.cluster.eks is None and ok.storage.shared.backend == "none"
     efs = {
@@ -213,3 +219,40 @@ def test_replicated_fleets_need_a_read_write_many_cache() -> None:
         },
     }
     assert "ReadWriteOnce" in _problems(rwo)["ai-infra:storage.modelCacheClass"]
+
+
+def _model(**spec: Any) -> dict[str, Any]:
+    models = {
+        "qwen-small": None,
+        "qwen-instruct": None,
+        "m": {"engine": "vllm", "model": "org/m", "pool": "gpu", **spec},
+    }
+    return {"environment": "dev", **DEV_CIDRS_RAW, "models": models}
+
+
+def test_model_spec_cross_field_rules() -> None:
+    assert "unknown" not in str(_problems(_model(engine="tgi")))  # message lists the allowed engines
+    assert "'vllm' or 'ollama'" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
+    assert "at least 1" in _problems(_model(gpusPerReplica=0))["ai-infra:models.m.gpusPerReplica"]
+    assert "fit one node" in _problems(_model(gpusPerReplica=2))["ai-infra:models.m.gpusPerReplica"]
+    assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
+    ollama = {"engine": "ollama", "model": "qwen2.5:0.5b", "revision": "abc"}
+    assert "no revision" in _problems(_model(**ollama))["ai-infra:models.m.revision"]
+    assert "pinned tag" in _problems(_model(engine="ollama", model="qwen2.5"))["ai-infra:models.m.model"]
+    assert "ai-infra:namespaces.models.quota.gpus" in _problems(_model(replicas={"min": 1, "max": 3}))
+
+
+def test_tensor_parallel_must_divide_the_node() -> None:
+    raw = {
+        "environment": "prod",
+        **PROD_ADMINS,
+        "models": {"m": {"engine": "vllm", "model": "org/m", "pool": "serving", "gpusPerReplica": 3}},
+    }
+    assert "divide" in _problems(raw, stack="prod")["ai-infra:models.m.gpusPerReplica"]
+
+
+def test_model_secrets_must_be_secret_config() -> None:
+    raw = _model(apiKeySecret="mKey")
+    assert "not set" in _problems(raw)["ai-infra:mKey"]
+    assert "--secret" in _problems({**raw, "mKey": "plaintext"})["ai-infra:mKey"]
+    parse_settings({**raw, "mKey": "[secret]"}, stack="dev", secret_keys=frozenset({"mKey"}))

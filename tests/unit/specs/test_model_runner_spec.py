@@ -1,0 +1,169 @@
+"""Pure model-runner builders: server args, probes, security context, volumes, GPU scheduling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_kubernetes as k8s
+import pytest
+
+from components.specs import model_runner as spec
+from tests.conftest import settings_for
+
+
+def fleet(name: str = "qwen-instruct", env: str = "dev", **spec_overrides: Any) -> spec.FleetSpec:
+    settings = settings_for(env, models={name: spec_overrides} if spec_overrides else {})
+    model = settings.models[name]
+    return spec.FleetSpec(name=name, spec=model, image=getattr(settings.model_images, model.engine), env=env, team="ml")
+
+
+def test_vllm_args_derive_from_the_spec() -> None:
+    f = fleet("deepseek-coder", env="prod")
+    args = spec.vllm_args(f)
+    assert args[0] == "TheBloke/deepseek-coder-33B-instruct-AWQ"
+    pairs = dict(zip(args[1::2], args[2::2], strict=False))
+    assert args[args.index("--tensor-parallel-size") + 1] == "2"
+    assert args[args.index("--quantization") + 1] == "awq"
+    assert args[args.index("--max-model-len") + 1] == "16384"
+    assert args[args.index("--gpu-memory-utilization") + 1] == "0.9"
+    assert "--enable-prefix-caching" in args and "--enable-chunked-prefill" in args
+    assert pairs["--served-model-name"] == "deepseek-coder"
+
+
+def test_vllm_flags_follow_switches_and_extra_args() -> None:
+    f = fleet(prefixCaching=False, chunkedPrefill=False, extraArgs=["--seed", "7"], revision="abc123")
+    args = spec.vllm_args(f)
+    assert "--no-enable-prefix-caching" in args and "--no-enable-chunked-prefill" in args
+    assert args[-2:] == ["--seed", "7"] and args[args.index("--revision") + 1] == "abc123"
+
+
+def _container(f: spec.FleetSpec) -> k8s.core.v1.ContainerArgs:
+    return spec.server_container(f)
+
+
+def test_probes_wait_for_the_model() -> None:
+    vllm = _container(fleet())
+    assert vllm.startup_probe.http_get.path == "/health"
+    assert vllm.startup_probe.period_seconds * vllm.startup_probe.failure_threshold == 600
+    assert vllm.readiness_probe.http_get.path == "/v1/models"
+    assert vllm.liveness_probe.http_get.path == "/health"
+    ollama = _container(fleet("qwen-small"))
+    assert ollama.readiness_probe.exec_.command == ["ollama", "show", "qwen2.5:0.5b"]
+    assert ollama.liveness_probe.http_get.port == 11434
+
+
+def test_api_key_readiness_asks_with_the_key_from_the_pod() -> None:
+    f = spec.FleetSpec(name="q", spec=fleet().spec, image="i", env="dev", team="t", api_key_secret="q-api-key")
+    c = _container(f)
+    assert c.readiness_probe.exec_.command[0] == "python3"
+    key_env = next(e for e in c.env if e.name == spec.API_KEY_ENV)
+    assert key_env.value_from.secret_key_ref.name == "q-api-key" and key_env.value is None
+
+
+def test_restricted_security_context_everywhere() -> None:
+    f = fleet()
+    for c in (_container(f), spec.stage_container(f)):
+        sc = c.security_context
+        assert sc.allow_privilege_escalation is False and sc.read_only_root_filesystem is True
+        assert sc.run_as_non_root is True and sc.run_as_user == 10001 and sc.capabilities.drop == ["ALL"]
+    pod = spec.pod_template(f, "sa").spec
+    assert pod.automount_service_account_token is False and pod.service_account_name == "sa"
+    assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
+
+
+def test_server_reads_cache_read_only_and_stager_writes_it() -> None:
+    f = fleet()
+    server_mounts = {m.name: m for m in _container(f).volume_mounts}
+    stage_mounts = {m.name: m for m in spec.stage_container(f).volume_mounts}
+    assert server_mounts["cache"].read_only is True and stage_mounts["cache"].read_only is False
+    env = {e.name: e.value for e in _container(f).env}
+    assert env["HF_HOME"] == "/models/hf" and env["HF_HUB_OFFLINE"] == "1"
+    assert "HF_HUB_OFFLINE" not in {e.name for e in spec.stage_container(f).env}
+
+
+def test_hf_token_is_a_mounted_file_never_an_env_literal() -> None:
+    f = spec.FleetSpec(name="q", spec=fleet().spec, image="i", env="dev", team="t", hf_token_secret="q-hf-token")
+    stage = spec.stage_container(f)
+    env = {e.name: e for e in stage.env}
+    assert env["HF_TOKEN_PATH"].value == spec.HF_TOKEN_FILE
+    assert all(e.value_from is None for e in stage.env)
+    vols = {v.name: v for v in spec.volumes(f)}
+    assert vols["hf-token"].secret.secret_name == "q-hf-token"
+    assert "hf-token" in {m.name for m in stage.volume_mounts}
+    assert "hf-token" not in {m.name for m in _container(f).volume_mounts}
+
+
+def test_ollama_pulls_in_an_init_container_not_post_start() -> None:
+    f = fleet("qwen-small")
+    stage = spec.stage_container(f)
+    assert "ollama pull qwen2.5:0.5b" in stage.command[-1]
+    assert _container(f).lifecycle is None
+    assert {e.name: e.value for e in _container(f).env}["OLLAMA_MODELS"] == "/models/ollama"
+
+
+@pytest.mark.parametrize(("gpus", "shm"), [(1, False), (2, True)])
+def test_shm_only_with_tensor_parallelism(gpus: int, shm: bool) -> None:
+    settings = settings_for("prod", models={"deepseek-coder": {"gpusPerReplica": gpus}})
+    f = spec.FleetSpec(name="deepseek-coder", spec=settings.models["deepseek-coder"], image="i", env="prod", team="t")
+    dshm = [v for v in spec.volumes(f) if v.name == "dshm"]
+    assert bool(dshm) is shm
+    if shm:
+        assert dshm[0].empty_dir.medium == "Memory"
+
+
+def test_gpu_scheduling() -> None:
+    f = fleet("deepseek-coder", env="prod")
+    pod = spec.pod_template(f, "sa").spec
+    assert pod.node_selector == {"ai-infra.io/pool": "serving"}
+    assert pod.tolerations[0].key == "nvidia.com/gpu" and pod.priority_class_name == "gpu-serving"
+    res = _container(f).resources
+    assert res.limits["nvidia.com/gpu"] == res.requests["nvidia.com/gpu"] == "2"
+    assert res.limits["memory"] == "96Gi"
+
+
+def test_cpu_only_ollama_does_not_touch_gpu_nodes() -> None:
+    f = fleet("qwen-small", gpusPerReplica=0)
+    pod = spec.pod_template(f, "sa").spec
+    assert pod.tolerations is None and pod.node_selector is None and pod.priority_class_name is None
+    assert "nvidia.com/gpu" not in _container(f).resources.limits
+
+
+def test_tailnet_exposure_annotates_a_cluster_ip_service() -> None:
+    svc = spec.service_args(fleet("deepseek-coder", env="prod"))
+    assert svc.spec.type == "ClusterIP"
+    assert svc.metadata.annotations[spec.TAILSCALE_EXPOSE] == "true"
+    assert spec.service_args(fleet()).metadata.annotations is None
+
+
+def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
+    f = spec.FleetSpec(
+        name="q",
+        spec=fleet("deepseek-coder", env="prod", clientNamespaces=["apps"]).spec,
+        image="i",
+        env="prod",
+        team="t",
+        monitoring_namespace="monitoring",
+    )
+    np = spec.network_policy_args(f).spec
+    sources = {
+        p.namespace_selector.match_labels["kubernetes.io/metadata.name"]
+        for p in np.ingress[0].from_
+        if p.namespace_selector
+    }
+    assert sources == {"apps", "tailscale", "monitoring"}
+    egress = np.egress[0]
+    assert egress.ports[0].port == 443 and "169.254.0.0/16" in egress.to[0].ip_block.except_
+
+
+def test_scaled_object_scales_on_queue_depth() -> None:
+    so = spec.scaled_object(fleet("deepseek-coder", env="prod"), "http://prom:9090")
+    assert so["spec"]["minReplicaCount"] == 2 and so["spec"]["maxReplicaCount"] == 4
+    trigger = so["spec"]["triggers"][0]
+    assert (
+        "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+        and trigger["metadata"]["serverAddress"] == "http://prom:9090"
+    )
+
+
+def test_endpoint_is_the_in_cluster_openai_url() -> None:
+    assert fleet().endpoint == "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
