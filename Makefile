@@ -16,6 +16,7 @@ help:
 	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (exit 1 mandatory, 2 bad config)"
 	@echo "make test              unit, component, program and policy tests (pytest)"
 	@echo "make check             ruff + mypy"
+	@echo "make bench             planning cost for 1, 10, 100 model fleets vs the raw-SDK floor"
 	@echo "make scan [STACK=..]   checkov (own venv) over the rendered manifests"
 	@echo "make clean             remove build/ and virtualenvs"
 
@@ -34,6 +35,9 @@ plan: venv
 
 test: venv
 	$(PY) -m pytest
+
+bench: venv
+	$(PY) -m planner.bench
 
 lint: venv
 	$(PY) -m ruff check .

@@ -83,3 +83,38 @@ def test_secret_config_stays_secret_in_resource_inputs() -> None:
     assert "hf_secret_value" not in json.dumps(redact([r.inputs for r in run.registrations]))
     secrets = [r for r in run.registrations if r.type == "kubernetes:core/v1:Secret"]
     assert secrets and all(SECRET_SIG in r.inputs["stringData"] for r in secrets)
+
+
+def test_dev_serves_one_ollama_and_one_vllm_model() -> None:
+    run = run_stack("dev")
+    deployments = {
+        r.inputs["metadata"]["name"]: r.inputs for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment"
+    }
+    assert set(deployments) == {"ollama-qwen-small", "vllm-qwen-instruct"}
+    assert run.outputs["models"]["qwen-instruct"]["endpoint"] == (
+        "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
+    )
+    assert not [
+        r for r in run.registrations if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["chart"] == "keda"
+    ]
+
+
+def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> None:
+    run = run_stack("prod")
+    deployment = next(
+        r.inputs
+        for r in run.registrations
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
+    )
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--tensor-parallel-size") + 1] == "2" and "awq" in args
+    assert any(r.type == "kubernetes:keda.sh/v1alpha1:ScaledObject" for r in run.registrations)
+    assert any(r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["chart"] == "keda" for r in run.registrations)
+    service = next(
+        r.inputs
+        for r in run.registrations
+        if r.type == "kubernetes:core/v1:Service" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
+    )
+    assert (
+        service["spec"]["type"] == "ClusterIP" and service["metadata"]["annotations"]["tailscale.com/expose"] == "true"
+    )
