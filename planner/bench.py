@@ -95,9 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS)
     args = parser.parse_args(argv)
     rows = [measure(n, args.repeats) for n in args.sizes]
-    print(
-        f"{'fleets':>6} {'resources':>9} {'seconds':>8} {'ms/fleet':>9} {'ms/resource':>11} {'floor s':>8} {'x floor':>7}"
-    )
+    header = ("fleets", "resources", "seconds", "ms/fleet", "ms/resource", "floor s", "x floor")
+    widths = (6, 9, 8, 9, 11, 8, 7)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, widths, strict=True)))
     for r in rows:
         print(
             f"{r['fleets']:>6} {r['resources']:>9} {r['seconds']:>8.3f} {r['ms_per_fleet']:>9.2f} "
