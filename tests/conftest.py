@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -46,12 +45,6 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None, secret_keys: 
     """Run the whole program under mocks with ``config`` (default: the stack file's)."""
     cfg = dict(config) if config is not None else stack_file_config(stack)
     return run_program(ROOT, stack, encode_config(cfg), secret_keys or [])
-
-
-@pytest.fixture
-def mocks() -> RecordingMonitor:
-    """Fresh recording mocks for component tests (construct components inside the test)."""
-    return start_mocks("test", {"ai-infra:environment": "dev"}, [])
 
 
 # -- policies -------------------------------------------------------------------------------

@@ -256,3 +256,16 @@ def test_model_secrets_must_be_secret_config() -> None:
     assert "not set" in _problems(raw)["ai-infra:mKey"]
     assert "--secret" in _problems({**raw, "mKey": "plaintext"})["ai-infra:mKey"]
     parse_settings({**raw, "mKey": "[secret]"}, stack="dev", secret_keys=frozenset({"mKey"}))
+
+
+def test_pulumi_yaml_declares_every_key_with_type_and_description() -> None:
+    import yaml
+
+    from components.core.settings import SECRET_KEYS, StackSettings
+
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    keys = {f.alias or n for n, f in StackSettings.model_fields.items()} | set(SECRET_KEYS)
+    assert set(declared) == keys
+    for key, decl in declared.items():
+        assert decl["type"] in ("string", "object") and decl["description"], key
+        assert decl.get("secret", False) == (key in SECRET_KEYS), key
