@@ -765,7 +765,7 @@ def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
 
 
 def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
-    """Every ``ai-infra:*`` key the engine passed, JSON-decoded, and which of them are secret."""
+    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked) and which are secret."""
     merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
@@ -773,21 +773,22 @@ def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT or not key:
             continue
+        if runtime_config.is_config_secret(full_key):
+            # Only the key's presence matters here; the value is read later with require_secret.
+            secrets.add(key)
+            raw[key] = "[secret]"
+            continue
         try:
             raw[key] = json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError:
             raw[key] = value
-        if runtime_config.is_config_secret(full_key):
-            secrets.add(key)
     return raw, frozenset(secrets)
 
 
 def load_settings() -> StackSettings:
     """Read and validate this stack's configuration (raises :class:`SettingsError`)."""
     raw, secret_keys = _raw_stack_config()
-    # Secret values are never handed to the models; only their presence is validated.
-    public = {k: (v if k not in secret_keys else "[secret]") for k, v in raw.items()}
-    return parse_settings(public, stack=pulumi.get_stack(), secret_keys=secret_keys)
+    return parse_settings(raw, stack=pulumi.get_stack(), secret_keys=secret_keys)
 
 
 @dataclass(frozen=True)
