@@ -54,7 +54,11 @@ check: lint typecheck
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 
 scan: plan .venv-checkov/bin/checkov
-	.venv-checkov/bin/checkov --quiet --compact --framework kubernetes -d build/$(STACK)/manifests
+	@# CKV_K8S_11 (CPU limits) is skipped on purpose: CPU limits throttle inference servers; requests
+	@# and memory limits are enforced by our own policy. CKV_K8S_43 (digests) is reported, not fatal,
+	@# until the registry builds our images and fleets consume digests.
+	.venv-checkov/bin/checkov --quiet --compact --framework kubernetes -d build/$(STACK)/manifests \
+		--skip-check CKV_K8S_11 --soft-fail-on CKV_K8S_43
 
 clean:
 	rm -rf build .venv .venv-bootstrap .venv-checkov .pytest_cache .mypy_cache .ruff_cache

@@ -156,6 +156,11 @@ def stage_weights_script(f: FleetSpec) -> str:
 # -- containers -------------------------------------------------------------------------------
 
 
+def pull_policy(image: str) -> str:
+    """A digest never changes; a tag can be re-pushed, so re-check it (only the manifest is fetched)."""
+    return "IfNotPresent" if "@sha256:" in image else "Always"
+
+
 def container_security_context() -> k8s.core.v1.SecurityContextArgs:
     return k8s.core.v1.SecurityContextArgs(
         allow_privilege_escalation=False,
@@ -290,7 +295,7 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     return k8s.core.v1.ContainerArgs(
         name="server",
         image=f.image,
-        image_pull_policy="IfNotPresent",
+        image_pull_policy=pull_policy(f.image),
         command=command,
         args=vllm_args(f) if f.engine == "vllm" else None,
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=s.port, protocol="TCP")],
@@ -315,7 +320,7 @@ def stage_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     return k8s.core.v1.ContainerArgs(
         name="stage-weights",
         image=f.image,
-        image_pull_policy="IfNotPresent",
+        image_pull_policy=pull_policy(f.image),
         command=[*command, stage_weights_script(f)],
         env=_env(f, offline=False),
         # Downloading needs CPU and memory, not the GPU.

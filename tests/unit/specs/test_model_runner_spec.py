@@ -167,3 +167,8 @@ def test_scaled_object_scales_on_queue_depth() -> None:
 
 def test_endpoint_is_the_in_cluster_openai_url() -> None:
     assert fleet().endpoint == "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
+
+
+def test_tagged_images_are_re_pulled_digests_are_not() -> None:
+    assert spec.pull_policy("docker.io/vllm/vllm-openai:v0.11.0") == "Always"
+    assert spec.pull_policy("r.example/vllm@sha256:" + "a" * 64) == "IfNotPresent"
