@@ -66,11 +66,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             if secret_name and value is not None:
                 secrets.append(
                     k8s.core.v1.Secret(
-                        resource_name(name, secret_name),
-                        metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=f.namespace, labels=f.labels),
-                        type="Opaque",
-                        string_data={key: value},  # already a secret Output (config require_secret)
-                        opts=after,
+                        resource_name(name, secret_name), spec.secret_args(f, secret_name, key, value), opts=after
                     )
                 )
         workload_opts = pulumi.ResourceOptions(

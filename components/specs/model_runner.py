@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.labels import selector_labels, standard_labels
@@ -400,6 +401,11 @@ def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateS
 
 def _meta(f: FleetSpec, name: str | None = None, **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
     return k8s.meta.v1.ObjectMetaArgs(name=name or f.resource_name, namespace=f.namespace, labels=f.labels, **extra)
+
+
+def secret_args(f: FleetSpec, name: str, key: str, value: pulumi.Input[str]) -> k8s.core.v1.SecretInitArgs:
+    """A Secret holding one credential; ``value`` must already be a secret Output."""
+    return k8s.core.v1.SecretInitArgs(metadata=_meta(f, name), type="Opaque", string_data={key: value})
 
 
 def service_account_args(f: FleetSpec) -> k8s.core.v1.ServiceAccountInitArgs:

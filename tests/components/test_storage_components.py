@@ -57,15 +57,18 @@ def test_local_nvme_class_and_provisioner() -> None:
     assert terms[0]["matchExpressions"][0]["values"] == ["training"]
 
 
-def _efs(retain: bool, backups: bool = True, cache_class: str = "shared-models") -> RecordingMonitor:
+def _efs(retain: bool, backups: bool = True, cache: bool = False) -> RecordingMonitor:
+    import pulumi_kubernetes as k8s
+
     def build() -> None:
+        namespaces = {"models": k8s.core.v1.Namespace("ns", metadata={"name": "models"})} if cache else {}
         SharedStorage(
             "shared",
             SharedStorageArgs(
                 backend="efs",
                 labels=LABELS,
-                cache_namespaces={},
-                cache_class=cache_class,
+                cache_namespaces=namespaces,
+                cache_class="shared-models",
                 cache_size="500Gi",
                 retain=retain,
                 efs=EfsArgs(
@@ -73,34 +76,6 @@ def _efs(retain: bool, backups: bool = True, cache_class: str = "shared-models")
                     subnet_ids=["s1", "s2", "s3"],
                     node_security_group_id="sg-nodes",
                     backups=backups,
-                    throughput_mode="elastic",
-                    tags=TAGS,
-                ),
-            ),
-        )
-
-    return build_under_mocks(build)
-
-
-def _efs_with_cache(retain: bool) -> RecordingMonitor:
-    import pulumi_kubernetes as k8s
-
-    def build() -> None:
-        ns = k8s.core.v1.Namespace("ns", metadata={"name": "models"})
-        SharedStorage(
-            "shared",
-            SharedStorageArgs(
-                backend="efs",
-                labels=LABELS,
-                cache_namespaces={"models": ns},
-                cache_class="shared-models",
-                cache_size="500Gi",
-                retain=retain,
-                efs=EfsArgs(
-                    vpc_id="vpc-1",
-                    subnet_ids=["s1", "s2"],
-                    node_security_group_id="sg-nodes",
-                    backups=retain,
                     throughput_mode="elastic",
                     tags=TAGS,
                 ),
@@ -146,7 +121,7 @@ def test_prod_file_system_and_key_are_protected_dev_are_not() -> None:
 
 
 def test_model_cache_is_an_access_point_a_static_pv_and_a_rwx_claim() -> None:
-    m = _efs_with_cache(retain=True)
+    m = _efs(retain=True, cache=True)
     ap = m.by_type("aws:efs/accessPoint:AccessPoint")[0].inputs
     assert ap["posixUser"] == {"uid": 10001, "gid": 10001}
     assert ap["rootDirectory"]["path"] == "/models/models"
