@@ -31,7 +31,6 @@ class ProgramRun:
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any] = field(default_factory=dict)
-    monitor: RecordingMonitor | None = None
 
 
 def start_mocks(
@@ -60,7 +59,7 @@ def run_program(project_dir: Path, stack: str, config: dict[str, str], secret_ke
     _sync_await(run_pulumi_func(main))
     root = runtime_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
-    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs, monitor=monitor)
+    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs)
 
 
 def _resolve_outputs(raw: dict[str, Any]) -> dict[str, Any]:

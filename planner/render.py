@@ -36,17 +36,6 @@ def redact(value: Any) -> Any:
     return value
 
 
-def unwrap(value: Any) -> Any:
-    """Strip secret wrappers, keeping plain values (for policy analysis, never for files)."""
-    if isinstance(value, dict):
-        if SECRET_SIG in value:
-            return unwrap(value.get("value"))
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    return value
-
-
 def is_k8s_object(reg: Registration) -> bool:
     return (
         reg.custom

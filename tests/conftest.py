@@ -84,9 +84,6 @@ def policy_by_name(policies: list[Any], name: str) -> Any:
     raise KeyError(name)
 
 
-ViolationsFn = Callable[..., list[str]]
-
-
 def build_under_mocks(build: Callable[[], object], stack: str = "test") -> RecordingMonitor:
     """Construct components inside a mocked run and wait for every registration to finish."""
     from pulumi.runtime.stack import run_pulumi_func

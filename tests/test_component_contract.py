@@ -18,7 +18,6 @@ from tests.conftest import ROOT
 
 MODULES = sorted(p for p in (ROOT / "components").glob("*.py") if p.name != "__init__.py")
 TOKEN = re.compile(r"^ai-infra:(aws|k8s|storage|models|mesh|monitoring|registry):[A-Z][A-Za-z]+$")
-KNOWN_TOKENS: dict[str, str] = {}
 
 
 def _component_classes(tree: ast.Module) -> list[ast.ClassDef]:

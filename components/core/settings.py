@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -43,8 +43,9 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
-SUPPORTED_K8S_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+KubernetesVersion = Literal["1.32", "1.33", "1.34", "1.35"]
 """EKS versions in standard support that the platform is tested against (rule 55)."""
+SUPPORTED_K8S_VERSIONS: tuple[str, ...] = get_args(KubernetesVersion)
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 EKS_LOG_TYPES: tuple[LogType, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -183,7 +184,7 @@ class ExistingClusterSettings(Model):
 class ClusterSettings(Model):
     mode: Literal["aws-eks", "existing"] = "aws-eks"
     name: K8sName = "ai-infra"
-    kubernetes_version: Literal["1.32", "1.33", "1.34", "1.35"] = "1.34"
+    kubernetes_version: KubernetesVersion = "1.34"
     eks: EksSettings | None = None
     existing: ExistingClusterSettings | None = None
 

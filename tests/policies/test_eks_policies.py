@@ -242,3 +242,9 @@ def test_helm_release_allowlist() -> None:
         policy, platform.HELM_RELEASE, {**good, "repositoryOpts": {"repo": "https://evil.example"}}, config
     )
     assert violations(policy, platform.HELM_RELEASE, {**good, "chart": "other"}, config)
+
+
+def test_supported_versions_match_the_settings() -> None:
+    from components.core.settings import SUPPORTED_K8S_VERSIONS
+
+    assert tuple(eks.SUPPORTED) == SUPPORTED_K8S_VERSIONS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from aiinfra_policies import workloads
@@ -90,7 +89,6 @@ def test_model_servers_need_startup_probes() -> None:
     assert _check("k8s-probes-configured", props) == ["spec.template.spec.containers[0].startupProbe must be set."]
 
 
-NS = "kubernetes:core/v1:Namespace"
 QUOTA = (
     "kubernetes:core/v1:ResourceQuota",
     {"metadata": {"namespace": "models"}, "spec": {"hard": {"requests.nvidia.com/gpu": "4"}}},
@@ -129,4 +127,3 @@ def test_pdb_for_replicated_stack_rule() -> None:
     assert stack_violations(policy, [deployment, _pdb({"app.kubernetes.io/instance": "q"}, maxUnavailable=0)])
     single = (DEPLOYMENT, gpu_deployment(replicas=1))
     assert stack_violations(policy, [single]) == []
-    assert copy.deepcopy(good) == good
