@@ -37,7 +37,7 @@ test: venv
 	$(PY) -m pytest
 
 bench: venv
-	$(PY) -m planner.bench
+	$(PY) -m benchmarks.fleets
 
 lint: venv
 	$(PY) -m ruff check .

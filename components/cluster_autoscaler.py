@@ -13,9 +13,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core.charts import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
-from components.core.helm import pinned_release
-from components.core.irsa import irsa_role
 from components.core.naming import resource_name
+from components.resources.helm import pinned_release
+from components.resources.irsa import irsa_role
 from components.specs import aws_iam
 from components.specs.helm_values import cluster_autoscaler_values
 

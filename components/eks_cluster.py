@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.core.irsa import irsa_role
 from components.core.naming import resource_name
 from components.core.settings import EksSettings
+from components.resources.irsa import irsa_role
 from components.specs import aws_iam
 from components.specs.node_pool import al2023_user_data, launch_template_args
 

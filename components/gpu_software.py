@@ -14,9 +14,9 @@ from typing import Literal
 import pulumi
 
 from components.core.charts import GPU_OPERATOR, NVIDIA_DEVICE_PLUGIN
-from components.core.helm import pinned_release
 from components.core.naming import resource_name
 from components.core.settings import NodePoolSettings
+from components.resources.helm import pinned_release
 from components.specs.helm_values import device_plugin_values, gpu_operator_values
 
 TYPE = "ai-infra:k8s:GpuSoftware"

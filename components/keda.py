@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.core.charts import KEDA
-from components.core.helm import pinned_release
 from components.core.naming import resource_name
+from components.resources.helm import pinned_release
 from components.specs.helm_values import keda_values
 
 TYPE = "ai-infra:k8s:Keda"

@@ -4,8 +4,8 @@ All specs come from ``components/specs/model_runner.py``; this component only wi
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals),
 the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service (tailnet
 annotations when exposed there), a PodDisruptionBudget when it can run more than one replica,
-autoscaling when max > min (KEDA on queue depth for vLLM, an HPA for Ollama), a ServiceMonitor
-when monitoring is on, and the fleet's NetworkPolicy.
+autoscaling when max > min (KEDA on queue depth where the engine exports it, else a CPU HPA), a
+ServiceMonitor when monitoring is on and the engine has metrics, and the fleet's NetworkPolicy.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components.core.naming import resource_name
 from components.specs import model_runner as spec
+from components.specs import model_serving as serving
 
 TYPE = "ai-infra:models:ModelRunnerFleet"
 
@@ -30,7 +31,7 @@ class ModelRunnerFleetArgs:
     hf_token: pulumi.Output[str] | None = None
     """Secret Output with the Hugging Face token (set iff fleet.hf_token_secret)."""
     prometheus_url: str = ""
-    """Where KEDA reads queue depth (vLLM fleets with max > min)."""
+    """Where KEDA reads queue depth (autoscaled fleets of engines with a queue metric)."""
     keda: pulumi.Resource | None = None
     """The KEDA install; ScaledObjects wait for its CRDs."""
     service_monitor: bool = False
@@ -83,24 +84,24 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             workload = k8s.apps.v1.Deployment(
                 resource_name(name, "deployment"), spec.deployment_args(f), opts=workload_opts
             )
-        service = k8s.core.v1.Service(resource_name(name, "service"), spec.service_args(f), opts=after)
+        service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
         if f.spec.replicas.max > 1:
-            k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), spec.pdb_args(f), opts=after)
-        if f.spec.autoscaled and f.engine == "vllm":
+            k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), serving.pdb_args(f), opts=after)
+        if f.spec.autoscaled and f.engine.autoscaler == "keda":
             _custom_resource(
                 resource_name(name, "scaledobject"),
-                spec.scaled_object(f, args.prometheus_url),
+                serving.scaled_object(f, args.prometheus_url),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
             )
         elif f.spec.autoscaled:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 resource_name(name, "hpa"),
-                spec.hpa_args(f),
+                serving.hpa_args(f),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
             )
-        if args.service_monitor and f.engine == "vllm":
-            _custom_resource(resource_name(name, "servicemonitor"), spec.service_monitor(f), opts=after)
-        k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), spec.network_policy_args(f), opts=after)
+        if args.service_monitor and f.engine.metrics_path:
+            _custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after)
+        k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
 
         self.endpoint = service.metadata.apply(lambda _: f.endpoint)
         self.service_name = service.metadata.apply(lambda m: str(m.name))

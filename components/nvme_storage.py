@@ -14,8 +14,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.charts import LOCAL_STATIC_PROVISIONER
-from components.core.helm import pinned_release
 from components.core.naming import resource_name
+from components.resources.helm import pinned_release
 from components.specs import storage as spec
 
 TYPE = "ai-infra:storage:NvmeStorage"

@@ -21,9 +21,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.core.charts import CSI_DRIVER_NFS
-from components.core.helm import pinned_release
 from components.core.naming import resource_name
 from components.core.settings import NfsServerSettings
+from components.resources.helm import pinned_release
 from components.specs import storage as spec
 
 TYPE = "ai-infra:storage:SharedStorage"

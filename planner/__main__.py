@@ -32,6 +32,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=Path.cwd())
     parser.add_argument("--out", type=Path, default=None, help="output dir (default build/<stack>)")
     parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    parser.add_argument("--policy-pack", type=Path, default=Path("policies"), help="pack folder (default policies)")
+    parser.add_argument(
+        "--policy-pack-config",
+        type=Path,
+        default=None,
+        help="as pulumi's --policy-pack-config (default <pack>/<environment>.json)",
+    )
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     out_dir: Path = (args.out or project_dir / "build" / args.stack).resolve()
@@ -48,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CONFIG
 
-    env = run.outputs.get("environment", "dev")
-    pack_config_file = run.outputs.get("policyConfigFile", f"policies/{env}.json")
-    pack_dir = project_dir / str(run.outputs.get("policyPackDir", "policies"))
+    # What `pulumi preview --policy-pack <pack> --policy-pack-config <file>` would be given.
+    pack_dir = project_dir / args.policy_pack
+    pack_config_file = args.policy_pack_config or args.policy_pack / f"{stack_config.environment}.json"
 
     # Write into a scratch dir and swap, so build/<stack> is either the old or the new plan.
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             violations = analyze_all(pack_dir, pack_config, run.registrations)
         report = {
             "stack": args.stack,
-            "policyPack": str(pack_dir.relative_to(project_dir)),
+            "policyPack": str(args.policy_pack),
             "policyConfig": str(pack_config_file),
             "violations": [v.as_dict() for v in violations],
         }

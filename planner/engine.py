@@ -20,8 +20,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from planner.mocks import SECRET_SIG, RecordingMocks, RecordingMonitor, Registration
-
-PROJECT = "ai-infra"
+from planner.stack_config import project_name
 
 
 @dataclass
@@ -34,21 +33,21 @@ class ProgramRun:
 
 
 def start_mocks(
-    stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False
+    project: str, stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False
 ) -> RecordingMonitor:
     """Install fresh recording mocks and the stack's config (call before any resource)."""
     # A fresh root stack per run: the SDK keeps it in global settings.
     runtime_settings.ROOT.set(None)
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    runtime_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    runtime_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
     return monitor
 
 
 def run_program(project_dir: Path, stack: str, config: dict[str, str], secret_keys: list[str]) -> ProgramRun:
     """Execute ``project_dir/__main__.py`` under mocks; exceptions propagate unchanged."""
-    monitor = start_mocks(stack, config, secret_keys)
+    monitor = start_mocks(project_name(project_dir), stack, config, secret_keys)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     program = str(project_dir / "__main__.py")

@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 
-PROJECT = "ai-infra"
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -39,10 +38,26 @@ class StackConfigError(Exception):
 
 @dataclass
 class StackConfig:
+    project: str
+    """The project's name (``Pulumi.yaml`` ``name``): the config namespace and URN prefix."""
     stack: str
     stack_file: str
     config: dict[str, str] = field(default_factory=dict)
     secret_keys: list[str] = field(default_factory=list)
+
+    @property
+    def environment(self) -> str | None:
+        """The stack's ``<project>:environment`` (which preset, and which policy config)."""
+        return self.config.get(f"{self.project}:environment")
+
+
+def project_name(project_dir: Path) -> str:
+    """The ``name`` in ``Pulumi.yaml`` (the planner never assumes it)."""
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    name = project.get("name")
+    if not isinstance(name, str) or not name:
+        raise StackConfigError("Pulumi.yaml", [("name", "must be the project's name")])
+    return name
 
 
 def _has_secure(value: Any) -> bool:
@@ -85,9 +100,10 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
 
     declared = project.get("config") or {}
     problems: list[tuple[str, str]] = []
-    result = StackConfig(stack=stack, stack_file=stack_file)
+    name = project_name(project_dir)
+    result = StackConfig(project=name, stack=stack, stack_file=stack_file)
     for short_key, decl in declared.items():
-        full_key = short_key if ":" in short_key else f"{PROJECT}:{short_key}"
+        full_key = short_key if ":" in short_key else f"{name}:{short_key}"
         if not isinstance(decl, dict):
             decl = {"default": decl}
         if full_key not in values and "default" in decl:

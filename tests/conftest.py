@@ -19,6 +19,7 @@ from pulumi_policy import (
 from components.core.settings import StackSettings, deep_merge, parse_settings
 from planner.engine import ProgramRun, run_program, start_mocks
 from planner.mocks import RecordingMonitor
+from planner.stack_config import project_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CIDRS = {"cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}}}
@@ -89,7 +90,7 @@ def build_under_mocks(build: Callable[[], object], stack: str = "test") -> Recor
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    monitor = start_mocks(stack, {"ai-infra:environment": "dev"}, [])
+    monitor = start_mocks(project_name(ROOT), stack, {"ai-infra:environment": "dev"}, [])
     _sync_await(run_pulumi_func(lambda: _discard(build())))
     return monitor
 

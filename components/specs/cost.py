@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.core.gpu_instances import hourly_price
 from components.core.settings import NodePoolSettings
-from components.specs.gpu_instances import hourly_price
 from components.specs.node_pool import max_nodes
 
 

@@ -73,7 +73,7 @@ def test_invalid_config_registers_nothing() -> None:
     }
     from planner.engine import start_mocks  # a fresh engine shows the failed run left nothing behind
 
-    assert start_mocks("dev", {}, []).registrations == []
+    assert start_mocks("ai-infra", "dev", {}, []).registrations == []
 
 
 def test_secret_config_stays_secret_in_resource_inputs() -> None:

@@ -13,6 +13,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -21,6 +22,9 @@ from pulumi.runtime.sync_await import _sync_await
 
 from planner.engine import start_mocks
 from planner.mocks import Registration
+from planner.stack_config import project_name
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 SIZES = (1, 10, 100)
 REPEATS = 3
@@ -67,7 +71,7 @@ def _raw(registrations: list[Registration]) -> Callable[[], None]:
 
 
 def _time(build: Callable[[], None]) -> tuple[float, list[Registration]]:
-    monitor = start_mocks("bench", {"ai-infra:environment": "prod"}, [])
+    monitor = start_mocks(project_name(PROJECT_DIR), "bench", {"ai-infra:environment": "prod"}, [])
     started = time.perf_counter()
     _sync_await(run_pulumi_func(build))
     return time.perf_counter() - started, list(monitor.registrations)

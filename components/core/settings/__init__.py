@@ -1,0 +1,87 @@
+"""Typed stack settings: the only place that reads ``pulumi.Config``.
+
+One module per domain — ``cluster``, ``pools``, ``storage`` (namespaces and storage), ``models``
+— the stack root with its cross-section rules and derived facts (``stack``), the base class and
+field types (``base``), and the loader that merges presets, validates and reads secrets
+(``loader``). Import from here; the modules are an implementation detail.
+"""
+
+from components.core.settings.base import (
+    PROJECT,
+    CrossFieldError,
+    Environment,
+    Problem,
+    Settings,
+    SettingsError,
+)
+from components.core.settings.cluster import (
+    EKS_LOG_TYPES,
+    SUPPORTED_K8S_VERSIONS,
+    ClusterSettings,
+    EksSettings,
+    ExistingClusterSettings,
+    SystemPoolSettings,
+)
+from components.core.settings.loader import (
+    FIELD_KEYS,
+    NOT_AVAILABLE_YET,
+    SECRET_KEYS,
+    deep_merge,
+    load_secrets,
+    load_settings,
+    parse_settings,
+    stack_file_name,
+)
+from components.core.settings.models import ModelImages, ModelSpec, ReplicaSettings
+from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, NodePoolSettings
+from components.core.settings.stack import FleetSecretKeys, MonitoringSettings, StackSettings
+from components.core.settings.storage import (
+    STORAGE_CLASSES,
+    LimitRangeSettings,
+    NamespaceSettings,
+    NfsServerSettings,
+    NvmeSettings,
+    QuotaSettings,
+    SharedStorageSettings,
+    StorageSettings,
+)
+
+__all__ = [
+    "EKS_LOG_TYPES",
+    "FIELD_KEYS",
+    "NOT_AVAILABLE_YET",
+    "PROJECT",
+    "SECRET_KEYS",
+    "STORAGE_CLASSES",
+    "SUPPORTED_K8S_VERSIONS",
+    "ClusterSettings",
+    "CrossFieldError",
+    "EksSettings",
+    "Environment",
+    "ExistingClusterSettings",
+    "FleetSecretKeys",
+    "GpuSharingSettings",
+    "GpuSoftwareSettings",
+    "LimitRangeSettings",
+    "ModelImages",
+    "ModelSpec",
+    "MonitoringSettings",
+    "NamespaceSettings",
+    "NfsServerSettings",
+    "NodePoolSettings",
+    "NvmeSettings",
+    "Problem",
+    "QuotaSettings",
+    "ReplicaSettings",
+    "Settings",
+    "SettingsError",
+    "SharedStorageSettings",
+    "StackSettings",
+    "StorageSettings",
+    "SystemPoolSettings",
+    "deep_merge",
+    "load_secrets",
+    "load_settings",
+    "parse_settings",
+    "stack_file_name",
+]

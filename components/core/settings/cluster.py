@@ -1,0 +1,96 @@
+"""Cluster settings: an EKS cluster the program creates, or an existing cluster by kubeconfig.
+
+Field defaults are the secure, production-sane values (private endpoint, NAT per AZ, every
+control-plane log); the dev preset relaxes only what it must (see ``presets.py``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal, get_args
+
+from pydantic import Field, model_validator
+
+from components.core.settings.base import Cidr, K8sName, Settings, check, size_problems
+
+KubernetesVersion = Literal["1.32", "1.33", "1.34", "1.35"]
+"""EKS versions in standard support that the platform is tested against (rule 55)."""
+SUPPORTED_K8S_VERSIONS: tuple[str, ...] = get_args(KubernetesVersion)
+
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+EKS_LOG_TYPES: tuple[LogType, ...] = get_args(LogType)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
+"""The retention periods CloudWatch Logs accepts."""
+
+
+class SystemPoolSettings(Settings):
+    """The small on-demand node group for controllers (autoscaler, CoreDNS, operators)."""
+
+    instance_types: list[str] = Field(default_factory=lambda: ["m7i.large"], min_length=1)
+    min_size: int = Field(2, ge=1)
+    desired_size: int = Field(2, ge=1)
+    max_size: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _sizes(self) -> SystemPoolSettings:
+        check(size_problems(self.min_size, self.desired_size, self.max_size))
+        return self
+
+
+class EksSettings(Settings):
+    """AWS EKS cluster settings (``cluster.mode: aws-eks``)."""
+
+    region: str = "us-west-2"
+    vpc_cidr: Cidr = "10.40.0.0/16"
+    availability_zones: int = Field(3, ge=2, le=3)
+    nat_gateways: Literal["single", "per-az"] = "per-az"
+    endpoint_public_access: bool = False
+    public_access_cidrs: list[Cidr] = Field(default_factory=list)
+    log_types: list[LogType] = Field(default_factory=lambda: list(EKS_LOG_TYPES))
+    log_retention_days: int = 90
+    admin_principal_arns: list[str] = Field(default_factory=list)
+    system_pool: SystemPoolSettings = Field(default_factory=SystemPoolSettings)
+
+    @model_validator(mode="after")
+    def _rules(self) -> EksSettings:
+        problems = []
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            problems.append(("logRetentionDays", f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}"))
+        if self.endpoint_public_access:
+            if not self.public_access_cidrs:
+                problems.append(("publicAccessCidrs", "must list the CIDRs allowed to reach a public endpoint"))
+            wide = [c for c in self.public_access_cidrs if ipaddress.ip_network(c).prefixlen == 0]
+            if wide:
+                problems.append(("publicAccessCidrs", "must not contain 0.0.0.0/0 or ::/0 (the whole internet)"))
+        for i, arn in enumerate(self.admin_principal_arns):
+            if not arn.startswith("arn:aws:iam::"):
+                problems.append((f"adminPrincipalArns[{i}]", "must be an IAM role or user ARN"))
+        check(problems)
+        return self
+
+
+class ExistingClusterSettings(Settings):
+    """An existing cluster reached by kubeconfig (kind on a laptop, on-prem GPU machines)."""
+
+    kubeconfig: str = Field(min_length=1)
+    context: str | None = None
+
+
+class ClusterSettings(Settings):
+    mode: Literal["aws-eks", "existing"] = "aws-eks"
+    name: K8sName = "ai-infra"
+    kubernetes_version: KubernetesVersion = "1.34"
+    eks: EksSettings | None = None
+    existing: ExistingClusterSettings | None = None
+
+    @model_validator(mode="after")
+    def _mode(self) -> ClusterSettings:
+        problems = []
+        if self.mode == "aws-eks" and self.eks is None:
+            problems.append(("eks", "is required when mode is aws-eks"))
+        if self.mode == "existing" and self.existing is None:
+            problems.append(("existing.kubeconfig", "is required when mode is existing (path to a kubeconfig)"))
+        if self.mode == "existing" and self.eks is not None:
+            problems.append(("eks", "applies only when mode is aws-eks; remove it"))
+        check(problems)
+        return self

@@ -1,0 +1,210 @@
+"""Read the stack's configuration, merge it over its preset, validate it, read its secrets.
+
+``ai-infra:environment`` picks a preset (``components/core/presets.py``); every other
+``ai-infra:*`` key in the stack file overrides it (maps merge key by key, lists replace,
+``null`` removes a preset entry). Bad input becomes one :class:`SettingsError` listing every bad
+key path with the stack file name and what is allowed, raised before any resource is registered.
+
+Secrets are never part of the settings: only *which* keys were given with ``--secret`` is; their
+values are read by :func:`load_secrets` with ``require_secret`` and stay ``Output`` secrets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+from pydantic import ValidationError
+
+from components.core.presets import ENV_PRESETS
+from components.core.settings.base import PROJECT, CrossFieldError, Environment, Problem, SettingsError
+from components.core.settings.stack import HF_TOKEN_KEY, StackSettings
+
+SECRET_KEYS = (HF_TOKEN_KEY,)
+"""Well-known secret config keys (models may name more), read by :func:`load_secrets`."""
+
+NOT_AVAILABLE_YET = {
+    "registry": "the registry issue builds ECR repositories and images",
+    "tailscale": "the mesh issue adds the Tailscale operator and tailnet policy",
+    "monitoring.retention": "the monitoring issue adds Prometheus and its retention",
+    "tailscaleOauthClientId": "the mesh issue reads it",
+    "tailscaleOauthClientSecret": "the mesh issue reads it",
+    "grafanaAdminPassword": "the monitoring issue reads it",
+}
+"""Keys reserved for capabilities not built yet: rejected, so setting one never silently does nothing."""
+
+FIELD_KEYS = frozenset(f.alias or n for n, f in StackSettings.model_fields.items()) - {"secretKeys"}
+"""Top-level keys a stack file may set (``secretKeys`` is the loader's, not the user's)."""
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base``: maps merge recursively, ``None`` deletes, rest replaces."""
+    merged: dict[str, Any] = dict(base)
+    for key, value in override.items():
+        if value is None:
+            merged.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def stack_file_name(stack: str) -> str:
+    return f"Pulumi.{stack}.yaml"
+
+
+def parse_settings(raw: Mapping[str, Any], *, stack: str, secret_keys: frozenset[str] = frozenset()) -> StackSettings:
+    """Validate raw ``{key: value}`` stack config (keys without the ``ai-infra:`` prefix).
+
+    ``secret_keys`` names the keys that were given with ``--secret``. Raises one
+    :class:`SettingsError` listing every problem.
+    """
+    stack_file = stack_file_name(stack)
+    problems = _key_problems(raw, secret_keys)
+    env_value = raw.get("environment")
+    allowed_envs = ", ".join(e.value for e in Environment)
+    if env_value not in {e.value for e in Environment}:
+        requirement = "is required: one of" if env_value is None else "must be one of"
+        # Without a valid environment there is no preset to validate against; report what we can.
+        raise SettingsError(stack_file, [*problems, (f"{PROJECT}:environment", f"{requirement} {allowed_envs}")])
+
+    overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
+    if isinstance(overrides.get("monitoring"), Mapping):
+        overrides["monitoring"] = {k: v for k, v in overrides["monitoring"].items() if k != "retention"}
+    document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
+    document["secretKeys"] = frozenset(secret_keys)
+    settings: StackSettings | None = None
+    try:
+        settings = StackSettings.model_validate(document)
+    except ValidationError as exc:
+        problems += _problems_from(exc)
+    if problems or settings is None:
+        raise SettingsError(stack_file, problems)
+    return settings
+
+
+def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[Problem]:
+    """Top-level keys: known, reserved for later, a secret given as a secret, or unknown."""
+    problems: list[Problem] = []
+    referenced = _referenced_secret_keys(raw)
+    for key in sorted(raw):
+        if key in FIELD_KEYS:
+            continue
+        if key in NOT_AVAILABLE_YET:
+            problems.append((f"{PROJECT}:{key}", f"is not available yet ({NOT_AVAILABLE_YET[key]}); remove it"))
+        elif key in SECRET_KEYS or key in referenced:
+            if key not in secret_keys:
+                problems.append((f"{PROJECT}:{key}", "must be a secret: set it with `pulumi config set --secret`"))
+        else:
+            problems.append(
+                (
+                    f"{PROJECT}:{key}",
+                    f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
+                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model names)",
+                )
+            )
+    for key in sorted(referenced):
+        if key not in raw:
+            problems.append((f"{PROJECT}:{key}", "is named by a model spec but not set (use --secret)"))
+    monitoring = raw.get("monitoring")
+    if isinstance(monitoring, Mapping) and "retention" in monitoring:
+        reason = NOT_AVAILABLE_YET["monitoring.retention"]
+        problems.append((f"{PROJECT}:monitoring.retention", f"is not available yet ({reason}); remove it"))
+    return problems
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _problems_from(exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if p not in ("function-after",))
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, CrossFieldError):
+            for sub, message in cause.problems:
+                problems.append((f"{PROJECT}:{_format_loc((*loc, sub))}", message))
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key (not part of the settings schema)"
+        elif err["type"] == "missing":
+            message = "is required"
+        problems.append((f"{PROJECT}:{_format_loc(loc)}", message))
+    return problems
+
+
+def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop the preset's AWS-only parts when the stack chose an existing cluster.
+
+    Only what the preset supplied is dropped; anything the stack set itself is kept (and then
+    validated, so an explicit ``eks`` section or ``efs`` backend in existing mode is reported).
+    """
+    cluster = document.get("cluster") or {}
+    if cluster.get("mode") != "existing":
+        return document
+    own_cluster = overrides.get("cluster") or {}
+    if isinstance(own_cluster, Mapping) and "eks" not in own_cluster:
+        document["cluster"] = {k: v for k, v in cluster.items() if k != "eks"}
+    own_shared = (
+        ((overrides.get("storage") or {}).get("shared") or {}) if isinstance(overrides.get("storage"), Mapping) else {}
+    )
+    if "backend" not in own_shared:
+        document = deep_merge(document, {"storage": {"shared": {"backend": "none"}}})
+    return document
+
+
+def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
+    models = raw.get("models")
+    keys: set[str] = set()
+    if isinstance(models, Mapping):
+        for spec in models.values():
+            if isinstance(spec, Mapping):
+                for field in ("apiKeySecret", "hfTokenSecret"):
+                    if isinstance(spec.get(field), str):
+                        keys.add(spec[field])
+    return keys
+
+
+def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
+    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked) and which are secret."""
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    raw: dict[str, Any] = {}
+    secrets: set[str] = set()
+    for full_key, value in merged.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != PROJECT or not key:
+            continue
+        if runtime_config.is_config_secret(full_key):
+            # Only the key's presence matters here; the value is read later with require_secret.
+            secrets.add(key)
+            raw[key] = "[secret]"
+            continue
+        try:
+            raw[key] = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raw[key] = value
+    return raw, frozenset(secrets)
+
+
+def load_settings() -> StackSettings:
+    """Read and validate this stack's configuration (raises :class:`SettingsError`)."""
+    raw, secret_keys = _raw_stack_config()
+    return parse_settings(raw, stack=pulumi.get_stack(), secret_keys=secret_keys)
+
+
+def load_secrets(settings: StackSettings) -> dict[str, pulumi.Output[str]]:
+    """Every secret config key the stack set, read with ``require_secret`` (never decoded here)."""
+    config = pulumi.Config(PROJECT)
+    return {key: config.require_secret(key) for key in sorted(settings.secret_keys)}

@@ -1,0 +1,102 @@
+"""Model fleet settings: one ``ModelSpec`` per fleet, rendered for any engine in ``engines.py``.
+
+Options only one engine reads (``quantization`` is vLLM's; Ollama's tag picks it) are rejected
+on the other engine instead of being silently ignored. The images each engine runs are pinned
+here too (tags now, ``@sha256:`` digests once the registry builds them).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.core.engines import ENGINES, Engine
+from components.core.settings.base import K8sName, Problem, Quantity, Settings, check
+
+
+class ReplicaSettings(Settings):
+    min: int = Field(1, ge=0)
+    max: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ReplicaSettings:
+        if self.min > self.max:
+            check([("min", "must not exceed max")])
+        return self
+
+
+class ModelSpec(Settings):
+    """One model fleet: the single spec every engine (vLLM, Ollama) is rendered from."""
+
+    engine: Literal["vllm", "ollama"]
+    model: str = Field(min_length=1)
+    revision: str | None = None
+    namespace: K8sName = "models"
+    pool: str
+    gpus_per_replica: int = Field(1, ge=0)
+    replicas: ReplicaSettings = Field(default_factory=ReplicaSettings)
+    quantization: Literal["awq", "gptq", "fp8", "bitsandbytes"] | None = None
+    max_model_len: int | None = Field(None, ge=256)
+    gpu_memory_utilization: float = Field(0.9, gt=0.1, le=0.98)
+    prefix_caching: bool = True
+    chunked_prefill: bool = True
+    extra_args: list[str] = Field(default_factory=list)
+    cache: Literal["shared", "local-nvme"] = "shared"
+    exposure: Literal["cluster", "tailnet"] = "cluster"
+    api_key_secret: str | None = None
+    """Name of a secret config key holding the API key clients must send (vLLM ``--api-key``)."""
+    hf_token_secret: str | None = None
+    """Name of a secret config key with a Hugging Face token (default: ``hfToken`` if set)."""
+    cpu: Quantity = "4"
+    memory: Quantity = "32Gi"
+    shm_size: Quantity = "20Gi"
+    """/dev/shm for tensor-parallel NCCL traffic (only mounted when gpusPerReplica > 1)."""
+    startup_budget_seconds: int = Field(600, ge=60, le=7200)
+    """How long weights may take to load before the startup probe gives up."""
+    client_namespaces: list[K8sName] = Field(default_factory=list)
+    """Namespaces (besides its own) whose pods may call the model."""
+
+    @property
+    def engine_record(self) -> Engine:
+        return ENGINES[self.engine]
+
+    @property
+    def port(self) -> int:
+        return self.engine_record.port
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.replicas.max > self.replicas.min
+
+    @model_validator(mode="after")
+    def _engine_rules(self) -> ModelSpec:
+        engine = self.engine_record
+        problems: list[Problem] = []
+        # Options another engine reads: set here, they would do nothing.
+        other_options = sorted({o for e in ENGINES.values() if e is not engine for o in e.options} - engine.options)
+        for field_name in sorted(self.model_fields_set):
+            key = ModelSpec.model_fields[field_name].alias or field_name
+            if key in other_options:
+                owners = sorted(e.name for e in ENGINES.values() if key in e.options)
+                hint = f"; {engine.foreign_option_hint}" if engine.foreign_option_hint else ""
+                problems.append((key, f"is an option of {', '.join(owners)} only; {engine.name} ignores it{hint}"))
+        if self.gpus_per_replica < engine.min_gpus:
+            problems.append(("gpusPerReplica", f"must be at least {engine.min_gpus} for {engine.name}"))
+        problems += engine.rules(self)
+        check(problems)
+        return self
+
+
+IMAGE_REF = r"^[^:@\s]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$"
+
+
+class ModelImages(Settings):
+    """One image reference per engine: pinned tags now, digests (``@sha256:``) once we build our own."""
+
+    vllm: str = Field("docker.io/vllm/vllm-openai:v0.11.0", pattern=IMAGE_REF)
+    ollama: str = Field("docker.io/ollama/ollama:0.12.6", pattern=IMAGE_REF)
+
+    def for_engine(self, engine: str) -> str:
+        image: str = getattr(self, engine)
+        return image

@@ -1,0 +1,105 @@
+"""GPU node pool settings and the NVIDIA software that advertises their GPUs.
+
+Pools are validated against the instance catalogue (``components/core/gpu_instances.py``):
+unknown families or sizes, MIG on GPUs without MIG, NVMe layouts on types without instance
+store, and mixed GPU counts (the autoscaler imagines a node from zero with one GPU count).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.core.gpu_instances import GPU_FAMILIES, GPU_INSTANCES, GpuInstance, sizes_of
+from components.core.settings.base import Settings, check, size_problems
+
+
+class GpuSharingSettings(Settings):
+    """How a pool's GPUs are shared: not at all, time-sliced, or partitioned with MIG."""
+
+    mode: Literal["none", "time-slicing", "mig"] = "none"
+    replicas: int | None = None
+    rename_by_default: bool = False
+    mig_strategy: Literal["single", "mixed"] | None = None
+    mig_profile: str | None = None
+
+    @model_validator(mode="after")
+    def _combos(self) -> GpuSharingSettings:
+        problems = []
+        if self.mode == "time-slicing":
+            if self.replicas is None or self.replicas < 2:
+                problems.append(("replicas", "must be at least 2 for time-slicing"))
+            if self.mig_strategy or self.mig_profile:
+                problems.append(("mode", "time-slicing and MIG cannot be combined; drop migStrategy/migProfile"))
+        elif self.mode == "mig":
+            if not self.mig_strategy:
+                problems.append(("migStrategy", "is required for MIG: single or mixed"))
+            if not self.mig_profile:
+                problems.append(("migProfile", "is required for MIG, e.g. all-1g.10gb"))
+            if self.replicas is not None:
+                problems.append(("replicas", "time-slicing replicas cannot be combined with MIG"))
+        elif self.replicas is not None or self.mig_strategy or self.mig_profile:
+            problems.append(("mode", "set mode to time-slicing or mig to use sharing options"))
+        check(problems)
+        return self
+
+
+class NodePoolSettings(Settings):
+    """One GPU node pool (an EKS managed node group on AWS)."""
+
+    instance_types: list[str] = Field(min_length=1)
+    capacity_type: Literal["SPOT", "ON_DEMAND"] = "ON_DEMAND"
+    purpose: Literal["serving", "training"] = "serving"
+    min_size: int = Field(0, ge=0)
+    desired_size: int = Field(0, ge=0)
+    max_size: int = Field(2, ge=1)
+    gpu_cap: int | None = Field(None, ge=1)
+    ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = "AL2023_x86_64_NVIDIA"
+    root_volume_gib: int = Field(200, ge=50, le=4096)
+    nvme: Literal["raid0", "local-pv", "none"] = "raid0"
+    sharing: GpuSharingSettings = Field(default_factory=GpuSharingSettings)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def instances(self) -> list[GpuInstance]:
+        return [GPU_INSTANCES[t] for t in self.instance_types if t in GPU_INSTANCES]
+
+    @property
+    def gpus_per_node(self) -> int:
+        """GPUs of the smallest instance type (the autoscaler's scale-from-zero template)."""
+        return min(i.gpus for i in self.instances)
+
+    @property
+    def effective_gpu_cap(self) -> int:
+        return self.gpu_cap or self.max_size * max(i.gpus for i in self.instances)
+
+    @model_validator(mode="after")
+    def _rules(self) -> NodePoolSettings:
+        problems = size_problems(self.min_size, self.desired_size, self.max_size)
+        for i, itype in enumerate(self.instance_types):
+            family = itype.split(".", 1)[0]
+            if family not in GPU_FAMILIES:
+                problems.append((f"instanceTypes[{i}]", f"unknown GPU family; allowed: {', '.join(GPU_FAMILIES)}"))
+            elif itype not in GPU_INSTANCES:
+                problems.append((f"instanceTypes[{i}]", f"unknown size; allowed: {', '.join(sizes_of(family))}"))
+        known = self.instances
+        if len(known) == len(self.instance_types):
+            if len({i.gpus for i in known}) > 1:
+                problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
+            if self.sharing.mode == "mig" and not all(i.mig_capable for i in known):
+                problems.append(("sharing.mode", "MIG needs A100/H100/H200 instances (p4d, p4de, p5, p5e)"))
+            if self.nvme != "none" and not all(i.nvme_disks for i in known):
+                problems.append(("nvme", "needs instance types with NVMe instance store"))
+            if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
+                problems.append(("gpuCap", "must allow at least minSize nodes' GPUs"))
+        check(problems)
+        return self
+
+
+class GpuSoftwareSettings(Settings):
+    """The NVIDIA stack that advertises GPUs to the scheduler."""
+
+    stack: Literal["device-plugin", "gpu-operator"] = "device-plugin"
+    runtime_class: bool | None = None
+    """Create RuntimeClass ``nvidia``; default: only on existing clusters (EKS NVIDIA AMIs need none)."""

@@ -1,0 +1,239 @@
+"""The whole stack's settings: every section, the rules that span sections, and derived facts.
+
+Derived facts (which system namespaces exist, whether KEDA is needed, which secret config key
+feeds which fleet) are properties here, so ``__main__.py`` only wires components and every
+decision is testable without the mock engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field, model_validator
+
+from components.core.settings.base import Environment, K8sName, Problem, Settings, check
+from components.core.settings.cluster import ClusterSettings
+from components.core.settings.models import ModelImages, ModelSpec
+from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
+from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
+
+HF_TOKEN_KEY = "hfToken"
+"""The stack-wide Hugging Face token (a ``--secret`` config key)."""
+
+
+class MonitoringSettings(Settings):
+    enabled: bool = False
+    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
+    """Where KEDA reads vLLM queue depth from."""
+    namespace: K8sName = "monitoring"
+    """Namespace Prometheus scrapes from (allowed into model namespaces' NetworkPolicies)."""
+
+
+@dataclass(frozen=True)
+class FleetSecretKeys:
+    """The secret config keys one fleet reads (None: the fleet gets no such Secret)."""
+
+    api_key: str | None
+    hf_token: str | None
+
+
+class StackSettings(Settings):
+    environment: Environment
+    team: K8sName = "ml-platform"
+    cost_center: str = Field("ml-platform", min_length=1)
+    cluster: ClusterSettings
+    node_pools: dict[K8sName, NodePoolSettings] = Field(default_factory=dict)
+    gpu: GpuSoftwareSettings = Field(default_factory=GpuSoftwareSettings)
+    namespaces: dict[K8sName, NamespaceSettings] = Field(default_factory=dict)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    models: dict[K8sName, ModelSpec] = Field(default_factory=dict)
+    model_images: ModelImages = Field(default_factory=ModelImages)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    secret_keys: frozenset[str] = frozenset()
+    """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
+    Not a stack key: the loader rejects it in stack files."""
+
+    # -- derived facts -------------------------------------------------------------------------
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == Environment.PROD
+
+    @property
+    def on_aws(self) -> bool:
+        return self.cluster.mode == "aws-eks"
+
+    @property
+    def storage_classes(self) -> dict[str, str]:
+        """Classes this stack creates -> access mode."""
+        classes = {}
+        if self.storage.shared.backend != "none":
+            classes["shared-models"] = STORAGE_CLASSES["shared-models"]
+        if self.on_aws:
+            classes["gp3"] = STORAGE_CLASSES["gp3"]
+        if self.storage.nvme.enabled:
+            classes["local-nvme"] = STORAGE_CLASSES["local-nvme"]
+        return classes
+
+    @property
+    def local_pv_pools(self) -> list[str]:
+        return sorted(n for n, p in self.node_pools.items() if p.nvme == "local-pv")
+
+    @property
+    def serving_pools(self) -> list[str]:
+        return sorted(n for n, p in self.node_pools.items() if p.purpose == "serving")
+
+    @property
+    def nvidia_runtime_class(self) -> bool:
+        return self.gpu.runtime_class if self.gpu.runtime_class is not None else not self.on_aws
+
+    @property
+    def needs_keda(self) -> bool:
+        """KEDA is installed only when a fleet autoscales on queue depth."""
+        return any(m.engine_record.autoscaler == "keda" and m.autoscaled for m in self.models.values())
+
+    @property
+    def needs_storage_system(self) -> bool:
+        """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
+        return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
+
+    @property
+    def system_namespaces(self) -> list[str]:
+        """System namespaces this stack creates (sorted)."""
+        wanted = {
+            "gpu-system": True,
+            "autoscaler": self.on_aws,
+            "storage-system": self.needs_storage_system,
+            "keda": self.needs_keda,
+        }
+        return sorted(name for name, needed in wanted.items() if needed)
+
+    @property
+    def cache_namespaces(self) -> list[str]:
+        """Workload namespaces that get a ``model-cache`` PVC."""
+        return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
+
+    @property
+    def scrape_namespace(self) -> str | None:
+        """Prometheus's namespace when monitoring is on (admitted to /metrics), else None."""
+        return self.monitoring.namespace if self.monitoring.enabled else None
+
+    def fleet_secret_keys(self, name: str) -> FleetSecretKeys:
+        """Which secret config keys feed fleet ``name``: its API key, and the Hugging Face token
+        (its own key wins over the stack-wide ``hfToken``; only engines that stage from the Hub)."""
+        spec = self.models[name]
+        hf_token = spec.hf_token_secret or (HF_TOKEN_KEY if HF_TOKEN_KEY in self.secret_keys else None)
+        return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
+
+    # -- rules across sections -----------------------------------------------------------------
+
+    @model_validator(mode="after")
+    def _cross_section(self) -> StackSettings:
+        problems: list[Problem] = []
+        eks = self.cluster.eks if self.on_aws else None
+        if self.is_prod and eks and eks.endpoint_public_access:
+            problems.append(("cluster.eks.endpointPublicAccess", "must be false in prod (reach it over the tailnet)"))
+        if self.is_prod and eks and not eks.admin_principal_arns:
+            problems.append(
+                (
+                    "cluster.eks.adminPrincipalArns",
+                    "must list at least one IAM role ARN in prod (the cluster "
+                    "creator is not made admin there; list the deploy role and the on-call admin role)",
+                )
+            )
+        if not self.on_aws and self.storage.shared.backend == "efs":
+            problems.append(
+                ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
+            )
+        for name, pool in self.node_pools.items():
+            if self.is_prod and pool.purpose == "serving" and pool.capacity_type == "SPOT" and pool.min_size < 2:
+                problems.append((f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes"))
+            if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
+                problems.append((f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true"))
+        problems += _storage_problems(self)
+        problems += _quota_problems(self)
+        for name, spec in self.models.items():
+            problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
+        check(problems)
+        return self
+
+
+def _storage_problems(s: StackSettings) -> list[Problem]:
+    """Storage rules that span sections: the cache class exists and fits the fleets, NVMe has a pool."""
+    problems: list[Problem] = []
+    classes = s.storage_classes
+    if s.cache_namespaces and s.storage.model_cache_class not in classes:
+        problems.append(
+            ("storage.modelCacheClass", f"must be a StorageClass this stack creates: {sorted(classes) or 'none'}")
+        )
+    elif s.cache_namespaces and classes.get(s.storage.model_cache_class) == "ReadWriteOnce":
+        shared_multi = [n for n, m in s.models.items() if m.cache == "shared" and m.replicas.max > 1]
+        if shared_multi:
+            problems.append(
+                (
+                    "storage.modelCacheClass",
+                    f"is ReadWriteOnce but models {', '.join(sorted(shared_multi))} run more than one "
+                    "replica on the shared cache; use shared-models",
+                )
+            )
+    if s.storage.nvme.enabled and not s.local_pv_pools:
+        problems.append(
+            ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
+        )
+    return problems
+
+
+def _quota_problems(s: StackSettings) -> list[Problem]:
+    """Each namespace's GPU quota covers its fleets at max replicas."""
+    gpus_by_namespace: dict[str, int] = {}
+    for spec in s.models.values():
+        gpus_by_namespace[spec.namespace] = (
+            gpus_by_namespace.get(spec.namespace, 0) + spec.replicas.max * spec.gpus_per_replica
+        )
+    problems: list[Problem] = []
+    for namespace, gpus in sorted(gpus_by_namespace.items()):
+        ns = s.namespaces.get(namespace)
+        if ns is not None and gpus > ns.quota.gpus:
+            problems.append(
+                (
+                    f"namespaces.{namespace}.quota.gpus",
+                    f"is below the {gpus} GPUs its model fleets need at max replicas",
+                )
+            )
+    return problems
+
+
+def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
+    """Cross-field rules of one model spec against the namespaces, pools and storage it names."""
+    problems: list[Problem] = []
+    if spec.namespace not in s.namespaces:
+        problems.append(("namespace", f"must be one of namespaces: {sorted(s.namespaces)}"))
+    elif spec.cache == "shared" and not s.namespaces[spec.namespace].model_cache:
+        problems.append(("cache", f"shared needs namespaces.{spec.namespace}.modelCache: true"))
+    pool = s.node_pools.get(spec.pool)
+    if pool is None:
+        problems.append(("pool", f"must name a node pool: {sorted(s.node_pools)}"))
+    elif pool.instances:
+        per_node = pool.gpus_per_node
+        if spec.gpus_per_replica > per_node:
+            problems.append(
+                (
+                    "gpusPerReplica",
+                    f"must fit one node of pool {spec.pool} ({per_node} GPU(s) per node; tensor parallelism "
+                    "cannot span nodes)",
+                )
+            )
+        elif spec.gpus_per_replica and per_node % spec.gpus_per_replica:
+            problems.append(("gpusPerReplica", f"must divide the pool's {per_node} GPU(s) per node"))
+    if spec.replicas.max > 1 and spec.cache == "shared" and s.storage.shared.backend == "none":
+        problems.append(
+            (
+                "cache",
+                "replicas > 1 with a shared cache needs a ReadWriteMany class (storage.shared.backend efs or nfs)",
+            )
+        )
+    if spec.cache == "local-nvme" and not s.storage.nvme.enabled:
+        problems.append(("cache", "local-nvme needs storage.nvme.enabled: true"))
+    if spec.cache == "local-nvme" and pool is not None and pool.nvme != "local-pv":
+        problems.append(("cache", f"local-nvme needs pool {spec.pool} with nvme: local-pv"))
+    return problems

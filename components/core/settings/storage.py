@@ -1,0 +1,78 @@
+"""Workload namespace and storage settings: quotas, container defaults, NVMe, shared weights.
+
+A workload namespace's ResourceQuota carries the GPU line (the per-team cost guardrail); its
+LimitRange gives containers without requests sane defaults. Storage offers local NVMe (scratch)
+and a shared ReadWriteMany class for model weights (EFS on AWS, an existing NFS server
+elsewhere); each namespace may get a ``model-cache`` PVC on it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.core.settings.base import Quantity, Settings, check
+
+
+class QuotaSettings(Settings):
+    """A namespace's ResourceQuota (the GPU line is the cost guardrail)."""
+
+    gpus: int = Field(4, ge=0)
+    cpu: Quantity = "64"
+    memory: Quantity = "512Gi"
+    pods: int = Field(50, ge=1)
+    pvcs: int = Field(20, ge=0)
+
+
+class LimitRangeSettings(Settings):
+    """Container defaults a namespace's LimitRange applies when a pod sets none."""
+
+    default_cpu_request: Quantity = "250m"
+    default_memory_request: Quantity = "512Mi"
+    default_memory_limit: Quantity = "2Gi"
+    max_memory: Quantity = "256Gi"
+
+
+class NamespaceSettings(Settings):
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    limits: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
+    model_cache: bool = False
+    """Give the namespace a ``model-cache`` PVC (weights shared by its model fleets)."""
+
+
+class NfsServerSettings(Settings):
+    server: str = Field(min_length=1)
+    share: str = Field(min_length=1, pattern=r"^/")
+    sub_dir: str | None = None
+
+
+class SharedStorageSettings(Settings):
+    backend: Literal["efs", "nfs", "none"] = "efs"
+    nfs: NfsServerSettings | None = None
+    backups: bool = False
+    throughput_mode: Literal["elastic", "bursting"] = "elastic"
+
+    @model_validator(mode="after")
+    def _backend(self) -> SharedStorageSettings:
+        if self.backend == "nfs" and self.nfs is None:
+            check([("nfs", "server and share are required when backend is nfs")])
+        return self
+
+
+class NvmeSettings(Settings):
+    enabled: bool = False
+    """Expose raw NVMe instance store as local PVs (needs a pool with ``nvme: local-pv``)."""
+    host_dir: str = Field("/mnt/nvme-disks", pattern=r"^/")
+
+
+STORAGE_CLASSES = {"shared-models": "ReadWriteMany", "gp3": "ReadWriteOnce", "local-nvme": "ReadWriteOnce"}
+"""The classes the platform creates and the access mode each offers."""
+
+
+class StorageSettings(Settings):
+    nvme: NvmeSettings = Field(default_factory=NvmeSettings)
+    shared: SharedStorageSettings = Field(default_factory=SharedStorageSettings)
+    model_cache_size: Quantity = "200Gi"
+    model_cache_class: str = "shared-models"
+    """StorageClass of the model-cache PVCs; must be one the platform creates."""

@@ -1,0 +1,154 @@
+"""Pure builders for the objects around a fleet's pods: Service, PodDisruptionBudget,
+NetworkPolicy, autoscaling (KEDA ScaledObject or HPA) and the Prometheus ServiceMonitor.
+
+Which autoscaler and whether a monitor exists follow the engine's record
+(``components/core/engines.py``): engines with Prometheus metrics scale on queue depth with KEDA
+and get a ServiceMonitor; the others scale on CPU with an HPA.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_kubernetes as k8s
+
+from components.core.naming import k8s_name
+from components.specs.model_runner import FleetSpec, meta
+
+TAILSCALE_EXPOSE = "tailscale.com/expose"
+TAILSCALE_HOSTNAME = "tailscale.com/hostname"
+
+
+def service_args(f: FleetSpec) -> k8s.core.v1.ServiceInitArgs:
+    annotations = None
+    if f.spec.exposure == "tailnet":
+        # Read by the Tailscale operator: a tailnet-only proxy instead of a public load balancer.
+        annotations = {TAILSCALE_EXPOSE: "true", TAILSCALE_HOSTNAME: k8s_name(f.name, f.env)}
+    return k8s.core.v1.ServiceInitArgs(
+        metadata=meta(f, annotations=annotations),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=f.selector,
+            ports=[k8s.core.v1.ServicePortArgs(name="http", port=f.spec.port, target_port="http", protocol="TCP")],
+        ),
+    )
+
+
+def pdb_args(f: FleetSpec) -> k8s.policy.v1.PodDisruptionBudgetInitArgs:
+    return k8s.policy.v1.PodDisruptionBudgetInitArgs(
+        metadata=meta(f),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=f.selector)
+        ),
+    )
+
+
+def network_policy_args(
+    f: FleetSpec, *, tailnet_namespace: str = "tailscale"
+) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    """Ingress: same namespace, listed client namespaces, the tailnet proxy, Prometheus.
+    Egress: HTTPS to the internet (weights), never to private ranges or instance metadata."""
+    peers = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
+    sources = sorted(set(f.spec.client_namespaces) | ({tailnet_namespace} if f.spec.exposure == "tailnet" else set()))
+    if f.monitoring_namespace:
+        sources = sorted({*sources, f.monitoring_namespace})
+    peers += [
+        k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns})
+        )
+        for ns in sources
+    ]
+    return k8s.networking.v1.NetworkPolicyInitArgs(
+        metadata=meta(
+            f,
+            annotations={
+                "ai-infra.io/egress-waiver": "model weights download over HTTPS (Hugging Face Hub / Ollama registry)"
+            },
+        ),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=f.selector),
+            policy_types=["Ingress", "Egress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=peers, ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=f.spec.port, protocol="TCP")]
+                )
+            ],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(
+                                cidr="0.0.0.0/0",
+                                except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+                            )
+                        )
+                    ],
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")],
+                )
+            ],
+        ),
+    )
+
+
+def scaled_object(f: FleetSpec, prometheus_url: str) -> dict[str, Any]:
+    """KEDA ScaledObject on queue depth (vLLM's requests waiting, summed over the fleet)."""
+    s = f.spec
+    query = f'sum({f.engine.queue_metric}{{namespace="{f.namespace}",model_name="{f.name}"}})'
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": f.resource_name, "namespace": f.namespace, "labels": f.labels},
+        "spec": {
+            "scaleTargetRef": {"kind": f.workload_kind, "name": f.resource_name},
+            "minReplicaCount": s.replicas.min,
+            "maxReplicaCount": s.replicas.max,
+            "pollingInterval": 15,
+            "cooldownPeriod": 360,
+            "initialCooldownPeriod": 60,
+            "fallback": {"failureThreshold": 3, "replicas": max(1, s.replicas.min)},
+            "triggers": [
+                {
+                    "type": "prometheus",
+                    "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": "5"},
+                }
+            ],
+        },
+    }
+
+
+def hpa_args(f: FleetSpec) -> k8s.autoscaling.v2.HorizontalPodAutoscalerInitArgs:
+    """For engines without Prometheus metrics (Ollama): scale on CPU, which tracks request load."""
+    s = f.spec
+    return k8s.autoscaling.v2.HorizontalPodAutoscalerInitArgs(
+        metadata=meta(f),
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind=f.workload_kind, name=f.resource_name
+            ),
+            min_replicas=max(1, s.replicas.min),
+            max_replicas=s.replicas.max,
+            metrics=[
+                k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource",
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu",
+                        target=k8s.autoscaling.v2.MetricTargetArgs(type="Utilization", average_utilization=70),
+                    ),
+                )
+            ],
+        ),
+    )
+
+
+def service_monitor(f: FleetSpec) -> dict[str, Any]:
+    """Prometheus Operator ServiceMonitor for the engine's metrics endpoint."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": f.resource_name, "namespace": f.namespace, "labels": f.labels},
+        "spec": {
+            "selector": {"matchLabels": f.selector},
+            "namespaceSelector": {"matchNames": [f.namespace]},
+            "endpoints": [{"port": "http", "path": f.engine.metrics_path, "interval": "15s", "scrapeTimeout": "10s"}],
+        },
+    }
