@@ -174,7 +174,19 @@ VLLM = Engine(
     metrics_path="/metrics",
     queue_metric="vllm:num_requests_waiting",
     min_gpus=1,
-    options=frozenset({"revision", "quantization", "maxModelLen", "apiKeySecret", "hfTokenSecret"}),
+    options=frozenset(
+        {
+            "revision",
+            "quantization",
+            "maxModelLen",
+            "gpuMemoryUtilization",
+            "prefixCaching",
+            "chunkedPrefill",
+            "extraArgs",
+            "apiKeySecret",
+            "hfTokenSecret",
+        }
+    ),
     api_key_env="VLLM_API_KEY",
     hf_token=True,
     server_args=_vllm_args,

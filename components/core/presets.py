@@ -108,7 +108,6 @@ _PROD: dict[str, Any] = {
             "model": "qwen2.5-coder:7b",
             "pool": "serving",
             "replicas": {"min": 2, "max": 2},
-            "cpu": "4",
             "memory": "24Gi",
         },
     },

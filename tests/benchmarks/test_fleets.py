@@ -1,11 +1,19 @@
-"""The bench harness measures what it claims (functional check; timings live in `make bench`)."""
+"""The bench harness measures what it claims: the floor registers exactly the fleets' resources."""
 
 from __future__ import annotations
 
-from planner.bench import measure
+from benchmarks.fleets import _fleets, _raw, _time, measure
 
 
-def test_bench_registers_the_same_resources_for_fleets_and_floor() -> None:
+def test_floor_registers_the_same_resources_as_the_fleets() -> None:
+    _, fleets = _time(_fleets(2))
+    _, floor = _time(_raw(fleets))
+    def custom(regs: list) -> list:
+        return sorted(((r.type, r.name), r.inputs) for r in regs if r.custom)
+
+    assert custom(floor) == custom(fleets)
+
+
+def test_measure_counts_seven_resources_per_autoscaled_tensor_parallel_fleet() -> None:
     row = measure(2, repeats=1)
     assert row["fleets"] == 2 and row["resources"] == 2 * 7
-    assert row["seconds"] > 0 and row["floor_seconds"] > 0

@@ -236,8 +236,12 @@ def test_model_spec_cross_field_rules() -> None:
     assert "at least 1" in _problems(_model(gpusPerReplica=0))["ai-infra:models.m.gpusPerReplica"]
     assert "fit one node" in _problems(_model(gpusPerReplica=2))["ai-infra:models.m.gpusPerReplica"]
     assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
-    ollama = {"engine": "ollama", "model": "qwen2.5:0.5b", "revision": "abc"}
-    assert "no revision" in _problems(_model(**ollama))["ai-infra:models.m.revision"]
+    ollama = {"engine": "ollama", "model": "qwen2.5:0.5b", "revision": "abc", "extraArgs": ["--x"]}
+    for key in ("revision", "extraArgs"):
+        assert "option of vllm only" in _problems(_model(**ollama))[f"ai-infra:models.m.{key}"]
+    assert "model tag" in _problems(_model(**ollama))["ai-infra:models.m.revision"]
+    too_wide = {"engine": "ollama", "model": "qwen2.5:0.5b", "gpusPerReplica": 4}
+    assert "fit one node" in _problems(_model(**too_wide))["ai-infra:models.m.gpusPerReplica"]
     assert "pinned tag" in _problems(_model(engine="ollama", model="qwen2.5"))["ai-infra:models.m.model"]
     assert "ai-infra:namespaces.models.quota.gpus" in _problems(_model(replicas={"min": 1, "max": 3}))
 
@@ -261,11 +265,10 @@ def test_model_secrets_must_be_secret_config() -> None:
 def test_pulumi_yaml_declares_every_key_with_type_and_description() -> None:
     import yaml
 
-    from components.core.settings import SECRET_KEYS, StackSettings
+    from components.core.settings import FIELD_KEYS, SECRET_KEYS
 
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
-    keys = {f.alias or n for n, f in StackSettings.model_fields.items()} | set(SECRET_KEYS)
-    assert set(declared) == keys
+    assert set(declared) == FIELD_KEYS | set(SECRET_KEYS)
     for key, decl in declared.items():
         assert decl["type"] in ("string", "object") and decl["description"], key
         assert decl.get("secret", False) == (key in SECRET_KEYS), key

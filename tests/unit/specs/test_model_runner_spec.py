@@ -8,6 +8,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.specs import model_runner as spec
+from components.specs import model_serving as serving
 from tests.conftest import settings_for
 
 
@@ -19,7 +20,7 @@ def fleet(name: str = "qwen-instruct", env: str = "dev", **spec_overrides: Any) 
 
 def test_vllm_args_derive_from_the_spec() -> None:
     f = fleet("deepseek-coder", env="prod")
-    args = spec.vllm_args(f)
+    args = _args(f)
     assert args[0] == "TheBloke/deepseek-coder-33B-instruct-AWQ"
     pairs = dict(zip(args[1::2], args[2::2], strict=False))
     assert args[args.index("--tensor-parallel-size") + 1] == "2"
@@ -32,9 +33,15 @@ def test_vllm_args_derive_from_the_spec() -> None:
 
 def test_vllm_flags_follow_switches_and_extra_args() -> None:
     f = fleet(prefixCaching=False, chunkedPrefill=False, extraArgs=["--seed", "7"], revision="abc123")
-    args = spec.vllm_args(f)
+    args = _args(f)
     assert "--no-enable-prefix-caching" in args and "--no-enable-chunked-prefill" in args
     assert args[-2:] == ["--seed", "7"] and args[args.index("--revision") + 1] == "abc123"
+
+
+def _args(f: spec.FleetSpec) -> list[str]:
+    args = spec.server_container(f).args
+    assert isinstance(args, list)
+    return args
 
 
 def _container(f: spec.FleetSpec) -> k8s.core.v1.ContainerArgs:
@@ -56,7 +63,7 @@ def test_api_key_readiness_asks_with_the_key_from_the_pod() -> None:
     f = spec.FleetSpec(name="q", spec=fleet().spec, image="i", env="dev", team="t", api_key_secret="q-api-key")
     c = _container(f)
     assert c.readiness_probe.exec_.command[0] == "python3"
-    key_env = next(e for e in c.env if e.name == spec.API_KEY_ENV)
+    key_env = next(e for e in c.env if e.name == "VLLM_API_KEY")
     assert key_env.value_from.secret_key_ref.name == "q-api-key" and key_env.value is None
 
 
@@ -129,10 +136,10 @@ def test_cpu_only_ollama_does_not_touch_gpu_nodes() -> None:
 
 
 def test_tailnet_exposure_annotates_a_cluster_ip_service() -> None:
-    svc = spec.service_args(fleet("deepseek-coder", env="prod"))
+    svc = serving.service_args(fleet("deepseek-coder", env="prod"))
     assert svc.spec.type == "ClusterIP"
-    assert svc.metadata.annotations[spec.TAILSCALE_EXPOSE] == "true"
-    assert spec.service_args(fleet()).metadata.annotations is None
+    assert svc.metadata.annotations[serving.TAILSCALE_EXPOSE] == "true"
+    assert serving.service_args(fleet()).metadata.annotations is None
 
 
 def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
@@ -144,7 +151,7 @@ def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
         team="t",
         monitoring_namespace="monitoring",
     )
-    np = spec.network_policy_args(f).spec
+    np = serving.network_policy_args(f).spec
     sources = {
         p.namespace_selector.match_labels["kubernetes.io/metadata.name"]
         for p in np.ingress[0].from_
@@ -156,7 +163,7 @@ def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
 
 
 def test_scaled_object_scales_on_queue_depth() -> None:
-    so = spec.scaled_object(fleet("deepseek-coder", env="prod"), "http://prom:9090")
+    so = serving.scaled_object(fleet("deepseek-coder", env="prod"), "http://prom:9090")
     assert so["spec"]["minReplicaCount"] == 2 and so["spec"]["maxReplicaCount"] == 4
     trigger = so["spec"]["triggers"][0]
     assert (
