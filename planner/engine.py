@@ -7,6 +7,7 @@ program's ``pulumi.export`` calls. Only the engine is replaced.
 
 from __future__ import annotations
 
+import os
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ def start_mocks(
     """Install fresh recording mocks and the stack's config (call before any resource)."""
     # A fresh root stack per run: the SDK keeps it in global settings.
     runtime_settings.ROOT.set(None)
+    # The engine hands the program its config; a PULUMI_CONFIG* left in the shell must not leak in
+    # (the SDK's Config.get falls back to those variables for keys the map lacks).
+    for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG")]:
+        del os.environ[name]
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
     runtime_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)

@@ -1,38 +1,45 @@
-"""Read a stack's configuration the way the Pulumi CLI hands it to a program.
+"""Read a stack's configuration the way the Pulumi CLI does before it starts the program.
 
-- ``Pulumi.yaml``'s ``config:`` block declares project keys with a type; values in the stack
-  file are checked against it (as the CLI does) and declared defaults fill missing keys.
-- ``Pulumi.<stack>.yaml`` values become the engine's config map: strings stay strings, other
-  values are JSON, ``secure:`` values are replaced by placeholder secrets (the plan never
-  decrypts anything) and listed as secret keys.
+Everything here reproduces a check of the CLI with its own wording, so a stack that plans here
+is not refused by ``pulumi preview`` (read in pulumi/pulumi ``pkg/workspace/config.go``
+``mergeConfig``/``validateStackConfigValue``, ``sdk/go/common/workspace/project.go``
+``ValidateConfigValue``, ``loaders.go`` and gopkg.in/yaml.v3 @ v3.259.0; notes with every source
+in ``docs/research/pulumi-cli.md``):
+
+1. YAML as yaml.v3 reads it: duplicate mapping keys are an error; ``yes``/``no``/``on``/``off``
+   are strings, only ``true``/``false`` are booleans.
+2. ``requiredPulumiVersion`` must admit the first CLI that accepts ``type: object`` (3.187.0).
+3. Stack keys without a namespace belong to the project (``team`` is ``ai-infra:team``).
+4. Every key the project declares without ``default``/``value`` must be set by the stack — all
+   missing keys in one message. Declared defaults are written into the config map.
+5. Only then, declared types are checked on the value's string form (the first failure only),
+   and declared ``secret: true`` keys must be encrypted.
+
+``secure:`` values are replaced by placeholders (nothing is decrypted) and listed as secret keys.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
+OBJECT_TYPE_SINCE = (3, 187, 0)
+"""The first CLI whose config validation accepts ``type: object`` values (CHANGELOG 3.187.0)."""
 
 
 class StackConfigError(Exception):
-    """The stack or project file is unreadable or breaks a declared type."""
+    """The CLI would refuse the stack before running the program; ``problems`` are its messages."""
 
     def __init__(self, stack_file: str, problems: list[tuple[str, str]]) -> None:
         self.stack_file = stack_file
         self.problems = problems
         lines = [f"Invalid configuration in {stack_file} ({len(problems)} problem(s)):"]
-        lines += [f"  - {key}: {message}" for key, message in problems]
+        lines += [f"  - {key}: {message}" if key else f"  - {message}" for key, message in problems]
         super().__init__("\n".join(lines))
 
 
@@ -51,13 +58,117 @@ class StackConfig:
         return self.config.get(f"{self.project}:environment")
 
 
+# -- 1. YAML as yaml.v3 reads it ------------------------------------------------------------
+
+
+class _CliYamlLoader(yaml.SafeLoader):
+    """PyYAML speaks YAML 1.1 (``yes`` is true); the CLI's yaml.v3 decodes into ``any`` where
+    only true/false are booleans, and rejects duplicate keys. This loader does the same."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    problem=f'line {line}: mapping key "{key}" already defined at line {seen[key]}'
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+_CliYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_CliYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_CliYamlLoader.add_constructor("tag:yaml.org,2002:map", _CliYamlLoader.construct_mapping)  # type: ignore[arg-type]
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse ``path`` as the CLI does; raises :class:`StackConfigError` with yaml.v3's wording."""
+    try:
+        return yaml.load(path.read_text(), Loader=_CliYamlLoader)
+    except yaml.constructor.ConstructorError as exc:
+        raise StackConfigError(path.name, [("", f"yaml: unmarshal errors:\n    {exc.problem}")]) from None
+    except yaml.YAMLError as exc:
+        raise StackConfigError(path.name, [("", f"invalid YAML file: {exc}")]) from None
+
+
 def project_name(project_dir: Path) -> str:
     """The ``name`` in ``Pulumi.yaml`` (the planner never assumes it)."""
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    project = read_yaml(project_dir / "Pulumi.yaml") or {}
     name = project.get("name")
     if not isinstance(name, str) or not name:
         raise StackConfigError("Pulumi.yaml", [("name", "must be the project's name")])
     return name
+
+
+# -- 2. requiredPulumiVersion ---------------------------------------------------------------
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def required_version_problems(project: dict[str, Any]) -> list[tuple[str, str]]:
+    """Object-typed keys need CLI >= 3.187.0: older CLIs fail every value with ``must be of type
+    'object'`` (3.186) or reject Pulumi.yaml (earlier), so the project must say so."""
+    declared = project.get("config") or {}
+    uses_object = any(isinstance(d, dict) and d.get("type") == "object" for d in declared.values())
+    required = str(project.get("requiredPulumiVersion") or "")
+    floors = [_version(m) for m in re.findall(r">=?\s*v?(\d+\.\d+\.\d+)", required)]
+    if uses_object and not any(f >= OBJECT_TYPE_SINCE for f in floors):
+        wanted = ".".join(map(str, OBJECT_TYPE_SINCE))
+        return [("requiredPulumiVersion", f'must be ">={wanted}" or newer: config keys declare type: object')]
+    return []
+
+
+# -- 4, 5. declared keys: missing, types, secrets -------------------------------------------
+
+
+def _quoted_list(keys: list[str]) -> str:
+    quoted = [f"'{k}'" for k in sorted(keys)]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
+def missing_keys_message(stack: str, keys: list[str]) -> str:
+    """``Stack '%v' is missing configuration %v %v`` (formatMissingKeys)."""
+    return f"Stack '{stack}' is missing configuration {'value' if len(keys) == 1 else 'values'} {_quoted_list(keys)}"
+
+
+def _string_form(value: Any) -> str:
+    if value is None:
+        return ""  # an empty stack value is the empty string (with a warning) for the CLI
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def type_matches(declared: dict[str, Any], value: Any) -> bool:
+    """ValidateConfigValue: scalars are checked on their string form, maps and lists as JSON."""
+    kind = declared.get("type")
+    if kind == "string":
+        return not isinstance(value, dict | list)
+    if kind == "integer":
+        return not isinstance(value, dict | list) and re.fullmatch(r"[+-]?\d+", _string_form(value)) is not None
+    if kind == "boolean":
+        return _string_form(value) in ("true", "false")
+    if kind == "object":
+        return isinstance(value, dict)
+    if kind == "array":
+        items = declared.get("items") or {}
+        return isinstance(value, list) and all(type_matches(items, v) for v in value)
+    return True
+
+
+def _type_name(declared: dict[str, Any]) -> str:
+    if declared.get("type") == "array":
+        return f"array<{_type_name(declared.get('items') or {})}>"
+    return str(declared.get("type"))
 
 
 def _has_secure(value: Any) -> bool:
@@ -79,43 +190,56 @@ def _placeholder(value: Any, key: str) -> Any:
 
 
 def _encode(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    """The config map holds strings: scalars as their string form, maps and lists as JSON."""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else _string_form(value)
 
 
 def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
-    """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` from ``project_dir``."""
+    """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and apply the CLI's checks, in its order."""
     stack_file = f"Pulumi.{stack}.yaml"
     path = project_dir / stack_file
     if not path.exists():
         stacks = sorted(p.name for p in project_dir.glob("Pulumi.*.yaml"))
         raise StackConfigError(stack_file, [("(file)", f"not found; stack files here: {', '.join(stacks)}")])
-    try:
-        project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise StackConfigError(stack_file, [("(file)", f"is not valid YAML: {exc}")]) from None
-    values = document.get("config") or {}
-    if not isinstance(values, dict):
-        raise StackConfigError(stack_file, [("config", "must be a mapping of key: value")])
-
-    declared = project.get("config") or {}
-    problems: list[tuple[str, str]] = []
+    project = read_yaml(project_dir / "Pulumi.yaml") or {}
     name = project_name(project_dir)
-    result = StackConfig(project=name, stack=stack, stack_file=stack_file)
-    for short_key, decl in declared.items():
-        full_key = short_key if ":" in short_key else f"{name}:{short_key}"
-        if not isinstance(decl, dict):
-            decl = {"default": decl}
-        if full_key not in values and "default" in decl:
-            values[full_key] = decl["default"]
-        if full_key in values and "type" in decl and not _has_secure(values[full_key]):
-            expected = _TYPES.get(decl["type"], (object,))
-            value = values[full_key]
-            if not isinstance(value, expected) or (decl["type"] == "integer" and isinstance(value, bool)):
-                problems.append((full_key, f"must be of type {decl['type']} (declared in Pulumi.yaml)"))
-    if problems:
-        raise StackConfigError(stack_file, problems)
+    if problems := required_version_problems(project):
+        raise StackConfigError("Pulumi.yaml", problems)
+    document = read_yaml(path) or {}
+    raw_values = document.get("config") or {}
+    if not isinstance(raw_values, dict):
+        raise StackConfigError(stack_file, [("config", "must be a mapping of key: value")])
+    values = {(key if ":" in str(key) else f"{name}:{key}"): value for key, value in raw_values.items()}
 
+    declared = {
+        (k if ":" in k else f"{name}:{k}"): (d if isinstance(d, dict) else {"default": d})
+        for k, d in (project.get("config") or {}).items()
+    }
+    missing = [
+        full.split(":", 1)[1]
+        for full, decl in declared.items()
+        if full.startswith(f"{name}:") and full not in values and "default" not in decl and "value" not in decl
+    ]
+    if missing:
+        raise StackConfigError(stack_file, [("", missing_keys_message(stack, missing))])
+    for full, decl in declared.items():
+        if full not in values and ("default" in decl or "value" in decl):
+            values[full] = decl.get("default", decl.get("value"))
+    for full in sorted(declared):
+        decl, value = declared[full], values.get(full)
+        short = full.split(":", 1)[1]
+        if "type" not in decl or value is None:
+            continue
+        if _has_secure(value):
+            continue  # encrypted values are typed after decryption, which the plan never does
+        if decl.get("secret"):
+            message = f"Stack '{stack}' with configuration key '{short}' must be encrypted as it's secret"
+            raise StackConfigError(stack_file, [("", message)])
+        if not type_matches(decl, value):
+            message = f"Stack '{stack}' with configuration key '{short}' must be of type '{_type_name(decl)}'"
+            raise StackConfigError(stack_file, [("", message)])
+
+    result = StackConfig(project=name, stack=stack, stack_file=stack_file)
     for key in sorted(values):
         value = values[key]
         if _has_secure(value):

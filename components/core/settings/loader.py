@@ -178,8 +178,11 @@ def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
 
 
 def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
-    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked) and which are secret."""
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked) and which are secret.
+
+    Only the config map the language host set from the engine (``PULUMI_CONFIG`` as the engine
+    wrote it), never a ``PULUMI_CONFIG`` left in the user's shell."""
+    merged = dict(runtime_config.CONFIG.get())
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
     for full_key, value in merged.items():
