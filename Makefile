@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo .venv-bootstrap/bin/uv)
 export UV_PYTHON := $(shell command -v $(PYTHON))
+# Our sources stay free of __pycache__; the SDKs in .venv are byte-compiled once at sync time
+# (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help venv plan test lint typecheck check bench scan clean
@@ -25,7 +27,7 @@ help:
 	.venv-bootstrap/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 venv: $(VENV)/.synced

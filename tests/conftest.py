@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,12 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None, secret_keys: 
     """Run the whole program under mocks with ``config`` (default: the stack file's)."""
     cfg = dict(config) if config is not None else stack_file_config(stack)
     return run_program(ROOT, stack, encode_config(cfg), secret_keys or [])
+
+
+@cache
+def stack_run(stack: str) -> ProgramRun:
+    """One shared run of the stack file's own config per test session (do not mutate it)."""
+    return run_stack(stack)
 
 
 # -- policies -------------------------------------------------------------------------------

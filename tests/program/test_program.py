@@ -10,15 +10,15 @@ import pytest
 from components.core.settings import SettingsError
 from planner.mocks import SECRET_SIG
 from planner.render import redact
-from tests.conftest import run_stack, stack_file_config
+from tests.conftest import run_stack, stack_file_config, stack_run
 
 
 def _types(stack: str) -> Counter[str]:
-    return Counter(r.type for r in run_stack(stack).registrations)
+    return Counter(r.type for r in stack_run(stack).registrations)
 
 
 def test_dev_plans_eks_with_one_spot_pool_that_scales_to_zero() -> None:
-    run = run_stack("dev")
+    run = stack_run("dev")
     types = Counter(r.type for r in run.registrations)
     assert types["aws:eks/cluster:Cluster"] == 1
     assert types["aws:ec2/natGateway:NatGateway"] == 1
@@ -29,7 +29,7 @@ def test_dev_plans_eks_with_one_spot_pool_that_scales_to_zero() -> None:
 
 
 def test_prod_plans_serving_and_training_pools_and_retains_data() -> None:
-    run = run_stack("prod")
+    run = stack_run("prod")
     pools = {
         r.inputs["labels"]["ai-infra.io/pool"]: r.inputs
         for r in run.registrations
@@ -52,12 +52,12 @@ def test_existing_mode_plans_no_aws_resources() -> None:
 
 
 def test_kubeconfig_is_exported_as_a_secret() -> None:
-    outputs = run_stack("dev").outputs
+    outputs = stack_run("dev").outputs
     assert isinstance(outputs["kubeconfig"], dict) and SECRET_SIG in outputs["kubeconfig"]
 
 
 def test_every_kubernetes_resource_uses_the_explicit_provider() -> None:
-    for r in run_stack("prod").registrations:
+    for r in stack_run("prod").registrations:
         if r.custom and r.type.startswith("kubernetes:"):
             assert "pulumi:providers:kubernetes::k8s::" in r.provider, r.urn
 
@@ -86,7 +86,7 @@ def test_secret_config_stays_secret_in_resource_inputs() -> None:
 
 
 def test_dev_serves_one_ollama_and_one_vllm_model() -> None:
-    run = run_stack("dev")
+    run = stack_run("dev")
     deployments = {
         r.inputs["metadata"]["name"]: r.inputs for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment"
     }
@@ -100,7 +100,7 @@ def test_dev_serves_one_ollama_and_one_vllm_model() -> None:
 
 
 def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> None:
-    run = run_stack("prod")
+    run = stack_run("prod")
     deployment = next(
         r.inputs
         for r in run.registrations
