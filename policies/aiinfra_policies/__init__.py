@@ -1,14 +1,24 @@
-"""Policy domains of the ai-infra pack; ``ALL_POLICIES`` is what the pack serves."""
+"""Policy domains of the ai-infra pack, one module per section of ``policies/RULES.md``.
 
-from typing import Any
+``ALL_POLICIES`` is what ``policies/__main__.py`` serves, in rule-table section order. There is
+no ``images`` (B), RBAC (rest of E) or ECR/Tailscale (I, J) module yet: a module appears with
+its first rule.
+"""
 
-from aiinfra_policies import eks, network, platform, pod_security, storage, workloads
+from aiinfra_policies import (
+    access,
+    eks,
+    monitoring,
+    network,
+    platform,
+    pod_security,
+    secrets,
+    storage,
+    workloads,
+)
+from aiinfra_policies.common import RulePolicy
 
-ALL_POLICIES: list[Any] = [
-    *pod_security.POLICIES,
-    *workloads.POLICIES,
-    *eks.POLICIES,
-    *network.POLICIES,
-    *storage.POLICIES,
-    *platform.POLICIES,
-]
+DOMAINS = (pod_security, workloads, network, access, secrets, storage, eks, monitoring, platform)
+"""The domain modules in section order: A, C, D, E, F, G, H, K (monitoring), K (platform)."""
+
+ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

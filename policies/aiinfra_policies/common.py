@@ -1,15 +1,22 @@
-"""Helpers every domain module uses: workload type tokens, pod-spec access, shared config.
+"""How a policy is declared (``policy(...)``) and the helpers every domain module uses.
+
+Each rule of ``policies/RULES.md`` is one ``policy(...)`` call: the helper builds the SDK's
+``ResourceValidationPolicy`` or ``StackValidationPolicy``, filters resources by type token,
+applies the shared ``excludeNamespaces`` waiver where asked, and records the rule number and
+section so a test can hold the code, ``RULES.md`` and ``policies/<env>.json`` together.
 
 Properties arrive camelCase, as the engine sends them. During a preview some values are
 unknown; touching one raises ``UnknownValueError``, which the SDK reports as "can't run
-policy during preview" rather than a false pass or fail. Messages name key paths, never
-values (secrets are unwrapped to plain text before a policy sees them).
+policy during preview" rather than a false pass or fail; so the helper reads nothing a check
+does not need (the pod spec and the namespace are looked up only on demand). Messages name
+key paths, never values (secrets are unwrapped to plain text before a policy sees them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Iterator, Mapping
+from functools import cached_property
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -21,18 +28,42 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-STATEFULSET = "kubernetes:apps/v1:StatefulSet"
-DAEMONSET = "kubernetes:apps/v1:DaemonSet"
-REPLICASET = "kubernetes:apps/v1:ReplicaSet"
-JOB = "kubernetes:batch/v1:Job"
-CRONJOB = "kubernetes:batch/v1:CronJob"
-POD = "kubernetes:core/v1:Pod"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
+from aiinfra_policies.constants import (
+    COMPONENT_LABEL,
+    CRONJOB,
+    MODEL_IMAGES,
+    MODEL_SERVER_COMPONENT,
+    POD,
+    WORKLOAD_TYPES,
+)
 
-WORKLOAD_TYPES = frozenset({DEPLOYMENT, STATEFULSET, DAEMONSET, REPLICASET, JOB, CRONJOB, POD})
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+SECTIONS: dict[str, tuple[int, int]] = {
+    "A": (1, 17),
+    "B": (18, 23),
+    "C": (24, 30),
+    "D": (31, 37),
+    "E": (38, 41),
+    "F": (42, 43),
+    "G": (44, 52),
+    "H": (53, 61),
+    "I": (62, 66),
+    "J": (67, 72),
+    "K": (73, 77),
+    "L": (78, 89),
+}
+"""Rule-table sections and their rule numbers (``43b`` counts as 43)."""
+
+EXCLUDE_NAMESPACES = {
+    "excludeNamespaces": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "Namespaces this policy skips (system namespaces with a documented waiver).",
+    },
+}
+"""The shared waiver: namespaced Kubernetes policies skip resources in these namespaces."""
 
 
 class Report(Protocol):
@@ -41,38 +72,16 @@ class Report(Protocol):
     def __call__(self, message: str, urn: str | None = None) -> None: ...
 
 
-def adapt_resource(
-    check: Callable[[ResourceValidationArgs, Report], None],
-) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
-    """The SDK-facing validate: passes our checks a reporter whose ``urn`` is optional."""
-
-    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        check(args, lambda message, urn=None: report(message, urn))
-
-    return validate
+def section_of(rule: str) -> str:
+    """The rule table section of a rule number such as ``"7"`` or ``"43b"``."""
+    number = int(rule.rstrip("abcdefghijklmnopqrstuvwxyz"))
+    for section, (first, last) in SECTIONS.items():
+        if first <= number <= last:
+            return section
+    raise ValueError(f"rule {rule} is in no section of policies/RULES.md")
 
 
-def adapt_stack(
-    check: Callable[[StackValidationArgs, Report], None],
-) -> Callable[[StackValidationArgs, ReportViolation], None]:
-    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        check(args, lambda message, urn=None: report(message, urn))
-
-    return validate
-
-
-EXCLUDE_SCHEMA = PolicyConfigSchema(
-    properties={
-        "excludeNamespaces": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Namespaces this policy skips (system namespaces with a documented waiver).",
-        },
-    }
-)
-
-
+# -- what a resource check sees -------------------------------------------------------------------
 def pod_spec_path(resource_type: str) -> str:
     if resource_type == POD:
         return "spec"
@@ -91,6 +100,162 @@ def pod_spec(resource_type: str, props: Mapping[str, Any]) -> Mapping[str, Any]:
     return node if isinstance(node, Mapping) else {}
 
 
+class Subject:
+    """One resource as a resource check sees it: type token, props, this policy's config.
+
+    For workload kinds ``pod`` is the pod spec and ``pod_path`` its key path (messages start
+    with it so the user sees where to fix); for other kinds both are empty. They are computed
+    on first use, so a check that never reads them never touches an unknown preview value.
+    """
+
+    def __init__(self, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+        self.type = resource_type
+        self.props = props
+        self.config = config
+
+    @cached_property
+    def pod_path(self) -> str:
+        return pod_spec_path(self.type) if self.type in WORKLOAD_TYPES else ""
+
+    @cached_property
+    def pod(self) -> Mapping[str, Any]:
+        return pod_spec(self.type, self.props) if self.type in WORKLOAD_TYPES else {}
+
+
+ResourceCheck: TypeAlias = Callable[[Subject, Report], None]
+StackCheck: TypeAlias = Callable[[StackValidationArgs, Report], None]
+TypeMatch: TypeAlias = Collection[str] | Callable[[str], bool]
+"""The type tokens a resource policy applies to, or a predicate over the token."""
+
+
+# -- the declaration --------------------------------------------------------------------------
+class _RuleMixin:
+    rule: str | None
+    """Rule number in ``policies/RULES.md`` (``None`` for a pack rule without one, shown as ``—``)."""
+    section: str
+    """Rule-table section letter (a key of ``SECTIONS``)."""
+
+
+class ResourceRule(_RuleMixin, ResourceValidationPolicy):
+    """A resource policy that knows its rule-table row."""
+
+
+class StackRule(_RuleMixin, StackValidationPolicy):
+    """A stack policy that knows its rule-table row."""
+
+
+RulePolicy: TypeAlias = ResourceRule | StackRule
+
+
+@overload
+def policy(
+    name: str,
+    *,
+    rule: str | None,
+    section: str | None = None,
+    description: str,
+    remediation: str,
+    level: EnforcementLevel,
+    types: TypeMatch,
+    check: ResourceCheck,
+    schema: Mapping[str, dict[str, Any]] | None = None,
+    exclude_namespaces: bool = False,
+) -> ResourceRule: ...
+
+
+@overload
+def policy(
+    name: str,
+    *,
+    rule: str | None,
+    section: str | None = None,
+    description: str,
+    remediation: str,
+    level: EnforcementLevel,
+    stack: Literal[True],
+    check: StackCheck,
+    schema: Mapping[str, dict[str, Any]] | None = None,
+) -> StackRule: ...
+
+
+def policy(
+    name: str,
+    *,
+    rule: str | None,
+    section: str | None = None,
+    description: str,
+    remediation: str,
+    level: EnforcementLevel,
+    types: TypeMatch | None = None,
+    stack: bool = False,
+    check: Any,
+    schema: Mapping[str, dict[str, Any]] | None = None,
+    exclude_namespaces: bool = False,
+) -> RulePolicy:
+    """Declare one policy of the pack.
+
+    ``rule`` is its number in ``policies/RULES.md`` (the section follows from it); a pack rule
+    without a table row passes ``rule=None`` and its ``section``. ``level`` is the dev level
+    (``policies/prod.json`` raises it). Give either ``types`` (a resource policy; ``check``
+    gets a ``Subject`` per matching resource) or ``stack=True`` (``check`` gets the stack's
+    ``StackValidationArgs`` once). ``schema`` holds the config properties beyond the level;
+    ``exclude_namespaces=True`` adds the shared ``excludeNamespaces`` waiver and skips
+    resources in those namespaces before ``check`` runs.
+    """
+    derived = section_of(rule) if rule is not None else section
+    if derived is None or (section is not None and section != derived):
+        raise ValueError(f"policy {name}: give a rule number, or rule=None and its section")
+    if stack == (types is not None):
+        raise ValueError(f"policy {name}: give exactly one of types=... or stack=True")
+    if stack and exclude_namespaces:
+        raise ValueError(f"policy {name}: excludeNamespaces applies to resource policies only")
+    properties = {**(EXCLUDE_NAMESPACES if exclude_namespaces else {}), **(schema or {})}
+    common: dict[str, Any] = {
+        "name": name,
+        "description": description,
+        "enforcement_level": level,
+        # No schema at all (rather than an empty one) for policies configured by level only.
+        "config_schema": PolicyConfigSchema(properties=properties) if properties else None,
+        "remediation_steps": remediation,
+    }
+    made: RulePolicy
+    if stack:
+        made = StackRule(validate=_stack_validate(check), **common)
+    else:
+        assert types is not None
+        matches = types if callable(types) else frozenset(types).__contains__
+        made = ResourceRule(validate=_resource_validate(matches, check, exclude_namespaces), **common)
+    made.rule, made.section = rule, derived
+    return made
+
+
+def _adapt(report: ReportViolation) -> Report:
+    """Our checks may omit ``urn``; the SDK's callback takes it positionally."""
+    return lambda message, urn=None: report(message, urn)
+
+
+def _resource_validate(
+    matches: Callable[[str], bool], check: ResourceCheck, exclude_namespaces: bool
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if not matches(args.resource_type):
+            return
+        config = args.get_config() or {}
+        if exclude_namespaces and excluded(args.props, config):
+            return
+        check(Subject(args.resource_type, args.props, config), _adapt(report))
+
+    return validate
+
+
+def _stack_validate(check: StackCheck) -> Callable[[StackValidationArgs, ReportViolation], None]:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        check(args, _adapt(report))
+
+    return validate
+
+
+# -- shared helpers ---------------------------------------------------------------------------
 def containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(key path, container)`` for every init, app and ephemeral container."""
     for list_name in CONTAINER_LISTS:
@@ -105,84 +270,11 @@ def namespace_of(props: Mapping[str, Any]) -> str | None:
     return ns if isinstance(ns, str) else None
 
 
-def excluded(args: ResourceValidationArgs) -> bool:
-    config = args.get_config() or {}
+def excluded(props: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+    """Whether the resource sits in one of the config's ``excludeNamespaces``."""
     skip = set(config.get("excludeNamespaces") or [])
-    return bool(skip) and namespace_of(args.props) in skip
-
-
-WorkloadCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any], Report], None]
-"""``(pod spec path, pod spec, props, report)`` for one workload resource."""
-
-
-def workload_policy(
-    name: str,
-    description: str,
-    check: WorkloadCheck,
-    *,
-    level: EnforcementLevel = EnforcementLevel.ADVISORY,
-    remediation: str,
-) -> ResourceValidationPolicy:
-    """A resource policy over every workload kind, honouring ``excludeNamespaces``."""
-
-    def check_workload(args: ResourceValidationArgs, report: Report) -> None:
-        if args.resource_type not in WORKLOAD_TYPES:
-            return
-        if excluded(args):
-            return
-        check(pod_spec_path(args.resource_type), pod_spec(args.resource_type, args.props), args.props, report)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(check_workload),
-        enforcement_level=level,
-        config_schema=EXCLUDE_SCHEMA,
-        remediation_steps=remediation,
-    )
-
-
-def resource_policy(
-    name: str,
-    description: str,
-    types: frozenset[str],
-    check: Callable[[Mapping[str, Any], Report], None],
-    *,
-    level: EnforcementLevel = EnforcementLevel.ADVISORY,
-    remediation: str,
-) -> ResourceValidationPolicy:
-    """A resource policy for the given type tokens (no namespace exclusions)."""
-
-    def check_typed(args: ResourceValidationArgs, report: Report) -> None:
-        if args.resource_type in types:
-            check(args.props, report)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(check_typed),
-        enforcement_level=level,
-        remediation_steps=remediation,
-    )
-
-
-def stack_policy(
-    name: str,
-    description: str,
-    check: Callable[[StackValidationArgs, Report], None],
-    *,
-    level: EnforcementLevel = EnforcementLevel.ADVISORY,
-    remediation: str,
-    schema: dict[str, Any] | None = None,
-) -> StackValidationPolicy:
-    return StackValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_stack(check),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
-    )
+    # The namespace is read only when there is a waiver, so the default config never touches it.
+    return bool(skip) and namespace_of(props) in skip
 
 
 def get_path(value: Any, path: str) -> Any:
@@ -195,49 +287,29 @@ def get_path(value: Any, path: str) -> Any:
     return node
 
 
-PropsCheck = Callable[[Mapping[str, Any], Mapping[str, Any], Report], None]
-"""``(props, policy config, report)`` for one resource of a known type."""
+# -- model servers (rules 37 and 73 find them the same way) ----------------------------------
+def pod_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
+    return get_path(props, "spec.template.metadata.labels") or {}
 
 
-def typed_policy(
-    name: str,
-    description: str,
-    types: frozenset[str],
-    check: PropsCheck,
-    level: EnforcementLevel,
-    remediation: str,
-    schema: dict[str, Any] | None = None,
-) -> ResourceValidationPolicy:
-    """A resource policy for the given type tokens whose check sees props and the policy config."""
+def is_model_server(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """A workload labelled ``app.kubernetes.io/component: model-server`` or running a vLLM/Ollama image.
 
-    def check_typed(args: ResourceValidationArgs, report: Report) -> None:
-        if args.resource_type in types:
-            check(args.props, args.get_config() or {}, report)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(check_typed),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=PolicyConfigSchema(properties=schema) if schema else None,
-    )
+    The image fallback catches model servers added without our label helper.
+    """
+    if resource_type not in WORKLOAD_TYPES:
+        return False
+    labels = get_path(props, "spec.template.metadata.labels") or get_path(props, "metadata.labels") or {}
+    if labels.get(COMPONENT_LABEL) == MODEL_SERVER_COMPONENT:
+        return True
+    spec = pod_spec(resource_type, props)
+    return any(any(m in str(c.get("image", "")) for m in MODEL_IMAGES) for _, c in containers(spec))
 
 
-def args_policy(
-    name: str,
-    description: str,
-    check: Callable[[ResourceValidationArgs, Report], None],
-    level: EnforcementLevel,
-    remediation: str,
-    schema: PolicyConfigSchema | None = None,
-) -> ResourceValidationPolicy:
-    """A resource policy whose check needs the whole validation args (type, config, props)."""
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=adapt_resource(check),
-        enforcement_level=level,
-        remediation_steps=remediation,
-        config_schema=schema,
-    )
+def model_servers(args: StackValidationArgs) -> list[Any]:
+    return [r for r in args.resources if is_model_server(r.resource_type, r.props)]
+
+
+def selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a Service-style selector (plain label map) picks ``labels``; an empty one picks nothing."""
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())

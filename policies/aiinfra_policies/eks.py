@@ -1,39 +1,38 @@
-"""Section H (EKS control plane and node groups) and the cluster-level rules of D, E, F, G.
+"""Section H of ``policies/RULES.md``: the EKS control plane, node groups and their IAM (rules 53–61).
 
-Rules 27, 33, 41, 43b, 52, 53–61. Thresholds that differ per environment (public endpoint,
-required log types, KMS deletion window, creator admin) come from the policy config, so the
-same code runs advisory in dev and mandatory in prod with ``policies/<env>.json``.
+The control plane is reached over the tailnet, not the internet (53), and leaves an audit
+trail (54) on a version AWS still patches (55). Nodes open no SSH (56) and boot from a launch
+template (57) that forces IMDSv2 with hop limit 1, so pods cannot borrow the node role (58),
+and encrypts its volumes without public IPs (59). The node role keeps only the node policies,
+so workloads get their own IRSA roles (60), and no IAM policy grants ``*`` (61).
+
+Thresholds that differ per environment (public endpoint, required log types, supported
+versions) come from the policy config, so the same code runs advisory in dev and mandatory in
+prod with ``policies/<env>.json``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    StackValidationArgs,
+from pulumi_policy import EnforcementLevel, StackValidationArgs
+
+from aiinfra_policies.common import Report, RulePolicy, Subject, policy
+from aiinfra_policies.constants import (
+    CLUSTER,
+    IAM_POLICY,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    NODE_GROUP,
+    ROLE,
+    ROLE_ATTACHMENT,
+    ROLE_POLICY,
 )
-
-from aiinfra_policies.common import Report, get_path, stack_policy, typed_policy
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
 
-CLUSTER = "aws:eks/cluster:Cluster"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-ADDON = "aws:eks/addon:Addon"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-KMS_KEY = "aws:kms/key:Key"
-ROLE = "aws:iam/role:Role"
-ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-IAM_POLICY_TYPES = frozenset({"aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy"})
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-GPU_AMI_TYPES = frozenset(
-    {"AL2_x86_64_GPU", "AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA"}
-)
 NODE_ROLE_ALLOWED = frozenset(
     "arn:aws:iam::aws:policy/" + p
     for p in (
@@ -45,127 +44,68 @@ NODE_ROLE_ALLOWED = frozenset(
 )
 
 
-# 27 ------------------------------------------------------------------------------------------
-def _is_gpu_node_group(props: Mapping[str, Any]) -> bool:
-    types = props.get("instanceTypes") or []
-    return props.get("amiType") in GPU_AMI_TYPES or any(str(t).startswith(("g", "p")) for t in types)
-
-
-def _gpu_tainted(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if _is_gpu_node_group(props) and not any(
-        t.get("key") == "nvidia.com/gpu" and t.get("effect") == "NO_SCHEDULE" for t in props.get("taints") or []
-    ):
-        report("taints must include key nvidia.com/gpu with effect NO_SCHEDULE.")
-
-
-# 33 ------------------------------------------------------------------------------------------
-def _cni_network_policy(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if props.get("addonName") != "vpc-cni":
-        return
-    try:
-        values = json.loads(props.get("configurationValues") or "{}")
-    except ValueError:
-        values = {}
-    if str(values.get("enableNetworkPolicy")).lower() != "true":
-        report('configurationValues must set enableNetworkPolicy: "true" (otherwise NetworkPolicies are ignored).')
-
-
-# 41 ------------------------------------------------------------------------------------------
-def _access_entries(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    access = props.get("accessConfig") or {}
-    if access.get("authenticationMode") not in ("API", "API_AND_CONFIG_MAP"):
-        report("accessConfig.authenticationMode must be API (access entries, not aws-auth).")
-    if config.get("forbidCreatorAdmin", True) and access.get("bootstrapClusterCreatorAdminPermissions") is not False:
-        report("accessConfig.bootstrapClusterCreatorAdminPermissions must be false; grant admins via access entries.")
-
-
-# 43b -----------------------------------------------------------------------------------------
-def _secrets_encryption(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    enc = props.get("encryptionConfig") or {}
-    if "secrets" not in (enc.get("resources") or []) or not get_path(enc, "provider.keyArn"):
-        report("encryptionConfig must encrypt resources [secrets] with a customer KMS key (provider.keyArn).")
-
-
-# 52 ------------------------------------------------------------------------------------------
-def _kms_hygiene(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    if props.get("enableKeyRotation") is not True:
-        report("enableKeyRotation must be true.")
-    if props.get("bypassPolicyLockoutSafetyCheck") is True:
-        report("bypassPolicyLockoutSafetyCheck must not be true.")
-    window = props.get("deletionWindowInDays")
-    if not isinstance(window, int | float) or window < config.get("minDeletionWindowDays", 30):
-        report("deletionWindowInDays must be at least the configured minimum (30 in prod).")
-    if not props.get("description"):
-        report("description must say what the key protects.")
-    policy = props.get("policy")
-    if isinstance(policy, str) and policy:
-        for stmt in json.loads(policy).get("Statement", []):
-            principal = stmt.get("Principal")
-            wildcard = principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") == "*")
-            if stmt.get("Effect") == "Allow" and wildcard and not stmt.get("Condition"):
-                report("policy must not allow Principal * without a Condition.")
-
-
 # 53 ------------------------------------------------------------------------------------------
-def _endpoint(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    vpc = props.get("vpcConfig") or {}
+def _endpoint(r: Subject, report: Report) -> None:
+    vpc = r.props.get("vpcConfig") or {}
     if vpc.get("endpointPrivateAccess") is not True:
         report("vpcConfig.endpointPrivateAccess must be true.")
     if vpc.get("endpointPublicAccess") is not False:
-        if not config.get("allowPublicEndpoint", False):
+        if not r.config.get("allowPublicEndpoint", False):
             report("vpcConfig.endpointPublicAccess must be false (reach the API over the tailnet).")
+        # Even where a public endpoint is allowed (dev), it must be fenced to known CIDRs.
         cidrs = vpc.get("publicAccessCidrs") or []
         if not cidrs or any(c in ("0.0.0.0/0", "::/0") for c in cidrs):
             report("vpcConfig.publicAccessCidrs must list narrow CIDRs (never 0.0.0.0/0) when the endpoint is public.")
 
 
 # 54 ------------------------------------------------------------------------------------------
-def _logging(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    missing = set(config.get("requiredLogTypes", ALL_LOG_TYPES)) - set(props.get("enabledClusterLogTypes") or [])
-    if missing:
+def _logging(r: Subject, report: Report) -> None:
+    required = set(r.config.get("requiredLogTypes", ALL_LOG_TYPES))
+    if required - set(r.props.get("enabledClusterLogTypes") or []):
         report("enabledClusterLogTypes is missing required control-plane log types.")
 
 
-def _log_group(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    name = props.get("name")
+def _log_group(r: Subject, report: Report) -> None:
+    name = r.props.get("name")
     if isinstance(name, str) and name.startswith("/aws/eks/") and name.endswith("/cluster"):
-        if not props.get("retentionInDays"):
+        if not r.props.get("retentionInDays"):
             report("retentionInDays must be set on the EKS control-plane log group.")
-        if not props.get("kmsKeyId"):
+        if not r.props.get("kmsKeyId"):
             report("kmsKeyId must encrypt the EKS control-plane log group.")
 
 
-def _control_plane_logging(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
+def _control_plane_logging(r: Subject, report: Report) -> None:
     # One rule, two resources: the cluster (log types) and its log group (retention, KMS).
-    if "vpcConfig" in props:
-        _logging(props, config, report)
+    if "vpcConfig" in r.props:
+        _logging(r, report)
     else:
-        _log_group(props, config, report)
+        _log_group(r, report)
 
 
 # 55 ------------------------------------------------------------------------------------------
 SUPPORTED = ["1.32", "1.33", "1.34", "1.35"]
+"""EKS versions in standard support; a test holds it equal to the program's settings."""
 
 
-def _version(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    if props.get("version") not in config.get("supportedVersions", SUPPORTED):
+def _version(r: Subject, report: Report) -> None:
+    if r.props.get("version") not in r.config.get("supportedVersions", SUPPORTED):
         report("version must be one of the supported EKS versions in the policy config.")
 
 
 # 56, 57 --------------------------------------------------------------------------------------
-def _no_ssh(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if props.get("remoteAccess"):
+def _no_ssh(r: Subject, report: Report) -> None:
+    if r.props.get("remoteAccess"):
         report("remoteAccess must be unset: use SSM Session Manager, not SSH.")
 
 
-def _launch_template(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if not props.get("launchTemplate"):
+def _launch_template(r: Subject, report: Report) -> None:
+    if not r.props.get("launchTemplate"):
         report("launchTemplate must be set so IMDSv2 and volume encryption are enforced.")
 
 
 # 58, 59 --------------------------------------------------------------------------------------
-def _imdsv2(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    md = props.get("metadataOptions") or {}
+def _imdsv2(r: Subject, report: Report) -> None:
+    md = r.props.get("metadataOptions") or {}
     if md.get("httpTokens") != "required":
         report("metadataOptions.httpTokens must be required (IMDSv2 only).")
     if md.get("httpPutResponseHopLimit") != 1:
@@ -174,20 +114,22 @@ def _imdsv2(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> N
         report("metadataOptions.httpEndpoint must be enabled (nodes need IMDS to join).")
 
 
-def _lt_encrypted(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
-    for i, bdm in enumerate(props.get("blockDeviceMappings") or []):
+def _lt_encrypted(r: Subject, report: Report) -> None:
+    # Launch template booleans are strings on the wire ("true"), hence the str() comparisons.
+    for i, bdm in enumerate(r.props.get("blockDeviceMappings") or []):
         ebs = bdm.get("ebs") or {}
         if str(ebs.get("encrypted")).lower() != "true":
             report(f'blockDeviceMappings[{i}].ebs.encrypted must be "true".')
-        elif config.get("requireCmk", True) and not ebs.get("kmsKeyId"):
+        elif r.config.get("requireCmk", True) and not ebs.get("kmsKeyId"):
             report(f"blockDeviceMappings[{i}].ebs.kmsKeyId must name a customer KMS key.")
-    for i, nic in enumerate(props.get("networkInterfaces") or []):
+    for i, nic in enumerate(r.props.get("networkInterfaces") or []):
         if str(nic.get("associatePublicIpAddress")).lower() == "true":
             report(f"networkInterfaces[{i}].associatePublicIpAddress must not be true.")
 
 
 # 60 ------------------------------------------------------------------------------------------
 def _node_role_minimal(args: StackValidationArgs, report: Report) -> None:
+    # A stack rule: only the attachment's ``role`` property dependency says which role it is on.
     for r in args.resources:
         if r.resource_type != ROLE_ATTACHMENT:
             continue
@@ -198,8 +140,8 @@ def _node_role_minimal(args: StackValidationArgs, report: Report) -> None:
 
 
 # 61 ------------------------------------------------------------------------------------------
-def _no_star(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    raw = props.get("policy")
+def _no_star(r: Subject, report: Report) -> None:
+    raw = r.props.get("policy")
     if not isinstance(raw, str) or not raw:
         return
     statements = json.loads(raw).get("Statement", [])
@@ -214,122 +156,90 @@ def _no_star(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> 
             report("policy must not Allow Action * (or service:*) on Resource *; list the actions needed.")
 
 
-POLICIES: list[Any] = [
-    typed_policy(
-        "eks-gpu-nodegroup-tainted",
-        "GPU node groups must carry the nvidia.com/gpu NoSchedule taint.",
-        frozenset({NODE_GROUP}),
-        _gpu_tainted,
-        A,
-        "Add the GPU taint to the node group.",
-    ),
-    typed_policy(
-        "eks-vpc-cni-network-policy-enabled",
-        "The VPC CNI add-on must enforce NetworkPolicies.",
-        frozenset({ADDON}),
-        _cni_network_policy,
-        A,
-        'Set configurationValues {"enableNetworkPolicy": "true"}.',
-    ),
-    typed_policy(
-        "eks-access-entries-least-privilege",
-        "Cluster access must use access entries, not a creator admin.",
-        frozenset({CLUSTER}),
-        _access_entries,
-        A,
-        "Use authenticationMode API and explicit admin access entries.",
-        {"forbidCreatorAdmin": {"type": "boolean", "default": True}},
-    ),
-    typed_policy(
-        "eks-secrets-envelope-encryption-cmk",
-        "Kubernetes secrets must be envelope-encrypted with a customer KMS key.",
-        frozenset({CLUSTER}),
-        _secrets_encryption,
-        A,
-        "Set encryptionConfig with the platform KMS key.",
-    ),
-    typed_policy(
-        "kms-key-hygiene",
-        "KMS keys must rotate, keep a deletion window and a safe policy.",
-        frozenset({KMS_KEY}),
-        _kms_hygiene,
-        M,
-        "Enable rotation, set a description and a 30-day window in prod.",
-        {"minDeletionWindowDays": {"type": "integer", "default": 30}},
-    ),
-    typed_policy(
+POLICIES: list[RulePolicy] = [
+    policy(
         "eks-endpoint-private",
-        "The EKS API endpoint must be private (public only in dev, from narrow CIDRs).",
-        frozenset({CLUSTER}),
-        _endpoint,
-        A,
-        "Disable endpointPublicAccess; reach the API over the tailnet.",
-        {"allowPublicEndpoint": {"type": "boolean", "default": False}},
-    ),
-    typed_policy(
-        "eks-control-plane-logging",
-        "EKS control-plane logs must be on and kept encrypted with retention.",
-        frozenset({CLUSTER, LOG_GROUP}),
-        _control_plane_logging,
-        A,
-        "Enable the required log types; give the log group retention and a KMS key.",
-        {"requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": ALL_LOG_TYPES}},
-    ),
-    typed_policy(
-        "eks-supported-version",
-        "The EKS version must be in standard support.",
-        frozenset({CLUSTER}),
-        _version,
-        A,
-        "Upgrade the cluster to a supported version.",
-        {"supportedVersions": {"type": "array", "items": {"type": "string"}, "default": SUPPORTED}},
-    ),
-    typed_policy(
-        "eks-nodegroup-no-ssh",
-        "Node groups must not open SSH.",
-        frozenset({NODE_GROUP}),
-        _no_ssh,
-        M,
-        "Remove remoteAccess; use SSM.",
-    ),
-    typed_policy(
-        "eks-nodegroup-launch-template",
-        "Node groups must use a launch template.",
-        frozenset({NODE_GROUP}),
-        _launch_template,
-        A,
-        "Give the node group a launch template.",
-    ),
-    typed_policy(
-        "ec2-lt-imdsv2-hop-limit-1",
-        "Launch templates must require IMDSv2 with hop limit 1.",
-        frozenset({LAUNCH_TEMPLATE}),
-        _imdsv2,
-        M,
-        "Set httpTokens required and httpPutResponseHopLimit 1.",
-    ),
-    typed_policy(
-        "ec2-lt-encrypted-private",
-        "Launch templates must encrypt volumes (with a CMK) and add no public IPs.",
-        frozenset({LAUNCH_TEMPLATE}),
-        _lt_encrypted,
-        M,
-        'Set ebs.encrypted "true" and kmsKeyId.',
-        {"requireCmk": {"type": "boolean", "default": True}},
-    ),
-    stack_policy(
-        "eks-node-role-minimal",
-        "Node IAM roles must only hold the four node policies.",
-        _node_role_minimal,
+        rule="53",
+        description="The EKS API endpoint must be private (public only in dev, from narrow CIDRs).",
+        remediation="Disable endpointPublicAccess; reach the API over the tailnet.",
         level=A,
-        remediation="Move workload permissions to IRSA roles.",
+        types={CLUSTER},
+        schema={"allowPublicEndpoint": {"type": "boolean", "default": False}},
+        check=_endpoint,
     ),
-    typed_policy(
+    policy(
+        "eks-control-plane-logging",
+        rule="54",
+        description="EKS control-plane logs must be on and kept encrypted with retention.",
+        remediation="Enable the required log types; give the log group retention and a KMS key.",
+        level=A,
+        types={CLUSTER, LOG_GROUP},
+        schema={"requiredLogTypes": {"type": "array", "items": {"type": "string"}, "default": ALL_LOG_TYPES}},
+        check=_control_plane_logging,
+    ),
+    policy(
+        "eks-supported-version",
+        rule="55",
+        description="The EKS version must be in standard support.",
+        remediation="Upgrade the cluster to a supported version.",
+        level=A,
+        types={CLUSTER},
+        schema={"supportedVersions": {"type": "array", "items": {"type": "string"}, "default": SUPPORTED}},
+        check=_version,
+    ),
+    policy(
+        "eks-nodegroup-no-ssh",
+        rule="56",
+        description="Node groups must not open SSH.",
+        remediation="Remove remoteAccess; use SSM.",
+        level=M,
+        types={NODE_GROUP},
+        check=_no_ssh,
+    ),
+    policy(
+        "eks-nodegroup-launch-template",
+        rule="57",
+        description="Node groups must use a launch template.",
+        remediation="Give the node group a launch template.",
+        level=A,
+        types={NODE_GROUP},
+        check=_launch_template,
+    ),
+    policy(
+        "ec2-lt-imdsv2-hop-limit-1",
+        rule="58",
+        description="Launch templates must require IMDSv2 with hop limit 1.",
+        remediation="Set httpTokens required and httpPutResponseHopLimit 1.",
+        level=M,
+        types={LAUNCH_TEMPLATE},
+        check=_imdsv2,
+    ),
+    policy(
+        "ec2-lt-encrypted-private",
+        rule="59",
+        description="Launch templates must encrypt volumes (with a CMK) and add no public IPs.",
+        remediation='Set ebs.encrypted "true" and kmsKeyId.',
+        level=M,
+        types={LAUNCH_TEMPLATE},
+        schema={"requireCmk": {"type": "boolean", "default": True}},
+        check=_lt_encrypted,
+    ),
+    policy(
+        "eks-node-role-minimal",
+        rule="60",
+        description="Node IAM roles must only hold the four node policies.",
+        remediation="Move workload permissions to IRSA roles.",
+        level=A,
+        stack=True,
+        check=_node_role_minimal,
+    ),
+    policy(
         "iam-no-star-admin",
-        "IAM policies must not allow * actions on * resources.",
-        IAM_POLICY_TYPES,
-        _no_star,
-        A,
-        "List the specific actions and resources needed.",
+        rule="61",
+        description="IAM policies must not allow * actions on * resources.",
+        remediation="List the specific actions and resources needed.",
+        level=A,
+        types={IAM_POLICY, ROLE_POLICY},
+        check=_no_star,
     ),
 ]

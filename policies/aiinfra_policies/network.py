@@ -1,50 +1,39 @@
-"""Section D (network exposure, rules 31, 32, 34–37) and the model-serving rules of K (73, 74, 76).
+"""Section D of ``policies/RULES.md``: network exposure (rules 31–37).
 
-Model servers are recognised by ``app.kubernetes.io/component: model-server`` (our label
-helper sets it) or a vLLM / Ollama image.
+Model servers hold GPUs and weights and are reached only over the tailnet, so the network rules
+make every namespace default-deny (31) with narrow allow rules (32), insist the VPC CNI actually
+enforces NetworkPolicies (33: EKS ignores them otherwise), and keep Services and Ingresses off
+the internet (34–36) and model servers behind ClusterIP Services only (37). Model servers are
+recognised by ``app.kubernetes.io/component: model-server`` (our label helper sets it) or a
+vLLM / Ollama image.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
 from aiinfra_policies.common import (
-    WORKLOAD_TYPES,
     Report,
-    containers,
+    RulePolicy,
+    Subject,
     get_path,
+    model_servers,
     namespace_of,
-    pod_spec,
-    stack_policy,
-    typed_policy,
+    pod_labels,
+    policy,
+    selects,
 )
+from aiinfra_policies.constants import ADDON, INGRESS, NETWORK_POLICY, SERVICE, WORKLOAD_TYPES
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
-SERVICE = "kubernetes:core/v1:Service"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
-POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 WAIVER = "ai-infra.io/egress-waiver"
-MODEL_SERVER = "model-server"
-MODEL_IMAGES = ("vllm", "ollama")
-RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of")
+"""Annotation on a NetworkPolicy whose wide egress is on purpose (its value says why)."""
 WIDE = ("0.0.0.0/0", "::/0")
-
-
-def is_model_server(resource_type: str, props: Mapping[str, Any]) -> bool:
-    if resource_type not in WORKLOAD_TYPES:
-        return False
-    labels = get_path(props, "spec.template.metadata.labels") or get_path(props, "metadata.labels") or {}
-    if labels.get("app.kubernetes.io/component") == MODEL_SERVER:
-        return True
-    spec = pod_spec(resource_type, props)
-    return any(any(m in str(c.get("image", "")) for m in MODEL_IMAGES) for _, c in containers(spec))
 
 
 # 31 ------------------------------------------------------------------------------------------
@@ -68,7 +57,8 @@ def _default_deny(args: StackValidationArgs, report: Report) -> None:
 
 
 # 32 ------------------------------------------------------------------------------------------
-def _no_allow_all(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _no_allow_all(r: Subject, report: Report) -> None:
+    props = r.props
     spec = props.get("spec") or {}
     waived = bool((get_path(props, "metadata.annotations") or {}).get(WAIVER))
     for direction, peers_key in (("ingress", "from"), ("egress", "to")):
@@ -84,8 +74,22 @@ def _no_allow_all(props: Mapping[str, Any], _: Mapping[str, Any], report: Report
                     )
 
 
+# 33 ------------------------------------------------------------------------------------------
+def _cni_network_policy(r: Subject, report: Report) -> None:
+    # EKS's VPC CNI ignores NetworkPolicies unless told to enforce them: rules 31 and 32 would be paper.
+    if r.props.get("addonName") != "vpc-cni":
+        return
+    try:
+        values = json.loads(r.props.get("configurationValues") or "{}")
+    except ValueError:
+        values = {}
+    if str(values.get("enableNetworkPolicy")).lower() != "true":
+        report('configurationValues must set enableNetworkPolicy: "true" (otherwise NetworkPolicies are ignored).')
+
+
 # 34, 35 --------------------------------------------------------------------------------------
-def _no_public_lb(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _no_public_lb(r: Subject, report: Report) -> None:
+    props = r.props
     if get_path(props, "spec.type") != "LoadBalancer":
         return
     annotations = get_path(props, "metadata.annotations") or {}
@@ -99,7 +103,8 @@ def _no_public_lb(props: Mapping[str, Any], _: Mapping[str, Any], report: Report
         report("spec.loadBalancerSourceRanges must not contain 0.0.0.0/0 or ::/0.")
 
 
-def _no_nodeport(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _no_nodeport(r: Subject, report: Report) -> None:
+    props = r.props
     if get_path(props, "spec.type") == "NodePort":
         report("spec.type must not be NodePort (it opens a port on every node).")
     if get_path(props, "spec.externalIPs"):
@@ -107,7 +112,8 @@ def _no_nodeport(props: Mapping[str, Any], _: Mapping[str, Any], report: Report)
 
 
 # 36 ------------------------------------------------------------------------------------------
-def _ingress_tls(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _ingress_tls(r: Subject, report: Report) -> None:
+    props = r.props
     annotations = get_path(props, "metadata.annotations") or {}
     alb_tls = annotations.get("alb.ingress.kubernetes.io/certificate-arn") and 'HTTP"' not in str(
         annotations.get("alb.ingress.kubernetes.io/listen-ports", "")
@@ -119,143 +125,83 @@ def _ingress_tls(props: Mapping[str, Any], _: Mapping[str, Any], report: Report)
 
 
 # 37 ------------------------------------------------------------------------------------------
-def _selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def _pod_labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
-    return get_path(props, "spec.template.metadata.labels") or {}
-
-
-def _model_servers(args: StackValidationArgs) -> list[Any]:
-    return [r for r in args.resources if is_model_server(r.resource_type, r.props)]
-
-
 def _cluster_internal(args: StackValidationArgs, report: Report) -> None:
-    servers = _model_servers(args)
+    servers = model_servers(args)
     for svc in (r for r in args.resources if r.resource_type == SERVICE):
         selector = get_path(svc.props, "spec.selector") or {}
         fronts_model = any(
-            namespace_of(s.props) == namespace_of(svc.props) and _selects(selector, _pod_labels(s.props))
-            for s in servers
+            namespace_of(s.props) == namespace_of(svc.props) and selects(selector, pod_labels(s.props)) for s in servers
         )
         if fronts_model and get_path(svc.props, "spec.type") not in (None, "ClusterIP"):
             report("Services in front of model servers must be ClusterIP (expose them over the tailnet).", svc.urn)
 
 
-# 73 ------------------------------------------------------------------------------------------
-def _monitoring_present(args: StackValidationArgs) -> bool:
-    return any(
-        r.resource_type in (SERVICE_MONITOR, POD_MONITOR)
-        or (r.resource_type == HELM_RELEASE and r.props.get("chart") == "kube-prometheus-stack")
-        for r in args.resources
-    )
-
-
-def _has_service_monitor(args: StackValidationArgs, report: Report) -> None:
-    if not _monitoring_present(args):
-        return  # no Prometheus Operator in this stack yet: nothing could scrape (or define) a monitor
-    monitors = [r for r in args.resources if r.resource_type in (SERVICE_MONITOR, POD_MONITOR)]
-    for server in _model_servers(args):
-        labels = _pod_labels(server.props)
-        covered = any(
-            namespace_of(m.props) == namespace_of(server.props)
-            and _selects(get_path(m.props, "spec.selector.matchLabels") or {}, labels)
-            and (get_path(m.props, "spec.endpoints") or get_path(m.props, "spec.podMetricsEndpoints"))
-            for m in monitors
-        )
-        image_is_ollama = any(
-            "ollama" in str(c.get("image", "")) for _, c in containers(pod_spec(server.resource_type, server.props))
-        )
-        if not covered and not image_is_ollama:  # Ollama exposes no Prometheus metrics
-            report("Model server has no ServiceMonitor/PodMonitor selecting it.", server.urn)
-
-
-# 74 ------------------------------------------------------------------------------------------
-def _monitoring_stack(args: StackValidationArgs, report: Report) -> None:
-    if not any(r.resource_type in WORKLOAD_TYPES or r.resource_type == HELM_RELEASE for r in args.resources):
-        return
-    if not any(
-        r.resource_type == HELM_RELEASE and r.props.get("chart") == "kube-prometheus-stack" for r in args.resources
-    ):
-        report("The stack has workloads but no monitoring stack (kube-prometheus-stack with Grafana).")
-
-
-# 76 ------------------------------------------------------------------------------------------
-def _recommended_labels(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    labels = get_path(props, "metadata.labels") or {}
-    missing = [k for k in RECOMMENDED if not labels.get(k)]
-    if missing:
-        report(f"metadata.labels must include {', '.join(missing)} (use components.core.labels.standard_labels).")
-
-
-POLICIES: list[Any] = [
-    stack_policy(
+POLICIES: list[RulePolicy] = [
+    policy(
         "k8s-namespace-default-deny",
-        "Namespaces with workloads must have a default-deny NetworkPolicy.",
-        _default_deny,
-        level=A,
+        rule="31",
+        description="Namespaces with workloads must have a default-deny NetworkPolicy.",
         remediation="Declare the namespace under ai-infra:namespaces.",
+        level=A,
+        stack=True,
+        check=_default_deny,
     ),
-    typed_policy(
+    policy(
         "k8s-networkpolicy-no-allow-all",
-        "NetworkPolicies must not allow every peer or the whole internet.",
-        frozenset({NETWORK_POLICY}),
-        _no_allow_all,
-        A,
-        "Name peers; waive wide egress with a documented reason.",
+        rule="32",
+        description="NetworkPolicies must not allow every peer or the whole internet.",
+        remediation="Name peers; waive wide egress with a documented reason.",
+        level=A,
+        types={NETWORK_POLICY},
+        exclude_namespaces=True,
+        check=_no_allow_all,
     ),
-    typed_policy(
+    policy(
+        "eks-vpc-cni-network-policy-enabled",
+        rule="33",
+        description="The VPC CNI add-on must enforce NetworkPolicies.",
+        remediation='Set configurationValues {"enableNetworkPolicy": "true"}.',
+        level=A,
+        types={ADDON},
+        check=_cni_network_policy,
+    ),
+    policy(
         "k8s-service-no-public-lb",
-        "LoadBalancer Services must be internal.",
-        frozenset({SERVICE}),
-        _no_public_lb,
-        A,
-        "Use ClusterIP plus the Tailscale operator, or an internal load balancer.",
+        rule="34",
+        description="LoadBalancer Services must be internal.",
+        remediation="Use ClusterIP plus the Tailscale operator, or an internal load balancer.",
+        level=A,
+        types={SERVICE},
+        exclude_namespaces=True,
+        check=_no_public_lb,
     ),
-    typed_policy(
+    policy(
         "k8s-service-no-nodeport",
-        "Services must not use NodePort or externalIPs.",
-        frozenset({SERVICE}),
-        _no_nodeport,
-        A,
-        "Use ClusterIP.",
+        rule="35",
+        description="Services must not use NodePort or externalIPs.",
+        remediation="Use ClusterIP.",
+        level=A,
+        types={SERVICE},
+        exclude_namespaces=True,
+        check=_no_nodeport,
     ),
-    typed_policy(
+    policy(
         "k8s-ingress-tls",
-        "Ingresses must terminate TLS and be internal.",
-        frozenset({INGRESS}),
-        _ingress_tls,
-        A,
-        "Add spec.tls or an ALB certificate; keep the scheme internal.",
+        rule="36",
+        description="Ingresses must terminate TLS and be internal.",
+        remediation="Add spec.tls or an ALB certificate; keep the scheme internal.",
+        level=A,
+        types={INGRESS},
+        exclude_namespaces=True,
+        check=_ingress_tls,
     ),
-    stack_policy(
+    policy(
         "model-runner-cluster-internal",
-        "Model servers must only be reachable through ClusterIP Services.",
-        _cluster_internal,
-        level=M,
+        rule="37",
+        description="Model servers must only be reachable through ClusterIP Services.",
         remediation="Set the Service type to ClusterIP; expose via the tailnet.",
-    ),
-    stack_policy(
-        "model-runner-has-servicemonitor",
-        "Every vLLM model server must be scraped by Prometheus.",
-        _has_service_monitor,
-        level=A,
-        remediation="Turn on monitoring so fleets emit ServiceMonitors.",
-    ),
-    stack_policy(
-        "monitoring-stack-present",
-        "A stack with workloads must run the monitoring stack.",
-        _monitoring_stack,
-        level=A,
-        remediation="Enable ai-infra:monitoring (kube-prometheus-stack, DCGM).",
-    ),
-    typed_policy(
-        "k8s-recommended-labels",
-        "Workloads and Services must carry the recommended app.kubernetes.io labels.",
-        frozenset({*WORKLOAD_TYPES, SERVICE}),
-        _recommended_labels,
-        A,
-        "Build labels with components.core.labels.standard_labels.",
+        level=M,
+        stack=True,
+        check=_cluster_internal,
     ),
 ]

@@ -1,25 +1,37 @@
-"""Section K meta rules that concern every component: Helm chart allowlist (75), AWS tags (77).
+"""Section K of ``policies/RULES.md``, meta rules 75 and 77: what every component must respect.
 
 Helm releases install objects CrossGuard never sees, so the only control is *which* charts at
-*which* versions may be installed; the allowlist lives in the policy config next to the levels.
+*which* versions may be installed (75); the allowlist lives in the policy config next to the
+levels, and a test holds it equal to the pinned charts in ``components/core/charts.py``. AWS
+resources carry the tags that attribute cost (GPU spend above all) and ownership (77).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
+from pulumi_policy import EnforcementLevel
+
+from aiinfra_policies.common import Report, RulePolicy, Subject, policy
+from aiinfra_policies.constants import (
+    ACCESS_ENTRY,
+    ACCESS_POINT,
+    ADDON,
+    CLUSTER,
+    ECR_REPOSITORY,
+    EFS,
+    HELM_RELEASE,
+    IAM_POLICY,
+    KMS_KEY,
+    LAUNCH_TEMPLATE,
+    LOG_GROUP,
+    NODE_GROUP,
+    ROLE,
 )
 
-from aiinfra_policies.common import Report, adapt_resource
-
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+A = EnforcementLevel.ADVISORY
 REQUIRED_TAGS = ("Environment", "Owner", "CostCenter")
+# The tag-bearing AWS types of the platform's components (attachments, associations and routes take no tags).
 TAGGABLE = frozenset(
     {
         "aws:ec2/vpc:Vpc",
@@ -28,69 +40,68 @@ TAGGABLE = frozenset(
         "aws:ec2/natGateway:NatGateway",
         "aws:ec2/eip:Eip",
         "aws:ec2/routeTable:RouteTable",
-        "aws:ec2/launchTemplate:LaunchTemplate",
+        LAUNCH_TEMPLATE,
         "aws:ec2/securityGroup:SecurityGroup",
-        "aws:eks/cluster:Cluster",
-        "aws:eks/nodeGroup:NodeGroup",
-        "aws:eks/addon:Addon",
-        "aws:eks/accessEntry:AccessEntry",
-        "aws:kms/key:Key",
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:iam/role:Role",
-        "aws:iam/policy:Policy",
+        CLUSTER,
+        NODE_GROUP,
+        ADDON,
+        ACCESS_ENTRY,
+        KMS_KEY,
+        LOG_GROUP,
+        ROLE,
+        IAM_POLICY,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:efs/accessPoint:AccessPoint",
-        "aws:ecr/repository:Repository",
+        EFS,
+        ACCESS_POINT,
+        ECR_REPOSITORY,
         "aws:backup/vault:Vault",
         "aws:backup/plan:Plan",
     }
 )
 
 
-def _helm_allowlisted(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != HELM_RELEASE:
-        return
-    allowed = (args.get_config() or {}).get("allowedCharts") or {}
-    chart = args.props.get("chart")
+# 75 ------------------------------------------------------------------------------------------
+def _helm_allowlisted(r: Subject, report: Report) -> None:
+    allowed = r.config.get("allowedCharts") or {}
+    chart = r.props.get("chart")
     entry = allowed.get(chart) if isinstance(chart, str) else None
     if not isinstance(entry, Mapping):
         report("chart is not in the policy config's allowedCharts; add it there (with repo and version) after review.")
         return
-    repo = (args.props.get("repositoryOpts") or {}).get("repo")
+    repo = (r.props.get("repositoryOpts") or {}).get("repo")
     if repo != entry.get("repo"):
         report("repositoryOpts.repo must be the allowlisted official repository for this chart.")
-    if args.props.get("version") != entry.get("version"):
+    if r.props.get("version") != entry.get("version"):
         report("version must be pinned to the allowlisted chart version.")
 
 
-def _tagged(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type not in TAGGABLE:
-        return
-    tags = args.props.get("tags") or {}
+# 77 ------------------------------------------------------------------------------------------
+def _tagged(r: Subject, report: Report) -> None:
+    tags = r.props.get("tags") or {}
     missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
     if missing:
         report(f"tags must include {', '.join(missing)} (cost allocation and ownership).")
 
 
-POLICIES: list[Any] = [
-    ResourceValidationPolicy(
-        name="helm-release-allowlisted",
+POLICIES: list[RulePolicy] = [
+    # No excludeNamespaces: a waiver here would let any chart in, which is the one thing 75 guards.
+    policy(
+        "helm-release-allowlisted",
+        rule="75",
         description="Helm releases may only install allowlisted official charts at pinned versions.",
-        validate=adapt_resource(_helm_allowlisted),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        remediation_steps="Pin the chart in components/core/charts.py and allowlist it in policies/<env>.json.",
-        config_schema=PolicyConfigSchema(
-            properties={
-                "allowedCharts": {"type": "object", "default": {}, "description": "chart name -> {repo, version}"}
-            }
-        ),
+        remediation="Pin the chart in components/core/charts.py and allowlist it in policies/<env>.json.",
+        level=A,
+        types={HELM_RELEASE},
+        schema={"allowedCharts": {"type": "object", "default": {}, "description": "chart name -> {repo, version}"}},
+        check=_helm_allowlisted,
     ),
-    ResourceValidationPolicy(
-        name="resources-tagged",
+    policy(
+        "resources-tagged",
+        rule="77",
         description="Taggable AWS resources must carry Environment, Owner and CostCenter tags.",
-        validate=adapt_resource(_tagged),
-        enforcement_level=EnforcementLevel.ADVISORY,
-        remediation_steps="Pass components.core.labels.aws_tags(...) as the resource's tags.",
+        remediation="Pass components.core.labels.aws_tags(...) as the resource's tags.",
+        level=A,
+        types=TAGGABLE,
+        check=_tagged,
     ),
 ]

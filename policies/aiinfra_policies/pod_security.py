@@ -1,7 +1,11 @@
-"""Section A: pod and container security context (Pod Security Standards, CIS EKS 4.x).
+"""Section A of ``policies/RULES.md``: pod and container security context (rules 1–17).
 
-Rules 1–17 of the rule table. The level in code is the dev level; ``policies/prod.json`` raises
-the prod ones. Every message names the key path to fix and never quotes a value.
+These are the Pod Security Standards (baseline, then restricted) and the matching CIS EKS 4.x
+controls, checked on every workload kind's pod spec, plus the objects around pods: the
+ServiceAccount a pod runs as (14), the namespace it lands in (15), bare Pods (16) and the
+namespace's own Pod Security labels (17), which are the only guard for Helm-installed pods.
+The level in code is the dev level; ``policies/prod.json`` raises it (all of A is mandatory in
+prod). Every message names the key path to fix and never quotes a value.
 """
 
 from __future__ import annotations
@@ -9,85 +13,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ResourceValidationArgs,
-)
+from pulumi_policy import EnforcementLevel
 
-from aiinfra_policies.common import (
-    NAMESPACE,
-    POD,
-    SERVICE_ACCOUNT,
-    WORKLOAD_TYPES,
-    Report,
-    args_policy,
-    containers,
-    excluded,
-    pod_spec,
-    pod_spec_path,
-    resource_policy,
-    workload_policy,
-)
+from aiinfra_policies.common import Report, RulePolicy, Subject, containers, policy
+from aiinfra_policies.constants import NAMESPACE, POD, SERVICE_ACCOUNT, WORKLOAD_TYPES
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
 
-PSS_BASELINE_CAPS = frozenset(
-    {
-        "AUDIT_WRITE",
-        "CHOWN",
-        "DAC_OVERRIDE",
-        "FOWNER",
-        "FSETID",
-        "KILL",
-        "MKNOD",
-        "NET_BIND_SERVICE",
-        "SETFCAP",
-        "SETGID",
-        "SETPCAP",
-        "SETUID",
-        "SYS_CHROOT",
-    }
-)
-SAFE_SYSCTLS = frozenset(
-    {
-        "kernel.shm_rmid_forced",
-        "net.ipv4.ip_local_port_range",
-        "net.ipv4.ip_unprivileged_port_start",
-        "net.ipv4.tcp_syncookies",
-        "net.ipv4.ping_group_range",
-        "net.ipv4.ip_local_reserved_ports",
-        "net.ipv4.tcp_keepalive_time",
-        "net.ipv4.tcp_fin_timeout",
-        "net.ipv4.tcp_keepalive_intvl",
-        "net.ipv4.tcp_keepalive_probes",
-    }
-)
+# Capability, sysctl and SELinux sets as the Pod Security Standards list them (kept as tables).
+# fmt: off
+PSS_BASELINE_CAPS = frozenset({
+    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE", "SETFCAP",
+    "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+})
+SAFE_SYSCTLS = frozenset({
+    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+})
 SELINUX_TYPES = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 RESTRICTED_VOLUME_KEYS = frozenset(
     {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"}
 )
 DEFAULT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
-CLUSTER_SCOPED_KINDS = frozenset(
-    {
-        "Namespace",
-        "Node",
-        "PersistentVolume",
-        "StorageClass",
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "PriorityClass",
-        "RuntimeClass",
-        "CustomResourceDefinition",
-        "CSIDriver",
-        "APIService",
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-        "IngressClass",
-        "VolumeSnapshotClass",
-    }
-)
+# Kinds without metadata.namespace: rule 15 does not apply to them.
+CLUSTER_SCOPED_KINDS = frozenset({
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
+    "RuntimeClass", "CustomResourceDefinition", "CSIDriver", "APIService", "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass",
+})
+# fmt: on
 
 
 def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -96,109 +53,109 @@ def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # 1 -------------------------------------------------------------------------------------------
-def _privileged(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _privileged(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         if _sc(c).get("privileged") is True:
-            report(f"{path}.{cpath}.securityContext.privileged must be false or unset.")
+            report(f"{r.pod_path}.{cpath}.securityContext.privileged must be false or unset.")
 
 
 # 2 -------------------------------------------------------------------------------------------
-def _host_namespaces(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _host_namespaces(r: Subject, report: Report) -> None:
     for key in ("hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace"):
-        if spec.get(key) is True:
-            report(f"{path}.{key} must be false or unset.")
+        if r.pod.get(key) is True:
+            report(f"{r.pod_path}.{key} must be false or unset.")
 
 
 # 3 -------------------------------------------------------------------------------------------
-def _host_path(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for i, vol in enumerate(spec.get("volumes") or []):
+def _host_path(r: Subject, report: Report) -> None:
+    for i, vol in enumerate(r.pod.get("volumes") or []):
         if isinstance(vol, Mapping) and vol.get("hostPath") is not None:
-            report(f"{path}.volumes[{i}] uses hostPath; use a PersistentVolumeClaim (local PV or CSI) instead.")
+            report(f"{r.pod_path}.volumes[{i}] uses hostPath; use a PersistentVolumeClaim (local PV or CSI) instead.")
 
 
 # 4 -------------------------------------------------------------------------------------------
-def _host_ports(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _host_ports(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         for j, port in enumerate(c.get("ports") or []):
             if isinstance(port, Mapping) and port.get("hostPort") not in (None, 0):
-                report(f"{path}.{cpath}.ports[{j}].hostPort must be unset; expose the port with a Service.")
+                report(f"{r.pod_path}.{cpath}.ports[{j}].hostPort must be unset; expose the port with a Service.")
 
 
 # 5 -------------------------------------------------------------------------------------------
-def _caps_baseline(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _caps_baseline(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         added = (_sc(c).get("capabilities") or {}).get("add") or []
         if any(cap not in PSS_BASELINE_CAPS for cap in added):
             report(
-                f"{path}.{cpath}.securityContext.capabilities.add may only hold the PSS baseline set "
+                f"{r.pod_path}.{cpath}.securityContext.capabilities.add may only hold the PSS baseline set "
                 "(never SYS_ADMIN, NET_RAW or ALL)."
             )
 
 
 # 6 -------------------------------------------------------------------------------------------
-def _caps_drop_all(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _caps_drop_all(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         caps = _sc(c).get("capabilities") or {}
         if "ALL" not in (caps.get("drop") or []):
-            report(f"{path}.{cpath}.securityContext.capabilities.drop must contain ALL.")
+            report(f"{r.pod_path}.{cpath}.securityContext.capabilities.drop must contain ALL.")
         if any(cap != "NET_BIND_SERVICE" for cap in caps.get("add") or []):
-            report(f"{path}.{cpath}.securityContext.capabilities.add may only contain NET_BIND_SERVICE.")
+            report(f"{r.pod_path}.{cpath}.securityContext.capabilities.add may only contain NET_BIND_SERVICE.")
 
 
 # 7 -------------------------------------------------------------------------------------------
-def _no_escalation(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _no_escalation(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         if _sc(c).get("allowPrivilegeEscalation") is not False:
-            report(f"{path}.{cpath}.securityContext.allowPrivilegeEscalation must be set to false.")
+            report(f"{r.pod_path}.{cpath}.securityContext.allowPrivilegeEscalation must be set to false.")
 
 
 # 8 -------------------------------------------------------------------------------------------
-def _non_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    pod_sc = _sc(spec)
+def _non_root(r: Subject, report: Report) -> None:
+    pod_sc = _sc(r.pod)
     pod_non_root = pod_sc.get("runAsNonRoot") is True
     for key in ("runAsUser", "runAsGroup"):
         if pod_sc.get(key) == 0:
-            report(f"{path}.securityContext.{key} must not be 0 (root).")
-    for cpath, c in containers(spec):
+            report(f"{r.pod_path}.securityContext.{key} must not be 0 (root).")
+    for cpath, c in containers(r.pod):
         sc = _sc(c)
         if sc.get("runAsNonRoot") is False or (not pod_non_root and sc.get("runAsNonRoot") is not True):
-            report(f"{path}.{cpath}: set runAsNonRoot: true (pod or container securityContext).")
+            report(f"{r.pod_path}.{cpath}: set runAsNonRoot: true (pod or container securityContext).")
         for key in ("runAsUser", "runAsGroup"):
             if sc.get(key) == 0:
-                report(f"{path}.{cpath}.securityContext.{key} must not be 0 (root).")
+                report(f"{r.pod_path}.{cpath}.securityContext.{key} must not be 0 (root).")
 
 
 # 9 -------------------------------------------------------------------------------------------
-def _seccomp(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _seccomp(r: Subject, report: Report) -> None:
     allowed = ("RuntimeDefault", "Localhost")
-    pod_type = (_sc(spec).get("seccompProfile") or {}).get("type")
+    pod_type = (_sc(r.pod).get("seccompProfile") or {}).get("type")
     if pod_type == "Unconfined":
-        report(f"{path}.securityContext.seccompProfile.type must not be Unconfined.")
-    for cpath, c in containers(spec):
+        report(f"{r.pod_path}.securityContext.seccompProfile.type must not be Unconfined.")
+    for cpath, c in containers(r.pod):
         c_type = (_sc(c).get("seccompProfile") or {}).get("type")
         if c_type == "Unconfined" or (c_type not in allowed and pod_type not in allowed):
-            report(f"{path}.{cpath}: set seccompProfile.type RuntimeDefault (pod or container securityContext).")
+            report(f"{r.pod_path}.{cpath}: set seccompProfile.type RuntimeDefault (pod or container securityContext).")
 
 
 # 10 ------------------------------------------------------------------------------------------
-def _read_only_root(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _read_only_root(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         if _sc(c).get("readOnlyRootFilesystem") is not True:
             report(
-                f"{path}.{cpath}.securityContext.readOnlyRootFilesystem must be true; "
+                f"{r.pod_path}.{cpath}.securityContext.readOnlyRootFilesystem must be true; "
                 "mount an emptyDir or PVC where the process writes."
             )
 
 
 # 11 ------------------------------------------------------------------------------------------
-def _volume_types(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for i, vol in enumerate(spec.get("volumes") or []):
+def _volume_types(r: Subject, report: Report) -> None:
+    for i, vol in enumerate(r.pod.get("volumes") or []):
         if not isinstance(vol, Mapping):
             continue
         kinds = set(vol) - {"name"}
         if kinds - RESTRICTED_VOLUME_KEYS:
             report(
-                f"{path}.volumes[{i}] must be one of configMap, csi, downwardAPI, emptyDir, ephemeral, "
+                f"{r.pod_path}.volumes[{i}] must be one of configMap, csi, downwardAPI, emptyDir, ephemeral, "
                 "persistentVolumeClaim, projected, secret."
             )
 
@@ -213,69 +170,69 @@ def _apparmor_bad(sc: Mapping[str, Any]) -> bool:
     return (sc.get("appArmorProfile") or {}).get("type") == "Unconfined"
 
 
-def _pss_misc(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    pod_sc = _sc(spec)
+def _pss_misc(r: Subject, report: Report) -> None:
+    pod_sc = _sc(r.pod)
     if _selinux_bad(pod_sc):
-        report(f"{path}.securityContext.seLinuxOptions: only container types, no user or role.")
+        report(f"{r.pod_path}.securityContext.seLinuxOptions: only container types, no user or role.")
     if _apparmor_bad(pod_sc):
-        report(f"{path}.securityContext.appArmorProfile.type must be RuntimeDefault or Localhost.")
+        report(f"{r.pod_path}.securityContext.appArmorProfile.type must be RuntimeDefault or Localhost.")
     for i, sysctl in enumerate(pod_sc.get("sysctls") or []):
         if isinstance(sysctl, Mapping) and sysctl.get("name") not in SAFE_SYSCTLS:
-            report(f"{path}.securityContext.sysctls[{i}] is not in the PSS safe set.")
+            report(f"{r.pod_path}.securityContext.sysctls[{i}] is not in the PSS safe set.")
     if (pod_sc.get("windowsOptions") or {}).get("hostProcess") is True:
-        report(f"{path}.securityContext.windowsOptions.hostProcess must not be true.")
-    for cpath, c in containers(spec):
+        report(f"{r.pod_path}.securityContext.windowsOptions.hostProcess must not be true.")
+    for cpath, c in containers(r.pod):
         sc = _sc(c)
         if _selinux_bad(sc):
-            report(f"{path}.{cpath}.securityContext.seLinuxOptions: only container types, no user or role.")
+            report(f"{r.pod_path}.{cpath}.securityContext.seLinuxOptions: only container types, no user or role.")
         if _apparmor_bad(sc):
-            report(f"{path}.{cpath}.securityContext.appArmorProfile.type must be RuntimeDefault or Localhost.")
+            report(f"{r.pod_path}.{cpath}.securityContext.appArmorProfile.type must be RuntimeDefault or Localhost.")
         if sc.get("procMount") not in (None, "Default"):
-            report(f"{path}.{cpath}.securityContext.procMount must be Default.")
+            report(f"{r.pod_path}.{cpath}.securityContext.procMount must be Default.")
         if (sc.get("windowsOptions") or {}).get("hostProcess") is True:
-            report(f"{path}.{cpath}.securityContext.windowsOptions.hostProcess must not be true.")
+            report(f"{r.pod_path}.{cpath}.securityContext.windowsOptions.hostProcess must not be true.")
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             for handler in ("httpGet", "tcpSocket"):
                 if ((c.get(probe) or {}).get(handler) or {}).get("host"):
-                    report(f"{path}.{cpath}.{probe}.{handler}.host must be empty (probe the pod itself).")
+                    report(f"{r.pod_path}.{cpath}.{probe}.{handler}.host must be empty (probe the pod itself).")
         for hook in ("postStart", "preStop"):
             for handler in ("httpGet", "tcpSocket"):
                 if (((c.get("lifecycle") or {}).get(hook) or {}).get(handler) or {}).get("host"):
-                    report(f"{path}.{cpath}.lifecycle.{hook}.{handler}.host must be empty.")
+                    report(f"{r.pod_path}.{cpath}.lifecycle.{hook}.{handler}.host must be empty.")
 
 
 # 13 ------------------------------------------------------------------------------------------
-def _token_automount(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if spec.get("automountServiceAccountToken") is not False:
+def _token_automount(r: Subject, report: Report) -> None:
+    if r.pod.get("automountServiceAccountToken") is not False:
         report(
-            f"{path}.automountServiceAccountToken must be false; mount a projected token only where "
+            f"{r.pod_path}.automountServiceAccountToken must be false; mount a projected token only where "
             "the workload calls the Kubernetes API."
         )
 
 
 # 14 ------------------------------------------------------------------------------------------
-def _dedicated_sa(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type == SERVICE_ACCOUNT:
-        name = (args.props.get("metadata") or {}).get("name")
-        if name == "default" and args.props.get("automountServiceAccountToken") is not False:
+def _dedicated_sa(r: Subject, report: Report) -> None:
+    if r.type == SERVICE_ACCOUNT:
+        # Pods that name no ServiceAccount get "default": it must at least not hand out a token.
+        name = (r.props.get("metadata") or {}).get("name")
+        if name == "default" and r.props.get("automountServiceAccountToken") is not False:
             report("The default ServiceAccount must set automountServiceAccountToken: false.")
         return
-    if args.resource_type not in WORKLOAD_TYPES or excluded(args):
-        return
-    spec = pod_spec(args.resource_type, args.props)
-    if spec.get("serviceAccountName") in (None, "", "default"):
-        report(f"{pod_spec_path(args.resource_type)}.serviceAccountName must name a dedicated ServiceAccount.")
+    if r.pod.get("serviceAccountName") in (None, "", "default"):
+        report(f"{r.pod_path}.serviceAccountName must name a dedicated ServiceAccount.")
 
 
 # 15 ------------------------------------------------------------------------------------------
-def _explicit_namespace(args: ResourceValidationArgs, report: Report) -> None:
-    token = args.resource_type
-    if not token.startswith("kubernetes:") or token.startswith(("kubernetes:helm.sh", "kubernetes:yaml")):
-        return
-    kind = args.props.get("kind")
+def _k8s_object(token: str) -> bool:
+    """Kubernetes objects, not the Helm/YAML wrappers (their namespace is not ``metadata``)."""
+    return token.startswith("kubernetes:") and not token.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+
+
+def _explicit_namespace(r: Subject, report: Report) -> None:
+    kind = r.props.get("kind")
     if not isinstance(kind, str) or kind in CLUSTER_SCOPED_KINDS or kind.endswith("List"):
         return
-    namespace = (args.props.get("metadata") or {}).get("namespace")
+    namespace = (r.props.get("metadata") or {}).get("namespace")
     if not namespace:
         report("metadata.namespace must be set explicitly (a literal, so it is known at preview).")
     elif namespace in DEFAULT_NAMESPACES:
@@ -283,32 +240,28 @@ def _explicit_namespace(args: ResourceValidationArgs, report: Report) -> None:
 
 
 # 16 ------------------------------------------------------------------------------------------
-def _bare_pod(_: Mapping[str, Any], report: Report) -> None:
+def _bare_pod(_: Subject, report: Report) -> None:
     report("Create pods through a Deployment, StatefulSet, DaemonSet or Job, not as a bare Pod.")
 
 
 # 17 ------------------------------------------------------------------------------------------
 PSS_LABELS = ("enforce", "warn", "audit")
 LEVEL_ORDER = {"restricted": 0, "baseline": 1, "privileged": 2}
-NAMESPACE_EXCEPTIONS_SCHEMA = PolicyConfigSchema(
-    properties={
-        "exceptions": {
-            "type": "object",
-            "additionalProperties": {"type": "string", "enum": ["baseline", "privileged"]},
-            "default": {},
-            "description": "System namespaces allowed a weaker Pod Security level, and the weakest allowed.",
-        }
+NAMESPACE_EXCEPTIONS = {
+    "exceptions": {
+        "type": "object",
+        "additionalProperties": {"type": "string", "enum": ["baseline", "privileged"]},
+        "default": {},
+        "description": "System namespaces allowed a weaker Pod Security level, and the weakest allowed.",
     }
-)
+}
 
 
-def _namespace_pss(args: ResourceValidationArgs, report: Report) -> None:
-    if args.resource_type != NAMESPACE:
-        return
-    metadata = args.props.get("metadata") or {}
+def _namespace_pss(r: Subject, report: Report) -> None:
+    metadata = r.props.get("metadata") or {}
     labels = metadata.get("labels") or {}
     name = metadata.get("name")
-    exceptions = (args.get_config() or {}).get("exceptions") or {}
+    exceptions = r.config.get("exceptions") or {}
     allowed = exceptions.get(name, "restricted") if isinstance(name, str) else "restricted"
     for mode in PSS_LABELS:
         key = f"pod-security.kubernetes.io/{mode}"
@@ -322,126 +275,177 @@ def _namespace_pss(args: ResourceValidationArgs, report: Report) -> None:
             )
 
 
-POLICIES: list[Any] = [
-    workload_policy(
+# Workload rules (1–13) see every workload kind and honour the excludeNamespaces waiver.
+POLICIES: list[RulePolicy] = [
+    policy(
         "k8s-no-privileged-containers",
-        "Containers must not run privileged.",
-        _privileged,
-        level=M,
+        rule="1",
+        description="Containers must not run privileged.",
         remediation="Remove securityContext.privileged or set it to false.",
+        level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_privileged,
     ),
-    workload_policy(
+    policy(
         "k8s-no-host-namespaces",
-        "Pods must not share the node's network, PID or IPC namespaces.",
-        _host_namespaces,
-        level=M,
+        rule="2",
+        description="Pods must not share the node's network, PID or IPC namespaces.",
         remediation="Remove hostNetwork/hostPID/hostIPC/shareProcessNamespace.",
+        level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_host_namespaces,
     ),
-    workload_policy(
+    policy(
         "k8s-no-host-path-volumes",
-        "Pods must not mount hostPath volumes.",
-        _host_path,
-        level=A,
+        rule="3",
+        description="Pods must not mount hostPath volumes.",
         remediation="Use a PVC on the local-nvme or shared-models StorageClass.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_host_path,
     ),
-    workload_policy(
+    policy(
         "k8s-no-host-ports",
-        "Containers must not bind host ports.",
-        _host_ports,
-        level=M,
+        rule="4",
+        description="Containers must not bind host ports.",
         remediation="Remove ports[].hostPort; put a ClusterIP Service in front.",
+        level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_host_ports,
     ),
-    workload_policy(
+    policy(
         "k8s-capabilities-baseline",
-        "Containers may only add Pod Security baseline capabilities.",
-        _caps_baseline,
-        level=M,
+        rule="5",
+        description="Containers may only add Pod Security baseline capabilities.",
         remediation="Drop SYS_ADMIN, NET_RAW and ALL from capabilities.add.",
-    ),
-    workload_policy(
-        "k8s-capabilities-drop-all",
-        "Containers must drop ALL capabilities.",
-        _caps_drop_all,
-        level=A,
-        remediation="Set securityContext.capabilities.drop: [ALL].",
-    ),
-    workload_policy(
-        "k8s-no-privilege-escalation",
-        "Containers must set allowPrivilegeEscalation: false.",
-        _no_escalation,
-        level=A,
-        remediation="Set securityContext.allowPrivilegeEscalation: false.",
-    ),
-    workload_policy(
-        "k8s-run-as-non-root",
-        "Pods must run as a non-root user and group.",
-        _non_root,
-        level=A,
-        remediation="Set runAsNonRoot: true and a non-zero runAsUser/runAsGroup.",
-    ),
-    workload_policy(
-        "k8s-seccomp-runtime-default",
-        "Pods must use the RuntimeDefault (or Localhost) seccomp profile.",
-        _seccomp,
-        level=A,
-        remediation="Set securityContext.seccompProfile.type: RuntimeDefault.",
-    ),
-    workload_policy(
-        "k8s-read-only-root-fs",
-        "Containers must have a read-only root filesystem.",
-        _read_only_root,
-        level=A,
-        remediation="Set readOnlyRootFilesystem: true and mount emptyDirs for scratch paths.",
-    ),
-    workload_policy(
-        "k8s-restricted-volume-types",
-        "Pods may only use the volume types Pod Security restricted allows.",
-        _volume_types,
-        level=A,
-        remediation="Replace inline nfs/hostPath/EBS volumes with PVCs.",
-    ),
-    workload_policy(
-        "k8s-pss-baseline-misc",
-        "Pods must meet the remaining Pod Security baseline controls.",
-        _pss_misc,
         level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_caps_baseline,
+    ),
+    policy(
+        "k8s-capabilities-drop-all",
+        rule="6",
+        description="Containers must drop ALL capabilities.",
+        remediation="Set securityContext.capabilities.drop: [ALL].",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_caps_drop_all,
+    ),
+    policy(
+        "k8s-no-privilege-escalation",
+        rule="7",
+        description="Containers must set allowPrivilegeEscalation: false.",
+        remediation="Set securityContext.allowPrivilegeEscalation: false.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_no_escalation,
+    ),
+    policy(
+        "k8s-run-as-non-root",
+        rule="8",
+        description="Pods must run as a non-root user and group.",
+        remediation="Set runAsNonRoot: true and a non-zero runAsUser/runAsGroup.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_non_root,
+    ),
+    policy(
+        "k8s-seccomp-runtime-default",
+        rule="9",
+        description="Pods must use the RuntimeDefault (or Localhost) seccomp profile.",
+        remediation="Set securityContext.seccompProfile.type: RuntimeDefault.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_seccomp,
+    ),
+    policy(
+        "k8s-read-only-root-fs",
+        rule="10",
+        description="Containers must have a read-only root filesystem.",
+        remediation="Set readOnlyRootFilesystem: true and mount emptyDirs for scratch paths.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_read_only_root,
+    ),
+    policy(
+        "k8s-restricted-volume-types",
+        rule="11",
+        description="Pods may only use the volume types Pod Security restricted allows.",
+        remediation="Replace inline nfs/hostPath/EBS volumes with PVCs.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_volume_types,
+    ),
+    policy(
+        "k8s-pss-baseline-misc",
+        rule="12",
+        description="Pods must meet the remaining Pod Security baseline controls.",
         remediation="Remove custom SELinux users/roles, unsafe sysctls, Unconfined AppArmor, probe hosts.",
+        level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_pss_misc,
     ),
-    workload_policy(
+    policy(
         "k8s-sa-token-not-automounted",
-        "Pods must not automount a ServiceAccount token.",
-        _token_automount,
-        level=A,
+        rule="13",
+        description="Pods must not automount a ServiceAccount token.",
         remediation="Set automountServiceAccountToken: false in the pod spec.",
-    ),
-    args_policy(
-        "k8s-dedicated-service-account",
-        "Workloads must run as a dedicated ServiceAccount.",
-        _dedicated_sa,
-        A,
-        "Create a ServiceAccount per workload and set serviceAccountName.",
-    ),
-    args_policy(
-        "k8s-explicit-non-default-namespace",
-        "Namespaced objects must name a platform namespace explicitly.",
-        _explicit_namespace,
-        A,
-        "Set metadata.namespace to one of the platform's namespaces.",
-    ),
-    resource_policy(
-        "k8s-no-bare-pods",
-        "Pods must be created by a controller.",
-        frozenset({POD}),
-        _bare_pod,
         level=A,
-        remediation="Wrap the pod in a Deployment, StatefulSet or Job.",
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_token_automount,
     ),
-    args_policy(
+    policy(
+        "k8s-dedicated-service-account",
+        rule="14",
+        description="Workloads must run as a dedicated ServiceAccount.",
+        remediation="Create a ServiceAccount per workload and set serviceAccountName.",
+        level=A,
+        types=WORKLOAD_TYPES | {SERVICE_ACCOUNT},
+        exclude_namespaces=True,
+        check=_dedicated_sa,
+    ),
+    policy(
+        "k8s-explicit-non-default-namespace",
+        rule="15",
+        description="Namespaced objects must name a platform namespace explicitly.",
+        remediation="Set metadata.namespace to one of the platform's namespaces.",
+        level=A,
+        types=_k8s_object,
+        exclude_namespaces=True,
+        check=_explicit_namespace,
+    ),
+    policy(
+        "k8s-no-bare-pods",
+        rule="16",
+        description="Pods must be created by a controller.",
+        remediation="Wrap the pod in a Deployment, StatefulSet or Job.",
+        level=A,
+        types={POD},
+        exclude_namespaces=True,
+        check=_bare_pod,
+    ),
+    # Namespaces are cluster-scoped: their waiver is the per-namespace ``exceptions`` level instead.
+    policy(
         "k8s-namespace-pss-labels",
-        "Namespaces must carry Pod Security labels (restricted unless excepted).",
-        _namespace_pss,
-        A,
-        "Label the namespace pod-security.kubernetes.io/enforce|warn|audit: restricted.",
-        NAMESPACE_EXCEPTIONS_SCHEMA,
+        rule="17",
+        description="Namespaces must carry Pod Security labels (restricted unless excepted).",
+        remediation="Label the namespace pod-security.kubernetes.io/enforce|warn|audit: restricted.",
+        level=A,
+        types={NAMESPACE},
+        schema=NAMESPACE_EXCEPTIONS,
+        check=_namespace_pss,
     ),
 ]

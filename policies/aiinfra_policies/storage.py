@@ -1,43 +1,47 @@
-"""Section G: storage (NVMe, NFS, EBS, EFS, S3) and the protection of prod data.
+"""Section G of ``policies/RULES.md``: storage (NVMe, NFS, EBS, EFS, S3) and KMS (rules 44–52).
 
-Rules 44–51 of the rule table (52, KMS hygiene, lives with the cluster rules), plus
-``data-protected``: in prod, resources that hold data of record (EFS file systems, KMS keys, ECR
-repositories, volumes labelled as model weights) must carry Pulumi's ``protect`` option, so a
-stray ``pulumi destroy`` or a replacement cannot delete them.
+Model weights and training data are the platform's data of record. Volumes and buckets are
+encrypted with customer KMS keys (44, 47, 50) whose keys rotate and cannot be deleted on a
+whim (52); volumes holding weights are retained (45); local NVMe is consumed through local
+PVs, never hostPath (46); EFS clients act as one non-root user in their own directory (48);
+buckets are never public (49) and, in prod, versioned and access-logged (51).
+
+``data-protected`` is a pack rule without a number (``—`` in ``RULES.md``): in prod, resources that hold data of
+record (EFS file systems, KMS keys, ECR repositories, volumes labelled as model weights) must
+carry Pulumi's ``protect`` option, so a stray ``pulumi destroy`` or a replacement cannot
+delete them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    StackValidationArgs,
-)
+from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, get_path, stack_policy, typed_policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, policy
+from aiinfra_policies.constants import (
+    ACCESS_POINT,
+    BUCKETS,
+    DATA_LABEL,
+    ECR_REPOSITORY,
+    EFS,
+    KMS_KEY,
+    LOGGING,
+    MODEL_WEIGHTS,
+    PERSISTENT_VOLUME,
+    PUBLIC_ACCESS_BLOCK,
+    PVC,
+    SSE,
+    STORAGE_CLASS,
+    VERSIONING,
+)
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
-STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
-PERSISTENT_VOLUME = "kubernetes:core/v1:PersistentVolume"
-PVC = "kubernetes:core/v1:PersistentVolumeClaim"
-EFS = "aws:efs/fileSystem:FileSystem"
-ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
-BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-SSE = frozenset(
-    {
-        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
-    }
-)
-VERSIONING = frozenset({"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2"})
-LOGGING = frozenset({"aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"})
-DATA_LABEL = "ai-infra.io/data"
-MODEL_WEIGHTS = "model-weights"
-PROTECTED_TYPES = frozenset({EFS, "aws:kms/key:Key", "aws:ecr/repository:Repository"})
+PROTECTED_TYPES = frozenset({EFS, KMS_KEY, ECR_REPOSITORY})
+REQUIRE_CMK = {"requireCmk": {"type": "boolean", "default": True}}
 
 
 def _labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -45,7 +49,8 @@ def _labels(props: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # 44 ------------------------------------------------------------------------------------------
-def _class_encrypted(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
+def _class_encrypted(r: Subject, report: Report) -> None:
+    props, config = r.props, r.config
     if props.get("provisioner") != "ebs.csi.aws.com":
         return
     params = props.get("parameters") or {}
@@ -56,7 +61,8 @@ def _class_encrypted(props: Mapping[str, Any], config: Mapping[str, Any], report
 
 
 # 45 ------------------------------------------------------------------------------------------
-def _reclaim_retain(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
+def _reclaim_retain(r: Subject, report: Report) -> None:
+    props, config = r.props, r.config
     if _labels(props).get(DATA_LABEL) != MODEL_WEIGHTS or not config.get("requireRetain", True):
         return
     if props.get("kind") == "StorageClass" and props.get("reclaimPolicy") != "Retain":
@@ -66,7 +72,8 @@ def _reclaim_retain(props: Mapping[str, Any], config: Mapping[str, Any], report:
 
 
 # 46 ------------------------------------------------------------------------------------------
-def _local_via_pv(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _local_via_pv(r: Subject, report: Report) -> None:
+    props = r.props
     local_class = props.get("kind") == "StorageClass" and props.get("provisioner") == "kubernetes.io/no-provisioner"
     if local_class and props.get("volumeBindingMode") != "WaitForFirstConsumer":
         report("volumeBindingMode must be WaitForFirstConsumer for local volumes (bind on the pod's node).")
@@ -78,14 +85,16 @@ def _local_via_pv(props: Mapping[str, Any], _: Mapping[str, Any], report: Report
 
 
 # 47, 48 --------------------------------------------------------------------------------------
-def _efs_encrypted(props: Mapping[str, Any], config: Mapping[str, Any], report: Report) -> None:
+def _efs_encrypted(r: Subject, report: Report) -> None:
+    props, config = r.props, r.config
     if props.get("encrypted") is not True:
         report("encrypted must be true.")
     elif config.get("requireCmk", True) and not props.get("kmsKeyId"):
         report("kmsKeyId must name a customer KMS key.")
 
 
-def _access_point(props: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
+def _access_point(r: Subject, report: Report) -> None:
+    props = r.props
     if not props.get("posixUser"):
         report("posixUser must be set so every client acts as one non-root identity.")
     elif get_path(props, "posixUser.uid") in (0, "0"):
@@ -148,6 +157,28 @@ def _versioning_logging(args: StackValidationArgs, report: Report) -> None:
             report("Bucket needs access logging.", bucket.urn)
 
 
+# 52 ------------------------------------------------------------------------------------------
+def _kms_hygiene(r: Subject, report: Report) -> None:
+    # Every encryption rule above points at a customer key; this keeps those keys recoverable.
+    props = r.props
+    if props.get("enableKeyRotation") is not True:
+        report("enableKeyRotation must be true.")
+    if props.get("bypassPolicyLockoutSafetyCheck") is True:
+        report("bypassPolicyLockoutSafetyCheck must not be true.")
+    window = props.get("deletionWindowInDays")
+    if not isinstance(window, int | float) or window < r.config.get("minDeletionWindowDays", 30):
+        report("deletionWindowInDays must be at least the configured minimum (30 in prod).")
+    if not props.get("description"):
+        report("description must say what the key protects.")
+    policy = props.get("policy")
+    if isinstance(policy, str) and policy:
+        for stmt in json.loads(policy).get("Statement", []):
+            principal = stmt.get("Principal")
+            wildcard = principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") == "*")
+            if stmt.get("Effect") == "Allow" and wildcard and not stmt.get("Condition"):
+                report("policy must not allow Principal * without a Condition.")
+
+
 # data-protected (stack) ----------------------------------------------------------------------
 def _data_protected(args: StackValidationArgs, report: Report) -> None:
     if not (args.get_config() or {}).get("requireProtect", True):
@@ -158,77 +189,102 @@ def _data_protected(args: StackValidationArgs, report: Report) -> None:
             report("Resources holding data of record must be protected (ResourceOptions protect=True).", r.urn)
 
 
-POLICIES: list[Any] = [
-    typed_policy(
+# StorageClasses and PersistentVolumes are cluster-scoped, so excludeNamespaces has no meaning here.
+POLICIES: list[RulePolicy] = [
+    policy(
         "k8s-storageclass-encrypted",
-        "EBS StorageClasses must encrypt volumes with a customer KMS key.",
-        frozenset({STORAGE_CLASS}),
-        _class_encrypted,
-        M,
-        'Set parameters encrypted "true" and kmsKeyId.',
-        {"requireCmk": {"type": "boolean", "default": True}},
-    ),
-    typed_policy(
-        "k8s-storage-reclaim-retain",
-        "Classes and volumes holding model weights must be reclaimed with Retain.",
-        frozenset({STORAGE_CLASS, PERSISTENT_VOLUME}),
-        _reclaim_retain,
-        A,
-        "Set reclaimPolicy / persistentVolumeReclaimPolicy Retain.",
-        {"requireRetain": {"type": "boolean", "default": True}},
-    ),
-    typed_policy(
-        "k8s-local-nvme-via-pv",
-        "Local NVMe must be exposed as node-pinned local PVs bound on first consumer.",
-        frozenset({STORAGE_CLASS, PERSISTENT_VOLUME}),
-        _local_via_pv,
-        A,
-        "Use the local-nvme class (no-provisioner, WaitForFirstConsumer); never hostPath.",
-    ),
-    typed_policy(
-        "efs-encrypted-cmk",
-        "EFS file systems must be encrypted with a customer KMS key.",
-        frozenset({EFS}),
-        _efs_encrypted,
-        M,
-        "Set encrypted true and kmsKeyId.",
-        {"requireCmk": {"type": "boolean", "default": True}},
-    ),
-    typed_policy(
-        "efs-access-point-identity",
-        "EFS access points must set a non-root POSIX user and a sub-directory.",
-        frozenset({ACCESS_POINT}),
-        _access_point,
-        A,
-        "Set posixUser and rootDirectory.path below /.",
-    ),
-    stack_policy(
-        "s3-public-access-block",
-        "S3 buckets must block every form of public access.",
-        _public_access_block,
+        rule="44",
+        description="EBS StorageClasses must encrypt volumes with a customer KMS key.",
+        remediation='Set parameters encrypted "true" and kmsKeyId.',
         level=M,
+        types={STORAGE_CLASS},
+        schema=REQUIRE_CMK,
+        check=_class_encrypted,
+    ),
+    policy(
+        "k8s-storage-reclaim-retain",
+        rule="45",
+        description="Classes and volumes holding model weights must be reclaimed with Retain.",
+        remediation="Set reclaimPolicy / persistentVolumeReclaimPolicy Retain.",
+        level=A,
+        types={STORAGE_CLASS, PERSISTENT_VOLUME},
+        schema={"requireRetain": {"type": "boolean", "default": True}},
+        check=_reclaim_retain,
+    ),
+    policy(
+        "k8s-local-nvme-via-pv",
+        rule="46",
+        description="Local NVMe must be exposed as node-pinned local PVs bound on first consumer.",
+        remediation="Use the local-nvme class (no-provisioner, WaitForFirstConsumer); never hostPath.",
+        level=A,
+        types={STORAGE_CLASS, PERSISTENT_VOLUME},
+        check=_local_via_pv,
+    ),
+    policy(
+        "efs-encrypted-cmk",
+        rule="47",
+        description="EFS file systems must be encrypted with a customer KMS key.",
+        remediation="Set encrypted true and kmsKeyId.",
+        level=M,
+        types={EFS},
+        schema=REQUIRE_CMK,
+        check=_efs_encrypted,
+    ),
+    policy(
+        "efs-access-point-identity",
+        rule="48",
+        description="EFS access points must set a non-root POSIX user and a sub-directory.",
+        remediation="Set posixUser and rootDirectory.path below /.",
+        level=A,
+        types={ACCESS_POINT},
+        check=_access_point,
+    ),
+    policy(
+        "s3-public-access-block",
+        rule="49",
+        description="S3 buckets must block every form of public access.",
         remediation="Add a BucketPublicAccessBlock with all four flags.",
+        level=M,
+        stack=True,
+        check=_public_access_block,
     ),
-    stack_policy(
+    policy(
         "s3-sse-kms",
-        "S3 buckets must encrypt by default with KMS and bucket keys.",
-        _sse_kms,
-        level=A,
+        rule="50",
+        description="S3 buckets must encrypt by default with KMS and bucket keys.",
         remediation="Add a server-side encryption configuration with aws:kms.",
-    ),
-    stack_policy(
-        "s3-versioning-logging",
-        "Model and data buckets must be versioned and access-logged.",
-        _versioning_logging,
-        level=EnforcementLevel.DISABLED,
-        remediation="Add BucketVersioning (Enabled) and BucketLogging.",
-    ),
-    stack_policy(
-        "data-protected",
-        "Prod data (EFS, KMS keys, ECR, model-weight volumes) must be protected.",
-        _data_protected,
         level=A,
+        stack=True,
+        check=_sse_kms,
+    ),
+    policy(
+        "s3-versioning-logging",
+        rule="51",
+        description="Model and data buckets must be versioned and access-logged.",
+        remediation="Add BucketVersioning (Enabled) and BucketLogging.",
+        level=EnforcementLevel.DISABLED,
+        stack=True,
+        check=_versioning_logging,
+    ),
+    policy(
+        "kms-key-hygiene",
+        rule="52",
+        description="KMS keys must rotate, keep a deletion window and a safe policy.",
+        remediation="Enable rotation, set a description and a 30-day window in prod.",
+        level=M,
+        types={KMS_KEY},
+        schema={"minDeletionWindowDays": {"type": "integer", "default": 30}},
+        check=_kms_hygiene,
+    ),
+    policy(
+        "data-protected",
+        rule=None,
+        section="G",
+        description="Prod data (EFS, KMS keys, ECR, model-weight volumes) must be protected.",
         remediation="Pass protect=True (and retain_on_delete) in prod.",
+        level=A,
+        stack=True,
         schema={"requireProtect": {"type": "boolean", "default": True}},
+        check=_data_protected,
     ),
 ]

@@ -1,4 +1,11 @@
-"""Section C: resources, GPU scheduling and availability of workloads (rules 24–30)."""
+"""Section C of ``policies/RULES.md``: resources, GPU scheduling and availability (rules 24–30).
+
+GPUs are the platform's cost: a pod must ask for them the one way the device plugin honours
+(whole-number limits, 25), land only on GPU nodes while CPU pods stay off them (26, 27: the
+taint on GPU node groups is what keeps CPU pods away), and every namespace is capped by a
+quota (28). Probes (29) and disruption budgets (30) keep model servers, which take minutes to
+load weights, from being killed or drained blindly.
+"""
 
 from __future__ import annotations
 
@@ -8,27 +15,36 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
 from aiinfra_policies.common import (
-    DEPLOYMENT,
-    STATEFULSET,
-    WORKLOAD_TYPES,
     Report,
+    RulePolicy,
+    Subject,
     containers,
     get_path,
     namespace_of,
+    pod_labels,
     pod_spec,
-    stack_policy,
-    workload_policy,
+    policy,
+)
+from aiinfra_policies.constants import (
+    COMPONENT_LABEL,
+    DEPLOYMENT,
+    GPU_NODE_LABELS,
+    GPU_RESOURCES,
+    GPU_TAINT_KEY,
+    LIMIT_RANGE,
+    MODEL_SERVER_COMPONENT,
+    NODE_GROUP,
+    PDB,
+    RESOURCE_QUOTA,
+    STATEFULSET,
+    WORKLOAD_TYPES,
 )
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
-GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
-GPU_TAINT_KEY = "nvidia.com/gpu"
-GPU_NODE_LABELS = ("nvidia.com/gpu.present", "ai-infra.io/pool")
-MODEL_SERVER_COMPONENT = "model-server"
-RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
-LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
-PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+GPU_AMI_TYPES = frozenset(
+    {"AL2_x86_64_GPU", "AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA", "BOTTLEROCKET_ARM_64_NVIDIA"}
+)
 
 
 def _resources(c: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -37,28 +53,28 @@ def _resources(c: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # 24 ------------------------------------------------------------------------------------------
-def _requests_limits(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _requests_limits(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         res = _resources(c)
         for key in ("requests.cpu", "requests.memory", "limits.memory"):
             if get_path(res, key) in (None, ""):
-                report(f"{path}.{cpath}.resources.{key} must be set.")
+                report(f"{r.pod_path}.{cpath}.resources.{key} must be set.")
 
 
 # 25 ------------------------------------------------------------------------------------------
-def _gpu_well_formed(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    for cpath, c in containers(spec):
+def _gpu_well_formed(r: Subject, report: Report) -> None:
+    for cpath, c in containers(r.pod):
         res = _resources(c)
         limits, requests = res.get("limits") or {}, res.get("requests") or {}
         for gpu in GPU_RESOURCES:
             if gpu in requests and gpu not in limits:
-                report(f"{path}.{cpath}.resources.limits[{gpu}] must be set (GPUs are requested through limits).")
+                report(f"{r.pod_path}.{cpath}.resources.limits[{gpu}] must be set (GPUs are requested through limits).")
             if gpu in limits:
                 value = str(limits[gpu])
                 if not value.isdigit() or int(value) < 1:
-                    report(f"{path}.{cpath}.resources.limits[{gpu}] must be a whole number of at least 1.")
+                    report(f"{r.pod_path}.{cpath}.resources.limits[{gpu}] must be a whole number of at least 1.")
                 if gpu in requests and str(requests[gpu]) != value:
-                    report(f"{path}.{cpath}.resources.requests[{gpu}] must equal the limit.")
+                    report(f"{r.pod_path}.{cpath}.resources.requests[{gpu}] must equal the limit.")
 
 
 def uses_gpu(spec: Mapping[str, Any]) -> bool:
@@ -89,14 +105,27 @@ def _selects_gpu_nodes(spec: Mapping[str, Any]) -> bool:
 
 
 # 26 ------------------------------------------------------------------------------------------
-def _gpu_targeting(path: str, spec: Mapping[str, Any], _: Mapping[str, Any], report: Report) -> None:
-    if uses_gpu(spec):
-        if not _tolerates_gpu(spec):
-            report(f"{path}.tolerations must tolerate the {GPU_TAINT_KEY} taint (GPU pods run on GPU nodes).")
-        if not _selects_gpu_nodes(spec):
-            report(f"{path}: select GPU nodes with nodeSelector or required node affinity on a GPU pool label.")
-    elif _tolerates_gpu(spec):
-        report(f"{path}.tolerations: pods without GPU limits must not tolerate the GPU taint (cost isolation).")
+def _gpu_targeting(r: Subject, report: Report) -> None:
+    if uses_gpu(r.pod):
+        if not _tolerates_gpu(r.pod):
+            report(f"{r.pod_path}.tolerations must tolerate the {GPU_TAINT_KEY} taint (GPU pods run on GPU nodes).")
+        if not _selects_gpu_nodes(r.pod):
+            report(f"{r.pod_path}: select GPU nodes with nodeSelector or required node affinity on a GPU pool label.")
+    elif _tolerates_gpu(r.pod):
+        report(f"{r.pod_path}.tolerations: pods without GPU limits must not tolerate the GPU taint (cost isolation).")
+
+
+# 27 ------------------------------------------------------------------------------------------
+def _is_gpu_node_group(props: Mapping[str, Any]) -> bool:
+    types = props.get("instanceTypes") or []
+    return props.get("amiType") in GPU_AMI_TYPES or any(str(t).startswith(("g", "p")) for t in types)
+
+
+def _gpu_tainted(r: Subject, report: Report) -> None:
+    if _is_gpu_node_group(r.props) and not any(
+        t.get("key") == GPU_TAINT_KEY and t.get("effect") == "NO_SCHEDULE" for t in r.props.get("taints") or []
+    ):
+        report(f"taints must include key {GPU_TAINT_KEY} with effect NO_SCHEDULE.")
 
 
 # 28 ------------------------------------------------------------------------------------------
@@ -122,23 +151,21 @@ def _quota_limitrange(args: StackValidationArgs, report: Report) -> None:
 
 
 # 29 ------------------------------------------------------------------------------------------
-def _probes(path: str, spec: Mapping[str, Any], props: Mapping[str, Any], report: Report) -> None:
-    labels = get_path(props, "spec.template.metadata.labels") or {}
-    model_server = labels.get("app.kubernetes.io/component") == MODEL_SERVER_COMPONENT
-    for i, c in enumerate(spec.get("containers") or []):
+def _probes(r: Subject, report: Report) -> None:
+    # Jobs and bare pods run to completion: probes would only restart them mid-run.
+    if r.props.get("kind") not in ("Deployment", "StatefulSet", "DaemonSet"):
+        return
+    # Model servers load weights for minutes; a startup probe holds off liveness until they are up.
+    model_server = pod_labels(r.props).get(COMPONENT_LABEL) == MODEL_SERVER_COMPONENT
+    for i, c in enumerate(r.pod.get("containers") or []):
         for probe in ("readinessProbe", "livenessProbe") + (("startupProbe",) if model_server else ()):
             if not c.get(probe):
-                report(f"{path}.containers[{i}].{probe} must be set.")
-
-
-def _probed_workload(path: str, spec: Mapping[str, Any], props: Mapping[str, Any], report: Report) -> None:
-    kind = props.get("kind")
-    if kind in ("Deployment", "StatefulSet", "DaemonSet"):
-        _probes(path, spec, props, report)
+                report(f"{r.pod_path}.containers[{i}].{probe} must be set.")
 
 
 # 30 ------------------------------------------------------------------------------------------
 def _selects(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
+    """Whether a LabelSelector's matchLabels pick ``labels`` (an empty selector picks nothing here)."""
     match = selector.get("matchLabels") or {}
     return bool(match) and all(labels.get(k) == v for k, v in match.items())
 
@@ -168,47 +195,72 @@ def _pdb_for_replicated(args: StackValidationArgs, report: Report) -> None:
                 report(f"PodDisruptionBudget {p.name} forbids every voluntary disruption; allow at least one.", p.urn)
 
 
-POLICIES: list[Any] = [
-    workload_policy(
+POLICIES: list[RulePolicy] = [
+    policy(
         "k8s-requests-and-memory-limits",
-        "Containers must set CPU and memory requests and a memory limit.",
-        _requests_limits,
-        level=A,
+        rule="24",
+        description="Containers must set CPU and memory requests and a memory limit.",
         remediation="Set resources.requests.cpu/memory and resources.limits.memory.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_requests_limits,
     ),
-    workload_policy(
+    policy(
         "k8s-gpu-resources-well-formed",
-        "GPU resources must be whole-number limits equal to any request.",
-        _gpu_well_formed,
-        level=M,
+        rule="25",
+        description="GPU resources must be whole-number limits equal to any request.",
         remediation="Put nvidia.com/gpu in limits (and requests only if equal).",
+        level=M,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_gpu_well_formed,
     ),
-    workload_policy(
+    policy(
         "k8s-gpu-pods-target-gpu-nodes",
-        "GPU pods must tolerate the GPU taint and select GPU nodes; others must not.",
-        _gpu_targeting,
-        level=A,
+        rule="26",
+        description="GPU pods must tolerate the GPU taint and select GPU nodes; others must not.",
         remediation="Add the nvidia.com/gpu toleration and a GPU pool node selector.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_gpu_targeting,
     ),
-    stack_policy(
+    policy(
+        "eks-gpu-nodegroup-tainted",
+        rule="27",
+        description="GPU node groups must carry the nvidia.com/gpu NoSchedule taint.",
+        remediation="Add the GPU taint to the node group.",
+        level=A,
+        types={NODE_GROUP},
+        check=_gpu_tainted,
+    ),
+    policy(
         "k8s-namespace-quota-limitrange",
-        "Namespaces with workloads must have a ResourceQuota and a LimitRange.",
-        _quota_limitrange,
-        level=A,
+        rule="28",
+        description="Namespaces with workloads must have a ResourceQuota and a LimitRange.",
         remediation="Declare the namespace under ai-infra:namespaces.",
-    ),
-    workload_policy(
-        "k8s-probes-configured",
-        "Long-running containers must have readiness and liveness probes (model servers a startup probe).",
-        _probed_workload,
         level=A,
-        remediation="Add readinessProbe, livenessProbe (and startupProbe for model servers).",
+        stack=True,
+        check=_quota_limitrange,
     ),
-    stack_policy(
+    policy(
+        "k8s-probes-configured",
+        rule="29",
+        description="Long-running containers must have readiness and liveness probes (model servers a startup probe).",
+        remediation="Add readinessProbe, livenessProbe (and startupProbe for model servers).",
+        level=A,
+        types=WORKLOAD_TYPES,
+        exclude_namespaces=True,
+        check=_probes,
+    ),
+    policy(
         "k8s-pdb-for-replicated",
-        "Replicated Deployments and StatefulSets must have a PodDisruptionBudget that allows disruption.",
-        _pdb_for_replicated,
-        level=EnforcementLevel.DISABLED,
+        rule="30",
+        description="Replicated Deployments and StatefulSets must have a PodDisruptionBudget that allows disruption.",
         remediation="Add a PDB with maxUnavailable: 1.",
+        level=EnforcementLevel.DISABLED,
+        stack=True,
+        check=_pdb_for_replicated,
     ),
 ]

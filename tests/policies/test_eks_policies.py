@@ -1,4 +1,4 @@
-"""Section H (and cluster-level D/E/F/G) policies both ways."""
+"""Section H policies (EKS control plane, node groups, IAM) both ways."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
 
-from aiinfra_policies import eks, platform
+from aiinfra_policies import eks
+from aiinfra_policies.constants import CLUSTER, LAUNCH_TEMPLATE, LOG_GROUP, NODE_GROUP, ROLE, ROLE_ATTACHMENT
 from tests.conftest import policy_by_name, violations
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
@@ -44,84 +45,44 @@ def launch_template() -> dict[str, Any]:
     }
 
 
-def kms_key() -> dict[str, Any]:
-    policy = {
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::1:root"}, "Action": "kms:*", "Resource": "*"}
-        ]
-    }
-    return {
-        "enableKeyRotation": True,
-        "deletionWindowInDays": 30,
-        "description": "d",
-        "policy": json.dumps(policy),
-        "tags": TAGS,
-    }
-
-
 CASES: list[tuple[str, str, Any, Any]] = [
     # (policy, type token, compliant props factory, mutation)
-    ("eks-endpoint-private", eks.CLUSTER, cluster, lambda p: p["vpcConfig"].update(endpointPublicAccess=True)),
-    ("eks-endpoint-private", eks.CLUSTER, cluster, lambda p: p["vpcConfig"].update(endpointPrivateAccess=False)),
-    ("eks-control-plane-logging", eks.CLUSTER, cluster, lambda p: p.update(enabledClusterLogTypes=["audit"])),
-    ("eks-supported-version", eks.CLUSTER, cluster, lambda p: p.update(version="1.27")),
-    ("eks-secrets-envelope-encryption-cmk", eks.CLUSTER, cluster, lambda p: p.pop("encryptionConfig")),
-    (
-        "eks-access-entries-least-privilege",
-        eks.CLUSTER,
-        cluster,
-        lambda p: p["accessConfig"].update(authenticationMode="CONFIG_MAP"),
-    ),
-    (
-        "eks-access-entries-least-privilege",
-        eks.CLUSTER,
-        cluster,
-        lambda p: p["accessConfig"].update(bootstrapClusterCreatorAdminPermissions=True),
-    ),
-    ("eks-gpu-nodegroup-tainted", eks.NODE_GROUP, node_group, lambda p: p.update(taints=[])),
-    ("eks-nodegroup-no-ssh", eks.NODE_GROUP, node_group, lambda p: p.update(remoteAccess={"ec2SshKey": "k"})),
-    ("eks-nodegroup-launch-template", eks.NODE_GROUP, node_group, lambda p: p.pop("launchTemplate")),
+    ("eks-endpoint-private", CLUSTER, cluster, lambda p: p["vpcConfig"].update(endpointPublicAccess=True)),
+    ("eks-endpoint-private", CLUSTER, cluster, lambda p: p["vpcConfig"].update(endpointPrivateAccess=False)),
+    ("eks-control-plane-logging", CLUSTER, cluster, lambda p: p.update(enabledClusterLogTypes=["audit"])),
+    ("eks-supported-version", CLUSTER, cluster, lambda p: p.update(version="1.27")),
+    ("eks-nodegroup-no-ssh", NODE_GROUP, node_group, lambda p: p.update(remoteAccess={"ec2SshKey": "k"})),
+    ("eks-nodegroup-launch-template", NODE_GROUP, node_group, lambda p: p.pop("launchTemplate")),
     (
         "ec2-lt-imdsv2-hop-limit-1",
-        eks.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE,
         launch_template,
         lambda p: p["metadataOptions"].update(httpTokens="optional"),
     ),
     (
         "ec2-lt-imdsv2-hop-limit-1",
-        eks.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE,
         launch_template,
         lambda p: p["metadataOptions"].update(httpPutResponseHopLimit=2),
     ),
     (
         "ec2-lt-encrypted-private",
-        eks.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE,
         launch_template,
         lambda p: p["blockDeviceMappings"][0]["ebs"].update(encrypted="false"),
     ),
     (
         "ec2-lt-encrypted-private",
-        eks.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE,
         launch_template,
         lambda p: p["blockDeviceMappings"][0]["ebs"].pop("kmsKeyId"),
     ),
     (
         "ec2-lt-encrypted-private",
-        eks.LAUNCH_TEMPLATE,
+        LAUNCH_TEMPLATE,
         launch_template,
         lambda p: p.update(networkInterfaces=[{"associatePublicIpAddress": "true"}]),
     ),
-    ("kms-key-hygiene", eks.KMS_KEY, kms_key, lambda p: p.update(enableKeyRotation=False)),
-    ("kms-key-hygiene", eks.KMS_KEY, kms_key, lambda p: p.update(deletionWindowInDays=7)),
-    (
-        "kms-key-hygiene",
-        eks.KMS_KEY,
-        kms_key,
-        lambda p: p.update(
-            policy=json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "kms:*"}]})
-        ),
-    ),
-    ("resources-tagged", eks.CLUSTER, cluster, lambda p: p.update(tags={"Environment": "prod"})),
 ]
 
 
@@ -129,7 +90,7 @@ CASES: list[tuple[str, str, Any, Any]] = [
     ("name", "token", "factory", "mutate"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 )
 def test_policy_both_ways(name: str, token: str, factory: Any, mutate: Any) -> None:
-    policy = policy_by_name(eks.POLICIES + platform.POLICIES, name)
+    policy = policy_by_name(eks.POLICIES, name)
     assert violations(policy, token, factory()) == []
     props = factory()
     mutate(props)
@@ -140,24 +101,16 @@ def test_dev_config_allows_a_narrow_public_endpoint_only() -> None:
     policy = policy_by_name(eks.POLICIES, "eks-endpoint-private")
     props = cluster()
     props["vpcConfig"].update(endpointPublicAccess=True, publicAccessCidrs=["203.0.113.0/24"])
-    assert violations(policy, eks.CLUSTER, props, {"allowPublicEndpoint": True}) == []
+    assert violations(policy, CLUSTER, props, {"allowPublicEndpoint": True}) == []
     props["vpcConfig"]["publicAccessCidrs"] = ["0.0.0.0/0"]
-    assert violations(policy, eks.CLUSTER, props, {"allowPublicEndpoint": True})
-
-
-def test_vpc_cni_must_enforce_network_policy() -> None:
-    policy = policy_by_name(eks.POLICIES, "eks-vpc-cni-network-policy-enabled")
-    good = {"addonName": "vpc-cni", "configurationValues": json.dumps({"enableNetworkPolicy": "true"})}
-    assert violations(policy, eks.ADDON, good) == []
-    assert violations(policy, eks.ADDON, {"addonName": "vpc-cni"})
-    assert violations(policy, eks.ADDON, {"addonName": "coredns"}) == []
+    assert violations(policy, CLUSTER, props, {"allowPublicEndpoint": True})
 
 
 def test_log_group_needs_retention_and_kms() -> None:
     policy = policy_by_name(eks.POLICIES, "eks-control-plane-logging")
     good = {"name": "/aws/eks/c/cluster", "retentionInDays": 90, "kmsKeyId": "arn:k"}
-    assert violations(policy, eks.LOG_GROUP, good) == []
-    assert len(violations(policy, eks.LOG_GROUP, {"name": "/aws/eks/c/cluster"})) == 2
+    assert violations(policy, LOG_GROUP, good) == []
+    assert len(violations(policy, LOG_GROUP, {"name": "/aws/eks/c/cluster"})) == 2
 
 
 def test_iam_no_star_admin() -> None:
@@ -174,7 +127,7 @@ def test_iam_no_star_admin() -> None:
 
 def _attachment(role: PolicyResource, policy_arn: str) -> PolicyResource:
     return PolicyResource(
-        eks.ROLE_ATTACHMENT,
+        ROLE_ATTACHMENT,
         {"policyArn": policy_arn, "role": "r"},
         "urn:att",
         "att",
@@ -189,7 +142,7 @@ def _attachment(role: PolicyResource, policy_arn: str) -> PolicyResource:
 def test_node_role_minimal_uses_property_dependencies() -> None:
     policy = policy_by_name(eks.POLICIES, "eks-node-role-minimal")
     node_role = PolicyResource(
-        eks.ROLE,
+        ROLE,
         {"assumeRolePolicy": '{"Principal": {"Service": "ec2.amazonaws.com"}}'},
         "urn:role",
         "node",
@@ -200,7 +153,7 @@ def test_node_role_minimal_uses_property_dependencies() -> None:
         {},
     )
     irsa_role = PolicyResource(
-        eks.ROLE,
+        ROLE,
         {"assumeRolePolicy": '{"Principal": {"Federated": "oidc"}}'},
         "urn:irsa",
         "irsa",
@@ -222,26 +175,6 @@ def test_node_role_minimal_uses_property_dependencies() -> None:
     resources.append(_attachment(node_role, "arn:aws:iam::aws:policy/AmazonS3FullAccess"))
     policy.validate(StackValidationArgs(resources, {}), lambda m, urn=None: found.append(m))
     assert len(found) == 1
-
-
-def test_helm_release_allowlist() -> None:
-    policy = policy_by_name(platform.POLICIES, "helm-release-allowlisted")
-    config = {
-        "allowedCharts": {
-            "nvidia-device-plugin": {"repo": "https://nvidia.github.io/k8s-device-plugin", "version": "0.17.2"}
-        }
-    }
-    good = {
-        "chart": "nvidia-device-plugin",
-        "version": "0.17.2",
-        "repositoryOpts": {"repo": "https://nvidia.github.io/k8s-device-plugin"},
-    }
-    assert violations(policy, platform.HELM_RELEASE, good, config) == []
-    assert violations(policy, platform.HELM_RELEASE, {**good, "version": "0.18.0"}, config)
-    assert violations(
-        policy, platform.HELM_RELEASE, {**good, "repositoryOpts": {"repo": "https://evil.example"}}, config
-    )
-    assert violations(policy, platform.HELM_RELEASE, {**good, "chart": "other"}, config)
 
 
 def test_supported_versions_match_the_settings() -> None:

@@ -1,16 +1,17 @@
-"""Section D and the model-serving rules of K, both ways."""
+"""Section D policies (network exposure) both ways."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aiinfra_policies import network
-from aiinfra_policies.common import DEPLOYMENT
+from aiinfra_policies.constants import ADDON, DEPLOYMENT, INGRESS, NETWORK_POLICY, RECOMMENDED_LABELS, SERVICE
 from tests.conftest import policy_by_name, stack_violations, violations
 from tests.policies.test_workloads_policies import gpu_deployment
 
-NP = network.NETWORK_POLICY
-SVC = network.SERVICE
+NP = NETWORK_POLICY
+SVC = SERVICE
 DEFAULT_DENY = (
     NP,
     {"metadata": {"namespace": "models"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
@@ -21,9 +22,9 @@ def _policy(name: str) -> Any:
     return policy_by_name(network.POLICIES, name)
 
 
-def _service(kind: str = "ClusterIP", **meta: Any) -> dict[str, Any]:
+def service_props(kind: str = "ClusterIP", **meta: Any) -> dict[str, Any]:
     return {
-        "metadata": {"namespace": "models", "labels": {k: "x" for k in network.RECOMMENDED}, **meta},
+        "metadata": {"namespace": "models", "labels": {k: "x" for k in RECOMMENDED_LABELS}, **meta},
         "spec": {"type": kind, "selector": {"app.kubernetes.io/instance": "q"}},
     }
 
@@ -56,69 +57,39 @@ def test_network_policy_no_allow_all_and_waivers() -> None:
 
 def test_services_are_not_public() -> None:
     lb = _policy("k8s-service-no-public-lb")
-    assert violations(lb, SVC, _service()) == []
-    assert violations(lb, SVC, _service("LoadBalancer"))
-    internal = _service("LoadBalancer", annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"})
+    assert violations(lb, SVC, service_props()) == []
+    assert violations(lb, SVC, service_props("LoadBalancer"))
+    internal = service_props(
+        "LoadBalancer", annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}
+    )
     assert violations(lb, SVC, internal) == []
     nodeport = _policy("k8s-service-no-nodeport")
-    assert violations(nodeport, SVC, _service("NodePort"))
-    external = _service()
+    assert violations(nodeport, SVC, service_props("NodePort"))
+    external = service_props()
     external["spec"]["externalIPs"] = ["203.0.113.9"]
     assert violations(nodeport, SVC, external)
-    assert violations(nodeport, SVC, _service()) == []
+    assert violations(nodeport, SVC, service_props()) == []
 
 
 def test_ingress_needs_tls() -> None:
     policy = _policy("k8s-ingress-tls")
-    assert violations(policy, network.INGRESS, {"spec": {"tls": [{"hosts": ["h"]}]}}) == []
-    assert violations(policy, network.INGRESS, {"spec": {}})
+    assert violations(policy, INGRESS, {"spec": {"tls": [{"hosts": ["h"]}]}}) == []
+    assert violations(policy, INGRESS, {"spec": {}})
 
 
 def test_model_servers_only_behind_cluster_ip() -> None:
     policy = _policy("model-runner-cluster-internal")
     model = (DEPLOYMENT, gpu_deployment())
-    assert stack_violations(policy, [model, (SVC, _service())]) == []
-    assert stack_violations(policy, [model, (SVC, _service("LoadBalancer"))])
-    other = _service("NodePort")
+    assert stack_violations(policy, [model, (SVC, service_props())]) == []
+    assert stack_violations(policy, [model, (SVC, service_props("LoadBalancer"))])
+    other = service_props("NodePort")
     other["spec"]["selector"] = {"app.kubernetes.io/instance": "web"}
     assert stack_violations(policy, [model, (SVC, other)]) == []
 
 
-def _monitor(selector: dict[str, str]) -> tuple[str, dict[str, Any]]:
-    return (
-        network.SERVICE_MONITOR,
-        {
-            "metadata": {"namespace": "models"},
-            "spec": {"selector": {"matchLabels": selector}, "endpoints": [{"port": "http"}]},
-        },
-    )
-
-
-def test_service_monitor_rule_applies_once_monitoring_exists() -> None:
-    policy = _policy("model-runner-has-servicemonitor")
-    vllm = gpu_deployment()
-    vllm["spec"]["template"]["spec"]["containers"][0]["image"] = "docker.io/vllm/vllm-openai:v0.11.0"
-    model = (DEPLOYMENT, vllm)
-    prometheus = (network.HELM_RELEASE, {"chart": "kube-prometheus-stack"})
-    assert stack_violations(policy, [model]) == []  # no Prometheus Operator yet
-    assert stack_violations(policy, [model, prometheus])
-    assert stack_violations(policy, [model, prometheus, _monitor({"app.kubernetes.io/instance": "q"})]) == []
-    assert stack_violations(policy, [model, prometheus, _monitor({"app.kubernetes.io/instance": "other"})])
-
-
-def test_monitoring_stack_present() -> None:
-    policy = _policy("monitoring-stack-present")
-    model = (DEPLOYMENT, gpu_deployment())
-    assert stack_violations(policy, [model])
-    assert stack_violations(policy, [model, (network.HELM_RELEASE, {"chart": "kube-prometheus-stack"})]) == []
-
-
-def test_recommended_labels() -> None:
-    policy = _policy("k8s-recommended-labels")
-    assert violations(policy, SVC, _service()) == []
-    bare = _service()
-    bare["metadata"]["labels"] = {"app.kubernetes.io/name": "x"}
-    assert violations(policy, SVC, bare) == [
-        "metadata.labels must include app.kubernetes.io/component, "
-        "app.kubernetes.io/part-of (use components.core.labels.standard_labels)."
-    ]
+def test_vpc_cni_must_enforce_network_policy() -> None:
+    policy = _policy("eks-vpc-cni-network-policy-enabled")
+    good = {"addonName": "vpc-cni", "configurationValues": json.dumps({"enableNetworkPolicy": "true"})}
+    assert violations(policy, ADDON, good) == []
+    assert violations(policy, ADDON, {"addonName": "vpc-cni"})
+    assert violations(policy, ADDON, {"addonName": "coredns"}) == []

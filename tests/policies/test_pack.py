@@ -1,10 +1,11 @@
-"""Pack metadata and the per-environment config files."""
+"""Pack metadata, its layout by rule-table section, and the per-environment config files."""
 
 from __future__ import annotations
 
 import json
 
-from aiinfra_policies import ALL_POLICIES
+from aiinfra_policies import ALL_POLICIES, DOMAINS
+from aiinfra_policies.common import SECTIONS, section_of
 from tests.conftest import ROOT
 
 ORDER = {"disabled": 0, "advisory": 1, "mandatory": 2}
@@ -61,3 +62,35 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
     for env in ("dev", "prod"):
         config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
         assert config["helm-release-allowlisted"]["allowedCharts"] == expected, env
+
+
+MODULE_SECTIONS = {
+    "pod_security": {"A"},
+    "workloads": {"C"},
+    "network": {"D"},
+    "access": {"E"},
+    "secrets": {"F"},
+    "storage": {"G"},
+    "eks": {"H"},
+    "monitoring": {"K"},
+    "platform": {"K"},
+}
+
+
+def test_each_module_holds_one_section_and_names_the_rules_file() -> None:
+    assert [m.__name__.rsplit(".", 1)[-1] for m in DOMAINS] == list(MODULE_SECTIONS)
+    for module in DOMAINS:
+        short = module.__name__.rsplit(".", 1)[-1]
+        assert module.POLICIES, f"{short} has no policies: drop the module"
+        assert {p.section for p in module.POLICIES} == MODULE_SECTIONS[short], short
+        assert module.__doc__ and "policies/RULES.md" in module.__doc__, short
+
+
+def test_rule_metadata_is_consistent_and_in_section_order() -> None:
+    for p in ALL_POLICIES:
+        assert p.section in SECTIONS
+        assert p.rule is None or section_of(p.rule) == p.section, p.name
+    sections = [p.section for p in ALL_POLICIES]
+    assert sections == sorted(sections)
+    numbered = [p.rule for p in ALL_POLICIES if p.rule is not None]
+    assert len(numbered) == len(set(numbered)), "two policies claim the same rule number"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from aiinfra_policies import pod_security
-from aiinfra_policies.common import CRONJOB, DEPLOYMENT, NAMESPACE, POD, SERVICE_ACCOUNT
+from aiinfra_policies.constants import CRONJOB, DEPLOYMENT, NAMESPACE, POD, SERVICE_ACCOUNT
 from tests.conftest import policy_by_name, violations
 
 Props = dict[str, Any]

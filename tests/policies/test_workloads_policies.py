@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiinfra_policies import workloads
-from aiinfra_policies.common import DEPLOYMENT, STATEFULSET
+from aiinfra_policies.constants import DEPLOYMENT, NODE_GROUP, STATEFULSET
 from tests.conftest import policy_by_name, stack_violations, violations
+from tests.policies.test_eks_policies import node_group
 from tests.policies.test_pod_security import compliant_deployment
 
 
@@ -81,6 +82,14 @@ def test_gpu_pods_target_gpu_nodes_and_cpu_pods_do_not() -> None:
     _pod(cpu_pod)["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists"}]
     assert _check("k8s-gpu-pods-target-gpu-nodes", cpu_pod)
     assert _check("k8s-gpu-pods-target-gpu-nodes", compliant_deployment()) == []
+
+
+def test_gpu_node_groups_are_tainted() -> None:
+    policy = policy_by_name(workloads.POLICIES, "eks-gpu-nodegroup-tainted")
+    assert violations(policy, NODE_GROUP, node_group()) == []
+    props = node_group()
+    props.update(taints=[])
+    assert violations(policy, NODE_GROUP, props), "eks-gpu-nodegroup-tainted missed the mutation"
 
 
 def test_model_servers_need_startup_probes() -> None:

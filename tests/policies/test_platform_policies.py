@@ -1,0 +1,46 @@
+"""Section K meta policies (Helm allowlist, AWS tags) both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from aiinfra_policies import platform
+from aiinfra_policies.constants import CLUSTER, HELM_RELEASE
+from tests.conftest import policy_by_name, violations
+from tests.policies.test_eks_policies import cluster
+
+CASES: list[tuple[str, str, Any, Any]] = [
+    # (policy, type token, compliant props factory, mutation)
+    ("resources-tagged", CLUSTER, cluster, lambda p: p.update(tags={"Environment": "prod"})),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "token", "factory", "mutate"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_policy_both_ways(name: str, token: str, factory: Any, mutate: Any) -> None:
+    policy = policy_by_name(platform.POLICIES, name)
+    assert violations(policy, token, factory()) == []
+    props = factory()
+    mutate(props)
+    assert violations(policy, token, props), f"{name} missed the mutation"
+
+
+def test_helm_release_allowlist() -> None:
+    policy = policy_by_name(platform.POLICIES, "helm-release-allowlisted")
+    config = {
+        "allowedCharts": {
+            "nvidia-device-plugin": {"repo": "https://nvidia.github.io/k8s-device-plugin", "version": "0.17.2"}
+        }
+    }
+    good = {
+        "chart": "nvidia-device-plugin",
+        "version": "0.17.2",
+        "repositoryOpts": {"repo": "https://nvidia.github.io/k8s-device-plugin"},
+    }
+    assert violations(policy, HELM_RELEASE, good, config) == []
+    assert violations(policy, HELM_RELEASE, {**good, "version": "0.18.0"}, config)
+    assert violations(policy, HELM_RELEASE, {**good, "repositoryOpts": {"repo": "https://evil.example"}}, config)
+    assert violations(policy, HELM_RELEASE, {**good, "chart": "other"}, config)
