@@ -12,11 +12,12 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 # (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv plan test lint typecheck check bench scan clean
+.PHONY: help venv policy-venv plan test lint typecheck check bench scan clean
 
 help:
 	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (exit 1 mandatory, 2 bad config)"
 	@echo "make test              unit, component, program and policy tests (pytest)"
+	@echo "make policy-venv       policies/venv from policies/requirements.txt (what pulumi runs the pack with)"
 	@echo "make check             ruff + mypy"
 	@echo "make bench             planning cost for 1, 10, 100 model fleets vs the raw-SDK floor"
 	@echo "make scan [STACK=..]   checkov (own venv) over the rendered manifests"
@@ -32,10 +33,20 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 venv: $(VENV)/.synced
 
-plan: venv
+# The policy pack's own virtualenv, which `pulumi preview --policy-pack policies` runs the pack
+# with (PulumiPolicy.yaml: virtualenv: venv) and never creates; the plan uses it the same way.
+POLICY_VENV := policies/venv
+$(POLICY_VENV)/.installed: policies/requirements.txt | $(UV)
+	$(UV) venv --quiet --seed --allow-existing $(POLICY_VENV)
+	$(UV) pip install --quiet --compile-bytecode --python $(POLICY_VENV)/bin/python -r policies/requirements.txt
+	@touch $@
+
+policy-venv: $(POLICY_VENV)/.installed
+
+plan: venv policy-venv
 	$(PY) -m planner --stack $(STACK)
 
-test: venv
+test: venv policy-venv
 	$(PY) -m pytest
 
 bench: venv
@@ -63,4 +74,4 @@ scan: plan .venv-checkov/bin/checkov
 		--skip-check CKV_K8S_11 --soft-fail-on CKV_K8S_43
 
 clean:
-	rm -rf build .venv .venv-bootstrap .venv-checkov .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build .venv .venv-bootstrap .venv-checkov policies/venv .pytest_cache .mypy_cache .ruff_cache

@@ -18,7 +18,7 @@ from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
-from components.core.settings import EksSettings, StackSettings, load_secrets, load_settings
+from components.core.settings import PROJECT, EksSettings, StackSettings, load_secrets, load_settings
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
@@ -32,6 +32,7 @@ from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.cost import cost_estimate
 from components.specs.model_runner import fleet_spec
 from components.specs.namespace import SYSTEM_NAMESPACES
+from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,13 @@ def cluster_layer(s: StackSettings, cluster_name: str) -> ClusterLayer:
     if s.on_aws and s.cluster.eks is not None:
         platform = aws_platform(s, s.cluster.eks, cluster_name)
         kubeconfig = platform.cluster.kubeconfig
-        provider = k8s.Provider("k8s", kubeconfig=kubeconfig, enable_server_side_apply=True)
+        provider = k8s.Provider(
+            "k8s",
+            kubeconfig=kubeconfig,
+            enable_server_side_apply=True,
+            # Everything applied through this provider waits for admin access, nodes and the CNI.
+            opts=pulumi.ResourceOptions(depends_on=platform.cluster.kubernetes_ready),
+        )
         return ClusterLayer(k8s_provider=provider, kubeconfig=kubeconfig, aws=platform)
     existing = s.cluster.existing
     assert existing is not None  # settings guarantee it in existing mode
@@ -185,6 +192,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer, cluster_name: str) -> Na
             namespace=system["gpu-system"].namespace_name,
             pools=dict(s.node_pools),
             accelerated_ami=s.on_aws,
+            runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
         ),
         opts=c.k8s_opts,
     )
@@ -275,6 +283,7 @@ def workloads_layer(
             api_key=keys.api_key is not None,
             hf_token=keys.hf_token is not None,
             monitoring_namespace=s.scrape_namespace,
+            runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -293,6 +302,8 @@ def workloads_layer(
 
 
 settings = load_settings()
+for key, message in settings.warnings:
+    pulumi.log.warn(f"{PROJECT}:{key}: {message}")
 secrets = load_secrets(settings)
 cluster_name = k8s_name(settings.cluster.name, pulumi.get_stack())
 

@@ -2,7 +2,7 @@
 
 Installed from the official chart with an IRSA role that may only change ASGs tagged as owned
 by this cluster. The ``priority`` expander prefers on-demand serving pools; ``least-waste``
-breaks ties. Its image tag follows the cluster's minor version.
+breaks ties. Chart line and image tag follow the cluster's minor version.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.core.charts import CLUSTER_AUTOSCALER, CLUSTER_AUTOSCALER_IMAGE_TAGS
+from components.core.charts import CLUSTER_AUTOSCALER_LINES
 from components.core.naming import resource_name
 from components.resources.helm import pinned_release
 from components.resources.irsa import irsa_role
@@ -59,17 +59,16 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             policy_arns=[policy.arn],
             tags=args.tags,
         )
+        chart, image_tag = CLUSTER_AUTOSCALER_LINES[args.kubernetes_version]
         values = role.arn.apply(
             lambda arn: cluster_autoscaler_values(
                 cluster_name=args.cluster_name,
                 region=args.region,
                 role_arn=arn,
-                image_tag=CLUSTER_AUTOSCALER_IMAGE_TAGS[args.kubernetes_version],
+                image_tag=image_tag,
                 gpu_pools=args.serving_pools,
             )
         )
-        pinned_release(
-            self, resource_name(name, "release"), CLUSTER_AUTOSCALER, namespace=args.namespace, values=values
-        )
+        pinned_release(self, resource_name(name, "release"), chart, namespace=args.namespace, values=values)
         self.role_arn = role.arn
         self.register_outputs({"role_arn": self.role_arn})

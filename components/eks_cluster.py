@@ -87,10 +87,23 @@ class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         tags = args.tags
         log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
 
+        # The key policy names Auto Scaling's service-linked role (node groups launch CMK-encrypted
+        # volumes through it); KMS refuses a policy naming a principal that does not exist, and a
+        # fresh account has no such role until its first Auto Scaling group.
+        key_deps: list[pulumi.Resource] = []
+        if args.eks.create_autoscaling_service_linked_role:
+            key_deps.append(
+                aws.iam.ServiceLinkedRole(
+                    resource_name(name, "autoscaling-slr"),
+                    aws_service_name="autoscaling.amazonaws.com",
+                    tags=tags,
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                )
+            )
+        keep = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         self.kms_key = aws.kms.Key(
             resource_name(name, "kms"),
             description=f"ai-infra {args.cluster_name}: EKS secrets, node volumes, control-plane logs",
@@ -98,7 +111,7 @@ class EksCluster(pulumi.ComponentResource):
             deletion_window_in_days=30 if args.protect_data else 7,
             policy=aws_iam.kms_key_policy(args.account_id, args.region, log_group_name),
             tags=tags,
-            opts=keep,
+            opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=key_deps)),
         )
         aws.kms.Alias(
             resource_name(name, "kms"), name=f"alias/{args.cluster_name}", target_key_id=self.kms_key.key_id, opts=child
@@ -162,6 +175,7 @@ class EksCluster(pulumi.ComponentResource):
             # The log group must exist first, or EKS creates an unencrypted one without retention.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
+        admin_access: list[pulumi.Resource] = []
         for i, principal in enumerate(args.admin_principal_arns):
             entry = aws.eks.AccessEntry(
                 resource_name(name, f"admin-{i}"),
@@ -171,7 +185,7 @@ class EksCluster(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            aws.eks.AccessPolicyAssociation(
+            association = aws.eks.AccessPolicyAssociation(
                 resource_name(name, f"admin-{i}"),
                 cluster_name=self.cluster.name,
                 principal_arn=principal,
@@ -179,6 +193,7 @@ class EksCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
             )
+            admin_access.append(association)
 
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
         self.oidc = aws.iam.OpenIdConnectProvider(
@@ -244,13 +259,15 @@ class EksCluster(pulumi.ComponentResource):
             )
 
         # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent.
-        addon("vpc-cni", {"enableNetworkPolicy": "true"})
+        vpc_cni = addon("vpc-cni", {"enableNetworkPolicy": "true"})
         addon("kube-proxy")
         addon("coredns", needs_nodes=True)
-        csi_drivers = [("aws-ebs-csi-driver", "ebs-csi-controller-sa", aws_iam.EBS_CSI_POLICY)]
+        # The gp3 default class encrypts with our CMK, so the EBS CSI role needs the key too.
+        ebs_kms = {"kms": self.kms_key.arn.apply(aws_iam.ebs_csi_kms_policy)}
+        csi_drivers = [("aws-ebs-csi-driver", "ebs-csi-controller-sa", aws_iam.EBS_CSI_POLICY, ebs_kms)]
         if args.efs_csi:
-            csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", aws_iam.EFS_CSI_POLICY))
-        for addon_name, service_account, policy in csi_drivers:
+            csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", aws_iam.EFS_CSI_POLICY, {}))
+        for addon_name, service_account, policy, inline in csi_drivers:
             role = irsa_role(
                 self,
                 resource_name(name, addon_name),
@@ -260,9 +277,14 @@ class EksCluster(pulumi.ComponentResource):
                 service_account=service_account,
                 policy_arns=[policy],
                 tags=tags,
+                inline_policies=inline,
             )
             addon(addon_name, role_arn=role.arn, needs_nodes=True)
 
+        # What must exist before anything is applied through the Kubernetes provider: the admins'
+        # access (prod does not make the creator admin), nodes for Helm's atomic installs, and the
+        # CNI with NetworkPolicy enforcement.
+        self.kubernetes_ready: list[pulumi.Resource] = [*admin_access, self.system_node_group, vpc_cni]
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc.arn
         self.oidc_issuer = issuer

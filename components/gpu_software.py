@@ -29,6 +29,8 @@ class GpuSoftwareArgs:
     pools: dict[str, NodePoolSettings]
     accelerated_ami: bool
     """True on EKS NVIDIA AMIs (driver + toolkit pre-installed)."""
+    runtime_class: str | None = None
+    """RuntimeClass the device plugin runs with, where the stack creates one."""
 
 
 class GpuSoftware(pulumi.ComponentResource):
@@ -39,7 +41,7 @@ class GpuSoftware(pulumi.ComponentResource):
     def __init__(self, name: str, args: GpuSoftwareArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         if args.stack == "device-plugin":
-            chart, values = NVIDIA_DEVICE_PLUGIN, device_plugin_values(args.pools)
+            chart, values = NVIDIA_DEVICE_PLUGIN, device_plugin_values(args.pools, runtime_class=args.runtime_class)
         else:
             chart, values = GPU_OPERATOR, gpu_operator_values(args.pools, accelerated_ami=args.accelerated_ami)
         self.release = pinned_release(

@@ -1,11 +1,12 @@
 """``SharedStorage``: ReadWriteMany storage for model weights, and each namespace's model cache.
 
 On AWS: an EFS file system encrypted with its own customer KMS key, reachable only over TLS
-(file-system policy) and only from the nodes (security group on NFS/2049), one mount target per
-private subnet, automatic backups in prod, the ``shared-models`` class (dynamic access points)
-and, per model namespace, an access point with a POSIX user and its own non-root directory,
-exposed as a static PV + the ``model-cache`` PVC. Elsewhere: csi-driver-nfs from its official
-chart against an existing NFS server, the ``shared-models`` class and dynamic cache PVCs.
+(file-system policy; mounts only through mount targets) and only from the nodes (security group
+on NFS/2049), one mount target per private subnet, automatic backups in prod, the
+``shared-models`` class (dynamic access points) and, per model namespace, an access point with a
+POSIX user and its own non-root directory, exposed as a static PV + the ``model-cache`` PVC.
+Elsewhere: csi-driver-nfs from its official chart against an existing NFS server, the
+``shared-models`` class and dynamic cache PVCs.
 
 In prod the file system, its key and every volume holding weights are protected and retained
 on delete (``protect``, ``retain_on_delete``, reclaim ``Retain``).
@@ -125,7 +126,7 @@ class SharedStorage(pulumi.ComponentResource):
         aws.efs.FileSystemPolicy(
             resource_name(name, "tls-only"),
             file_system_id=file_system.id,
-            policy=file_system.arn.apply(spec.efs_secure_transport_policy),
+            policy=file_system.arn.apply(spec.efs_file_system_policy),
             opts=child,
         )
         aws.efs.BackupPolicy(

@@ -4,7 +4,8 @@ Runs ``__main__.py`` under the SDK's mock engine with the stack's config, writes
 ``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json), runs the policy pack
 over the Analyzer gRPC protocol and prints a summary.
 
-Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 invalid config.
+Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 invalid config,
+3 the policy pack could not run (e.g. ``policies/venv`` missing: ``make policy-venv``).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import time
 from pathlib import Path
 
 from planner.engine import run_program
-from planner.policy_host import analyze_all
+from planner.policy_host import PolicyHostError, analyze_all
 from planner.render import write_plan
 from planner.stack_config import StackConfigError, load_stack_config
 from planner.summary import summarize
 
-EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PACK = 0, 1, 2, 3
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         violations = []
         if not args.no_policies:
             pack_config = json.loads((project_dir / str(pack_config_file)).read_text())
-            violations = analyze_all(pack_dir, pack_config, run.registrations)
+            try:
+                violations = analyze_all(pack_dir, pack_config, run.registrations)
+            except PolicyHostError as exc:
+                print(f"The policy pack could not run: {exc}", file=sys.stderr)
+                return EXIT_PACK
         report = {
             "stack": args.stack,
             "policyPack": str(args.policy_pack),

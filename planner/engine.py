@@ -7,6 +7,7 @@ program's ``pulumi.export`` calls. Only the engine is replaced.
 
 from __future__ import annotations
 
+import logging
 import os
 import runpy
 import sys
@@ -26,11 +27,23 @@ from planner.stack_config import project_name
 
 @dataclass
 class ProgramRun:
-    """The registrations and resolved stack outputs of one mocked program run."""
+    """The registrations, resolved stack outputs and warnings of one mocked program run."""
 
     stack: str
     registrations: list[Registration]
     outputs: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Collect(logging.Handler):
+    """Keeps what the program logs at warning level (``pulumi.log.warn``), as the CLI shows it."""
+
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.into.append(record.getMessage())
 
 
 def start_mocks(
@@ -45,7 +58,10 @@ def start_mocks(
         del os.environ[name]
     mocks = RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    runtime_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
+    logger = logging.getLogger("ai-infra.plan")
+    logger.propagate = False
+    logger.handlers = [_Collect(monitor.warnings)]
+    runtime_mocks.set_mocks(mocks, project=project, stack=stack, preview=preview, logger=logger, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
     return monitor
 
@@ -63,7 +79,9 @@ def run_program(project_dir: Path, stack: str, config: dict[str, str], secret_ke
     _sync_await(run_pulumi_func(main))
     root = runtime_settings.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {})
-    return ProgramRun(stack=stack, registrations=list(monitor.registrations), outputs=outputs)
+    return ProgramRun(
+        stack=stack, registrations=list(monitor.registrations), outputs=outputs, warnings=list(monitor.warnings)
+    )
 
 
 def _resolve_outputs(raw: dict[str, Any]) -> dict[str, Any]:

@@ -190,6 +190,8 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.warnings: list[str] = []
+        """Warnings the program logged (filled by the engine's logger)."""
         self._by_urn: dict[str, Registration] = {}
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name

@@ -1,19 +1,22 @@
 """Run the CrossGuard pack the way the Pulumi engine does, over the Analyzer gRPC protocol.
 
-The engine starts a Python policy pack as ``python -u __main__.py`` in the pack folder, reads
-the port it prints, and speaks ``pulumirpc.Analyzer``: ``GetAnalyzerInfo``, ``Configure``
-(from ``--policy-pack-config``), ``Analyze`` per resource and ``AnalyzeStack`` once. This
-module does the same, so the pack under test is exactly the one ``pulumi preview
---policy-pack policies`` loads, and nothing is imported from it in-process.
+The CLI starts a local Python pack with the interpreter of the pack's own virtualenv
+(``PulumiPolicy.yaml``: ``virtualenv: venv``) as ``<pack>/venv/bin/python -u -m pulumi.policy
+<engine address> <pack dir>`` in the pack folder, and never creates that virtualenv itself (only
+``pulumi install`` inside the pack does; ``docs/research/pulumi-cli.md`` B1). It reads the port
+the pack prints and speaks ``pulumirpc.Analyzer``: ``GetAnalyzerInfo``, ``Configure`` (from
+``--policy-pack-config``), ``Analyze`` per resource and ``AnalyzeStack`` once. This module does
+the same with the same interpreter, so an import missing from ``policies/requirements.txt``
+fails the plan as it would fail ``pulumi preview``; nothing is imported from the pack in-process.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import selectors
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,11 @@ START_TIMEOUT_S = 60.0
 
 class PolicyHostError(RuntimeError):
     """The pack could not be started, configured or asked."""
+
+
+def pack_python(pack_dir: Path) -> Path:
+    """The interpreter the CLI runs a local pack with: ``<pack>/venv/bin/python``."""
+    return pack_dir / "venv" / "bin" / "python"
 
 
 @dataclass(frozen=True, order=True)
@@ -87,8 +95,8 @@ class PolicyHost:
     """A running policy pack process and a gRPC client to it (use as a context manager)."""
 
     def __init__(self, pack_dir: Path, python: str | None = None) -> None:
-        self.pack_dir = pack_dir
-        self.python = python or sys.executable
+        self.pack_dir = pack_dir.resolve()
+        self.python = python or str(pack_python(self.pack_dir))
         self._proc: subprocess.Popen[bytes] | None = None
         self._channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
@@ -102,9 +110,17 @@ class PolicyHost:
         self.stop()
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if not Path(self.python).exists():
+            raise PolicyHostError(
+                f"{self.python} does not exist: the Pulumi CLI runs the pack with its own virtualenv and "
+                "never creates it; run `make policy-venv` (or `pulumi install` inside the pack folder)"
+            )
+        # The program's virtualenv must not leak into the pack's interpreter.
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")}
+        env["PYTHONUNBUFFERED"] = "1"
         self._proc = subprocess.Popen(
-            [self.python, "-u", "__main__.py"],
+            # The engine address is ignored unless the engine also sets PULUMI_PROJECT/STACK/DRY_RUN.
+            [self.python, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
             cwd=self.pack_dir,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -194,13 +210,27 @@ class PolicyHost:
         return self._diagnostics(self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)))
 
 
+_RUNNING: dict[Path, PolicyHost] = {}
+"""One running pack per folder and process: plans in one process (tests) reuse it."""
+
+
+def _host(pack_dir: Path) -> PolicyHost:
+    key = pack_dir.resolve()
+    if key not in _RUNNING:
+        host = PolicyHost(key)
+        host.start()
+        _RUNNING[key] = host
+        atexit.register(host.stop)
+    return _RUNNING[key]
+
+
 def analyze_all(pack_dir: Path, config: dict[str, Any], regs: list[Registration]) -> list[Violation]:
     """Analyze every custom resource and the stack; return sorted, de-duplicated violations."""
     custom = [r for r in regs if r.custom and not r.type.startswith("pulumi:providers:")]
-    with PolicyHost(pack_dir) as host:
-        host.configure(config)
-        found: set[Violation] = set()
-        for reg in custom:
-            found.update(host.analyze(reg))
-        found.update(host.analyze_stack(custom))
+    host = _host(pack_dir)
+    host.configure(config)
+    found: set[Violation] = set()
+    for reg in custom:
+        found.update(host.analyze(reg))
+    found.update(host.analyze_stack(custom))
     return sorted(found, key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))

@@ -85,7 +85,7 @@ _CliYamlLoader.yaml_implicit_resolvers = {
 _CliYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-_CliYamlLoader.add_constructor("tag:yaml.org,2002:map", _CliYamlLoader.construct_mapping)  # type: ignore[arg-type]
+_CliYamlLoader.add_constructor("tag:yaml.org,2002:map", _CliYamlLoader.construct_mapping)
 
 
 def read_yaml(path: Path) -> Any:

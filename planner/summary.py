@@ -62,6 +62,8 @@ def summarize(stack: str, run: ProgramRun, counts: dict[str, int], violations: l
             + f"at max scale {cost.get('maxUsdPerHour', 0):.2f}, "
             + f"GPU cap {cost.get('maxGpus', 0)} GPUs"
         )
+    for warning in run.warnings:
+        lines.append(f"Warning: {warning}")
     levels = Counter(v.level for v in violations)
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:

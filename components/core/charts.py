@@ -18,7 +18,17 @@ class Chart:
     version: str
 
 
-CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.46.6")
+AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+CLUSTER_AUTOSCALER_LINES: dict[str, tuple[Chart, str]] = {
+    # Kubernetes minor -> (the chart whose appVersion is that minor, the newest image patch of it).
+    # appVersion by chart version from Chart.yaml at each cluster-autoscaler-chart-* tag; image tags
+    # from the cluster-autoscaler-<version> release tags (kubernetes/autoscaler).
+    "1.32": (Chart("cluster-autoscaler", AUTOSCALER_REPO, "9.46.6"), "v1.32.7"),
+    "1.33": (Chart("cluster-autoscaler", AUTOSCALER_REPO, "9.51.0"), "v1.33.6"),
+    "1.34": (Chart("cluster-autoscaler", AUTOSCALER_REPO, "9.53.0"), "v1.34.5"),
+    "1.35": (Chart("cluster-autoscaler", AUTOSCALER_REPO, "9.59.0"), "v1.35.2"),
+}
+"""The autoscaler's minor version must match the cluster's: each minor gets its own chart line."""
 NVIDIA_DEVICE_PLUGIN = Chart("nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.17.2")
 GPU_OPERATOR = Chart("gpu-operator", "https://helm.ngc.nvidia.com/nvidia", "v25.3.2")
 
@@ -31,13 +41,10 @@ CSI_DRIVER_NFS = Chart(
 KEDA = Chart("keda", "https://kedacore.github.io/charts", "2.17.2")
 
 ALL_CHARTS: tuple[Chart, ...] = (
-    CLUSTER_AUTOSCALER,
+    *(chart for chart, _ in CLUSTER_AUTOSCALER_LINES.values()),
     NVIDIA_DEVICE_PLUGIN,
     GPU_OPERATOR,
     LOCAL_STATIC_PROVISIONER,
     CSI_DRIVER_NFS,
     KEDA,
 )
-
-CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.32": "v1.32.1", "1.33": "v1.33.0", "1.34": "v1.34.0", "1.35": "v1.35.0"}
-"""The autoscaler's minor version must match the cluster's; the chart's default image may lag."""

@@ -49,6 +49,8 @@ class Engine:
     """Engine-specific ``ModelSpec`` keys (camelCase) only this engine reads."""
     api_key_env: str | None
     """Env var the server reads its API key from; None when the engine has no API keys."""
+    home_size: str
+    """Size limit of the writable HOME emptyDir (compile caches live there)."""
     hf_token: bool
     """Staging downloads from the Hugging Face Hub, so a token (gated models) is passed to it."""
     server_args: Callable[[ModelSpec, str], list[str]]
@@ -74,8 +76,18 @@ class Engine:
 # -- vLLM -------------------------------------------------------------------------------------
 
 
+ON_THE_FLY_QUANTIZATION = frozenset({"fp8", "bitsandbytes"})
+"""Quantizations vLLM applies at load time and must be told about. AWQ and GPTQ checkpoints say
+what they are in their config, and naming them forces vLLM's slow kernels instead of the Marlin
+ones it picks itself on GPUs that support them (vLLM v0.11.0 ``awq_marlin.py``
+``override_quantization_method``: "... so forcing awq. Use quantization=awq_marlin ...")."""
+
+
 def _vllm_args(s: ModelSpec, served_name: str) -> list[str]:
-    """OpenAI server arguments derived from the spec (TP = GPUs per replica)."""
+    """OpenAI server arguments derived from the spec (TP = GPUs per replica).
+
+    No ``--disable-log-requests``: deprecated and without effect in v0.11.0 (request logging is
+    off by default), slated for removal."""
     args = [
         s.model,
         "--served-model-name",
@@ -90,11 +102,10 @@ def _vllm_args(s: ModelSpec, served_name: str) -> list[str]:
         f"{s.gpu_memory_utilization:g}",
         "--enable-prefix-caching" if s.prefix_caching else "--no-enable-prefix-caching",
         "--enable-chunked-prefill" if s.chunked_prefill else "--no-enable-chunked-prefill",
-        "--disable-log-requests",
     ]
     if s.revision:
         args += ["--revision", s.revision]
-    if s.quantization:
+    if s.quantization in ON_THE_FLY_QUANTIZATION:
         args += ["--quantization", s.quantization]
     if s.max_model_len:
         args += ["--max-model-len", str(s.max_model_len)]
@@ -189,6 +200,8 @@ VLLM = Engine(
     ),
     api_key_env="VLLM_API_KEY",
     hf_token=True,
+    # torch.compile and Triton caches under ~/.cache reach several GiB; 1 GiB got pods evicted.
+    home_size="10Gi",
     server_args=_vllm_args,
     stage_script=_vllm_stage,
     env=_vllm_env,
@@ -209,6 +222,7 @@ OLLAMA = Engine(
     options=frozenset(),
     api_key_env=None,
     hf_token=False,
+    home_size="1Gi",
     server_args=lambda s, served_name: [],
     stage_script=_ollama_stage,
     env=_ollama_env,

@@ -28,7 +28,8 @@ _DEV: dict[str, Any] = {
         },
     },
     "nodePools": {
-        "gpu": {"instanceTypes": ["g6.xlarge", "g5.xlarge"], "capacityType": "SPOT", "gpuCap": 2},
+        # Two sizes of one GPU model (L4): spot capacity from either, one accelerator label.
+        "gpu": {"instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "SPOT", "gpuCap": 2},
     },
     "namespaces": {
         "models": {

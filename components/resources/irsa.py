@@ -6,6 +6,8 @@ children (``parent``), so a role lives and dies with the thing that uses it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
 
@@ -23,8 +25,9 @@ def irsa_role(
     service_account: str,
     policy_arns: list[pulumi.Input[str]],
     tags: dict[str, str],
+    inline_policies: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> aws.iam.Role:
-    """Create the role (``<name>-irsa``) and attach ``policy_arns`` to it."""
+    """Create the role (``<name>-irsa``), attach ``policy_arns`` and add ``inline_policies`` (by name)."""
     role = aws.iam.Role(
         resource_name(name, "irsa"),
         assume_role_policy=aws_iam.irsa_trust_policy_output(oidc_provider_arn, oidc_issuer, namespace, service_account),
@@ -34,5 +37,12 @@ def irsa_role(
     for i, arn in enumerate(policy_arns):
         aws.iam.RolePolicyAttachment(
             resource_name(name, f"irsa-{i}"), role=role.name, policy_arn=arn, opts=pulumi.ResourceOptions(parent=parent)
+        )
+    for policy_name, document in sorted((inline_policies or {}).items()):
+        aws.iam.RolePolicy(
+            resource_name(name, f"irsa-{policy_name}"),
+            role=role.name,
+            policy=document,
+            opts=pulumi.ResourceOptions(parent=parent),
         )
     return role

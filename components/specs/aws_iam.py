@@ -68,6 +68,32 @@ def irsa_trust_policy_output(
     )
 
 
+def ebs_csi_kms_policy(key_arn: str) -> str:
+    """What the EBS CSI controller needs to create volumes encrypted with our CMK (the managed
+    CSI policies hold no KMS actions; aws-ebs-csi-driver docs/install.md lists these three)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "UseKeyForVolumes",
+                    "Effect": "Allow",
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"],
+                    "Resource": key_arn,
+                },
+                {
+                    "Sid": "GrantKeyToEc2ForAttachedVolumes",
+                    "Effect": "Allow",
+                    "Action": "kms:CreateGrant",
+                    "Resource": key_arn,
+                    "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 def cluster_autoscaler_policy(cluster_name: str) -> str:
     """Describe everything; change only ASGs tagged as owned by this cluster."""
     return json.dumps(

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from components.core.labels import POOL_LABEL
 from components.core.settings import NodePoolSettings
 from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
 
@@ -69,9 +70,13 @@ def cluster_autoscaler_values(
 
 
 def device_plugin_sharing_config(pools: dict[str, NodePoolSettings]) -> dict[str, Any]:
-    """Named device-plugin configs, one per pool that shares GPUs (selected by node label)."""
+    """Named device-plugin configs, one per pool that shares GPUs (selected by node label).
+
+    Each config is a document; the charts want it as YAML text (see the two values builders)."""
     configs: dict[str, Any] = {}
     for name, pool in sorted(pools.items()):
+        if pool.host_device_plugin:
+            continue
         sharing = pool.sharing
         if sharing.mode == "time-slicing":
             configs[name] = {
@@ -100,20 +105,39 @@ def mig_strategy(pools: dict[str, NodePoolSettings]) -> str:
     return "single" if strategies else "none"
 
 
-def device_plugin_values(pools: dict[str, NodePoolSettings]) -> dict[str, Any]:
+def device_plugin_values(pools: dict[str, NodePoolSettings], *, runtime_class: str | None = None) -> dict[str, Any]:
+    """The device plugin on GPU nodes only (label set by every pool), never on pools whose AMI runs
+    NVIDIA's plugin on the host (Bottlerocket), with each sharing config as YAML text."""
     values: dict[str, Any] = {
         "migStrategy": mig_strategy(pools),
         "failOnInitError": True,
         "tolerations": [GPU_TOLERATION, {"key": "CriticalAddonsOnly", "operator": "Exists"}],
-        # Only GPU nodes; the label is set by every GPU pool (no Node Feature Discovery needed).
         "nodeSelector": {GPU_PRESENT_LABEL: "true"},
         "priorityClassName": "system-node-critical",
-        "gfd": {"enabled": True},
+        # GPU feature discovery only writes a features file that Node Feature Discovery turns into
+        # labels; without NFD it labels nothing and runs privileged for no effect. Our pools label
+        # their nodes themselves (chart v0.17.2 README, Chart.yaml condition nfd.enabled,gfd.enabled).
+        "gfd": {"enabled": False},
         "nfd": {"enabled": False},
     }
+    if runtime_class:
+        values["runtimeClassName"] = runtime_class
+    host_plugin = sorted(n for n, p in pools.items() if p.host_device_plugin)
+    if host_plugin:
+        values["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": POOL_LABEL, "operator": "NotIn", "values": host_plugin}]}
+                    ]
+                }
+            }
+        }
     config = device_plugin_sharing_config(pools)
     if config:
-        values["config"] = config
+        # config.map entries are YAML strings: templates/configmap.yml indents them and _helpers.tpl
+        # parses them with fromYaml (chart v0.17.2); a map would break rendering.
+        values["config"] = {**config, "map": {k: _yaml_dump(v) for k, v in config["map"].items()}}
     return values
 
 
@@ -130,7 +154,7 @@ def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: 
         "daemonsets": {"tolerations": [GPU_TOLERATION], "priorityClassName": "system-node-critical"},
         "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
         "dcgmExporter": {"enabled": False},
-        "operator": {"defaultRuntime": "containerd"},
+        # No operator.defaultRuntime: removed in v25.3.0 (the operator detects containerd itself).
     }
     config = device_plugin_sharing_config(pools)
     if config:

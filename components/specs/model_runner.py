@@ -52,6 +52,8 @@ class FleetSpec:
     """Kubernetes Secret (key ``token``) holding the Hugging Face token, when one is set."""
     monitoring_namespace: str | None = None
     """Prometheus's namespace when monitoring is on (allowed to scrape /metrics)."""
+    runtime_class: str | None = None
+    """RuntimeClass of GPU pods, where the stack creates one (containerd's default is not NVIDIA's)."""
 
     @property
     def engine(self) -> Engine:
@@ -114,6 +116,7 @@ def fleet_spec(
     api_key: bool,
     hf_token: bool,
     monitoring_namespace: str | None,
+    runtime_class: str | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -125,6 +128,7 @@ def fleet_spec(
         api_key_secret=k8s_name(name, "api-key") if api_key else None,
         hf_token_secret=k8s_name(name, "hf-token") if hf_token else None,
         monitoring_namespace=monitoring_namespace,
+        runtime_class=runtime_class,
     )
 
 
@@ -278,7 +282,9 @@ def stage_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
 def volumes(f: FleetSpec) -> list[k8s.core.v1.VolumeArgs]:
     vols = [
         k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="10Gi")),
-        k8s.core.v1.VolumeArgs(name="home", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="1Gi")),
+        k8s.core.v1.VolumeArgs(
+            name="home", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=f.engine.home_size)
+        ),
     ]
     if not f.stateful:
         vols.append(
@@ -319,6 +325,7 @@ def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateS
             automount_service_account_token=False,
             enable_service_links=False,
             priority_class_name=SERVING_PRIORITY if f.uses_gpu else None,
+            runtime_class_name=f.runtime_class if f.uses_gpu else None,
             security_context=pod_security_context(),
             init_containers=[stage_container(f)],
             containers=[server_container(f)],

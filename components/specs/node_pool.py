@@ -27,6 +27,10 @@ GPU_PRESENT_LABEL = "nvidia.com/gpu.present"
 DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 MIG_CONFIG_LABEL = "nvidia.com/mig.config"
 ACCELERATOR_LABEL = "ai-infra.io/accelerator"
+AWS_ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
+"""cluster-autoscaler's GPU label on AWS (cloudprovider/aws ``GPULabel``): a new node carrying it but
+no allocatable GPU yet counts as not ready, so the autoscaler waits for the device plugin instead
+of scaling up again (processors/customresources/gpu_processor.go @ cluster-autoscaler-1.34.5)."""
 PURPOSE_LABEL = "ai-infra.io/purpose"
 CAPACITY_LABEL = "ai-infra.io/capacity-type"
 MIME_BOUNDARY = "AIINFRA-NODEADM"
@@ -42,7 +46,9 @@ def node_labels(pool_name: str, pool: NodePoolSettings, *, env: str, team: str) 
     labels = {
         GPU_PRESENT_LABEL: "true",
         POOL_LABEL: pool_name,
+        # Settings guarantee one GPU model per pool, so the label is true of every node.
         ACCELERATOR_LABEL: label_value(pool.instances[0].gpu_model.lower()),
+        AWS_ACCELERATOR_LABEL: label_value(f"nvidia-{pool.instances[0].gpu_model.lower()}"),
         PURPOSE_LABEL: pool.purpose,
         CAPACITY_LABEL: pool.capacity_type.lower().replace("_", "-"),
         ENV_LABEL: env,

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
 
 SERVING_PRIORITY = "gpu-serving"
+NVIDIA_RUNTIME_CLASS = "nvidia"
 BATCH_PRIORITY = "gpu-batch"
 
 
@@ -45,8 +46,8 @@ def priority_class_args(labels: Mapping[str, str]) -> list[tuple[str, k8s.schedu
 
 def nvidia_runtime_class_args(labels: Mapping[str, str]) -> k8s.node.v1.RuntimeClassInitArgs:
     return k8s.node.v1.RuntimeClassInitArgs(
-        metadata=k8s.meta.v1.ObjectMetaArgs(name="nvidia", labels=dict(labels)),
-        handler="nvidia",
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=NVIDIA_RUNTIME_CLASS, labels=dict(labels)),
+        handler=NVIDIA_RUNTIME_CLASS,
         scheduling=k8s.node.v1.SchedulingArgs(
             node_selector={GPU_PRESENT_LABEL: "true"},
             tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],

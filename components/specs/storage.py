@@ -41,7 +41,9 @@ def gp3_class_args(kms_key_arn: pulumi.Input[str], labels: Mapping[str, str]) ->
     return k8s.storage.v1.StorageClassInitArgs(
         metadata=_meta(GP3_CLASS, labels, annotations={DEFAULT_CLASS_ANNOTATION: "true"}),
         provisioner="ebs.csi.aws.com",
-        parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": kms_key_arn, "fsType": "ext4"},
+        # csi.storage.k8s.io/fstype, not fsType (deprecated and ignored by the driver:
+        # aws-ebs-csi-driver docs/parameters.md).
+        parameters={"type": "gp3", "encrypted": "true", "kmsKeyId": kms_key_arn, "csi.storage.k8s.io/fstype": "ext4"},
         reclaim_policy="Delete",
         volume_binding_mode="WaitForFirstConsumer",
         allow_volume_expansion=True,
@@ -195,18 +197,30 @@ def local_provisioner_values(*, pools: list[str], host_dir: str) -> dict[str, An
 def nfs_driver_values(*, controller_replicas: int) -> dict[str, Any]:
     return {
         "controller": {"replicas": controller_replicas, "nodeSelector": {}, "runOnControlPlane": False},
-        # The node plugin must run wherever model pods mount the share: GPU nodes included.
-        "node": {"tolerations": [GPU_TOLERATION]},
+        # node.tolerations is left at the chart's tolerate-all default: the node plugin must run
+        # wherever model pods mount the share, and setting the list replaces that default
+        # (charts/v4.13.4/csi-driver-nfs/values.yaml).
         "externalSnapshotter": {"enabled": False},
     }
 
 
-def efs_secure_transport_policy(file_system_arn: str) -> str:
-    """Deny any access to the file system that is not over TLS."""
+def efs_file_system_policy(file_system_arn: str) -> str:
+    """Mounts through a mount target (what the CSI driver does, as an anonymous client) may read and
+    write, never as root; anything not over TLS is denied. A Deny-only policy would refuse every
+    mount: with a file-system policy, EFS allows only what the policy grants (aws-efs-csi-driver
+    docs, AWS EFS "Using IAM to control file system data access")."""
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
+                {
+                    "Sid": "MountThroughMountTargets",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "*"},
+                    "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                    "Resource": file_system_arn,
+                    "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+                },
                 {
                     "Sid": "DenyInsecureTransport",
                     "Effect": "Deny",
@@ -214,7 +228,7 @@ def efs_secure_transport_policy(file_system_arn: str) -> str:
                     "Action": "*",
                     "Resource": file_system_arn,
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
+                },
             ],
         },
         sort_keys=True,

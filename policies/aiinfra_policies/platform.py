@@ -71,7 +71,9 @@ def _helm_allowlisted(r: Subject, report: Report) -> None:
     repo = (r.props.get("repositoryOpts") or {}).get("repo")
     if repo != entry.get("repo"):
         report("repositoryOpts.repo must be the allowlisted official repository for this chart.")
-    if r.props.get("version") != entry.get("version"):
+    # One pinned version, or a list where the chart line follows the cluster's version.
+    versions = entry.get("versions") or [entry.get("version")]
+    if r.props.get("version") not in versions:
         report("version must be pinned to the allowlisted chart version.")
 
 
@@ -92,7 +94,14 @@ POLICIES: list[RulePolicy] = [
         remediation="Pin the chart in components/core/charts.py and allowlist it in policies/<env>.json.",
         level=A,
         types={HELM_RELEASE},
-        schema={"allowedCharts": {"type": "object", "default": {}, "description": "chart name -> {repo, version}"}},
+        schema={
+            "allowedCharts": {
+                "type": "object",
+                "default": {},
+                "description": "chart name -> {repo, version}, or {repo, versions} where the chart line follows "
+                "the cluster version",
+            }
+        },
         check=_helm_allowlisted,
     ),
     policy(

@@ -8,6 +8,7 @@ from benchmarks.fleets import _fleets, _raw, _time, measure
 def test_floor_registers_the_same_resources_as_the_fleets() -> None:
     _, fleets = _time(_fleets(2))
     _, floor = _time(_raw(fleets))
+
     def custom(regs: list) -> list:
         return sorted(((r.type, r.name), r.inputs) for r in regs if r.custom)
 

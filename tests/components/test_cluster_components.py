@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pulumi
+import yaml
 
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.labels import aws_tags
@@ -233,9 +234,10 @@ def test_cluster_autoscaler_release_and_least_privilege_role() -> None:
         )
     )
     release = m.by_type("kubernetes:helm.sh/v3:Release")[0].inputs
-    assert release["chart"] == "cluster-autoscaler" and release["version"] == "9.46.6"
+    # The chart line made for 1.34 (appVersion 1.34.2) and its newest image patch.
+    assert release["chart"] == "cluster-autoscaler" and release["version"] == "9.53.0"
     values = release["values"]
-    assert values["autoDiscovery"]["clusterName"] == "ai-infra-prod" and values["image"]["tag"] == "v1.34.0"
+    assert values["autoDiscovery"]["clusterName"] == "ai-infra-prod" and values["image"]["tag"] == "v1.34.5"
     assert values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
     assert ".*serving.*" in values["expanderPriorities"]
     trust = json.loads(m.by_type("aws:iam/role:Role")[0].inputs["assumeRolePolicy"])
@@ -259,7 +261,9 @@ def test_device_plugin_tolerates_gpu_taint_and_carries_sharing() -> None:
     )
     values = m.by_type("kubernetes:helm.sh/v3:Release")[0].inputs["values"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
-    slicing = values["config"]["map"]["gpu"]["sharing"]["timeSlicing"]
+    # config.map entries are YAML text (the chart indents and fromYaml-parses them).
+    assert all(isinstance(text, str) for text in values["config"]["map"].values())
+    slicing = yaml.safe_load(values["config"]["map"]["gpu"])["sharing"]["timeSlicing"]
     assert slicing["failRequestsGreaterThanOne"] is True and slicing["resources"] == [
         {"name": "nvidia.com/gpu", "replicas": 4}
     ]

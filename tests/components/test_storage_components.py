@@ -30,7 +30,7 @@ def test_gp3_is_the_encrypted_default_and_gp2_is_undefaulted() -> None:
         "type": "gp3",
         "encrypted": "true",
         "kmsKeyId": "arn:aws:kms:r:1:key/k",
-        "fsType": "ext4",
+        "csi.storage.k8s.io/fstype": "ext4",
     }
     assert gp3["volumeBindingMode"] == "WaitForFirstConsumer" and gp3["allowVolumeExpansion"] is True
     patch = m.by_type("kubernetes:storage.k8s.io/v1:StorageClassPatch")[0].inputs
@@ -90,7 +90,14 @@ def test_efs_is_encrypted_tls_only_and_reachable_from_nodes_only() -> None:
     fs = m.by_type("aws:efs/fileSystem:FileSystem")[0]
     assert fs.inputs["encrypted"] is True and fs.inputs["kmsKeyId"].startswith("arn:aws:kms:")
     policy = json.loads(m.by_type("aws:efs/fileSystemPolicy:FileSystemPolicy")[0].inputs["policy"])
-    assert policy["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    allow, deny = policy["Statement"]
+    # CSI mounts are anonymous: without an Allow through mount targets, EFS refuses every mount.
+    assert allow["Effect"] == "Allow" and set(allow["Action"]) == {
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientWrite",
+    }
+    assert allow["Condition"] == {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     sg = m.by_type("aws:ec2/securityGroup:SecurityGroup")[0].inputs
     assert sg["ingress"] == [
         {

@@ -1,30 +1,58 @@
-"""``make plan`` end to end: files, determinism, exit codes, strict manifest validation, no leaked secrets."""
+"""``make plan`` end to end: files, determinism, exit codes, strict manifest validation, no leaked secrets.
+
+Plans run in-process (``planner.__main__.main``) where a test is about their output; two run as
+a subprocess, as ``make plan`` does: the cross-process determinism check and exit code 2.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from planner.__main__ import main
 from tests.conftest import ROOT
 
 STACKS = ["dev", "prod", "local"]
 
 
-def plan(stack: str, out: Path, project_dir: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "planner", "--stack", stack, "--project-dir", str(project_dir), "--out", str(out)],
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _args(stack: str, out: Path, project_dir: Path) -> list[str]:
+    return ["--stack", stack, "--project-dir", str(project_dir), "--out", str(out)]
+
+
+def plan(stack: str, out: Path, project_dir: Path = ROOT) -> Result:
+    """``make plan`` in this process (the program, mocks and policy host as the CLI runs them)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(_args(stack, out, project_dir))
+    return Result(code, stdout.getvalue(), stderr.getvalue())
+
+
+def plan_subprocess(stack: str, out: Path, project_dir: Path = ROOT) -> Result:
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", *_args(stack, out, project_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
+    return Result(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +79,9 @@ def test_plan_writes_every_file(plans: dict[str, Path], stack: str) -> None:
     assert list((out / "manifests").rglob("*.yaml"))
 
 
-def test_two_runs_are_byte_identical(plans: dict[str, Path], tmp_path: Path) -> None:
+def test_two_runs_in_two_processes_are_byte_identical(plans: dict[str, Path], tmp_path: Path) -> None:
     again = tmp_path / "dev"
-    assert plan("dev", again).returncode == 0
+    assert plan_subprocess("dev", again).returncode == 0
     first = {p.relative_to(plans["dev"]): p.read_bytes() for p in plans["dev"].rglob("*") if p.is_file()}
     second = {p.relative_to(again): p.read_bytes() for p in again.rglob("*") if p.is_file()}
     assert first.keys() == second.keys()
@@ -106,7 +134,7 @@ def test_invalid_config_exits_2_naming_every_key_and_writes_nothing(tmp_path: Pa
     out = tmp_path / "build" / "broken"
     out.mkdir(parents=True)
     (out / "stale.json").write_text("{}")
-    result = plan("broken", out, tmp_path)
+    result = plan_subprocess("broken", out, tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     for key in ("ai-infra:colour", "ai-infra:cluster.kubernetesVersion", "ai-infra:nodePools.serving.minSize"):
         assert key in result.stderr
@@ -123,7 +151,7 @@ def test_declared_config_types_are_checked(tmp_path: Path) -> None:
     )
     result = plan("typed", tmp_path / "out", tmp_path)
     assert result.returncode == 2
-    assert "ai-infra:cluster: must be of type object" in result.stderr
+    assert "Stack 'typed' with configuration key 'cluster' must be of type 'object'" in result.stderr
 
 
 def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
@@ -131,7 +159,8 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
         (tmp_path / name).symlink_to(ROOT / name)
     config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     config["ai-infra:hfToken"] = {"secure": "v1:c2VjcmV0LWhm"}
-    config["ai-infra:grafanaAdminPassword"] = {"secure": "v1:c2VjcmV0LWdyYWZhbmE="}
+    config["ai-infra:models"] = {"deepseek-coder": {"apiKeySecret": "deepseekKey"}}
+    config["ai-infra:deepseekKey"] = {"secure": "v1:c2VjcmV0LWdyYWZhbmE="}
     (tmp_path / "Pulumi.sec.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "out"
     result = plan("sec", out, tmp_path)

@@ -58,7 +58,14 @@ def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
 def test_helm_allowlist_matches_pinned_charts() -> None:
     from components.core.charts import ALL_CHARTS
 
-    expected = {c.name: {"repo": c.repo, "version": c.version} for c in ALL_CHARTS}
+    versions: dict[str, list[str]] = {}
+    for c in ALL_CHARTS:
+        versions.setdefault(c.name, []).append(c.version)
+    repos = {c.name: c.repo for c in ALL_CHARTS}
+    expected = {
+        name: {"repo": repos[name], "version": v[0]} if len(v) == 1 else {"repo": repos[name], "versions": v}
+        for name, v in versions.items()
+    }
     for env in ("dev", "prod"):
         config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
         assert config["helm-release-allowlisted"]["allowedCharts"] == expected, env

@@ -50,6 +50,9 @@ class EksSettings(Settings):
     log_retention_days: int = 90
     admin_principal_arns: list[str] = Field(default_factory=list)
     system_pool: SystemPoolSettings = Field(default_factory=SystemPoolSettings)
+    create_autoscaling_service_linked_role: bool = False
+    """Create ``AWSServiceRoleForAutoScaling`` first: true only in an account that never had an Auto
+    Scaling group (the KMS key policy names that role, and KMS rejects unknown principals)."""
 
     @model_validator(mode="after")
     def _rules(self) -> EksSettings:

@@ -71,6 +71,11 @@ class NodePoolSettings(Settings):
         return min(i.gpus for i in self.instances)
 
     @property
+    def host_device_plugin(self) -> bool:
+        """Bottlerocket's NVIDIA variants run the device plugin on the host (no DaemonSet)."""
+        return self.ami_type.startswith("BOTTLEROCKET")
+
+    @property
     def effective_gpu_cap(self) -> int:
         return self.gpu_cap or self.max_size * max(i.gpus for i in self.instances)
 
@@ -87,10 +92,22 @@ class NodePoolSettings(Settings):
         if len(known) == len(self.instance_types):
             if len({i.gpus for i in known}) > 1:
                 problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
+            if len({i.gpu_model for i in known}) > 1:
+                problems.append(
+                    (
+                        "instanceTypes",
+                        "must all have the same GPU model: the pool's accelerator label names it "
+                        f"(here {', '.join(sorted({i.gpu_model for i in known}))}); use one pool per model",
+                    )
+                )
             if self.sharing.mode == "mig" and not all(i.mig_capable for i in known):
                 problems.append(("sharing.mode", "MIG needs A100/H100/H200 instances (p4d, p4de, p5, p5e)"))
             if self.nvme != "none" and not all(i.nvme_disks for i in known):
                 problems.append(("nvme", "needs instance types with NVMe instance store"))
+            if self.host_device_plugin and self.sharing.mode != "none":
+                problems.append(
+                    ("sharing.mode", "Bottlerocket runs NVIDIA's device plugin on the host; use AL2023 to share GPUs")
+                )
             if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
                 problems.append(("gpuCap", "must allow at least minSize nodes' GPUs"))
         check(problems)

@@ -7,6 +7,7 @@ decision is testable without the mock engine.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from pydantic import Field, model_validator
@@ -125,6 +126,21 @@ class StackSettings(Settings):
         hf_token = spec.hf_token_secret or (HF_TOKEN_KEY if HF_TOKEN_KEY in self.secret_keys else None)
         return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
 
+    @property
+    def warnings(self) -> list[Problem]:
+        """Valid but almost certainly not what was meant; the program logs them, the plan prints them."""
+        found: list[Problem] = []
+        eks = self.cluster.eks if self.on_aws else None
+        if eks and eks.endpoint_public_access and all(_documentation_range(c) for c in eks.public_access_cidrs):
+            found.append(
+                (
+                    "cluster.eks.publicAccessCidrs",
+                    "lists only documentation ranges (RFC 5737/3849): nobody can reach the API endpoint; "
+                    "put your own egress CIDRs here",
+                )
+            )
+        return found
+
     # -- rules across sections -----------------------------------------------------------------
 
     @model_validator(mode="after")
@@ -150,12 +166,31 @@ class StackSettings(Settings):
                 problems.append((f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes"))
             if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
                 problems.append((f"nodePools.{name}.nvme", "local-pv needs storage.nvme.enabled: true"))
+        host_plugin = sorted(n for n, p in self.node_pools.items() if p.host_device_plugin)
+        if host_plugin and self.gpu.stack == "gpu-operator":
+            problems.append(
+                (
+                    "gpu.stack",
+                    f"gpu-operator would add a second device plugin on Bottlerocket pools ({', '.join(host_plugin)}); "
+                    "use device-plugin or AL2023 pools",
+                )
+            )
         problems += _storage_problems(self)
         problems += _quota_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
         return self
+
+
+DOCUMENTATION_RANGES = tuple(
+    ipaddress.ip_network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+
+
+def _documentation_range(cidr: str) -> bool:
+    network = ipaddress.ip_network(cidr)
+    return any(network.version == d.version and network.subnet_of(d) for d in DOCUMENTATION_RANGES)  # type: ignore[arg-type]
 
 
 def _storage_problems(s: StackSettings) -> list[Problem]:
