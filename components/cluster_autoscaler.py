@@ -49,7 +49,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             tags=args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        role = irsa_role(
+        irsa = irsa_role(
             self,
             name,
             oidc_provider_arn=args.oidc_provider_arn,
@@ -60,7 +60,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             tags=args.tags,
         )
         chart, image_tag = CLUSTER_AUTOSCALER_LINES[args.kubernetes_version]
-        values = role.arn.apply(
+        values = irsa.role.arn.apply(
             lambda arn: cluster_autoscaler_values(
                 cluster_name=args.cluster_name,
                 region=args.region,
@@ -69,6 +69,13 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 gpu_pools=args.serving_pools,
             )
         )
-        pinned_release(self, resource_name(name, "release"), chart, namespace=args.namespace, values=values)
-        self.role_arn = role.arn
+        pinned_release(
+            self,
+            resource_name(name, "release"),
+            chart,
+            namespace=args.namespace,
+            values=values,
+            depends_on=irsa.permissions,
+        )
+        self.role_arn = irsa.role.arn
         self.register_outputs({"role_arn": self.role_arn})

@@ -241,6 +241,7 @@ class EksCluster(pulumi.ComponentResource):
             config: dict[str, object] | None = None,
             role_arn: pulumi.Input[str] | None = None,
             needs_nodes: bool = False,
+            after: list[pulumi.Resource] | None = None,
         ) -> aws.eks.Addon:
             version = aws.eks.get_addon_version_output(
                 addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
@@ -255,7 +256,9 @@ class EksCluster(pulumi.ComponentResource):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 tags=tags,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_node_group] if needs_nodes else []),
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*([self.system_node_group] if needs_nodes else []), *(after or [])]
+                ),
             )
 
         # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent.
@@ -279,7 +282,8 @@ class EksCluster(pulumi.ComponentResource):
                 tags=tags,
                 inline_policies=inline,
             )
-            addon(addon_name, role_arn=role.arn, needs_nodes=True)
+            # The driver starts using its role at once: wait for the role's permissions, not just its ARN.
+            addon(addon_name, role_arn=role.role.arn, needs_nodes=True, after=role.permissions)
 
         # What must exist before anything is applied through the Kubernetes provider: the admins'
         # access (prod does not make the creator admin), nodes for Helm's atomic installs, and the

@@ -30,8 +30,10 @@ class ModelRunnerFleetArgs:
     """Secret Output with the API key (set iff fleet.api_key_secret); must already be secret."""
     hf_token: pulumi.Output[str] | None = None
     """Secret Output with the Hugging Face token (set iff fleet.hf_token_secret)."""
-    prometheus_url: str = ""
+    prometheus_url: pulumi.Input[str] = ""
     """Where KEDA reads queue depth (autoscaled fleets of engines with a queue metric)."""
+    prometheus_external: bool = False
+    """That Prometheus is outside the stack (declared in settings), so the ScaledObject says so."""
     keda: pulumi.Resource | None = None
     """The KEDA install; ScaledObjects wait for its CRDs."""
     service_monitor: bool = False
@@ -90,7 +92,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         if f.spec.autoscaled and f.engine.autoscaler == "keda":
             _custom_resource(
                 resource_name(name, "scaledobject"),
-                serving.scaled_object(f, args.prometheus_url),
+                serving.scaled_object(f, args.prometheus_url, external=args.prometheus_external),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
             )
         elif f.spec.autoscaled:

@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from planner.engine import run_program
-from planner.policy_host import PolicyHostError, analyze_all
+from planner.policy_host import CANT_RUN, PolicyHostError, Violation, analyze_all, policy_levels
 from planner.render import write_plan
-from planner.stack_config import StackConfigError, load_stack_config
+from planner.stack_config import StackConfig, StackConfigError, load_stack_config
 from planner.summary import summarize
 
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PACK = 0, 1, 2, 3
@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project-dir", type=Path, default=Path.cwd())
     parser.add_argument("--out", type=Path, default=None, help="output dir (default build/<stack>)")
     parser.add_argument("--no-policies", action="store_true", help="skip the policy pack")
+    parser.add_argument(
+        "--skip-preview-check",
+        action="store_true",
+        help="skip the second, preview-like run that finds mandatory policies a preview cannot evaluate",
+    )
     parser.add_argument("--policy-pack", type=Path, default=Path("policies"), help="pack folder (default policies)")
     parser.add_argument(
         "--policy-pack-config",
@@ -65,11 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix=f".{args.stack}-", dir=out_dir.parent))
     try:
         counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
-        violations = []
+        violations: list[Violation] = []
+        unknown_at_preview: list[Violation] = []
         if not args.no_policies:
             pack_config = json.loads((project_dir / str(pack_config_file)).read_text())
             try:
                 violations = analyze_all(pack_dir, pack_config, run.registrations)
+                if not args.skip_preview_check:
+                    unknown_at_preview = _unknown_at_preview(
+                        project_dir, args.stack, stack_config, pack_dir, pack_config
+                    )
             except PolicyHostError as exc:
                 print(f"The policy pack could not run: {exc}", file=sys.stderr)
                 return EXIT_PACK
@@ -78,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
             "policyPack": str(args.policy_pack),
             "policyConfig": str(pack_config_file),
             "violations": [v.as_dict() for v in violations],
+            # Mandatory policies `pulumi preview` cannot evaluate on a new stack (they read values
+            # known only after apply): passing preview does not mean these passed.
+            "unknownAtPreview": [{"policy": v.policy, "urn": v.urn} for v in unknown_at_preview],
         }
         (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -91,11 +104,28 @@ def main(argv: list[str] | None = None) -> int:
             run,
             counts,
             violations,
+            unknown_at_preview,
             out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir,
         )
     )
     print(f"(planned in {time.monotonic() - started:.1f}s)")
     return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+
+
+def _unknown_at_preview(
+    project_dir: Path, stack: str, stack_config: StackConfig, pack_dir: Path, pack_config: dict[str, object]
+) -> list[Violation]:
+    """Run the program again as a first ``pulumi preview`` sees it (computed outputs unknown) and
+    keep the mandatory policies the pack could not evaluate there."""
+    preview = run_program(project_dir, stack, stack_config.config, stack_config.secret_keys, preview=True)
+    levels = policy_levels(pack_dir, pack_config)
+    skipped = analyze_all(pack_dir, pack_config, preview.registrations)
+    found = {
+        Violation(policy=v.policy, level="mandatory", urn=v.urn, message="")
+        for v in skipped
+        if v.message.startswith(CANT_RUN) and levels.get(v.policy) == "mandatory"
+    }
+    return sorted(found)
 
 
 if __name__ == "__main__":

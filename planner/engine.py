@@ -56,7 +56,7 @@ def start_mocks(
     # (the SDK's Config.get falls back to those variables for keys the map lacks).
     for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG")]:
         del os.environ[name]
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(preview=preview)
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger("ai-infra.plan")
     logger.propagate = False
@@ -66,9 +66,13 @@ def start_mocks(
     return monitor
 
 
-def run_program(project_dir: Path, stack: str, config: dict[str, str], secret_keys: list[str]) -> ProgramRun:
-    """Execute ``project_dir/__main__.py`` under mocks; exceptions propagate unchanged."""
-    monitor = start_mocks(project_name(project_dir), stack, config, secret_keys)
+def run_program(
+    project_dir: Path, stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False
+) -> ProgramRun:
+    """Execute ``project_dir/__main__.py`` under mocks; exceptions propagate unchanged.
+
+    ``preview=True`` answers as a first ``pulumi preview`` would: computed outputs are unknown."""
+    monitor = start_mocks(project_name(project_dir), stack, config, secret_keys, preview=preview)
     if str(project_dir) not in sys.path:
         sys.path.insert(0, str(project_dir))
     program = str(project_dir / "__main__.py")

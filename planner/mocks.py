@@ -71,14 +71,19 @@ def _fake_kubeconfig(cluster: str, endpoint: str) -> str:
 class RecordingMocks(Mocks):
     """Deterministic outputs for every resource and invoke the platform uses."""
 
-    def __init__(self, region: str = "us-west-2") -> None:
+    def __init__(self, region: str = "us-west-2", *, preview: bool = False) -> None:
         self.region = region
+        self.preview = preview
+        """Answer like ``pulumi preview`` of a new stack: a resource's computed outputs (ids, ARNs,
+        endpoints) are unknown until it is created; only its inputs come back."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     # -- resources ------------------------------------------------------------------------
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
         typ, name, inputs = args.typ, args.name, dict(args.inputs)
         rid = args.resource_id or f"{name}-{short_hash(typ, name)}"
+        if self.preview:
+            return "", inputs
         state: dict[str, Any] = {**inputs}
         if typ.startswith("aws:"):
             state.update(self._aws_outputs(typ, name, inputs))
@@ -233,8 +238,13 @@ class RecordingMonitor(MockMonitor):
         raise KeyError(f"no {typ} named {name}; have {[r.name for r in self.by_type(typ)]}")
 
 
+UNKNOWN_MARK = "[unknown]"
+"""How a value unknown until apply (a preview) is written in the plan."""
+
+
 def _wire(value: Any) -> Any:
     """Normalize deserialized properties to plain JSON-able wire form (secrets keep the sig)."""
+    from pulumi.output import Unknown
     from pulumi.runtime import rpc
 
     if isinstance(value, dict):
@@ -244,8 +254,8 @@ def _wire(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         # The wire carries every number as a double; Kubernetes ports and counts are integers.
         return int(value)
-    if value is rpc.UNKNOWN or (isinstance(value, str) and value == rpc.UNKNOWN):
-        return "[unknown]"
+    if isinstance(value, Unknown) or (isinstance(value, str) and value == rpc.UNKNOWN):
+        return UNKNOWN_MARK
     if hasattr(value, "urn") and hasattr(value, "__class__") and not isinstance(value, str | int | float | bool):
         return f"[resource {type(value).__name__}]"
     return value

@@ -22,13 +22,17 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from planner.mocks import Registration
+from planner.mocks import UNKNOWN_MARK, Registration
 
 LEVEL_NAMES = {0: "advisory", 1: "mandatory", 2: "disabled", 3: "remediate"}
 LEVEL_VALUES = {v: k for k, v in LEVEL_NAMES.items()}
+PACK_LABEL = "ai-infra 0.1.0"
+"""How the CLI names the pack in config errors: ``<name> <version>`` (PulumiPolicy.yaml)."""
 START_TIMEOUT_S = 60.0
 
 
@@ -52,18 +56,76 @@ class Violation:
         return {"policy": self.policy, "level": self.level, "urn": self.urn, "message": self.message}
 
 
+def _unknowns_to_wire(value: Any) -> Any:
+    """The plan's ``[unknown]`` back to the engine's unknown sentinel (a preview's computed values)."""
+    if isinstance(value, dict):
+        return {k: _unknowns_to_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unknowns_to_wire(v) for v in value]
+    return rpc.UNKNOWN if value == UNKNOWN_MARK else value
+
+
 def _to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    """Properties in the engine's wire form: secrets keep Pulumi's signature wrapper."""
+    """Properties in the engine's wire form: secrets keep Pulumi's signature wrapper, unknowns
+    are the engine's sentinel (so the pack reports "can't run policy during preview" as it does)."""
     s = struct_pb2.Struct()
-    s.update(json.loads(json.dumps(value, default=str)))
+    s.update(_unknowns_to_wire(json.loads(json.dumps(value, default=str))))
     return s
+
+
+_GO_TYPES = {"object": "object", "array": "array", "string": "string", "integer": "integer", "number": "number"}
+
+
+def _go_type(value: Any) -> str:
+    """gojsonschema's name for a value's type (bool first: it is an int in Python)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
+
+
+def schema_errors(info: Any, props: dict[str, Any]) -> list[str]:
+    """Check a policy's properties against its ``configSchema`` as the CLI does: the schema's
+    properties and required list (``additionalProperties`` is not carried over, so unknown
+    properties pass), errors worded as gojsonschema's ``<field>: <description>``
+    (pkg/resource/analyzer/config.go, docs/research/pulumi-cli.md B2)."""
+    schema = {
+        "type": "object",
+        "properties": json_format.MessageToDict(info.configSchema.properties),
+        "required": list(info.configSchema.required),
+    }
+    found = []
+    for err in jsonschema.Draft7Validator(schema).iter_errors(props):
+        field = ".".join(str(p) for p in err.absolute_path) or "(root)"
+        if err.validator == "type":
+            expected = err.validator_value if isinstance(err.validator_value, str) else "/".join(err.validator_value)
+            found.append(f"{field}: Invalid type. Expected: {expected}, given: {_go_type(err.instance)}")
+        elif err.validator == "required":
+            missing = str(err.message).split("'")[1]
+            found.append(f"{missing}: {missing} is required")
+        elif err.validator == "enum":
+            options = ", ".join(json.dumps(v) for v in err.validator_value)
+            found.append(f"{field}: {field} must be one of the following: {options}")
+        else:
+            found.append(f"{field}: {err.message}")
+    return sorted(found)
 
 
 def resolve_config(policies: list[Any], config: dict[str, Any]) -> dict[str, analyzer_pb2.PolicyConfig]:
     """Turn a ``--policy-pack-config`` document into per-policy ``PolicyConfig``s like the CLI.
 
     ``"all"`` sets the level of every policy; a policy's own entry (a level string, or an
-    object with ``enforcementLevel`` and properties) wins. Schema defaults fill properties.
+    object with ``enforcementLevel`` and properties) wins. Schema defaults fill properties, and
+    the result is checked against each policy's schema as the CLI does. Unlike the CLI, a name
+    that matches no policy is an error here (the CLI ignores it, so a typo would silently leave
+    a policy at its default level).
     """
     known = {p.name for p in policies}
     unknown = sorted(k for k in config if k != "all" and k not in known)
@@ -71,6 +133,7 @@ def resolve_config(policies: list[Any], config: dict[str, Any]) -> dict[str, ana
         raise PolicyHostError(f"policy config names unknown policies: {', '.join(unknown)}")
     default_level = config.get("all")
     result: dict[str, analyzer_pb2.PolicyConfig] = {}
+    errors: list[str] = []
     for info in policies:
         entry = config.get(info.name)
         level = LEVEL_NAMES.get(info.enforcementLevel, "advisory")
@@ -85,9 +148,12 @@ def resolve_config(policies: list[Any], config: dict[str, Any]) -> dict[str, ana
             props.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
         if level not in LEVEL_VALUES:
             raise PolicyHostError(f"policy {info.name}: enforcement level must be one of {sorted(LEVEL_VALUES)}")
+        errors += [f"{info.name}: {e}" for e in schema_errors(info, props)]
         pc = analyzer_pb2.PolicyConfig(enforcementLevel=LEVEL_VALUES[level])  # type: ignore[arg-type]
         pc.properties.update(props)
         result[info.name] = pc
+    if errors:
+        raise PolicyHostError("\n".join(f"validating policy config: {PACK_LABEL}  {e}" for e in sorted(errors)))
     return result
 
 
@@ -222,6 +288,17 @@ def _host(pack_dir: Path) -> PolicyHost:
         _RUNNING[key] = host
         atexit.register(host.stop)
     return _RUNNING[key]
+
+
+def policy_levels(pack_dir: Path, config: dict[str, Any]) -> dict[str, str]:
+    """Each policy's level once ``config`` is applied (as ``Configure`` resolves it)."""
+    host = _host(pack_dir)
+    resolved = resolve_config(list(host.info.policies), config)
+    return {name: LEVEL_NAMES[pc.enforcementLevel] for name, pc in resolved.items()}
+
+
+CANT_RUN = "can't run policy"
+"""How pulumi-policy begins the advisory it reports instead of a policy that read an unknown value."""
 
 
 def analyze_all(pack_dir: Path, config: dict[str, Any], regs: list[Registration]) -> list[Violation]:

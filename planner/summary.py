@@ -41,7 +41,14 @@ def _tree(regs: list[Registration]) -> list[str]:
     return lines
 
 
-def summarize(stack: str, run: ProgramRun, counts: dict[str, int], violations: list[Violation], out_dir: Path) -> str:
+def summarize(
+    stack: str,
+    run: ProgramRun,
+    counts: dict[str, int],
+    violations: list[Violation],
+    unknown_at_preview: list[Violation],
+    out_dir: Path,
+) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
     by_provider = Counter(r.type.split(":", 1)[0] for r in custom)
@@ -72,4 +79,11 @@ def summarize(stack: str, run: ProgramRun, counts: dict[str, int], violations: l
     advisory = Counter(v.policy for v in violations if v.level == "advisory")
     for policy, n in sorted(advisory.items()):
         lines.append(f"  ! [advisory] {policy} ×{n}")
+    if unknown_at_preview:
+        lines.append(
+            "Mandatory policies `pulumi preview` cannot evaluate on a new stack (values known only after apply; "
+            "checked here with the planned values):"
+        )
+        for policy, n in sorted(Counter(v.policy for v in unknown_at_preview).items()):
+            lines.append(f"  ? {policy} ×{n}")
     return "\n".join(lines)

@@ -90,6 +90,7 @@ _PROD: dict[str, Any] = {
         "shared": {"backups": True},
         "modelCacheSize": "500Gi",
     },
+    "monitoring": {"enabled": True},
     "models": {
         "deepseek-coder": {
             "engine": "vllm",

@@ -7,12 +7,20 @@ children (``parent``), so a role lives and dies with the thing that uses it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from components.core.naming import resource_name
 from components.specs import aws_iam
+
+
+@dataclass(frozen=True)
+class IrsaRole:
+    role: aws.iam.Role
+    permissions: list[pulumi.Resource]
+    """Its policy attachments and inline policies: what a consumer must wait for, not just the role."""
 
 
 def irsa_role(
@@ -26,7 +34,7 @@ def irsa_role(
     policy_arns: list[pulumi.Input[str]],
     tags: dict[str, str],
     inline_policies: Mapping[str, pulumi.Input[str]] | None = None,
-) -> aws.iam.Role:
+) -> IrsaRole:
     """Create the role (``<name>-irsa``), attach ``policy_arns`` and add ``inline_policies`` (by name)."""
     role = aws.iam.Role(
         resource_name(name, "irsa"),
@@ -34,15 +42,23 @@ def irsa_role(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    permissions: list[pulumi.Resource] = []
     for i, arn in enumerate(policy_arns):
-        aws.iam.RolePolicyAttachment(
-            resource_name(name, f"irsa-{i}"), role=role.name, policy_arn=arn, opts=pulumi.ResourceOptions(parent=parent)
+        permissions.append(
+            aws.iam.RolePolicyAttachment(
+                resource_name(name, f"irsa-{i}"),
+                role=role.name,
+                policy_arn=arn,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
         )
     for policy_name, document in sorted((inline_policies or {}).items()):
-        aws.iam.RolePolicy(
-            resource_name(name, f"irsa-{policy_name}"),
-            role=role.name,
-            policy=document,
-            opts=pulumi.ResourceOptions(parent=parent),
+        permissions.append(
+            aws.iam.RolePolicy(
+                resource_name(name, f"irsa-{policy_name}"),
+                role=role.name,
+                policy=document,
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
         )
-    return role
+    return IrsaRole(role=role, permissions=permissions)

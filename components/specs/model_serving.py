@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.naming import k8s_name
@@ -90,14 +91,23 @@ def network_policy_args(
     )
 
 
-def scaled_object(f: FleetSpec, prometheus_url: str) -> dict[str, Any]:
+METRICS_SOURCE_ANNOTATION = "ai-infra.io/metrics-source"
+"""``external`` when KEDA reads a Prometheus outside the stack (the policy pack checks the rest)."""
+
+
+def scaled_object(f: FleetSpec, prometheus_url: pulumi.Input[str], *, external: bool = False) -> dict[str, Any]:
     """KEDA ScaledObject on queue depth (vLLM's requests waiting, summed over the fleet)."""
     s = f.spec
     query = f'sum({f.engine.queue_metric}{{namespace="{f.namespace}",model_name="{f.name}"}})'
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",
-        "metadata": {"name": f.resource_name, "namespace": f.namespace, "labels": f.labels},
+        "metadata": {
+            "name": f.resource_name,
+            "namespace": f.namespace,
+            "labels": f.labels,
+            **({"annotations": {METRICS_SOURCE_ANNOTATION: "external"}} if external else {}),
+        },
         "spec": {
             "scaleTargetRef": {"kind": f.workload_kind, "name": f.resource_name},
             "minReplicaCount": s.replicas.min,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping
 from typing import Literal
 
@@ -48,12 +49,15 @@ def node_labels(pool_name: str, pool: NodePoolSettings, *, env: str, team: str) 
         POOL_LABEL: pool_name,
         # Settings guarantee one GPU model per pool, so the label is true of every node.
         ACCELERATOR_LABEL: label_value(pool.instances[0].gpu_model.lower()),
-        AWS_ACCELERATOR_LABEL: label_value(f"nvidia-{pool.instances[0].gpu_model.lower()}"),
         PURPOSE_LABEL: pool.purpose,
         CAPACITY_LABEL: pool.capacity_type.lower().replace("_", "-"),
         ENV_LABEL: env,
         TEAM_LABEL: team,
     }
+    if advertises_whole_gpus(pool):
+        # Only where nodes advertise nvidia.com/gpu: the autoscaler treats a labelled node without
+        # allocatable nvidia.com/gpu as not ready, forever for renamed (gpu.shared) or MIG-mixed ones.
+        labels[AWS_ACCELERATOR_LABEL] = label_value(f"nvidia-{pool.instances[0].gpu_model.lower()}")
     if pool.sharing.mode != "none":
         # The device plugin picks its per-node config (time-slicing / MIG) from this label.
         labels[DEVICE_PLUGIN_CONFIG_LABEL] = pool_name
@@ -63,17 +67,38 @@ def node_labels(pool_name: str, pool: NodePoolSettings, *, env: str, team: str) 
     return dict(sorted(labels.items()))
 
 
+def advertises_whole_gpus(pool: NodePoolSettings) -> bool:
+    """Nodes advertise ``nvidia.com/gpu`` (not ``gpu.shared`` or per-profile MIG resources)."""
+    renamed = pool.sharing.mode == "time-slicing" and pool.sharing.rename_by_default
+    mig_mixed = pool.sharing.mode == "mig" and pool.sharing.mig_strategy == "mixed"
+    return not (renamed or mig_mixed)
+
+
 def max_nodes(pool: NodePoolSettings) -> int:
     """maxSize, lowered so the pool can never exceed its GPU cap (the cost guardrail)."""
     return max(pool.min_size, min(pool.max_size, pool.effective_gpu_cap // pool.gpus_per_node))
 
 
-def advertised_gpu_resource(pool: NodePoolSettings) -> tuple[str, int]:
+MIG_SLICES = 7
+"""Compute slices of an A100/H100/H200: a ``<n>g`` profile fits ``7 // n`` times per GPU."""
+_UNIFORM_MIG = re.compile(r"^all-(\d)g\.(\d+)gb$")
+
+
+def advertised_gpu_resource(pool: NodePoolSettings) -> tuple[str, int] | None:
     """The extended resource a node advertises and how many: time-slicing multiplies GPUs and,
-    with ``renameByDefault``, advertises them as ``nvidia.com/gpu.shared`` instead."""
-    if pool.sharing.mode == "time-slicing" and pool.sharing.replicas:
-        count = pool.gpus_per_node * pool.sharing.replicas
-        return ("nvidia.com/gpu.shared" if pool.sharing.rename_by_default else GPU_RESOURCE), count
+    with ``renameByDefault``, advertises them as ``nvidia.com/gpu.shared``; MIG ``mixed`` with a
+    uniform profile advertises ``nvidia.com/mig-<profile>``. None when it cannot be known ahead
+    (a mixed, non-uniform MIG layout): the template then names no GPU resource."""
+    sharing = pool.sharing
+    if sharing.mode == "time-slicing" and sharing.replicas:
+        count = pool.gpus_per_node * sharing.replicas
+        return ("nvidia.com/gpu.shared" if sharing.rename_by_default else GPU_RESOURCE), count
+    if sharing.mode == "mig" and sharing.mig_strategy == "mixed":
+        uniform = _UNIFORM_MIG.match(sharing.mig_profile or "")
+        if uniform is None:
+            return None
+        size = int(uniform[1])
+        return f"nvidia.com/mig-{size}g.{uniform[2]}gb", pool.gpus_per_node * (MIG_SLICES // size)
     return GPU_RESOURCE, pool.gpus_per_node
 
 
@@ -84,8 +109,9 @@ def autoscaler_tags(cluster_name: str, pool: NodePoolSettings, labels: Mapping[s
     for key, value in labels.items():
         tags[f"{prefix}/node-template/label/{key}"] = value
     tags[f"{prefix}/node-template/taint/{GPU_TAINT_KEY}"] = "true:NoSchedule"
-    resource, count = advertised_gpu_resource(pool)
-    tags[f"{prefix}/node-template/resources/{resource}"] = str(count)
+    advertised = advertised_gpu_resource(pool)
+    if advertised is not None:
+        tags[f"{prefix}/node-template/resources/{advertised[0]}"] = str(advertised[1])
     tags[f"{prefix}/node-template/resources/ephemeral-storage"] = f"{pool.root_volume_gib}Gi"
     return dict(sorted(tags.items()))
 

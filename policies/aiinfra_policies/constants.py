@@ -30,6 +30,7 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 
 WORKLOAD_TYPES = frozenset({DEPLOYMENT, STATEFULSET, DAEMONSET, REPLICASET, JOB, CRONJOB, POD})
 """Every kind that carries a pod spec (the rule table's ``W``)."""
@@ -49,6 +50,8 @@ ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 EFS = "aws:efs/fileSystem:FileSystem"
 ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
+EFS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
+ASG_TAG = "aws:autoscaling/tag:Tag"
 BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
 SSE = frozenset(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiinfra_policies import workloads
+from aiinfra_policies.common import ResourceRule
 from aiinfra_policies.constants import DEPLOYMENT, NODE_GROUP, STATEFULSET
 from tests.conftest import policy_by_name, stack_violations, violations
 from tests.policies.test_eks_policies import node_group
@@ -44,10 +45,7 @@ def _check(name: str, props: dict[str, Any]) -> list[str]:
 
 def test_compliant_gpu_deployment_passes_every_resource_rule() -> None:
     for policy in workloads.POLICIES:
-        if hasattr(policy, "validate") and policy.name not in (
-            "k8s-namespace-quota-limitrange",
-            "k8s-pdb-for-replicated",
-        ):
+        if isinstance(policy, ResourceRule):
             assert violations(policy, DEPLOYMENT, gpu_deployment()) == [], policy.name
 
 

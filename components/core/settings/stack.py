@@ -24,8 +24,10 @@ HF_TOKEN_KEY = "hfToken"
 
 class MonitoringSettings(Settings):
     enabled: bool = False
-    prometheus_url: str = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
-    """Where KEDA reads vLLM queue depth from."""
+    """Run the monitoring stack (Prometheus Operator, Prometheus, Grafana) in ``namespace``."""
+    prometheus_url: str | None = None
+    """An existing Prometheus outside this stack that KEDA reads queue depth from (instead of,
+    or without, the monitoring stack)."""
     namespace: K8sName = "monitoring"
     """Namespace Prometheus scrapes from (allowed into model namespaces' NetworkPolicies)."""
 
@@ -115,6 +117,11 @@ class StackSettings(Settings):
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
 
     @property
+    def queue_metrics_external(self) -> bool:
+        """KEDA reads an external Prometheus (``monitoring.prometheusUrl``), not the stack's own."""
+        return self.monitoring.prometheus_url is not None
+
+    @property
     def scrape_namespace(self) -> str | None:
         """Prometheus's namespace when monitoring is on (admitted to /metrics), else None."""
         return self.monitoring.namespace if self.monitoring.enabled else None
@@ -135,7 +142,7 @@ class StackSettings(Settings):
             found.append(
                 (
                     "cluster.eks.publicAccessCidrs",
-                    "lists only documentation ranges (RFC 5737/3849): nobody can reach the API endpoint; "
+                    "lists only documentation ranges (RFC 5737/3849/9637): nobody can reach the API endpoint; "
                     "put your own egress CIDRs here",
                 )
             )
@@ -184,8 +191,9 @@ class StackSettings(Settings):
 
 
 DOCUMENTATION_RANGES = tuple(
-    ipaddress.ip_network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+    ipaddress.ip_network(c) for c in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "3fff::/20")
 )
+"""RFC 5737 (IPv4), RFC 3849 and RFC 9637 (IPv6): reserved for examples, routed nowhere."""
 
 
 def _documentation_range(cidr: str) -> bool:
@@ -265,6 +273,18 @@ def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
             (
                 "cache",
                 "replicas > 1 with a shared cache needs a ReadWriteMany class (storage.shared.backend efs or nfs)",
+            )
+        )
+    if (
+        spec.autoscaled
+        and spec.engine_record.autoscaler == "keda"
+        and not (s.monitoring.enabled or s.monitoring.prometheus_url)
+    ):
+        problems.append(
+            (
+                "replicas.max",
+                "autoscaling on queue depth reads Prometheus, and this stack has none: set monitoring.enabled: "
+                "true, or monitoring.prometheusUrl to an existing Prometheus (or replicas.max to replicas.min)",
             )
         )
     if spec.cache == "local-nvme" and not s.storage.nvme.enabled:
