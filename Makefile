@@ -47,7 +47,7 @@ plan: venv policy-venv
 	$(PY) -m planner --stack $(STACK)
 
 test: venv policy-venv
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist worksteal
 
 bench: venv
 	$(PY) -m benchmarks.fleets

@@ -9,6 +9,7 @@ before it produced; a new capability is one more function and one more call at t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.core.gpu_instances import SPOT_DISCOUNT
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import PROJECT, EksSettings, StackSettings, load_secrets, load_settings
@@ -24,12 +26,16 @@ from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.keda import Keda, KedaArgs
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
+from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.network import Network, NetworkArgs
 from components.nvme_storage import NvmeStorage, NvmeStorageArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
-from components.specs.cost import cost_estimate
+from components.specs.alerts import alert_rule_groups, recording_rule_groups
+from components.specs.cost import cost_tags, instance_prices, stack_cost
+from components.specs.dashboards import dashboards
+from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.model_runner import fleet_spec
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
@@ -68,7 +74,7 @@ class Namespaces:
     workload: dict[str, PlatformNamespace]
 
 
-def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str) -> AwsPlatform:
+def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str, cost: dict[str, Any]) -> AwsPlatform:
     """VPC, hardened EKS control plane and the GPU node pools."""
     env = s.environment.value
     tags = aws_tags(env=env, team=s.team, cost_center=s.cost_center)
@@ -102,6 +108,7 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str) -> AwsPl
             efs_csi=s.storage.shared.backend == "efs",
             protect_data=s.is_prod,
             admin_principal_arns=list(eks.admin_principal_arns),
+            cluster_tags=cost_tags(cost),
         ),
         opts=opts,
     )
@@ -128,10 +135,10 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str) -> AwsPl
     return AwsPlatform(provider=provider, tags=tags, network=network, cluster=cluster, pools=pools)
 
 
-def cluster_layer(s: StackSettings, cluster_name: str) -> ClusterLayer:
+def cluster_layer(s: StackSettings, cluster_name: str, cost: dict[str, Any]) -> ClusterLayer:
     """The cluster and the one Kubernetes provider every Kubernetes resource uses."""
     if s.on_aws and s.cluster.eks is not None:
-        platform = aws_platform(s, s.cluster.eks, cluster_name)
+        platform = aws_platform(s, s.cluster.eks, cluster_name, cost)
         kubeconfig = platform.cluster.kubeconfig
         provider = k8s.Provider(
             "k8s",
@@ -149,8 +156,8 @@ def cluster_layer(s: StackSettings, cluster_name: str) -> ClusterLayer:
     return ClusterLayer(k8s_provider=provider, kubeconfig=existing.kubeconfig, aws=None)
 
 
-def namespaces_layer(s: StackSettings, c: ClusterLayer, cluster_name: str) -> Namespaces:
-    """Namespaces with their guardrails, cluster-wide scheduling classes, GPU software, autoscaler."""
+def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
+    """Namespaces with their guardrails and the cluster-wide scheduling classes."""
     env, team = s.environment.value, s.team
     system = {
         name: PlatformNamespace(
@@ -185,16 +192,66 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer, cluster_name: str) -> Na
         ),
         opts=c.k8s_opts,
     )
+    return Namespaces(system=system, workload=workload)
+
+
+def observability_layer(
+    s: StackSettings, c: ClusterLayer, ns: Namespaces, cluster_name: str, secrets: dict[str, pulumi.Output[str]]
+) -> MonitoringStack | None:
+    """The monitoring stack first, so everything shipping a ServiceMonitor finds its CRDs."""
+    m = s.monitoring
+    if not m.enabled:
+        return None
+    namespace = ns.system[m.namespace]
+    return MonitoringStack(
+        "monitoring",
+        MonitoringStackArgs(
+            namespace=m.namespace,
+            labels=standard_labels(env=s.environment.value, team=s.team, app="monitoring", component="monitoring"),
+            retention=m.retention,
+            storage_size=m.storage_size,
+            cluster_id=cluster_name,
+            managed_control_plane=s.on_aws,
+            node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+            grafana_admin_password=secrets[s.grafana_admin_key] if s.grafana_admin_key else None,
+            alert_receivers={
+                name: (secrets[r.webhook_url_secret], list(r.severities)) for name, r in m.alert_receivers.items()
+            },
+            rule_groups=[
+                *alert_rule_groups(
+                    ttft_p95_seconds=m.ttft_p95_seconds, gpu_idle_hours=m.gpu_idle_hours, env=s.environment.value
+                ),
+                *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
+            ],
+            dashboards=dashboards(),
+            # The GPU operator runs its own DCGM exporter (GpuSoftware turns its monitor on).
+            dcgm_namespace=ns.system["gpu-system"].namespace_name
+            if m.dcgm and s.gpu.stack == "device-plugin"
+            else None,
+            runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
+            opencost=m.opencost,
+            depends_on=[namespace],
+        ),
+        opts=c.k8s_opts,
+    )
+
+
+def platform_services_layer(
+    s: StackSettings, c: ClusterLayer, ns: Namespaces, monitoring: MonitoringStack | None, cluster_name: str
+) -> None:
+    """What makes GPUs schedulable and pools elastic: NVIDIA's software and cluster-autoscaler."""
+    after_monitoring = [monitoring] if monitoring else []
     GpuSoftware(
         "gpu",
         GpuSoftwareArgs(
             stack=s.gpu.stack,
-            namespace=system["gpu-system"].namespace_name,
+            namespace=ns.system["gpu-system"].namespace_name,
             pools=dict(s.node_pools),
             accelerated_ami=s.on_aws,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
+            dcgm_service_monitor=monitoring is not None and s.monitoring.dcgm,
         ),
-        opts=c.k8s_opts,
+        opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=after_monitoring),
     )
     if c.aws is not None and s.cluster.eks is not None:
         ClusterAutoscaler(
@@ -203,15 +260,17 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer, cluster_name: str) -> Na
                 cluster_name=cluster_name,
                 kubernetes_version=s.cluster.kubernetes_version,
                 region=s.cluster.eks.region,
-                namespace=system["autoscaler"].namespace_name,
+                namespace=ns.system["autoscaler"].namespace_name,
                 oidc_provider_arn=c.aws.cluster.oidc_provider_arn,
                 oidc_issuer=c.aws.cluster.oidc_issuer,
                 tags=c.aws.tags,
                 serving_pools=s.serving_pools,
+                service_monitor=monitoring is not None,
             ),
-            opts=pulumi.ResourceOptions(providers=c.all_providers, depends_on=list(c.aws.pools.values())),
+            opts=pulumi.ResourceOptions(
+                providers=c.all_providers, depends_on=[*c.aws.pools.values(), *after_monitoring]
+            ),
         )
-    return Namespaces(system=system, workload=workload)
 
 
 def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedStorage | None:
@@ -267,10 +326,21 @@ def workloads_layer(
     c: ClusterLayer,
     ns: Namespaces,
     shared_storage: SharedStorage | None,
+    monitoring: MonitoringStack | None,
     secrets: dict[str, pulumi.Output[str]],
 ) -> dict[str, ModelRunnerFleet]:
     """KEDA when a fleet scales on queue depth, then one ModelRunnerFleet per model."""
-    keda = Keda("keda", KedaArgs(namespace=ns.system["keda"].namespace_name), opts=c.k8s_opts) if s.needs_keda else None
+    keda = (
+        Keda(
+            "keda",
+            KedaArgs(namespace=ns.system["keda"].namespace_name, service_monitor=monitoring is not None),
+            opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
+        )
+        if s.needs_keda
+        else None
+    )
+    # An external Prometheus when settings name one, else the stack's own (settings require one of them).
+    queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     fleets = {}
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
@@ -291,7 +361,8 @@ def workloads_layer(
                 fleet=fleet,
                 api_key=secrets[keys.api_key] if keys.api_key else None,
                 hf_token=secrets[keys.hf_token] if keys.hf_token else None,
-                prometheus_url=s.monitoring.prometheus_url,
+                prometheus_url=queue_metrics,
+                prometheus_external=s.queue_metrics_external,
                 keda=keda,
                 service_monitor=s.monitoring.enabled,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
@@ -307,10 +378,14 @@ for key, message in settings.warnings:
 secrets = load_secrets(settings)
 cluster_name = k8s_name(settings.cluster.name, pulumi.get_stack())
 
-cluster = cluster_layer(settings, cluster_name)
-namespaces = namespaces_layer(settings, cluster, cluster_name)
+cost = stack_cost(settings)
+
+cluster = cluster_layer(settings, cluster_name, cost)
+namespaces = namespaces_layer(settings, cluster)
+monitoring = observability_layer(settings, cluster, namespaces, cluster_name, secrets)
+platform_services_layer(settings, cluster, namespaces, monitoring, cluster_name)
 shared_storage = storage_layer(settings, cluster, namespaces)
-fleets = workloads_layer(settings, cluster, namespaces, shared_storage, secrets)
+fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, secrets)
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("clusterName", cluster_name)
@@ -322,4 +397,6 @@ pulumi.export(
     {name: {"endpoint": f.endpoint, "service": f.service_name, "namespace": f.namespace} for name, f in fleets.items()},
 )
 pulumi.export("storageClasses", sorted(settings.storage_classes))
-pulumi.export("gpuCostEstimate", cost_estimate(dict(settings.node_pools)) if settings.on_aws else {})
+pulumi.export("costEstimate", cost)
+if monitoring is not None:
+    pulumi.export("prometheusUrl", monitoring.prometheus_url)

@@ -33,6 +33,8 @@ class ClusterAutoscalerArgs:
     oidc_issuer: pulumi.Input[str]
     serving_pools: list[str]
     tags: dict[str, str]
+    service_monitor: bool = False
+    """Ship the chart's ServiceMonitor (the monitoring stack, and so its CRD, exists)."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -67,6 +69,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
                 role_arn=arn,
                 image_tag=image_tag,
                 gpu_pools=args.serving_pools,
+                service_monitor=args.service_monitor,
             )
         )
         pinned_release(

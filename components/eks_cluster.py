@@ -69,6 +69,8 @@ class EksClusterArgs:
     protect_data: bool = False
     """Protect and retain the KMS key and log group (prod)."""
     admin_principal_arns: list[str] = field(default_factory=list)
+    cluster_tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags on the cluster only (the stack's cost estimate and budget)."""
 
 
 class EksCluster(pulumi.ComponentResource):
@@ -171,7 +173,7 @@ class EksCluster(pulumi.ComponentResource):
                 # In prod nobody is admin by accident: admins come from access entries below.
                 bootstrap_cluster_creator_admin_permissions=not args.protect_data,
             ),
-            tags=tags,
+            tags={**tags, **args.cluster_tags},
             # The log group must exist first, or EKS creates an unencrypted one without retention.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )

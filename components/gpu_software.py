@@ -31,6 +31,8 @@ class GpuSoftwareArgs:
     """True on EKS NVIDIA AMIs (driver + toolkit pre-installed)."""
     runtime_class: str | None = None
     """RuntimeClass the device plugin runs with, where the stack creates one."""
+    dcgm_service_monitor: bool = False
+    """gpu-operator: run its DCGM exporter with a ServiceMonitor (the monitoring stack exists)."""
 
 
 class GpuSoftware(pulumi.ComponentResource):
@@ -43,7 +45,12 @@ class GpuSoftware(pulumi.ComponentResource):
         if args.stack == "device-plugin":
             chart, values = NVIDIA_DEVICE_PLUGIN, device_plugin_values(args.pools, runtime_class=args.runtime_class)
         else:
-            chart, values = GPU_OPERATOR, gpu_operator_values(args.pools, accelerated_ami=args.accelerated_ami)
+            chart, values = (
+                GPU_OPERATOR,
+                gpu_operator_values(
+                    args.pools, accelerated_ami=args.accelerated_ami, dcgm_service_monitor=args.dcgm_service_monitor
+                ),
+            )
         self.release = pinned_release(
             self, resource_name(name, "release"), chart, namespace=args.namespace, values=values
         )

@@ -22,6 +22,8 @@ TYPE = "ai-infra:k8s:Keda"
 @dataclass(frozen=True, kw_only=True)
 class KedaArgs:
     namespace: pulumi.Input[str]
+    service_monitor: bool = False
+    """Ship the chart's ServiceMonitors (the monitoring stack, and so its CRD, exists)."""
 
 
 class Keda(pulumi.ComponentResource):
@@ -32,7 +34,11 @@ class Keda(pulumi.ComponentResource):
     def __init__(self, name: str, args: KedaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         self.release = pinned_release(
-            self, resource_name(name, "release"), KEDA, namespace=args.namespace, values=keda_values()
+            self,
+            resource_name(name, "release"),
+            KEDA,
+            namespace=args.namespace,
+            values=keda_values(service_monitor=args.service_monitor),
         )
         self.release_name = self.release.name
         self.register_outputs({"release_name": self.release_name})

@@ -135,6 +135,9 @@ def write_plan(out_dir: Path, stack: str, registrations: list[Registration], out
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(dump_yaml(manifest))
         manifests += folder == "manifests"
+    cost = outputs.get("costEstimate")
+    if isinstance(cost, dict):
+        (out_dir / "cost.json").write_text(json.dumps(cost, indent=2, sort_keys=True) + "\n")
     releases = 0
     for reg in registrations:
         if reg.type != HELM_RELEASE:

@@ -41,6 +41,32 @@ def _tree(regs: list[Registration]) -> list[str]:
     return lines
 
 
+def cost_lines(cost: Any) -> list[str]:
+    """The cost table: per pool at min/desired/max, the fixed lines, the stack at idle and at max."""
+    if not isinstance(cost, dict) or (not cost.get("pools") and not cost.get("fixed")):
+        return [f"Cost: {cost.get('note')}"] if isinstance(cost, dict) and cost.get("note") else []
+    lines = ["Cost estimate (USD, list prices; build/<stack>/cost.json):"]
+    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes min/des/max':>17} {'$/h min':>9} {'$/h max':>9}")
+    for name, p in sorted(cost["pools"].items()):
+        nodes = p["nodes"]
+        lines.append(
+            f"  {name:<14} {p['instanceTypes'][0]:<16} {p['capacityType'].lower():<9} "
+            f"{nodes['min']:>5}/{nodes['desired']}/{nodes['max']:<9} "
+            f"{p['usdPerHour']['min']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
+        )
+    for name, f in sorted(cost.get("fixed", {}).items()):
+        lines.append(f"  {name:<59} {f['idle']:>9.2f} {f['max']:>9.2f}")
+    total = cost.get("total") or {}
+    if total:
+        lines.append(
+            f"  {'stack total':<59} {total['idleUsdPerHour']:>9.2f} {total['maxUsdPerHour']:>9.2f}"
+            f"   (per month: {total['idleUsdPerMonth']:.0f} idle, {total['maxUsdPerMonth']:.0f} at max)"
+        )
+    if cost.get("budgetUsdPerHour") is not None:
+        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale")
+    return lines
+
+
 def summarize(
     stack: str,
     run: ProgramRun,
@@ -61,14 +87,7 @@ def summarize(
         + ", ".join(f"{n} {p}" for p, n in sorted(by_provider.items()))
         + f"; {counts['manifests']} Kubernetes manifests, {counts['helmReleases']} Helm releases",
     ]
-    cost: Any = run.outputs.get("gpuCostEstimate")
-    if isinstance(cost, dict) and cost:
-        lines.append(
-            "GPU cost estimate (USD/hour, list prices): "
-            + f"idle floor {cost.get('minUsdPerHour', 0):.2f}, "
-            + f"at max scale {cost.get('maxUsdPerHour', 0):.2f}, "
-            + f"GPU cap {cost.get('maxGpus', 0)} GPUs"
-        )
+    lines += cost_lines(run.outputs.get("costEstimate"))
     for warning in run.warnings:
         lines.append(f"Warning: {warning}")
     levels = Counter(v.level for v in violations)

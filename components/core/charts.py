@@ -40,6 +40,12 @@ CSI_DRIVER_NFS = Chart(
 )
 KEDA = Chart("keda", "https://kedacore.github.io/charts", "2.17.2")
 
+KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3")
+"""Prometheus Operator v0.93.1, Prometheus v3.14, Alertmanager v0.34, Grafana chart 12.11.1."""
+DCGM_EXPORTER = Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.2")
+OPENCOST = Chart("opencost", "https://opencost.github.io/opencost-helm-chart", "2.5.14")
+"""2.5.14: the newest version in the chart repository's index when pinned (tags reach 2.5.17)."""
+
 ALL_CHARTS: tuple[Chart, ...] = (
     *(chart for chart, _ in CLUSTER_AUTOSCALER_LINES.values()),
     NVIDIA_DEVICE_PLUGIN,
@@ -47,4 +53,7 @@ ALL_CHARTS: tuple[Chart, ...] = (
     LOCAL_STATIC_PROVISIONER,
     CSI_DRIVER_NFS,
     KEDA,
+    KUBE_PROMETHEUS_STACK,
+    DCGM_EXPORTER,
+    OPENCOST,
 )

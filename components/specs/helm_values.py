@@ -26,6 +26,7 @@ def cluster_autoscaler_values(
     image_tag: str,
     expander: str = "priority,least-waste",
     gpu_pools: list[str] | None = None,
+    service_monitor: bool = False,
 ) -> dict[str, Any]:
     values: dict[str, Any] = {
         "autoDiscovery": {"clusterName": cluster_name},
@@ -60,6 +61,9 @@ def cluster_autoscaler_values(
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    if service_monitor:
+        # Release namespace; Prometheus selects every ServiceMonitor (selectors not label-bound).
+        values["serviceMonitor"] = {"enabled": True, "interval": "30s"}
     if "priority" in expander:
         # Prefer on-demand serving pools over spot training pools when both could fit a pod.
         # A string is passed through verbatim: priorities are integer keys, which a JSON map
@@ -141,7 +145,9 @@ def device_plugin_values(pools: dict[str, NodePoolSettings], *, runtime_class: s
     return values
 
 
-def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: bool) -> dict[str, Any]:
+def gpu_operator_values(
+    pools: dict[str, NodePoolSettings], *, accelerated_ami: bool, dcgm_service_monitor: bool = False
+) -> dict[str, Any]:
     """GPU operator with driver and toolkit off on AMIs that ship them (AL2023/Bottlerocket NVIDIA)."""
     values: dict[str, Any] = {
         "driver": {"enabled": not accelerated_ami},
@@ -153,7 +159,12 @@ def gpu_operator_values(pools: dict[str, NodePoolSettings], *, accelerated_ami: 
         },
         "daemonsets": {"tolerations": [GPU_TOLERATION], "priorityClassName": "system-node-critical"},
         "node-feature-discovery": {"worker": {"tolerations": [GPU_TOLERATION]}},
-        "dcgmExporter": {"enabled": False},
+        # Its DCGM exporter only when the monitoring stack scrapes it (honorLabels keeps pod labels).
+        "dcgmExporter": (
+            {"enabled": True, "serviceMonitor": {"enabled": True, "honorLabels": True}}
+            if dcgm_service_monitor
+            else {"enabled": False}
+        ),
         # No operator.defaultRuntime: removed in v25.3.0 (the operator detects containerd itself).
     }
     config = device_plugin_sharing_config(pools)
@@ -181,8 +192,9 @@ RESTRICTED_CONTAINER = {
 }
 
 
-def keda_values() -> dict[str, Any]:
-    """KEDA on the system pool under Pod Security restricted."""
+def keda_values(*, service_monitor: bool = False) -> dict[str, Any]:
+    """KEDA on the system pool under Pod Security restricted; its metrics scraped when monitored."""
+    monitor = {"enabled": True, "serviceMonitor": {"enabled": True}} if service_monitor else {"enabled": False}
     return {
         "nodeSelector": SYSTEM_POOL_SELECTOR,
         "podSecurityContext": {"operator": RESTRICTED_POD, "metricServer": RESTRICTED_POD, "webhooks": RESTRICTED_POD},
@@ -191,5 +203,5 @@ def keda_values() -> dict[str, Any]:
             "metricServer": RESTRICTED_CONTAINER,
             "webhooks": RESTRICTED_CONTAINER,
         },
-        "prometheus": {"operator": {"enabled": False}, "metricServer": {"enabled": False}},
+        "prometheus": {"operator": monitor, "metricServer": monitor},
     }

@@ -24,6 +24,8 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     "storage-system": "privileged",
     "autoscaler": "restricted",
     "keda": "restricted",
+    # node-exporter (hostNetwork, hostPID, hostPath) runs with the kube-prometheus-stack release.
+    "monitoring": "privileged",
 }
 """System namespaces the platform creates and the Pod Security level each is allowed."""
 

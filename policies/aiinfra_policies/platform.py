@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, StackValidationArgs
 
 from aiinfra_policies.common import Report, RulePolicy, Subject, policy
 from aiinfra_policies.constants import (
@@ -85,6 +85,33 @@ def _tagged(r: Subject, report: Report) -> None:
         report(f"tags must include {', '.join(missing)} (cost allocation and ownership).")
 
 
+# budget (stack) ------------------------------------------------------------------------------
+MAX_COST_TAG = "ai-infra.io/max-usd-per-hour"
+BUDGET_TAG = "ai-infra.io/budget-usd-per-hour"
+
+
+def _within_budget(args: StackValidationArgs, report: Report) -> None:
+    """The program tags the cluster with its max-scale estimate and the stack's budget
+    (``cost.budgetUsdPerHour``): policies see resources, not stack outputs."""
+    for r in args.resources:
+        if r.resource_type != CLUSTER:
+            continue
+        tags = r.props.get("tags") or {}
+        if BUDGET_TAG not in tags or MAX_COST_TAG not in tags:
+            continue
+        try:
+            over = float(tags[MAX_COST_TAG]) > float(tags[BUDGET_TAG])
+        except ValueError:
+            report(f"tags {MAX_COST_TAG} and {BUDGET_TAG} must be numbers (USD per hour).", r.urn)
+            continue
+        if over:
+            report(
+                "The stack's cost at max scale exceeds ai-infra:cost.budgetUsdPerHour: lower node pools' maxSize or "
+                "gpuCap, or raise the budget (build/<stack>/cost.json has the figures).",
+                r.urn,
+            )
+
+
 POLICIES: list[RulePolicy] = [
     # No excludeNamespaces: a waiver here would let any chart in, which is the one thing 75 guards.
     policy(
@@ -112,5 +139,15 @@ POLICIES: list[RulePolicy] = [
         level=A,
         types=TAGGABLE,
         check=_tagged,
+    ),
+    policy(
+        "cost-within-budget",
+        rule=None,
+        section="K",
+        description="A stack's max-scale cost must stay within its budget.",
+        remediation="Lower maxSize/gpuCap of the pools, or raise ai-infra:cost.budgetUsdPerHour.",
+        level=A,
+        stack=True,
+        check=_within_budget,
     ),
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -71,3 +73,38 @@ def test_analyze_all_runs_resource_and_stack_policies() -> None:
     found = analyze_all(PACK, {"all": "mandatory"}, [_reg(props), _reg(compliant_deployment(), "ok")])
     assert {v.policy for v in found} >= {"k8s-no-host-namespaces"}
     assert all(v.urn.endswith("::server") for v in found if v.policy == "k8s-no-host-namespaces")
+
+
+def test_pack_config_properties_are_checked_against_each_schema_like_the_cli(host: PolicyHost) -> None:
+    bad = {
+        "kms-key-hygiene": {"enforcementLevel": "mandatory", "minDeletionWindowDays": "thirty"},
+        "eks-control-plane-logging": {"requiredLogTypes": "audit"},
+    }
+    with pytest.raises(PolicyHostError) as info:
+        host.configure(bad)
+    lines = str(info.value).splitlines()
+    # gojsonschema's wording, prefixed as the CLI prints it (pack name, version, two spaces).
+    assert lines == [
+        "validating policy config: ai-infra 0.1.0  eks-control-plane-logging: requiredLogTypes: "
+        "Invalid type. Expected: array, given: string",
+        "validating policy config: ai-infra 0.1.0  kms-key-hygiene: minDeletionWindowDays: "
+        "Invalid type. Expected: integer, given: string",
+    ]
+    host.configure({"kms-key-hygiene": {"minDeletionWindowDays": 30, "unknownProperty": True}})  # passes, as in the CLI
+
+
+def test_the_pack_runs_from_its_own_virtualenv(tmp_path: Path) -> None:
+    # Like the CLI: <pack>/venv/bin/python; without it the plan says how to create it.
+    (tmp_path / "__main__.py").write_text("print('never run')\n")
+    with pytest.raises(PolicyHostError, match="make policy-venv"):
+        PolicyHost(tmp_path).start()
+    assert PolicyHost(PACK).python == str(PACK / "venv" / "bin" / "python")
+
+
+def test_an_import_missing_from_requirements_fails_like_the_cli(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    shutil.copytree(PACK, pack, ignore=shutil.ignore_patterns("venv", "__pycache__"), symlinks=True)
+    (pack / "venv").symlink_to(PACK / "venv")
+    (pack / "__main__.py").write_text("import not_in_requirements  # noqa: F401\n" + (PACK / "__main__.py").read_text())
+    with pytest.raises(PolicyHostError, match="not_in_requirements"):
+        PolicyHost(pack).start()

@@ -8,7 +8,7 @@ import pytest
 
 from aiinfra_policies import platform
 from aiinfra_policies.constants import CLUSTER, HELM_RELEASE
-from tests.conftest import policy_by_name, violations
+from tests.conftest import policy_by_name, stack_violations, violations
 from tests.policies.test_eks_policies import cluster
 
 CASES: list[tuple[str, str, Any, Any]] = [
@@ -44,3 +44,18 @@ def test_helm_release_allowlist() -> None:
     assert violations(policy, HELM_RELEASE, {**good, "version": "0.18.0"}, config)
     assert violations(policy, HELM_RELEASE, {**good, "repositoryOpts": {"repo": "https://evil.example"}}, config)
     assert violations(policy, HELM_RELEASE, {**good, "chart": "other"}, config)
+
+
+def test_cost_within_budget_compares_the_cluster_cost_tags() -> None:
+    def tagged(max_cost: str, budget: str | None) -> dict[str, object]:
+        tags = {"ai-infra.io/max-usd-per-hour": max_cost}
+        if budget is not None:
+            tags["ai-infra.io/budget-usd-per-hour"] = budget
+        return {"tags": tags}
+
+    policy = policy_by_name(platform.POLICIES, "cost-within-budget")
+    assert stack_violations(policy, [(CLUSTER, tagged("68.32", "50.00"))])
+    assert stack_violations(policy, [(CLUSTER, tagged("68.32", "70.00"))]) == []
+    assert stack_violations(policy, [(CLUSTER, tagged("68.32", None))]) == []  # no budget set
+    over = stack_violations(policy, [(CLUSTER, tagged("68.32", "50.00"))])[0]
+    assert "68.32" not in over and "50.00" not in over  # never quotes values

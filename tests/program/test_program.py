@@ -25,7 +25,10 @@ def test_dev_plans_eks_with_one_spot_pool_that_scales_to_zero() -> None:
     gpu_groups = [r for r in run.registrations if r.type == "aws:eks/nodeGroup:NodeGroup" and "pool-" in r.urn]
     assert len(gpu_groups) == 1
     assert gpu_groups[0].inputs["capacityType"] == "SPOT" and gpu_groups[0].inputs["scalingConfig"]["minSize"] == 0
-    assert run.outputs["gpuCostEstimate"]["minUsdPerHour"] == 0
+    cost = run.outputs["costEstimate"]
+    assert cost["pools"]["gpu"]["usdPerHour"]["min"] == 0
+    # Idle (GPU pool at zero): control plane, one NAT, one system node, the EFS cache.
+    assert cost["total"]["idleUsdPerHour"] <= 0.35
 
 
 def test_prod_plans_serving_and_training_pools_and_retains_data() -> None:

@@ -34,7 +34,13 @@ from components.core.settings.loader import (
 )
 from components.core.settings.models import ModelImages, ModelSpec, ReplicaSettings
 from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, NodePoolSettings
-from components.core.settings.stack import FleetSecretKeys, MonitoringSettings, StackSettings
+from components.core.settings.stack import (
+    AlertReceiverSettings,
+    CostSettings,
+    FleetSecretKeys,
+    MonitoringSettings,
+    StackSettings,
+)
 from components.core.settings.storage import (
     STORAGE_CLASSES,
     LimitRangeSettings,
@@ -54,7 +60,9 @@ __all__ = [
     "SECRET_KEYS",
     "STORAGE_CLASSES",
     "SUPPORTED_K8S_VERSIONS",
+    "AlertReceiverSettings",
     "ClusterSettings",
+    "CostSettings",
     "CrossFieldError",
     "EksSettings",
     "Environment",

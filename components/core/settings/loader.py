@@ -21,18 +21,16 @@ from pydantic import ValidationError
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings.base import PROJECT, CrossFieldError, Environment, Problem, SettingsError
-from components.core.settings.stack import HF_TOKEN_KEY, StackSettings
+from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 
-SECRET_KEYS = (HF_TOKEN_KEY,)
+SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
 """Well-known secret config keys (models may name more), read by :func:`load_secrets`."""
 
 NOT_AVAILABLE_YET = {
     "registry": "the registry issue builds ECR repositories and images",
     "tailscale": "the mesh issue adds the Tailscale operator and tailnet policy",
-    "monitoring.retention": "the monitoring issue adds Prometheus and its retention",
     "tailscaleOauthClientId": "the mesh issue reads it",
     "tailscaleOauthClientSecret": "the mesh issue reads it",
-    "grafanaAdminPassword": "the monitoring issue reads it",
 }
 """Keys reserved for capabilities not built yet: rejected, so setting one never silently does nothing."""
 
@@ -73,8 +71,6 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str, secret_keys: frozenset
         raise SettingsError(stack_file, [*problems, (f"{PROJECT}:environment", f"{requirement} {allowed_envs}")])
 
     overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
-    if isinstance(overrides.get("monitoring"), Mapping):
-        overrides["monitoring"] = {k: v for k, v in overrides["monitoring"].items() if k != "retention"}
     document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
     document["secretKeys"] = frozenset(secret_keys)
     settings: StackSettings | None = None
@@ -110,10 +106,6 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
     for key in sorted(referenced):
         if key not in raw:
             problems.append((f"{PROJECT}:{key}", "is named by a model spec but not set (use --secret)"))
-    monitoring = raw.get("monitoring")
-    if isinstance(monitoring, Mapping) and "retention" in monitoring:
-        reason = NOT_AVAILABLE_YET["monitoring.retention"]
-        problems.append((f"{PROJECT}:monitoring.retention", f"is not available yet ({reason}); remove it"))
     return problems
 
 
@@ -166,14 +158,20 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
 
 
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
-    models = raw.get("models")
+    """Secret config keys the stack names: models' API keys and tokens, alert receivers' webhooks."""
+    named: list[tuple[Any, tuple[str, ...]]] = [
+        (raw.get("models"), ("apiKeySecret", "hfTokenSecret")),
+        (
+            (raw.get("monitoring") or {}).get("alertReceivers") if isinstance(raw.get("monitoring"), Mapping) else None,
+            ("webhookUrlSecret",),
+        ),
+    ]
     keys: set[str] = set()
-    if isinstance(models, Mapping):
-        for spec in models.values():
-            if isinstance(spec, Mapping):
-                for field in ("apiKeySecret", "hfTokenSecret"):
-                    if isinstance(spec.get(field), str):
-                        keys.add(spec[field])
+    for entries, fields in named:
+        if isinstance(entries, Mapping):
+            for spec in entries.values():
+                if isinstance(spec, Mapping):
+                    keys |= {spec[f] for f in fields if isinstance(spec.get(f), str)}
     return keys
 
 

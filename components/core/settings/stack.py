@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.core.settings.base import Environment, K8sName, Problem, Settings, check
+from components.core.settings.base import Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
@@ -20,16 +21,53 @@ from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings,
 
 HF_TOKEN_KEY = "hfToken"
 """The stack-wide Hugging Face token (a ``--secret`` config key)."""
+MONITORING_NAMESPACE = "monitoring"
+"""The monitoring stack's namespace (its Pod Security exception is listed by this name)."""
+GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
+"""Grafana's admin password (a ``--secret`` config key; optional)."""
+
+
+Severity = Literal["critical", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
+
+
+class AlertReceiverSettings(Settings):
+    """One Alertmanager receiver: a webhook (Slack incoming webhook, PagerDuty Events API v2, ...)."""
+
+    webhook_url_secret: str = Field(min_length=1)
+    """Name of a ``--secret`` config key holding the webhook URL (URLs carry tokens)."""
+    severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))
 
 
 class MonitoringSettings(Settings):
     enabled: bool = False
-    """Run the monitoring stack (Prometheus Operator, Prometheus, Grafana) in ``namespace``."""
+    """Run the monitoring stack (Prometheus Operator, Prometheus, Alertmanager, Grafana, GPU and
+    cost exporters, our alerts and dashboards) in ``namespace``."""
     prometheus_url: str | None = None
     """An existing Prometheus outside this stack that KEDA reads queue depth from (instead of,
     or without, the monitoring stack)."""
-    namespace: K8sName = "monitoring"
-    """Namespace Prometheus scrapes from (allowed into model namespaces' NetworkPolicies)."""
+    namespace: K8sName = MONITORING_NAMESPACE
+    """Where Prometheus runs (admitted to fleets' /metrics): always ``monitoring`` for the stack's
+    own; the namespace of an external Prometheus otherwise."""
+    retention: str = Field("15d", pattern=r"^[0-9]+(ms|s|m|h|d|w|y)$")
+    """How long Prometheus keeps samples (its ``--storage.tsdb.retention.time``)."""
+    storage_size: Quantity = "50Gi"
+    """Prometheus's persistent volume (on the default class: gp3 on EKS)."""
+    alert_receivers: dict[K8sName, AlertReceiverSettings] = Field(default_factory=dict)
+    ttft_p95_seconds: float = Field(2.0, gt=0)
+    """Time-to-first-token SLO: alert when a model's p95 stays above it."""
+    gpu_idle_hours: float = Field(2.0, gt=0)
+    """Alert when a billed GPU node's GPUs stay idle this long."""
+    dcgm: bool = True
+    """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
+    opencost: bool = True
+    """OpenCost: cost allocation per namespace and pod from this Prometheus."""
+
+
+class CostSettings(Settings):
+    budget_usd_per_hour: float | None = Field(None, gt=0)
+    """The most this stack may cost per hour at max scale (list prices); the prod policy pack
+    refuses a plan over it."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +90,7 @@ class StackSettings(Settings):
     models: dict[K8sName, ModelSpec] = Field(default_factory=dict)
     model_images: ModelImages = Field(default_factory=ModelImages)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    cost: CostSettings = Field(default_factory=CostSettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -108,6 +147,7 @@ class StackSettings(Settings):
             "autoscaler": self.on_aws,
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
+            MONITORING_NAMESPACE: self.monitoring.enabled,
         }
         return sorted(name for name, needed in wanted.items() if needed)
 
@@ -115,6 +155,12 @@ class StackSettings(Settings):
     def cache_namespaces(self) -> list[str]:
         """Workload namespaces that get a ``model-cache`` PVC."""
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
+
+    @property
+    def grafana_admin_key(self) -> str | None:
+        """The secret config key holding Grafana's admin password, when set (else the chart
+        generates one in-cluster, never in Pulumi state)."""
+        return GRAFANA_ADMIN_KEY if GRAFANA_ADMIN_KEY in self.secret_keys else None
 
     @property
     def queue_metrics_external(self) -> bool:
@@ -182,6 +228,15 @@ class StackSettings(Settings):
                     "use device-plugin or AL2023 pools",
                 )
             )
+        if self.monitoring.enabled and self.monitoring.namespace != MONITORING_NAMESPACE:
+            problems.append(
+                ("monitoring.namespace", f"the monitoring stack runs in {MONITORING_NAMESPACE}; remove namespace")
+            )
+        if not self.monitoring.enabled:
+            if self.monitoring.alert_receivers:
+                problems.append(("monitoring.alertReceivers", "apply only when monitoring.enabled is true"))
+            if GRAFANA_ADMIN_KEY in self.secret_keys:
+                problems.append((GRAFANA_ADMIN_KEY, "applies only when monitoring.enabled is true (it sets Grafana's)"))
         problems += _storage_problems(self)
         problems += _quota_problems(self)
         for name, spec in self.models.items():

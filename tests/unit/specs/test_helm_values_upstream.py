@@ -15,7 +15,7 @@ import pytest
 
 from components.core import charts
 from components.core.charts import Chart
-from components.specs import helm_values, storage
+from components.specs import helm_values, monitoring, storage
 from tests.conftest import ROOT, settings_for
 
 DATA = ROOT / "tests" / "data" / "helm-values"
@@ -73,6 +73,30 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     (charts.LOCAL_STATIC_PROVISIONER, storage.local_provisioner_values(pools=["training"], host_dir="/mnt/nvme")),
     (charts.CSI_DRIVER_NFS, storage.nfs_driver_values(controller_replicas=2)),
     (charts.KEDA, helm_values.keda_values()),
+    (charts.KEDA, helm_values.keda_values(service_monitor=True)),
+    *(
+        (
+            chart,
+            helm_values.cluster_autoscaler_values(
+                cluster_name="c", region="r", role_arn="a", image_tag=tag, service_monitor=True
+            ),
+        )
+        for chart, tag in charts.CLUSTER_AUTOSCALER_LINES.values()
+    ),
+    (charts.GPU_OPERATOR, helm_values.gpu_operator_values(PROD, accelerated_ami=True, dcgm_service_monitor=True)),
+    (
+        charts.KUBE_PROMETHEUS_STACK,
+        monitoring.kube_prometheus_stack_values(
+            retention="15d",
+            storage_size="50Gi",
+            node_selector={"ai-infra.io/pool": "system"},
+            grafana_admin_secret="g",
+            alertmanager_config_secret="a",
+            managed_control_plane=True,
+        ),
+    ),
+    (charts.DCGM_EXPORTER, monitoring.dcgm_exporter_values(runtime_class="nvidia")),
+    (charts.OPENCOST, monitoring.opencost_values(namespace="m", cluster_id="c", node_selector={"a": "b"})),
 ]
 
 
