@@ -83,13 +83,12 @@ class MonitoringStack(pulumi.ComponentResource):
         if args.alert_receivers:
             names = sorted(args.alert_receivers)
             urls = [args.alert_receivers[n][0] for n in names]
-            config = pulumi.Output.secret(
-                pulumi.Output.all(*urls).apply(
-                    lambda resolved: spec.alertmanager_config(
-                        {n: (str(u), args.alert_receivers[n][1]) for n, u in zip(names, resolved, strict=True)}
-                    )
+            rendered: pulumi.Output[str] = pulumi.Output.all(*urls).apply(
+                lambda resolved: spec.alertmanager_config(
+                    {n: (str(u), args.alert_receivers[n][1]) for n, u in zip(names, resolved, strict=True)}
                 )
             )
+            config: pulumi.Output[str] = pulumi.Output.secret(rendered)
             secrets.append(
                 k8s.core.v1.Secret(
                     resource_name(name, "alertmanager-config"),

@@ -104,4 +104,3 @@ def build_under_mocks(build: Callable[[], object], stack: str = "test") -> Recor
 
 def _discard(_: object) -> None:
     """run_pulumi_func awaits what the function returns; components are not awaitable."""
-

@@ -31,7 +31,7 @@ def _build(**overrides: object):
             "dcgm_namespace": "gpu-system",
             **overrides,
         }
-        return MonitoringStack("monitoring", MonitoringStackArgs(**args))  # type: ignore[arg-type]
+        return MonitoringStack("monitoring", MonitoringStackArgs(**args))
 
     return build_under_mocks(build)
 

@@ -139,9 +139,9 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path]) -> 
         by_version.setdefault(version, []).extend(core)
     validator = shutil.which("kubernetes-validate", path=str(Path(sys.executable).parent))
     assert validator is not None
-    for version, manifests in sorted(by_version.items()):
+    for k8s_version, manifests in sorted(by_version.items()):
         result = subprocess.run(
-            [validator, "--strict", "--quiet", "-k", f"{version}.0", *map(str, manifests)],
+            [validator, "--strict", "--quiet", "-k", f"{k8s_version}.0", *map(str, manifests)],
             capture_output=True,
             text=True,
             check=False,

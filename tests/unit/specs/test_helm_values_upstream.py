@@ -100,9 +100,11 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    "chart", sorted(set(charts.ALL_CHARTS), key=lambda c: (c.name, c.version)), ids=lambda c: f"{c.name}-{c.version}"
-)
+def _chart_id(chart: Chart) -> str:
+    return f"{chart.name}-{chart.version}"
+
+
+@pytest.mark.parametrize("chart", sorted(set(charts.ALL_CHARTS), key=_chart_id), ids=_chart_id)
 def test_every_pinned_chart_version_has_a_verified_key_list(chart: Chart) -> None:
     assert verified_keys(chart)
 
