@@ -280,3 +280,36 @@ def test_pulumi_yaml_declares_every_key_with_a_type_description_and_default() ->
             assert decl["default"] == {}, key  # merges over the preset: changes nothing
         else:
             assert decl["default"] == fields[key].default, key  # the same default as the field
+
+
+def test_a_stack_without_monitoring_is_told_what_it_lacks() -> None:
+    warnings = dict(settings_for("dev").warnings)
+    assert "nothing autoscales on queue depth" in warnings["monitoring.enabled"]
+    assert "monitoring.enabled" not in dict(settings_for("prod").warnings)
+
+
+def test_queue_depth_autoscaling_needs_a_prometheus() -> None:
+    raw = {
+        "environment": "dev",
+        **DEV_CIDRS_RAW,
+        "namespaces": {"models": {"quota": {"gpus": 3}}},
+        "models": {"qwen-instruct": {"replicas": {"min": 1, "max": 2}}},
+    }
+    assert "monitoring.enabled" in _problems(raw)["ai-infra:models.qwen-instruct.replicas.max"]
+    external = deep_merge(raw, {"monitoring": {"prometheusUrl": "http://prometheus.obs.svc:9090"}})
+    assert parse_settings(external, stack="dev").queue_metrics_external
+
+
+def test_monitoring_receivers_need_secret_webhooks_and_the_stack() -> None:
+    raw = {
+        "environment": "prod",
+        **PROD_ADMINS,
+        "monitoring": {"alertReceivers": {"oncall": {"webhookUrlSecret": "oncallWebhook"}}},
+    }
+    assert "not set" in _problems(raw, stack="prod")["ai-infra:oncallWebhook"]
+    assert "--secret" in _problems({**raw, "oncallWebhook": "https://x"}, stack="prod")["ai-infra:oncallWebhook"]
+    ok = parse_settings({**raw, "oncallWebhook": "[secret]"}, stack="prod", secret_keys=frozenset({"oncallWebhook"}))
+    assert ok.monitoring.alert_receivers["oncall"].severities == ["critical", "warning"]
+    off = deep_merge(raw, {"monitoring": {"enabled": False}, "models": {"deepseek-coder": {"replicas": {"max": 2}}}})
+    problems = _problems({**off, "oncallWebhook": "[secret]"}, stack="prod", secret_keys=frozenset({"oncallWebhook"}))
+    assert "monitoring.enabled" in problems["ai-infra:monitoring.alertReceivers"]

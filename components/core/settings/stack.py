@@ -192,6 +192,14 @@ class StackSettings(Settings):
                     "put your own egress CIDRs here",
                 )
             )
+        if not self.monitoring.enabled:
+            found.append(
+                (
+                    "monitoring.enabled",
+                    "is false: no metrics, alerts, dashboards or cost allocation in this stack, and nothing "
+                    "autoscales on queue depth",
+                )
+            )
         return found
 
     # -- rules across sections -----------------------------------------------------------------
