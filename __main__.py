@@ -32,12 +32,13 @@ from components.network import Network, NetworkArgs
 from components.nvme_storage import NvmeStorage, NvmeStorageArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
-from components.specs.alerts import alert_rule_groups, recording_rule_groups
+from components.specs.alerts import alert_rule_groups
 from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.model_runner import fleet_spec
 from components.specs.namespace import SYSTEM_NAMESPACES
+from components.specs.recording_rules import recording_rule_groups
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 
 

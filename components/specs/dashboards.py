@@ -3,7 +3,7 @@
 What: ``dashboards/*.json`` next to this module: ``gpu-fleet`` (GPU utilisation, memory, power
 and health by pool and by pod), ``model-serving`` (vLLM load, queueing, time to first token,
 throughput, KV cache; replicas of every model runner) and ``cost`` (GPU-hours by namespace and
-pool, list-price $/h by pool). They read the recording rules of ``alerts.py`` for anything that
+pool, list-price $/h by pool). They read the recording rules of ``recording_rules.py`` for anything that
 joins GPUs or prices to node pools, so the join logic lives once, under promtool tests.
 
 Why files rather than builders: dashboards are edited in Grafana and exported; keeping the JSON

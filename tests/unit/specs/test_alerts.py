@@ -20,15 +20,10 @@ import yaml
 from components.core.engines import ENGINES
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.naming import k8s_name
-from components.specs import alerts
-from components.specs.alerts import (
-    RECORDING_RULE,
-    RECORDING_RULES,
-    SCRAPED_METRICS,
-    alert_rule_groups,
-    metrics_in,
-    recording_rule_groups,
-)
+from components.specs import alerts, metrics
+from components.specs.alerts import alert_rule_groups
+from components.specs.metrics import RECORDING_RULE, RECORDING_RULES, SCRAPED_METRICS, metrics_in
+from components.specs.recording_rules import recording_rule_groups
 from tests.conftest import ROOT
 
 PROMTOOL_DATA = ROOT / "tests" / "data" / "promtool"
@@ -216,8 +211,8 @@ def test_rules_read_recordings_only_after_they_are_recorded() -> None:
 
 def test_without_prices_the_cost_rule_is_left_out() -> None:
     recorded = [r["record"] for r in rules_of(recording_rule_groups(prices={}, spot_factor=SPOT_FACTOR))]
-    assert alerts.POOL_USD_PER_HOUR not in recorded
-    assert alerts.POOL_GPUS in recorded
+    assert metrics.POOL_USD_PER_HOUR not in recorded
+    assert metrics.POOL_GPUS in recorded
 
 
 def test_catalogue_uses_current_upstream_names() -> None:

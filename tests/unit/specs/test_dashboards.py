@@ -12,15 +12,10 @@ from typing import Any
 import pytest
 import yaml
 
-from components.specs.alerts import (
-    RECORDING_RULE,
-    SAMPLES_PER_HOUR,
-    SCRAPED_METRICS,
-    metrics_in,
-    model_runner_name_regex,
-    recording_rule_groups,
-)
+from components.specs.alerts import model_runner_name_regex
 from components.specs.dashboards import DASHBOARD_DIR, DASHBOARD_LABEL, canonical, dashboards
+from components.specs.metrics import RECORDING_RULE, SCRAPED_METRICS, metrics_in
+from components.specs.recording_rules import SAMPLES_PER_HOUR, recording_rule_groups
 from tests.unit.specs.test_alerts import PRICES, SPOT_FACTOR, run_promtool
 
 DASHBOARDS = {stem: json.loads(text) for stem, text in dashboards().items()}
