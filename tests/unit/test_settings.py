@@ -232,7 +232,7 @@ def _model(**spec: Any) -> dict[str, Any]:
 
 def test_model_spec_cross_field_rules() -> None:
     assert "unknown" not in str(_problems(_model(engine="tgi")))  # message lists the allowed engines
-    assert "'vllm' or 'ollama'" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
+    assert "must be one of 'vllm', 'ollama'" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
     assert "at least 1" in _problems(_model(gpusPerReplica=0))["ai-infra:models.m.gpusPerReplica"]
     assert "fit one node" in _problems(_model(gpusPerReplica=2))["ai-infra:models.m.gpusPerReplica"]
     assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
@@ -313,3 +313,35 @@ def test_monitoring_receivers_need_secret_webhooks_and_the_stack() -> None:
     off = deep_merge(raw, {"monitoring": {"enabled": False}, "models": {"deepseek-coder": {"replicas": {"max": 2}}}})
     problems = _problems({**off, "oncallWebhook": "[secret]"}, stack="prod", secret_keys=frozenset({"oncallWebhook"}))
     assert "monitoring.enabled" in problems["ai-infra:monitoring.alertReceivers"]
+
+
+def test_misspelt_keys_get_a_suggestion_at_any_depth() -> None:
+    problems = _problems({"environment": "dev", **DEV_CIDRS_RAW, "nodePools": {"gpu": {"maxSzie": 3}}})
+    message = problems["ai-infra:nodePools.gpu.maxSzie"]
+    assert message.startswith("unknown key; did you mean maxSize?") and "gpuCap" in message
+    deep = _problems({"environment": "dev", **DEV_CIDRS_RAW, "cluster": {"eks": {"systemPool": {"minsize": 1}}}})
+    assert "did you mean minSize?" in deep["ai-infra:cluster.eks.systemPool.minsize"]
+
+
+def test_messages_speak_the_stack_files_language() -> None:
+    problems = _problems({"environment": "dev", **DEV_CIDRS_RAW, "models": {"qwen-instruct": {"replicas": "3"}}})
+    message = problems["ai-infra:models.qwen-instruct.replicas"]
+    assert message == "must be a mapping (key: value)"
+    assert "ReplicaSettings" not in message and "Input should" not in message
+
+
+def test_numbers_are_accepted_where_people_write_them() -> None:
+    settings = settings_for("dev", cluster={"kubernetesVersion": 1.33}, models={"qwen-instruct": {"cpu": 4}})
+    assert settings.cluster.kubernetes_version == "1.33" and settings.models["qwen-instruct"].cpu == "4"
+
+
+def test_cross_section_rules_run_even_when_a_field_is_wrong_elsewhere() -> None:
+    raw = {
+        "environment": "dev",
+        **DEV_CIDRS_RAW,
+        "nodePools": {"gpu": {"maxSize": "x"}},
+        "models": {"qwen-instruct": {"pool": "nope"}},
+    }
+    problems = _problems(raw)
+    assert problems["ai-infra:nodePools.gpu.maxSize"] == "must be a whole number"
+    assert "must name a node pool" in problems["ai-infra:models.qwen-instruct.pool"]

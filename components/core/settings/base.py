@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import pulumi
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from components.core.naming import is_dns_label
@@ -80,9 +80,16 @@ def _quantity(value: str) -> str:
     return value
 
 
+def _number_as_text(value: object) -> object:
+    """Users naturally write ``cpu: 4`` or ``memory: 16``; quantities are strings to Kubernetes."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:g}"
+    return value
+
+
 K8sName = Annotated[str, AfterValidator(_dns_label)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
-Quantity = Annotated[str, AfterValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 
 
 class Settings(BaseModel):

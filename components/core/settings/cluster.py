@@ -7,15 +7,23 @@ control-plane log); the dev preset relaxes only what it must (see ``presets.py``
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from components.core.settings.base import Cidr, K8sName, Settings, check, size_problems
 
-KubernetesVersion = Literal["1.32", "1.33", "1.34", "1.35"]
+SupportedVersion = Literal["1.32", "1.33", "1.34", "1.35"]
 """EKS versions in standard support that the platform is tested against (rule 55)."""
-SUPPORTED_K8S_VERSIONS: tuple[str, ...] = get_args(KubernetesVersion)
+SUPPORTED_K8S_VERSIONS: tuple[str, ...] = get_args(SupportedVersion)
+
+
+def _version_text(value: object) -> object:
+    """YAML reads ``kubernetesVersion: 1.33`` as a number; minors here have two digits."""
+    return f"{value:.2f}" if isinstance(value, float) else value
+
+
+KubernetesVersion = Annotated[SupportedVersion, BeforeValidator(_version_text)]
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 EKS_LOG_TYPES: tuple[LogType, ...] = get_args(LogType)

@@ -20,7 +20,8 @@ from pulumi.runtime import config as runtime_config
 from pydantic import ValidationError
 
 from components.core.presets import ENV_PRESETS
-from components.core.settings.base import PROJECT, CrossFieldError, Environment, Problem, SettingsError
+from components.core.settings.base import PROJECT, Environment, Problem, SettingsError
+from components.core.settings.messages import FieldProblem, as_problems, problems_from
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 
 SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
@@ -73,14 +74,64 @@ def parse_settings(raw: Mapping[str, Any], *, stack: str, secret_keys: frozenset
     overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
     document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
     document["secretKeys"] = frozenset(secret_keys)
-    settings: StackSettings | None = None
-    try:
-        settings = StackSettings.model_validate(document)
-    except ValidationError as exc:
-        problems += _problems_from(exc)
+    settings, found = _validate(document)
+    problems += found
     if problems or settings is None:
         raise SettingsError(stack_file, problems)
     return settings
+
+
+def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Problem]]:
+    """Every problem in one pass. pydantic runs a model's cross-field rules only once its fields
+    are valid, so after each round the fields in error are dropped (their defaults apply) and the
+    document is validated again; problems at or below a path already reported are knock-ons of it
+    and are not repeated."""
+    doc = _thaw(document)
+    reported: list[FieldProblem] = []
+    for _ in range(4):
+        try:
+            settings = StackSettings.model_validate(doc)
+        except ValidationError as exc:
+            fresh = [
+                p for p in problems_from(exc, StackSettings) if not any(_related(p.path, r.path) for r in reported)
+            ]
+            if not fresh:
+                break
+            reported += fresh
+            if not any(_drop(doc, p.loc) for p in fresh if p.loc):
+                break
+        else:
+            return (settings, []) if not reported else (None, as_problems(reported))
+    return None, as_problems(reported)
+
+
+def _related(path: str, other: str) -> bool:
+    return path == other or path.startswith((other + ".", other + "[")) or other.startswith((path + ".", path + "["))
+
+
+def _thaw(value: Any) -> Any:
+    """A mutable copy (presets are read-only mappings and tuples)."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _drop(doc: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at ``loc`` (a list item removes the whole list); True when removed."""
+    keys = list(loc)
+    while keys and isinstance(keys[-1], int):
+        keys.pop()
+    node: Any = doc
+    for key in keys[:-1]:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    if isinstance(node, dict) and keys and keys[-1] in node:
+        del node[keys[-1]]
+        return True
+    return False
 
 
 def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[Problem]:
@@ -106,34 +157,6 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
     for key in sorted(referenced):
         if key not in raw:
             problems.append((f"{PROJECT}:{key}", "is named by a model spec but not set (use --secret)"))
-    return problems
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
-
-
-def _problems_from(exc: ValidationError) -> list[Problem]:
-    problems: list[Problem] = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if p not in ("function-after",))
-        cause = (err.get("ctx") or {}).get("error")
-        if isinstance(cause, CrossFieldError):
-            for sub, message in cause.problems:
-                problems.append((f"{PROJECT}:{_format_loc((*loc, sub))}", message))
-            continue
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key (not part of the settings schema)"
-        elif err["type"] == "missing":
-            message = "is required"
-        problems.append((f"{PROJECT}:{_format_loc(loc)}", message))
     return problems
 
 
