@@ -72,7 +72,7 @@ class GpuNodePool(pulumi.ComponentResource):
             capacity_type=pool.capacity_type,
             instance_types=list(pool.instance_types),
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=pool.min_size, desired_size=pool.desired_size, max_size=spec.max_nodes(pool)
+                min_size=pool.min_size, desired_size=pool.desired_size, max_size=pool.max_nodes
             ),
             labels=self.labels,
             taints=[aws.eks.NodeGroupTaintArgs(**t) for t in spec.gpu_taints()],

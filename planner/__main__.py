@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from components.core.settings import StackSettings, decode_config, effective_settings, parse_settings
+from planner.diff import diff_plans
 from planner.engine import run_program
 from planner.policy_host import CANT_RUN, PolicyHostError, Violation, analyze_all, policy_levels
 from planner.render import write_plan
@@ -56,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         stack_config = load_stack_config(project_dir, args.stack)
         run = run_program(project_dir, args.stack, stack_config.config, stack_config.secret_keys)
     except (StackConfigError, SettingsError) as exc:
-        # Nothing half-built survives: a stale plan for this stack would mislead reviewers.
-        shutil.rmtree(out_dir, ignore_errors=True)
+        # Nothing half-built is written; the previous plan (if any) stays as it was, to compare with.
         print(str(exc), file=sys.stderr)
+        if (out_dir / "plan.json").exists():
+            print(f"(the previous plan in {out_dir} is unchanged)", file=sys.stderr)
         return EXIT_CONFIG
+    settings = _settings(stack_config)
 
     # What `pulumi preview --policy-pack <pack> --policy-pack-config <file>` would be given.
     pack_dir = project_dir / args.policy_pack
@@ -70,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix=f".{args.stack}-", dir=out_dir.parent))
     try:
         counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
+        (scratch / "settings.json").write_text(
+            json.dumps(effective_settings(settings), indent=2, sort_keys=True) + "\n"
+        )
         violations: list[Violation] = []
         unknown_at_preview: list[Violation] = []
         if not args.no_policies:
@@ -93,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "unknownAtPreview": [{"policy": v.policy, "urn": v.urn} for v in unknown_at_preview],
         }
         (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        changes = diff_plans(out_dir, scratch)
         shutil.rmtree(out_dir, ignore_errors=True)
         scratch.rename(out_dir)
     finally:
@@ -106,10 +114,19 @@ def main(argv: list[str] | None = None) -> int:
             violations,
             unknown_at_preview,
             out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir,
+            settings=settings,
+            changes=changes,
         )
     )
     print(f"(planned in {time.monotonic() - started:.1f}s)")
     return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+
+
+def _settings(stack_config: StackConfig) -> StackSettings:
+    """The stack's effective settings, as the program parsed them (for settings.json and the
+    summary's exposure and clamps)."""
+    raw, secrets, foreign = decode_config(stack_config.config, frozenset(stack_config.secret_keys))
+    return parse_settings(raw, stack=stack_config.stack, secret_keys=secrets, foreign_keys=foreign)
 
 
 def _unknown_at_preview(

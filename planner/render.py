@@ -26,10 +26,12 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def redact(value: Any) -> Any:
-    """Replace every secret-wrapped value with ``"[secret]"`` (recursively)."""
+    """Replace every secret-wrapped value with ``"[secret]"`` (recursively). A secret mapping
+    (a Secret's whole ``stringData``) keeps its keys, so manifests stay valid objects."""
     if isinstance(value, dict):
         if SECRET_SIG in value:
-            return SECRET
+            inner = value.get("value")
+            return {k: SECRET for k in inner} if isinstance(inner, dict) else SECRET
         return {k: redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]

@@ -6,6 +6,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from components.core.settings import StackSettings
+from planner.diff import PlanChanges
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
@@ -62,8 +64,52 @@ def cost_lines(cost: Any) -> list[str]:
             f"  {'stack total':<59} {total['idleUsdPerHour']:>9.2f} {total['maxUsdPerHour']:>9.2f}"
             f"   (per month: {total['idleUsdPerMonth']:.0f} idle, {total['maxUsdPerMonth']:.0f} at max)"
         )
+    for name, f in sorted(cost.get("fleets", {}).items()):
+        lines.append(
+            f"  fleet {name:<22} GPUs {f['gpus']['min']}-{f['gpus']['max']} on {f['pool']:<13}"
+            f"{f['usdPerHour']['min']:>17.2f} {f['usdPerHour']['max']:>9.2f}   (its share of the pool)"
+        )
     if cost.get("budgetUsdPerHour") is not None:
         lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale")
+    return lines
+
+
+POLICY_KEYS = {
+    "eks-control-plane-logging": "ai-infra:cluster.eks.logTypes / logRetentionDays",
+    "eks-endpoint-private": "ai-infra:cluster.eks.endpointPublicAccess / publicAccessCidrs",
+    "eks-access-entries-least-privilege": "ai-infra:cluster.eks.adminPrincipalArns",
+    "eks-supported-version": "ai-infra:cluster.kubernetesVersion",
+    "k8s-namespace-quota-limitrange": "ai-infra:namespaces",
+    "k8s-namespace-default-deny": "ai-infra:namespaces",
+    "monitoring-stack-present": "ai-infra:monitoring.enabled",
+    "model-runner-has-servicemonitor": "ai-infra:monitoring.enabled",
+    "keda-scaledobject-metrics-source": "ai-infra:monitoring.enabled / prometheusUrl",
+    "cost-within-budget": "ai-infra:cost.budgetUsdPerHour / nodePools.<pool>.maxSize, gpuCap",
+    "data-protected": "ai-infra:environment (prod protects data)",
+    "efs-encrypted-cmk": "ai-infra:storage.shared",
+}
+"""The stack key that fixes a policy's violation, where the violation comes from settings."""
+
+
+def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str]:
+    """Who can reach what: the API endpoint, and each model's endpoint and its callers."""
+    lines = ["Exposure:"]
+    eks = settings.cluster.eks if settings.on_aws else None
+    if eks is None:
+        lines.append("  API endpoint: the existing cluster's (not managed here)")
+    elif eks.endpoint_public_access:
+        lines.append(f"  API endpoint: public, from {', '.join(eks.public_access_cidrs)}; private in the VPC")
+    else:
+        lines.append("  API endpoint: private (VPC only; admins over the tailnet or from inside the VPC)")
+    models = outputs.get("models") if isinstance(outputs.get("models"), dict) else {}
+    for name, spec in sorted(settings.models.items()):
+        callers = [f"namespace {spec.namespace}", *(f"namespace {c}" for c in spec.client_namespaces)]
+        if spec.exposure == "tailnet":
+            callers.append("the tailnet (Tailscale operator proxy)")
+        if settings.scrape_namespace:
+            callers.append(f"Prometheus ({settings.scrape_namespace}, metrics)")
+        endpoint = (models.get(name) or {}).get("endpoint", "?")
+        lines.append(f"  model {name}: {endpoint} (ClusterIP) — callers: {', '.join(callers)}")
     return lines
 
 
@@ -74,6 +120,9 @@ def summarize(
     violations: list[Violation],
     unknown_at_preview: list[Violation],
     out_dir: Path,
+    *,
+    settings: StackSettings | None = None,
+    changes: PlanChanges | None = None,
 ) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
@@ -88,16 +137,30 @@ def summarize(
         + f"; {counts['manifests']} Kubernetes manifests, {counts['helmReleases']} Helm releases",
     ]
     lines += cost_lines(run.outputs.get("costEstimate"))
+    if settings is not None:
+        lines += exposure_lines(settings, run.outputs)
+        for key, change in settings.clamps:
+            lines.append(f"Changed from the settings: ai-infra:{key} {change}")
     for warning in run.warnings:
         lines.append(f"Warning: {warning}")
+    if changes is not None and changes.previous:
+        delta = ", ".join(f"{k.removesuffix('UsdPerHour')} {v:+.2f} USD/h" for k, v in changes.cost_delta.items())
+        lines.append(
+            f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
+            f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
+        )
+        for label, urns in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+            lines += [f"  {label} {urn.rsplit('::', 1)[-1]}" for urn in urns[:15]]
+            if len(urns) > 15:
+                lines.append(f"  {label} … and {len(urns) - 15} more")
     levels = Counter(v.level for v in violations)
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
-        if v.level == "mandatory":
-            lines.append(f"  ✗ [mandatory] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}")
-    advisory = Counter(v.policy for v in violations if v.level == "advisory")
-    for policy, n in sorted(advisory.items()):
-        lines.append(f"  ! [advisory] {policy} ×{n}")
+        mark = "✗" if v.level == "mandatory" else "!"
+        fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
+        lines.append(
+            f"  {mark} [{v.level}] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}{fix}"
+        )
     if unknown_at_preview:
         lines.append(
             "Mandatory policies `pulumi preview` cannot evaluate on a new stack (values known only after apply; "

@@ -33,6 +33,37 @@ class GpuInstance:
     def family(self) -> str:
         return self.name.split(".", 1)[0]
 
+    @property
+    def allocatable_cpu(self) -> float:
+        """Cores left for our pods: minus kubelet's reserve and the node daemons."""
+        return round(self.vcpus - kube_reserved_cpu(self.vcpus) - DAEMONSET_CPU, 2)
+
+    @property
+    def allocatable_memory_gib(self) -> float:
+        """GiB left for our pods: minus kubelet's reserve, eviction threshold and the node daemons."""
+        reserved = (255 + 11 * MAX_PODS + 100) / 1024
+        return round(self.memory_gib - reserved - DAEMONSET_MEMORY_GIB, 2)
+
+
+MAX_PODS = 110
+"""Pods per node assumed for kubelet's memory reserve (255 MiB + 11 MiB per pod)."""
+DAEMONSET_CPU = 0.35
+DAEMONSET_MEMORY_GIB = 0.9
+"""What the per-node daemons request together (aws-node, kube-proxy, EBS/EFS CSI node plugins,
+NVIDIA device plugin, DCGM and node exporters): an estimate from their charts' requests."""
+
+
+def kube_reserved_cpu(vcpus: int) -> float:
+    """EKS's kubelet CPU reserve: 6 % of the first core, 1 % of the second, 0.5 % of the next
+    two, 0.25 % of the rest (the EKS AMI's kube-reserved formula)."""
+    bands = [(1, 0.06), (1, 0.01), (2, 0.005)]
+    reserved, left = 0.0, float(vcpus)
+    for size, share in bands:
+        used = min(left, size)
+        reserved += used * share
+        left -= used
+    return reserved + max(left, 0.0) * 0.0025
+
 
 def _family(
     family: str,

@@ -22,7 +22,6 @@ from components.core.prices import (
     SYSTEM_INSTANCES_USD_HOUR,
 )
 from components.core.settings import NodePoolSettings, StackSettings
-from components.specs.node_pool import max_nodes
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 
@@ -42,7 +41,7 @@ def _money(value: float) -> float:
 
 def pool_cost(pool: NodePoolSettings) -> dict[str, Any]:
     prices = [hourly_price(t, pool.capacity_type) for t in pool.instance_types]
-    nodes = {"min": pool.min_size, "desired": pool.desired_size, "max": max_nodes(pool)}
+    nodes = {"min": pool.min_size, "desired": pool.desired_size, "max": pool.max_nodes}
     per_hour = {
         "min": nodes["min"] * min(prices),
         "desired": nodes["desired"] * min(prices),
@@ -59,6 +58,27 @@ def pool_cost(pool: NodePoolSettings) -> dict[str, Any]:
         "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
         "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},
     }
+
+
+def fleet_costs(s: StackSettings) -> dict[str, Any]:
+    """Each fleet's share of its pool: its GPUs at min and max replicas, priced per GPU of the
+    pool's cheapest (min) and dearest (max) instance type. Pools bill whole nodes; this is the
+    fleet's part of that bill."""
+    fleets: dict[str, Any] = {}
+    for name, spec in sorted(s.models.items()):
+        pool = s.node_pools.get(spec.pool)
+        if pool is None or not pool.instances or not spec.gpus_per_replica:
+            continue
+        prices = [hourly_price(t, pool.capacity_type) / pool.gpus_per_node for t in pool.instance_types]
+        gpus = {"min": spec.replicas.min * spec.gpus_per_replica, "max": spec.replicas.max * spec.gpus_per_replica}
+        per_hour = {"min": gpus["min"] * min(prices), "max": gpus["max"] * max(prices)}
+        fleets[name] = {
+            "pool": spec.pool,
+            "gpus": gpus,
+            "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
+            "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},
+        }
+    return fleets
 
 
 def fixed_costs(s: StackSettings) -> dict[str, dict[str, float]]:
@@ -95,6 +115,7 @@ def stack_cost(s: StackSettings) -> dict[str, Any]:
         "currency": "USD",
         "pricing": "AWS on-demand list prices, us-east-1, November 2026; spot at a flat discount",
         "pools": pools,
+        "fleets": fleet_costs(s),
         "fixed": fixed,
         "total": {
             "idleUsdPerHour": _money(idle),

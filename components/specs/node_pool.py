@@ -74,11 +74,6 @@ def advertises_whole_gpus(pool: NodePoolSettings) -> bool:
     return not (renamed or mig_mixed)
 
 
-def max_nodes(pool: NodePoolSettings) -> int:
-    """maxSize, lowered so the pool can never exceed its GPU cap (the cost guardrail)."""
-    return max(pool.min_size, min(pool.max_size, pool.effective_gpu_cap // pool.gpus_per_node))
-
-
 MIG_SLICES = 7
 """Compute slices of an A100/H100/H200: a ``<n>g`` profile fits ``7 // n`` times per GPU."""
 _UNIFORM_MIG = re.compile(r"^all-(\d)g\.(\d+)gb$")

@@ -199,7 +199,7 @@ def test_storage_rules() -> None:
     no_nvme_disks = {
         "environment": "dev",
         **DEV_CIDRS_RAW,
-        "nodePools": {"gpu": {"instanceTypes": ["p5.48xlarge"], "nvme": "raid0"}, "x": None},
+        "nodePools": {"gpu": {"instanceTypes": ["p5.48xlarge"], "nvme": "raid0", "gpuCap": 8}, "x": None},
     }
     settings_for("dev", nodePools=no_nvme_disks["nodePools"])
 
@@ -225,7 +225,7 @@ def _model(**spec: Any) -> dict[str, Any]:
     models = {
         "qwen-small": None,
         "qwen-instruct": None,
-        "m": {"engine": "vllm", "model": "org/m", "pool": "gpu", **spec},
+        "m": {"engine": "vllm", "model": "org/m", "pool": "gpu", "cpu": "2", "memory": "8Gi", **spec},
     }
     return {"environment": "dev", **DEV_CIDRS_RAW, "models": models}
 
@@ -331,8 +331,8 @@ def test_messages_speak_the_stack_files_language() -> None:
 
 
 def test_numbers_are_accepted_where_people_write_them() -> None:
-    settings = settings_for("dev", cluster={"kubernetesVersion": 1.33}, models={"qwen-instruct": {"cpu": 4}})
-    assert settings.cluster.kubernetes_version == "1.33" and settings.models["qwen-instruct"].cpu == "4"
+    settings = settings_for("dev", cluster={"kubernetesVersion": 1.33}, models={"qwen-instruct": {"cpu": 3}})
+    assert settings.cluster.kubernetes_version == "1.33" and settings.models["qwen-instruct"].cpu == "3"
 
 
 def test_cross_section_rules_run_even_when_a_field_is_wrong_elsewhere() -> None:

@@ -56,14 +56,37 @@ def stack_file_name(stack: str) -> str:
     return f"Pulumi.{stack}.yaml"
 
 
-def parse_settings(raw: Mapping[str, Any], *, stack: str, secret_keys: frozenset[str] = frozenset()) -> StackSettings:
+FOREIGN_KEY_HINTS = {
+    "aws:region": f"the region is {PROJECT}:cluster.eks.region",
+    "aws:profile": "the AWS provider here takes credentials from the environment (AWS_PROFILE)",
+    "kubernetes:context": f"the context of an existing cluster is {PROJECT}:cluster.existing.context",
+    "kubernetes:kubeconfig": f"an existing cluster's kubeconfig is {PROJECT}:cluster.existing.kubeconfig",
+}
+"""What to write instead of keys users reach for in other providers' namespaces."""
+PASS_THROUGH_NAMESPACES = ("pulumi",)
+"""Namespaces the engine itself reads (``pulumi:disable-default-providers`` and friends)."""
+
+
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    stack: str,
+    secret_keys: frozenset[str] = frozenset(),
+    foreign_keys: frozenset[str] = frozenset(),
+) -> StackSettings:
     """Validate raw ``{key: value}`` stack config (keys without the ``ai-infra:`` prefix).
 
-    ``secret_keys`` names the keys that were given with ``--secret``. Raises one
+    ``secret_keys`` names the keys that were given with ``--secret``; ``foreign_keys`` the stack's
+    keys in other namespaces (``aws:region``), which nothing here reads. Raises one
     :class:`SettingsError` listing every problem.
     """
     stack_file = stack_file_name(stack)
     problems = _key_problems(raw, secret_keys)
+    for key in sorted(foreign_keys):
+        if key.partition(":")[0] in PASS_THROUGH_NAMESPACES:
+            continue
+        hint = FOREIGN_KEY_HINTS.get(key, f"only {PROJECT}:* keys configure this program")
+        problems.append((key, f"is ignored here: {hint}; remove it"))
     env_value = raw.get("environment")
     allowed_envs = ", ".join(e.value for e in Environment)
     if env_value not in {e.value for e in Environment}:
@@ -198,19 +221,31 @@ def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
     return keys
 
 
-def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
-    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked) and which are secret.
+def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """Every ``ai-infra:*`` key the engine passed (JSON-decoded; secrets masked), which are secret,
+    and the keys of other namespaces.
 
     Only the config map the language host set from the engine (``PULUMI_CONFIG`` as the engine
     wrote it), never a ``PULUMI_CONFIG`` left in the user's shell."""
     merged = dict(runtime_config.CONFIG.get())
+    secret = frozenset(k for k in merged if runtime_config.is_config_secret(k))
+    return decode_config(merged, secret)
+
+
+def decode_config(
+    config: Mapping[str, Any], secret_keys: frozenset[str]
+) -> tuple[dict[str, Any], frozenset[str], frozenset[str]]:
+    """The engine's config map (``<namespace>:<key>`` -> string) as settings input: our keys
+    JSON-decoded with secrets masked, our secret keys, and the keys of other namespaces."""
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
-    for full_key, value in merged.items():
+    foreign: set[str] = set()
+    for full_key, value in config.items():
         namespace, _, key = full_key.partition(":")
         if namespace != PROJECT or not key:
+            foreign.add(full_key)
             continue
-        if runtime_config.is_config_secret(full_key):
+        if full_key in secret_keys:
             # Only the key's presence matters here; the value is read later with require_secret.
             secrets.add(key)
             raw[key] = "[secret]"
@@ -219,13 +254,21 @@ def _raw_stack_config() -> tuple[dict[str, Any], frozenset[str]]:
             raw[key] = json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError:
             raw[key] = value
-    return raw, frozenset(secrets)
+    return raw, frozenset(secrets), frozenset(foreign)
+
+
+def effective_settings(settings: StackSettings) -> dict[str, Any]:
+    """The merged settings a stack runs with (``build/<stack>/settings.json``): every default and
+    preset value resolved; secrets appear only as the names of the keys that hold them."""
+    document = settings.model_dump(mode="json", by_alias=True, exclude={"secret_keys"})
+    document["secretKeys"] = sorted(settings.secret_keys)
+    return document
 
 
 def load_settings() -> StackSettings:
     """Read and validate this stack's configuration (raises :class:`SettingsError`)."""
-    raw, secret_keys = _raw_stack_config()
-    return parse_settings(raw, stack=pulumi.get_stack(), secret_keys=secret_keys)
+    raw, secret_keys, foreign_keys = _raw_stack_config()
+    return parse_settings(raw, stack=pulumi.get_stack(), secret_keys=secret_keys, foreign_keys=foreign_keys)
 
 
 def load_secrets(settings: StackSettings) -> dict[str, pulumi.Output[str]]:

@@ -79,6 +79,12 @@ class NodePoolSettings(Settings):
     def effective_gpu_cap(self) -> int:
         return self.gpu_cap or self.max_size * max(i.gpus for i in self.instances)
 
+    @property
+    def max_nodes(self) -> int:
+        """maxSize, lowered so the pool can never exceed its GPU cap (the cost guardrail); the
+        plan reports the lowering as a clamp."""
+        return max(self.min_size, min(self.max_size, self.effective_gpu_cap // self.gpus_per_node))
+
     @model_validator(mode="after")
     def _rules(self) -> NodePoolSettings:
         problems = size_problems(self.min_size, self.desired_size, self.max_size)

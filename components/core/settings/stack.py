@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.core.settings.base import Environment, K8sName, Problem, Quantity, Settings, check
+from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
@@ -180,6 +181,21 @@ class StackSettings(Settings):
         return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
 
     @property
+    def clamps(self) -> list[Problem]:
+        """Values the platform changes from what the settings say, and why (shown in the plan)."""
+        found: list[Problem] = []
+        for name, pool in sorted(self.node_pools.items()):
+            if pool.instances and pool.max_nodes < pool.max_size:
+                found.append(
+                    (
+                        f"nodePools.{name}.maxSize",
+                        f"{pool.max_size} -> {pool.max_nodes}: capped by gpuCap {pool.effective_gpu_cap} "
+                        f"({pool.gpus_per_node} GPU(s) per node)",
+                    )
+                )
+        return found
+
+    @property
     def warnings(self) -> list[Problem]:
         """Valid but almost certainly not what was meant; the program logs them, the plan prints them."""
         found: list[Problem] = []
@@ -192,6 +208,7 @@ class StackSettings(Settings):
                     "put your own egress CIDRs here",
                 )
             )
+        found += capacity_warnings(self)
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -246,7 +263,7 @@ class StackSettings(Settings):
             if GRAFANA_ADMIN_KEY in self.secret_keys:
                 problems.append((GRAFANA_ADMIN_KEY, "applies only when monitoring.enabled is true (it sets Grafana's)"))
         problems += _storage_problems(self)
-        problems += _quota_problems(self)
+        problems += capacity_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
@@ -286,26 +303,6 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
         problems.append(
             ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
         )
-    return problems
-
-
-def _quota_problems(s: StackSettings) -> list[Problem]:
-    """Each namespace's GPU quota covers its fleets at max replicas."""
-    gpus_by_namespace: dict[str, int] = {}
-    for spec in s.models.values():
-        gpus_by_namespace[spec.namespace] = (
-            gpus_by_namespace.get(spec.namespace, 0) + spec.replicas.max * spec.gpus_per_replica
-        )
-    problems: list[Problem] = []
-    for namespace, gpus in sorted(gpus_by_namespace.items()):
-        ns = s.namespaces.get(namespace)
-        if ns is not None and gpus > ns.quota.gpus:
-            problems.append(
-                (
-                    f"namespaces.{namespace}.quota.gpus",
-                    f"is below the {gpus} GPUs its model fleets need at max replicas",
-                )
-            )
     return problems
 
 

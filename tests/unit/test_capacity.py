@@ -1,0 +1,94 @@
+"""Plans that could never run are errors: pods that fit no node, fleets over the GPU cap or quota.
+
+Each case is one observed while trying the platform as a new user (issue "Day one"): every one of
+them planned with exit 0 before the capacity model existed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.core.gpu_instances import GPU_INSTANCES
+from components.core.settings import SettingsError, parse_settings
+from tests.conftest import DEV_CIDRS, PROD_ADMINS, settings_for
+
+
+def _problems(env: str, **overrides: Any) -> dict[str, str]:
+    with pytest.raises(SettingsError) as info:
+        settings_for(env, **overrides)
+    return dict(info.value.problems)
+
+
+def small(engine: str = "ollama", **extra: Any) -> dict[str, Any]:
+    model = "qwen2.5:0.5b" if engine == "ollama" else "Qwen/Qwen2.5-0.5B-Instruct"
+    return {"engine": engine, "model": model, "pool": "gpu", "cpu": "2", "memory": "8Gi", **extra}
+
+
+def test_fleets_over_the_pools_gpu_cap_at_min_replicas() -> None:
+    models = {f"extra-{i}": small() for i in range(4)}
+    problems = _problems("dev", models=models, namespaces={"models": {"quota": {"gpus": 8}}})
+    message = problems["ai-infra:nodePools.gpu.gpuCap"]
+    assert "holds 2 GPU(s)" in message and "need 6 at min replicas" in message
+
+
+def test_the_default_fleet_size_does_not_fit_a_small_node() -> None:
+    # 4 CPU / 32 Gi (the ModelSpec defaults) on g6.xlarge (4 vCPU / 16 GiB).
+    models = {"qwen-instruct": None, "big": {"engine": "ollama", "model": "qwen2.5:7b", "pool": "gpu"}}
+    problems = _problems("dev", models=models)
+    assert "g6.xlarge" in problems["ai-infra:models.big.cpu"]
+    assert "32 GiB" in problems["ai-infra:models.big.memory"]
+    node = GPU_INSTANCES["g6.xlarge"]
+    assert node.allocatable_cpu < node.vcpus and node.allocatable_memory_gib < node.memory_gib
+
+
+def test_quota_must_cover_cpu_and_memory_at_max_replicas() -> None:
+    fleets = {"qwen-small": None, "qwen-instruct": None}
+    fleets |= {f"f{i}": small(cpu="3", memory="13Gi", gpusPerReplica=0) for i in range(6)}
+    quota = {"models": {"quota": {"cpu": "16", "memory": "64Gi", "gpus": 2, "pods": 20}}}
+    problems = _problems("dev", models=fleets, namespaces=quota)
+    assert "18 CPU" in problems["ai-infra:namespaces.models.quota.cpu"]  # 6 × 3
+    assert "78 GiB" in problems["ai-infra:namespaces.models.quota.memory"]  # 6 × 13 Gi
+    assert "ai-infra:namespaces.models.quota.gpus" not in problems  # CPU-only fleets need no GPUs
+
+
+def test_ollama_cannot_ask_more_gpus_than_a_node_has() -> None:
+    problems = _problems(
+        "dev", models={"qwen-small": {"gpusPerReplica": 4}}, namespaces={"models": {"quota": {"gpus": 8}}}
+    )
+    assert "must fit one node of pool gpu" in problems["ai-infra:models.qwen-small.gpusPerReplica"]
+
+
+def test_max_replicas_over_the_cap_is_a_warning_with_the_numbers() -> None:
+    raw = {
+        "environment": "prod",
+        **PROD_ADMINS,
+        "models": {"deepseek-coder": {"replicas": {"min": 2, "max": 8}}},
+        "namespaces": {"models": {"quota": {"gpus": 40, "pods": 60}}},
+    }
+    settings = parse_settings(raw, stack="prod")
+    warnings = dict(settings.warnings)
+    assert "holds 16 GPU(s); its fleets want 18 at max replicas" in warnings["nodePools.serving.gpuCap"]
+
+
+def test_a_full_context_that_does_not_fit_gets_a_fitting_max_model_len() -> None:
+    # deepseek-coder-33B AWQ on one 24 GB L4: ~2.7 GiB left after the weights, 3.9 GiB needed.
+    raw = {
+        "environment": "dev",
+        **DEV_CIDRS,
+        "models": {
+            "qwen-instruct": None,
+            "coder": small("vllm", model="TheBloke/deepseek-coder-33B-instruct-AWQ", gpuMemoryUtilization=0.9),
+        },
+    }
+    warnings = dict(parse_settings(raw, stack="dev").warnings)
+    message = warnings["models.coder.maxModelLen"]
+    assert "16384-token context" in message and "set maxModelLen to 11264 or less" in message
+    unknown = {**raw, "models": {"qwen-instruct": None, "coder": small("vllm", model="org/unknown")}}
+    assert "may not fit" in dict(parse_settings(unknown, stack="dev").warnings)["models.coder.maxModelLen"]
+
+
+def test_the_presets_fit() -> None:
+    for env in ("dev", "prod"):
+        assert not [w for w in settings_for(env).warnings if w[0].startswith(("models.", "nodePools."))]
