@@ -28,6 +28,8 @@ from typing import Any
 
 import yaml
 
+STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"})
+"""Top-level keys of ``Pulumi.<stack>.yaml`` the CLI reads (workspace.ProjectStack)."""
 OBJECT_TYPE_SINCE = (3, 187, 0)
 """The first CLI whose config validation accepts ``type: object`` values (CHANGELOG 3.187.0)."""
 
@@ -206,6 +208,16 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     if problems := required_version_problems(project):
         raise StackConfigError("Pulumi.yaml", problems)
     document = read_yaml(path) or {}
+    stray = sorted(k for k in document if k not in STACK_FILE_KEYS)
+    if stray:
+        # The CLI ignores these silently (yaml.v3 into a struct); a setting there would do nothing.
+        raise StackConfigError(
+            stack_file,
+            [
+                (str(k), f"is not a stack file key (the CLI ignores it): settings go under config: as {name}:<key>")
+                for k in stray
+            ],
+        )
     raw_values = document.get("config") or {}
     if not isinstance(raw_values, dict):
         raise StackConfigError(stack_file, [("config", "must be a mapping of key: value")])

@@ -34,6 +34,8 @@ from components.specs.scheduling import SERVING_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID
 
 MODEL_SERVER = "model-server"
+EPHEMERAL_CACHE_SIZE = "100Gi"
+"""emptyDir limit of an ``ephemeral`` cache (node ephemeral storage)."""
 PROBE_PERIOD_S = 10
 
 
@@ -286,7 +288,14 @@ def volumes(f: FleetSpec) -> list[k8s.core.v1.VolumeArgs]:
             name="home", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=f.engine.home_size)
         ),
     ]
-    if not f.stateful:
+    if f.spec.cache == "ephemeral":
+        # Weights are downloaded again by every new pod; the volume goes with the pod.
+        vols.append(
+            k8s.core.v1.VolumeArgs(
+                name="cache", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=EPHEMERAL_CACHE_SIZE)
+            )
+        )
+    elif not f.stateful:
         vols.append(
             k8s.core.v1.VolumeArgs(
                 name="cache",

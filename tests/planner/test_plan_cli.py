@@ -203,3 +203,32 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "plan-placeholder" not in text and "c2VjcmV0" not in text
+    # Secrets render as valid objects: their keys, each value "[secret]".
+    secret = yaml.safe_load((out / "manifests" / "models" / "secret-deepseek-coder-api-key.yaml").read_text())
+    assert secret["stringData"] == {"api-key": "[secret]"}
+    assert json.loads((out / "settings.json").read_text())["secretKeys"] == ["deepseekKey", "hfToken"]
+
+
+def test_settings_json_is_the_effective_settings_without_secret_values(plans: dict[str, Path]) -> None:
+    settings = json.loads((plans["prod"] / "settings.json").read_text())
+    assert settings["models"]["deepseek-coder"]["gpuMemoryUtilization"] == 0.9  # the field default, resolved
+    assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
+    assert settings["secretKeys"] == []
+    cost = json.loads((plans["prod"] / "cost.json").read_text())
+    assert cost["fleets"]["deepseek-coder"]["gpus"] == {"min": 4, "max": 8}
+
+
+def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
+    out = tmp_path / "out"
+    first = plan("d", out, tmp_path, "--no-policies")
+    assert first.returncode == 0 and "Since the previous plan" not in first.stdout
+    config["ai-infra:nodePools"] = {"gpu": {"maxSize": 3, "gpuCap": 3}}
+    (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
+    second = plan("d", out, tmp_path, "--no-policies")
+    assert second.returncode == 0, second.stderr
+    assert "Since the previous plan: 0 added, " in second.stdout and "max +0.59 USD/h" in second.stdout
+    assert "~ pool-gpu-ng" in second.stdout

@@ -116,3 +116,9 @@ def test_a_pulumi_config_left_in_the_shell_does_not_leak(monkeypatch: pytest.Mon
     run = run_stack("dev", stack_file_config("dev"))
     labels = [r.inputs["metadata"]["labels"] for r in run.registrations if r.type == "kubernetes:core/v1:Namespace"]
     assert labels and all(lab["ai-infra.io/team"] == "ml-platform" for lab in labels)
+
+
+def test_keys_outside_config_are_errors_not_silently_ignored(tmp_path: Path) -> None:
+    text = COMPLETE + "aws:region: us-east-1\nsecretsprovider: passphrase\n"
+    messages = _messages(tmp_path, text)
+    assert messages == ["is not a stack file key (the CLI ignores it): settings go under config: as ai-infra:<key>"]

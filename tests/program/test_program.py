@@ -122,3 +122,16 @@ def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> N
     assert (
         service["spec"]["type"] == "ClusterIP" and service["metadata"]["annotations"]["tailscale.com/expose"] == "true"
     )
+
+
+def test_the_local_example_plans_without_nfs_as_its_comment_says() -> None:
+    config = stack_file_config("local")
+    config["ai-infra:storage"] = {"shared": {"backend": "none"}}
+    config["ai-infra:namespaces"] = {"models": {"modelCache": False}}
+    config["ai-infra:models"] = {"qwen-small": {"cache": "ephemeral"}, "qwen-instruct": {"cache": "ephemeral"}}
+    run = run_stack("local", config)
+    assert not [r for r in run.registrations if r.type == "kubernetes:core/v1:PersistentVolumeClaim"]
+    deployment = next(r.inputs for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    cache = next(v for v in pod["volumes"] if v["name"] == "cache")
+    assert cache["emptyDir"]["sizeLimit"] == "100Gi" and pod["runtimeClassName"] == "nvidia"

@@ -32,9 +32,25 @@ def test_each_preset_is_valid(env: str) -> None:
 
 @pytest.mark.parametrize("path", sorted(ROOT.glob("Pulumi.*.yaml")), ids=lambda p: p.name)
 def test_every_stack_file_is_valid(path: Any) -> None:
-    stack = path.name.split(".")[1]
-    raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
-    parse_settings(raw, stack=stack)
+    # Read as the program gets it (through the CLI's rules), so a user's `secure:` values pass too.
+    from components.core.settings import decode_config
+    from planner.stack_config import load_stack_config
+
+    config = load_stack_config(ROOT, path.name.split(".")[1])
+    raw, secrets, foreign = decode_config(config.config, frozenset(config.secret_keys))
+    parse_settings(raw, stack=config.stack, secret_keys=secrets, foreign_keys=foreign)
+
+
+def test_a_stack_file_with_secure_values_is_valid(tmp_path: Any) -> None:
+    from components.core.settings import decode_config
+    from planner.stack_config import load_stack_config
+
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    text = (ROOT / "Pulumi.prod.yaml").read_text() + "  ai-infra:hfToken:\n    secure: v1:AAAA\n"
+    (tmp_path / "Pulumi.mine.yaml").write_text(text)
+    config = load_stack_config(tmp_path, "mine")
+    raw, secrets, foreign = decode_config(config.config, frozenset(config.secret_keys))
+    assert parse_settings(raw, stack="mine", secret_keys=secrets, foreign_keys=foreign).secret_keys == {"hfToken"}
 
 
 def test_any_stack_name_works_with_an_environment() -> None:
@@ -345,3 +361,41 @@ def test_cross_section_rules_run_even_when_a_field_is_wrong_elsewhere() -> None:
     problems = _problems(raw)
     assert problems["ai-infra:nodePools.gpu.maxSize"] == "must be a whole number"
     assert "must name a node pool" in problems["ai-infra:models.qwen-instruct.pool"]
+
+
+def test_existing_clusters_describe_machines_not_ec2_types() -> None:
+    machine = {"gpus": 2, "gpuModel": "RTX-A6000", "gpuMemoryGib": 48, "cpu": 32, "memoryGib": 256}
+    existing = {"mode": "existing", "existing": {"kubeconfig": "/k"}}
+    ok = parse_settings(
+        {
+            "environment": "dev",
+            "cluster": existing,
+            "nodePools": {"gpu": {"instanceTypes": None, "machine": machine}},
+            "namespaces": {"models": {"modelCache": False}},
+            "models": {"qwen-small": {"cache": "ephemeral"}, "qwen-instruct": {"cache": "ephemeral"}},
+        },
+        stack="local",
+    )
+    pool = ok.node_pools["gpu"]
+    assert pool.gpus_per_node == 2 and pool.instances[0].gpu_model == "RTX-A6000"
+    both = {"environment": "dev", **DEV_CIDRS_RAW, "nodePools": {"gpu": {"machine": machine}}}
+    assert "not both" in _problems(both)["ai-infra:nodePools.gpu.instanceTypes"]
+    on_aws = {"environment": "dev", **DEV_CIDRS_RAW, "nodePools": {"gpu": {"instanceTypes": None, "machine": machine}}}
+    assert "EKS pools take instanceTypes" in _problems(on_aws)["ai-infra:nodePools.gpu.machine"]
+
+
+def test_foreign_namespace_keys_say_what_to_write_instead() -> None:
+    with pytest.raises(SettingsError) as info:
+        parse_settings(
+            {"environment": "dev", **DEV_CIDRS_RAW},
+            stack="dev",
+            foreign_keys=frozenset({"aws:region", "pulumi:disable-default-providers"}),
+        )
+    assert dict(info.value.problems) == {
+        "aws:region": "is ignored here: the region is ai-infra:cluster.eks.region; remove it"
+    }
+
+
+def test_a_clamped_value_is_reported() -> None:
+    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 3}}).clamps)
+    assert clamps["nodePools.gpu.maxSize"] == "3 -> 2: capped by gpuCap 2 (1 GPU(s) per node)"

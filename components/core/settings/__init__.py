@@ -35,7 +35,7 @@ from components.core.settings.loader import (
     stack_file_name,
 )
 from components.core.settings.models import ModelImages, ModelSpec, ReplicaSettings
-from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, NodePoolSettings
+from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, MachineSettings, NodePoolSettings
 from components.core.settings.stack import (
     AlertReceiverSettings,
     CostSettings,
@@ -73,6 +73,7 @@ __all__ = [
     "GpuSharingSettings",
     "GpuSoftwareSettings",
     "LimitRangeSettings",
+    "MachineSettings",
     "ModelImages",
     "ModelSpec",
     "MonitoringSettings",

@@ -42,7 +42,9 @@ class ModelSpec(Settings):
     prefix_caching: bool = True
     chunked_prefill: bool = True
     extra_args: list[str] = Field(default_factory=list)
-    cache: Literal["shared", "local-nvme"] = "shared"
+    cache: Literal["shared", "local-nvme", "ephemeral"] = "shared"
+    """Where weights live: the namespace's shared ``model-cache`` PVC, a per-replica local NVMe
+    volume, or an emptyDir each pod downloads into (no shared storage: laptops, small boxes)."""
     exposure: Literal["cluster", "tailnet"] = "cluster"
     api_key_secret: str | None = None
     """Name of a secret config key holding the API key clients must send (vLLM ``--api-key``)."""

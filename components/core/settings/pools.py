@@ -45,10 +45,39 @@ class GpuSharingSettings(Settings):
         return self
 
 
-class NodePoolSettings(Settings):
-    """One GPU node pool (an EKS managed node group on AWS)."""
+class MachineSettings(Settings):
+    """A pool of machines that are not EC2 instances (existing clusters: on-prem, rented boxes),
+    described by what each has (an RTX A6000 workstation: 2 GPUs, RTX-A6000, 48 GiB, 32 CPU, 256 GiB)."""
 
-    instance_types: list[str] = Field(min_length=1)
+    gpus: int = Field(ge=1)
+    gpu_model: str = Field(min_length=1)
+    gpu_memory_gib: int = Field(ge=1)
+    cpu: int = Field(ge=1)
+    memory_gib: int = Field(ge=1)
+    nvme_disks: int = Field(0, ge=0)
+    mig_capable: bool = False
+
+    def as_instance(self) -> GpuInstance:
+        """The machine in the catalogue's shape (unpriced: the cost report skips existing clusters)."""
+        return GpuInstance(
+            name=f"machine/{self.gpu_model}",
+            gpu_model=self.gpu_model,
+            gpus=self.gpus,
+            gpu_memory_gib=self.gpu_memory_gib,
+            vcpus=self.cpu,
+            memory_gib=self.memory_gib,
+            nvme_disks=self.nvme_disks,
+            mig_capable=self.mig_capable,
+            on_demand_usd_hour=0.0,
+        )
+
+
+class NodePoolSettings(Settings):
+    """One GPU node pool: EC2 instance types (an EKS managed node group), or, on an existing
+    cluster, the machines it already has (``machine``)."""
+
+    instance_types: list[str] = Field(default_factory=list)
+    machine: MachineSettings | None = None
     capacity_type: Literal["SPOT", "ON_DEMAND"] = "ON_DEMAND"
     purpose: Literal["serving", "training"] = "serving"
     min_size: int = Field(0, ge=0)
@@ -63,6 +92,8 @@ class NodePoolSettings(Settings):
 
     @property
     def instances(self) -> list[GpuInstance]:
+        if self.machine is not None:
+            return [self.machine.as_instance()]
         return [GPU_INSTANCES[t] for t in self.instance_types if t in GPU_INSTANCES]
 
     @property
@@ -88,6 +119,10 @@ class NodePoolSettings(Settings):
     @model_validator(mode="after")
     def _rules(self) -> NodePoolSettings:
         problems = size_problems(self.min_size, self.desired_size, self.max_size)
+        if bool(self.instance_types) == (self.machine is not None):
+            problems.append(
+                ("instanceTypes", "give either instanceTypes (EC2) or machine (what an existing node has), not both")
+            )
         for i, itype in enumerate(self.instance_types):
             family = itype.split(".", 1)[0]
             if family not in GPU_FAMILIES:
@@ -95,7 +130,7 @@ class NodePoolSettings(Settings):
             elif itype not in GPU_INSTANCES:
                 problems.append((f"instanceTypes[{i}]", f"unknown size; allowed: {', '.join(sizes_of(family))}"))
         known = self.instances
-        if len(known) == len(self.instance_types):
+        if known and (self.machine is not None or len(known) == len(self.instance_types)):
             if len({i.gpus for i in known}) > 1:
                 problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
             if len({i.gpu_model for i in known}) > 1:
@@ -108,8 +143,10 @@ class NodePoolSettings(Settings):
                 )
             if self.sharing.mode == "mig" and not all(i.mig_capable for i in known):
                 problems.append(("sharing.mode", "MIG needs A100/H100/H200 instances (p4d, p4de, p5, p5e)"))
-            if self.nvme != "none" and not all(i.nvme_disks for i in known):
-                problems.append(("nvme", "needs instance types with NVMe instance store"))
+            # raid0 is how EKS nodes lay out their instance store; machines come laid out already.
+            needs_disks = self.nvme == "local-pv" or (self.nvme == "raid0" and self.machine is None)
+            if needs_disks and not all(i.nvme_disks for i in known):
+                problems.append(("nvme", "needs instance types (or a machine) with NVMe disks"))
             if self.host_device_plugin and self.sharing.mode != "none":
                 problems.append(
                     ("sharing.mode", "Bottlerocket runs NVIDIA's device plugin on the host; use AL2023 to share GPUs")

@@ -240,6 +240,10 @@ class StackSettings(Settings):
                 ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
             )
         for name, pool in self.node_pools.items():
+            if pool.machine is not None and self.on_aws:
+                problems.append(
+                    (f"nodePools.{name}.machine", "describes existing machines; EKS pools take instanceTypes")
+                )
             if self.is_prod and pool.purpose == "serving" and pool.capacity_type == "SPOT" and pool.min_size < 2:
                 problems.append((f"nodePools.{name}.minSize", "a spot serving pool in prod needs at least 2 nodes"))
             if pool.nvme == "local-pv" and not self.storage.nvme.enabled:
