@@ -101,7 +101,8 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
         lines.append(f"  API endpoint: public, from {', '.join(eks.public_access_cidrs)}; private in the VPC")
     else:
         lines.append("  API endpoint: private (VPC only; admins over the tailnet or from inside the VPC)")
-    models = outputs.get("models") if isinstance(outputs.get("models"), dict) else {}
+    raw_models = outputs.get("models")
+    models: dict[str, Any] = raw_models if isinstance(raw_models, dict) else {}
     for name, spec in sorted(settings.models.items()):
         callers = [f"namespace {spec.namespace}", *(f"namespace {c}" for c in spec.client_namespaces)]
         if spec.exposure == "tailnet":

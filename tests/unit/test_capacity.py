@@ -44,7 +44,7 @@ def test_the_default_fleet_size_does_not_fit_a_small_node() -> None:
 
 
 def test_quota_must_cover_cpu_and_memory_at_max_replicas() -> None:
-    fleets = {"qwen-small": None, "qwen-instruct": None}
+    fleets: dict[str, Any] = {"qwen-small": None, "qwen-instruct": None}
     fleets |= {f"f{i}": small(cpu="3", memory="13Gi", gpusPerReplica=0) for i in range(6)}
     quota = {"models": {"quota": {"cpu": "16", "memory": "64Gi", "gpus": 2, "pods": 20}}}
     problems = _problems("dev", models=fleets, namespaces=quota)
@@ -92,3 +92,27 @@ def test_a_full_context_that_does_not_fit_gets_a_fitting_max_model_len() -> None
 def test_the_presets_fit() -> None:
     for env in ("dev", "prod"):
         assert not [w for w in settings_for(env).warnings if w[0].startswith(("models.", "nodePools."))]
+
+
+def test_the_readme_walkthrough_adds_a_model_as_written() -> None:
+    # README "Day one", step 2: the plan names the two keys to raise, and raising them is enough.
+    coder = {
+        "coder": {
+            "engine": "vllm",
+            "model": "Qwen/Qwen2.5-7B-Instruct",
+            "pool": "gpu",
+            "cpu": "3",
+            "memory": "12Gi",
+            "maxModelLen": 8192,
+        }
+    }
+    assert set(_problems("dev", models=coder)) == {
+        "ai-infra:nodePools.gpu.gpuCap",
+        "ai-infra:namespaces.models.quota.gpus",
+    }
+    settings_for(
+        "dev",
+        models=coder,
+        nodePools={"gpu": {"maxSize": 3, "gpuCap": 3}},
+        namespaces={"models": {"quota": {"gpus": 3}}},
+    )

@@ -8,7 +8,7 @@ import pytest
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings import Environment, SettingsError, deep_merge, parse_settings
-from tests.conftest import DEV_CIDRS, PROD_ADMINS, ROOT, settings_for, stack_file_config
+from tests.conftest import DEV_CIDRS, PROD_ADMINS, ROOT, settings_for
 
 DEV_CIDRS_RAW = DEV_CIDRS
 
