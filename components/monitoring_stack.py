@@ -60,7 +60,7 @@ class MonitoringStack(pulumi.ComponentResource):
     kube-prometheus-stack, PrometheusRule, dashboard ConfigMaps, Releases dcgm-exporter and opencost."""
 
     prometheus_url: pulumi.Output[str]
-    """In-cluster Prometheus URL (KEDA's queue-depth source), known once the release exists."""
+    """In-cluster Prometheus URL (KEDA's queue-depth source)."""
     release_name: pulumi.Output[str | None]
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -151,7 +151,8 @@ class MonitoringStack(pulumi.ComponentResource):
                 ),
                 depends_on=[self.release],
             )
-        url = spec.prometheus_url(args.namespace)
-        self.prometheus_url = self.release.status.apply(lambda _: url)
+        # Known at preview (a fixed Service name), so policies can check what reads it; whatever
+        # reads it waits for this component (KEDA's release depends on it).
+        self.prometheus_url = pulumi.Output.from_input(spec.prometheus_url(args.namespace))
         self.release_name = self.release.name
         self.register_outputs({"prometheus_url": self.prometheus_url, "release_name": self.release_name})

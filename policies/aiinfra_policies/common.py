@@ -27,6 +27,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UnknownValueError
 
 from aiinfra_policies.constants import (
     COMPONENT_LABEL,
@@ -256,6 +257,18 @@ def _stack_validate(check: StackCheck) -> Callable[[StackValidationArgs, ReportV
 
 
 # -- shared helpers ---------------------------------------------------------------------------
+def is_set(mapping: Any, key: str) -> bool:
+    """The key holds a value: a non-empty one, or one known only after apply (a new KMS key's ARN
+    in a first preview). "Must name a key" rules then still run at preview instead of being
+    skipped: the unknown-checking proxy raises on reading an unknown value, not on listing keys."""
+    if not isinstance(mapping, Mapping) or key not in list(iter(mapping)):
+        return False
+    try:
+        return bool(mapping[key])
+    except UnknownValueError:
+        return True
+
+
 def containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(key path, container)`` for every init, app and ephemeral container."""
     for list_name in CONTAINER_LISTS:

@@ -17,7 +17,7 @@ import json
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, is_set, policy
 from aiinfra_policies.constants import (
     CLUSTER,
     IAM_POLICY,
@@ -70,7 +70,7 @@ def _log_group(r: Subject, report: Report) -> None:
     if isinstance(name, str) and name.startswith("/aws/eks/") and name.endswith("/cluster"):
         if not r.props.get("retentionInDays"):
             report("retentionInDays must be set on the EKS control-plane log group.")
-        if not r.props.get("kmsKeyId"):
+        if not is_set(r.props, "kmsKeyId"):
             report("kmsKeyId must encrypt the EKS control-plane log group.")
 
 
@@ -120,7 +120,7 @@ def _lt_encrypted(r: Subject, report: Report) -> None:
         ebs = bdm.get("ebs") or {}
         if str(ebs.get("encrypted")).lower() != "true":
             report(f'blockDeviceMappings[{i}].ebs.encrypted must be "true".')
-        elif r.config.get("requireCmk", True) and not ebs.get("kmsKeyId"):
+        elif r.config.get("requireCmk", True) and not is_set(ebs, "kmsKeyId"):
             report(f"blockDeviceMappings[{i}].ebs.kmsKeyId must name a customer KMS key.")
     for i, nic in enumerate(r.props.get("networkInterfaces") or []):
         if str(nic.get("associatePublicIpAddress")).lower() == "true":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, is_set, policy
 from aiinfra_policies.constants import CLUSTER
 
 A = EnforcementLevel.ADVISORY
@@ -19,7 +19,7 @@ A = EnforcementLevel.ADVISORY
 # 43b -----------------------------------------------------------------------------------------
 def _secrets_encryption(r: Subject, report: Report) -> None:
     enc = r.props.get("encryptionConfig") or {}
-    if "secrets" not in (enc.get("resources") or []) or not get_path(enc, "provider.keyArn"):
+    if "secrets" not in (enc.get("resources") or []) or not is_set(enc.get("provider"), "keyArn"):
         report("encryptionConfig must encrypt resources [secrets] with a customer KMS key (provider.keyArn).")
 
 

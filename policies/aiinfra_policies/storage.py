@@ -20,7 +20,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_set, policy
 from aiinfra_policies.constants import (
     ACCESS_POINT,
     BUCKETS,
@@ -59,7 +59,7 @@ def _class_encrypted(r: Subject, report: Report) -> None:
     params = props.get("parameters") or {}
     if str(params.get("encrypted")).lower() != "true":
         report('parameters.encrypted must be "true" for EBS classes.')
-    elif config.get("requireCmk", True) and not params.get("kmsKeyId"):
+    elif config.get("requireCmk", True) and not is_set(params, "kmsKeyId"):
         report("parameters.kmsKeyId must name a customer KMS key.")
 
 
@@ -92,7 +92,7 @@ def _efs_encrypted(r: Subject, report: Report) -> None:
     props, config = r.props, r.config
     if props.get("encrypted") is not True:
         report("encrypted must be true.")
-    elif config.get("requireCmk", True) and not props.get("kmsKeyId"):
+    elif config.get("requireCmk", True) and not is_set(props, "kmsKeyId"):
         report("kmsKeyId must name a customer KMS key.")
 
 

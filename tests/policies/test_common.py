@@ -82,3 +82,14 @@ def test_invalid_declarations_are_rejected(kwargs: dict[str, Any]) -> None:
 
 def test_sections_of_rule_numbers() -> None:
     assert [section_of(n) for n in ("1", "17", "24", "33", "41", "43b", "52", "61", "77")] == list("AACDEFGHK")
+
+
+def test_is_set_counts_a_value_known_only_after_apply() -> None:
+    from pulumi.runtime import rpc
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    from aiinfra_policies.common import is_set
+
+    props = unknown_checking_proxy({"kmsKeyId": rpc.UNKNOWN, "empty": "", "set": "arn:aws:kms:x"})
+    assert is_set(props, "kmsKeyId") and is_set(props, "set")
+    assert not is_set(props, "empty") and not is_set(props, "missing") and not is_set(None, "x")
