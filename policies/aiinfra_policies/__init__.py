@@ -7,6 +7,7 @@ its first rule.
 
 from aiinfra_policies import (
     access,
+    contracts,
     eks,
     monitoring,
     network,
@@ -18,7 +19,7 @@ from aiinfra_policies import (
 )
 from aiinfra_policies.common import RulePolicy
 
-DOMAINS = (pod_security, workloads, network, access, secrets, storage, eks, monitoring, platform)
-"""The domain modules in section order: A, C, D, E, F, G, H, K (monitoring), K (platform)."""
+DOMAINS = (pod_security, workloads, network, access, secrets, storage, eks, monitoring, platform, contracts)
+"""The domain modules in section order: A, C, D, E, F, G, H, K (monitoring), K (platform), L."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

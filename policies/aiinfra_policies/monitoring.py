@@ -28,7 +28,6 @@ from aiinfra_policies.constants import (
     HELM_RELEASE,
     POD_MONITOR,
     RECOMMENDED_LABELS,
-    SCALED_OBJECT,
     SERVICE,
     SERVICE_MONITOR,
     WORKLOAD_TYPES,
@@ -83,41 +82,6 @@ def _recommended_labels(r: Subject, report: Report) -> None:
         report(f"metadata.labels must include {', '.join(missing)} (use components.core.labels.standard_labels).")
 
 
-# cross-resource contract (stack) ------------------------------------------------------------
-METRICS_SOURCE_ANNOTATION = "ai-infra.io/metrics-source"
-"""``external`` on a ScaledObject whose Prometheus lives outside the stack (declared in settings)."""
-
-
-def _prometheus_namespace(address: str) -> str | None:
-    """``http://<service>.<namespace>.svc[...]:<port>`` -> namespace (None for other addresses)."""
-    host = address.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) >= 3 and parts[2] == "svc" else None
-
-
-def _metrics_source(args: StackValidationArgs, report: Report) -> None:
-    prometheus_namespaces = {
-        r.props.get("namespace")
-        for r in args.resources
-        if r.resource_type == HELM_RELEASE and r.props.get("chart") == "kube-prometheus-stack"
-    }
-    for so in args.resources:
-        if so.resource_type != SCALED_OBJECT:
-            continue
-        if (get_path(so.props, "metadata.annotations") or {}).get(METRICS_SOURCE_ANNOTATION) == "external":
-            continue
-        for i, trigger in enumerate(get_path(so.props, "spec.triggers") or []):
-            if trigger.get("type") != "prometheus":
-                continue
-            address = str(get_path(trigger, "metadata.serverAddress") or "")
-            if _prometheus_namespace(address) not in prometheus_namespaces:
-                report(
-                    f"spec.triggers[{i}].metadata.serverAddress is not a Prometheus this stack runs: KEDA would "
-                    "hold the fallback replicas forever. Turn on monitoring, or declare an external Prometheus.",
-                    so.urn,
-                )
-
-
 POLICIES: list[RulePolicy] = [
     policy(
         "model-runner-has-servicemonitor",
@@ -146,15 +110,5 @@ POLICIES: list[RulePolicy] = [
         types={*WORKLOAD_TYPES, SERVICE},
         exclude_namespaces=True,
         check=_recommended_labels,
-    ),
-    policy(
-        "keda-scaledobject-metrics-source",
-        rule=None,
-        section="K",
-        description="A ScaledObject's Prometheus must be in the stack or declared external.",
-        remediation="Enable ai-infra:monitoring, or set monitoring.prometheusUrl to an existing Prometheus.",
-        level=A,
-        stack=True,
-        check=_metrics_source,
     ),
 ]

@@ -27,15 +27,12 @@ from aiinfra_policies.constants import (
     DATA_LABEL,
     ECR_REPOSITORY,
     EFS,
-    EFS_POLICY,
     KMS_KEY,
     LOGGING,
     MODEL_WEIGHTS,
     PERSISTENT_VOLUME,
     PUBLIC_ACCESS_BLOCK,
     PVC,
-    ROLE,
-    ROLE_POLICY,
     SSE,
     STORAGE_CLASS,
     VERSIONING,
@@ -182,69 +179,6 @@ def _kms_hygiene(r: Subject, report: Report) -> None:
                 report("policy must not allow Principal * without a Condition.")
 
 
-# cross-resource contracts (stack) -----------------------------------------------------------
-def _statements(document: Any) -> list[Mapping[str, Any]]:
-    """The statements of an IAM-style JSON policy document (string or already parsed)."""
-    doc = json.loads(document) if isinstance(document, str) and document else document or {}
-    statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
-    return [s for s in (statements if isinstance(statements, list) else [statements]) if isinstance(s, Mapping)]
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _allows(statement: Mapping[str, Any], action: str, resource: Any = None) -> bool:
-    if statement.get("Effect") != "Allow":
-        return False
-    actions = _listed(statement.get("Action", []))
-    if not any(a in (action, "*", action.split(":")[0] + ":*") for a in actions):
-        return False
-    return resource is None or any(r in (resource, "*") for r in _listed(statement.get("Resource", [])))
-
-
-def _efs_mounts(args: StackValidationArgs, report: Report) -> None:
-    for r in args.resources:
-        if r.resource_type == EFS_POLICY and not any(
-            _allows(s, "elasticfilesystem:ClientMount") for s in _statements(r.props.get("policy"))
-        ):
-            report(
-                "policy must Allow elasticfilesystem:ClientMount (and ClientWrite) through mount targets: EFS "
-                "refuses every mount its file-system policy does not allow, and CSI mounts are anonymous.",
-                r.urn,
-            )
-
-
-EBS_CSI_SUBJECT = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
-EBS_CSI_KMS_ACTIONS = ("kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext")
-
-
-def _ebs_key_usable(args: StackValidationArgs, report: Report) -> None:
-    csi_roles = {
-        r.urn
-        for r in args.resources
-        if r.resource_type == ROLE and EBS_CSI_SUBJECT in str(r.props.get("assumeRolePolicy", ""))
-    }
-    if not csi_roles:
-        return  # the EBS CSI driver's role is not managed by this stack: nothing to compare with
-    statements = [
-        s
-        for r in args.resources
-        if r.resource_type == ROLE_POLICY and any(d.urn in csi_roles for d in r.property_dependencies.get("role", []))
-        for s in _statements(r.props.get("policy"))
-    ]
-    for sc in args.resources:
-        if sc.resource_type != STORAGE_CLASS or sc.props.get("provisioner") != "ebs.csi.aws.com":
-            continue
-        key = (sc.props.get("parameters") or {}).get("kmsKeyId")
-        if key and not all(any(_allows(s, a, key) for s in statements) for a in EBS_CSI_KMS_ACTIONS):
-            report(
-                "parameters.kmsKeyId names a key the EBS CSI driver's role may not use: give that role "
-                "kms:CreateGrant, kms:Decrypt and kms:GenerateDataKeyWithoutPlaintext on it, or every PVC fails.",
-                sc.urn,
-            )
-
-
 # data-protected (stack) ----------------------------------------------------------------------
 def _data_protected(args: StackValidationArgs, report: Report) -> None:
     if not (args.get_config() or {}).get("requireProtect", True):
@@ -352,25 +286,5 @@ POLICIES: list[RulePolicy] = [
         stack=True,
         schema={"requireProtect": {"type": "boolean", "default": True}},
         check=_data_protected,
-    ),
-    policy(
-        "efs-policy-allows-mounts",
-        rule=None,
-        section="G",
-        description="An EFS file-system policy must allow mounts through mount targets.",
-        remediation="Add an Allow for ClientMount/ClientWrite with elasticfilesystem:AccessedViaMountTarget.",
-        level=A,
-        stack=True,
-        check=_efs_mounts,
-    ),
-    policy(
-        "ebs-class-key-usable-by-csi",
-        rule=None,
-        section="G",
-        description="A StorageClass's KMS key must be usable by the EBS CSI driver's role.",
-        remediation="Attach the KMS grant statements to the EBS CSI IRSA role for that key.",
-        level=A,
-        stack=True,
-        check=_ebs_key_usable,
     ),
 ]

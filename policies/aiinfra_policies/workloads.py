@@ -26,13 +26,11 @@ from aiinfra_policies.common import (
     policy,
 )
 from aiinfra_policies.constants import (
-    ASG_TAG,
     COMPONENT_LABEL,
     DEPLOYMENT,
     GPU_NODE_LABELS,
     GPU_RESOURCES,
     GPU_TAINT_KEY,
-    HELM_RELEASE,
     LIMIT_RANGE,
     MODEL_SERVER_COMPONENT,
     NODE_GROUP,
@@ -118,13 +116,13 @@ def _gpu_targeting(r: Subject, report: Report) -> None:
 
 
 # 27 ------------------------------------------------------------------------------------------
-def _is_gpu_node_group(props: Mapping[str, Any]) -> bool:
+def is_gpu_node_group(props: Mapping[str, Any]) -> bool:
     types = props.get("instanceTypes") or []
     return props.get("amiType") in GPU_AMI_TYPES or any(str(t).startswith(("g", "p")) for t in types)
 
 
 def _gpu_tainted(r: Subject, report: Report) -> None:
-    if _is_gpu_node_group(r.props) and not any(
+    if is_gpu_node_group(r.props) and not any(
         t.get("key") == GPU_TAINT_KEY and t.get("effect") == "NO_SCHEDULE" for t in r.props.get("taints") or []
     ):
         report(f"taints must include key {GPU_TAINT_KEY} with effect NO_SCHEDULE.")
@@ -197,58 +195,6 @@ def _pdb_for_replicated(args: StackValidationArgs, report: Report) -> None:
                 report(f"PodDisruptionBudget {p.name} forbids every voluntary disruption; allow at least one.", p.urn)
 
 
-# cross-resource contracts (stack) -----------------------------------------------------------
-AWS_ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator"
-"""cluster-autoscaler's GPU label on AWS: a new node with it but no GPU yet counts as not ready."""
-ACCELERATOR_TEMPLATE_TAG = f"k8s.io/cluster-autoscaler/node-template/label/{AWS_ACCELERATOR_LABEL}"
-WHOLE_GPU_TEMPLATE_TAG = "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"
-"""Pools advertising shared or MIG resources instead must not carry the label (never 'ready')."""
-
-
-def _gfd_needs_nfd(args: StackValidationArgs, report: Report) -> None:
-    releases = [r for r in args.resources if r.resource_type == HELM_RELEASE]
-    # NFD from its own chart, or bundled by the GPU operator unless switched off there.
-    nfd_elsewhere = any(
-        r.props.get("chart") == "node-feature-discovery"
-        or (r.props.get("chart") == "gpu-operator" and get_path(r.props, "values.nfd.enabled") is not False)
-        for r in releases
-    )
-    for r in releases:
-        if r.props.get("chart") != "nvidia-device-plugin" or get_path(r.props, "values.gfd.enabled") is not True:
-            continue
-        # The chart's NFD subchart follows nfd.enabled, or gfd.enabled when that is unset.
-        if get_path(r.props, "values.nfd.enabled") is False and not nfd_elsewhere:
-            report(
-                "values.gfd.enabled needs Node Feature Discovery (values.nfd.enabled or an NFD release): GPU "
-                "feature discovery only writes features NFD turns into labels, so without it nothing is labelled.",
-                r.urn,
-            )
-
-
-def _accelerator_label(args: StackValidationArgs, report: Report) -> None:
-    for group in args.resources:
-        if group.resource_type != NODE_GROUP or not _is_gpu_node_group(group.props):
-            continue
-        tags = group.props.get("tags") or {}
-        shared = "nvidia.com/device-plugin.config" in (group.props.get("labels") or {})
-        if shared and WHOLE_GPU_TEMPLATE_TAG not in tags:
-            continue  # time-slicing renamed or MIG mixed: no nvidia.com/gpu to wait for
-        if AWS_ACCELERATOR_LABEL not in (group.props.get("labels") or {}):
-            report(f"labels must include {AWS_ACCELERATOR_LABEL} (naming the GPU) on GPU node groups.", group.urn)
-        tagged = ACCELERATOR_TEMPLATE_TAG in (group.props.get("tags") or {}) or any(
-            r.resource_type == ASG_TAG
-            and get_path(r.props, "tag.key") == ACCELERATOR_TEMPLATE_TAG
-            and any(d.urn == group.urn for d in r.property_dependencies.get("autoscalingGroupName", []))
-            for r in args.resources
-        )
-        if not tagged:
-            report(
-                f"The node group's Auto Scaling group needs the {ACCELERATOR_TEMPLATE_TAG} tag, so the autoscaler "
-                "knows a node scaled from zero has a GPU that is not ready yet.",
-                group.urn,
-            )
-
-
 POLICIES: list[RulePolicy] = [
     policy(
         "k8s-requests-and-memory-limits",
@@ -316,25 +262,5 @@ POLICIES: list[RulePolicy] = [
         level=EnforcementLevel.DISABLED,
         stack=True,
         check=_pdb_for_replicated,
-    ),
-    policy(
-        "gpu-feature-discovery-needs-nfd",
-        rule=None,
-        section="C",
-        description="GPU feature discovery must run with Node Feature Discovery.",
-        remediation="Enable NFD (nfd.enabled) or turn GFD off (gfd.enabled: false).",
-        level=A,
-        stack=True,
-        check=_gfd_needs_nfd,
-    ),
-    policy(
-        "eks-gpu-pool-accelerator-label",
-        rule=None,
-        section="C",
-        description="GPU node groups carry the autoscaler's accelerator label, on nodes and as a node template.",
-        remediation="Label GPU pools k8s.amazonaws.com/accelerator and tag their ASG with the node-template label.",
-        level=A,
-        stack=True,
-        check=_accelerator_label,
     ),
 ]

@@ -13,7 +13,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, StackValidationArgs
 
-from aiinfra_policies import monitoring, storage, workloads
+from aiinfra_policies import contracts
 from aiinfra_policies.constants import (
     ASG_TAG,
     EFS_POLICY,
@@ -57,9 +57,9 @@ ALLOW_MOUNT = {
 
 def test_efs_policy_must_allow_mounts() -> None:
     deny_only = [_resource(0, EFS_POLICY, {"policy": _doc(DENY_PLAIN)})]
-    assert _stack(storage.POLICIES, "efs-policy-allows-mounts", deny_only)
+    assert _stack(contracts.POLICIES, "efs-policy-allows-mounts", deny_only)
     both = [_resource(0, EFS_POLICY, {"policy": _doc(ALLOW_MOUNT, DENY_PLAIN)})]
-    assert _stack(storage.POLICIES, "efs-policy-allows-mounts", both) == []
+    assert _stack(contracts.POLICIES, "efs-policy-allows-mounts", both) == []
 
 
 def _ebs_stack(statements: list[dict[str, Any]], with_role: bool = True) -> list[PolicyResource]:
@@ -75,13 +75,13 @@ def _ebs_stack(statements: list[dict[str, Any]], with_role: bool = True) -> list
 def test_ebs_class_key_must_be_usable_by_the_csi_role() -> None:
     use = {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"], "Resource": KEY}
     grant = {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": KEY}
-    assert _stack(storage.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use, grant])) == []
-    missing = _stack(storage.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use]))
+    assert _stack(contracts.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use, grant])) == []
+    missing = _stack(contracts.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use]))
     assert missing and KEY not in missing[0]  # messages name keys, never values
     other_key = {**grant, "Resource": "arn:aws:kms:us-west-2:123456789012:key/other"}
-    assert _stack(storage.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use, other_key]))
+    assert _stack(contracts.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([use, other_key]))
     # No CSI role in the stack (an existing cluster): nothing to compare with.
-    assert _stack(storage.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([], with_role=False)) == []
+    assert _stack(contracts.POLICIES, "ebs-class-key-usable-by-csi", _ebs_stack([], with_role=False)) == []
 
 
 def _plugin(values: dict[str, Any], i: int = 0, chart: str = "nvidia-device-plugin") -> PolicyResource:
@@ -90,12 +90,12 @@ def _plugin(values: dict[str, Any], i: int = 0, chart: str = "nvidia-device-plug
 
 def test_gpu_feature_discovery_needs_nfd() -> None:
     name = "gpu-feature-discovery-needs-nfd"
-    assert _stack(workloads.POLICIES, name, [_plugin({"gfd": {"enabled": True}, "nfd": {"enabled": False}})])
-    assert _stack(workloads.POLICIES, name, [_plugin({"gfd": {"enabled": False}, "nfd": {"enabled": False}})]) == []
-    assert _stack(workloads.POLICIES, name, [_plugin({"gfd": {"enabled": True}})]) == []  # NFD follows GFD
+    assert _stack(contracts.POLICIES, name, [_plugin({"gfd": {"enabled": True}, "nfd": {"enabled": False}})])
+    assert _stack(contracts.POLICIES, name, [_plugin({"gfd": {"enabled": False}, "nfd": {"enabled": False}})]) == []
+    assert _stack(contracts.POLICIES, name, [_plugin({"gfd": {"enabled": True}})]) == []  # NFD follows GFD
     nfd_release = _plugin({}, 1, chart="node-feature-discovery")
     gfd_only = _plugin({"gfd": {"enabled": True}, "nfd": {"enabled": False}})
-    assert _stack(workloads.POLICIES, name, [gfd_only, nfd_release]) == []
+    assert _stack(contracts.POLICIES, name, [gfd_only, nfd_release]) == []
 
 
 def _gpu_group(labels: dict[str, str], tags: dict[str, str] | None = None) -> PolicyResource:
@@ -107,12 +107,12 @@ def test_gpu_pools_carry_the_autoscaler_accelerator_label() -> None:
     name = "eks-gpu-pool-accelerator-label"
     label = {"k8s.amazonaws.com/accelerator": "nvidia-l4"}
     template = "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"
-    assert len(_stack(workloads.POLICIES, name, [_gpu_group({})])) == 2
-    assert _stack(workloads.POLICIES, name, [_gpu_group(label, {template: "nvidia-l4"})]) == []
+    assert len(_stack(contracts.POLICIES, name, [_gpu_group({})])) == 2
+    assert _stack(contracts.POLICIES, name, [_gpu_group(label, {template: "nvidia-l4"})]) == []
     group = _gpu_group(label)
     tag = _resource(1, ASG_TAG, {"tag": {"key": template, "value": "nvidia-l4"}}, {"autoscalingGroupName": [group]})
-    assert _stack(workloads.POLICIES, name, [group, tag]) == []
-    assert len(_stack(workloads.POLICIES, name, [group])) == 1  # label without the ASG node-template tag
+    assert _stack(contracts.POLICIES, name, [group, tag]) == []
+    assert len(_stack(contracts.POLICIES, name, [group])) == 1  # label without the ASG node-template tag
 
 
 def _scaled_object(address: str, annotations: dict[str, str] | None = None) -> PolicyResource:
@@ -126,8 +126,8 @@ def _scaled_object(address: str, annotations: dict[str, str] | None = None) -> P
 def test_scaled_object_prometheus_must_exist() -> None:
     name = "keda-scaledobject-metrics-source"
     address = "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
-    assert _stack(monitoring.POLICIES, name, [_scaled_object(address)])
+    assert _stack(contracts.POLICIES, name, [_scaled_object(address)])
     prometheus = _resource(1, HELM_RELEASE, {"chart": "kube-prometheus-stack", "namespace": "monitoring"})
-    assert _stack(monitoring.POLICIES, name, [_scaled_object(address), prometheus]) == []
+    assert _stack(contracts.POLICIES, name, [_scaled_object(address), prometheus]) == []
     external = _scaled_object("https://prometheus.example.internal", {"ai-infra.io/metrics-source": "external"})
-    assert _stack(monitoring.POLICIES, name, [external]) == []
+    assert _stack(contracts.POLICIES, name, [external]) == []

@@ -81,6 +81,7 @@ MODULE_SECTIONS = {
     "eks": {"H"},
     "monitoring": {"K"},
     "platform": {"K"},
+    "contracts": {"L"},
 }
 
 
