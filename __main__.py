@@ -9,6 +9,8 @@ before it produced; a new capability is one more function and one more call at t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -20,7 +22,7 @@ from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerAr
 from components.core.gpu_instances import SPOT_DISCOUNT
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
-from components.core.settings import PROJECT, EksSettings, StackSettings, load_secrets, load_settings
+from components.core.settings import IMAGE_NAMES, PROJECT, EksSettings, StackSettings, load_secrets, load_settings
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
@@ -30,6 +32,7 @@ from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.network import Network, NetworkArgs
 from components.nvme_storage import NvmeStorage, NvmeStorageArgs
+from components.registry import EcrArgs, HostArgs, Registry, RegistryArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
@@ -39,6 +42,7 @@ from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.model_runner import fleet_spec
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
+from components.specs.registry import cache_rules
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 
 
@@ -48,6 +52,8 @@ class AwsPlatform:
 
     provider: aws.Provider
     tags: dict[str, str]
+    account_id: str
+    region: str
     network: Network
     cluster: EksCluster
     pools: dict[str, GpuNodePool]
@@ -133,7 +139,15 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str, cost: di
         )
         for pool_name, pool in sorted(s.node_pools.items())
     }
-    return AwsPlatform(provider=provider, tags=tags, network=network, cluster=cluster, pools=pools)
+    return AwsPlatform(
+        provider=provider,
+        tags=tags,
+        account_id=account_id,
+        region=eks.region,
+        network=network,
+        cluster=cluster,
+        pools=pools,
+    )
 
 
 def cluster_layer(s: StackSettings, cluster_name: str, cost: dict[str, Any]) -> ClusterLayer:
@@ -194,6 +208,66 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
         opts=c.k8s_opts,
     )
     return Namespaces(system=system, workload=workload)
+
+
+def registry_layer(
+    s: StackSettings, c: ClusterLayer, ns: Namespaces, cluster_name: str, secrets: dict[str, pulumi.Output[str]]
+) -> Registry | None:
+    """ECR (or your registry host) and the builds of ``images/`` that fleets then run by digest."""
+    reg = s.registry
+    if not reg.enabled:
+        return None
+    cache = reg.pull_through_cache
+    ecr = (
+        EcrArgs(
+            repository_prefix=cluster_name,
+            # The platform CMK in prod; elsewhere ECR's AWS-managed key (no key to administer).
+            kms_key_arn=c.aws.cluster.kms_key_arn if s.is_prod else None,
+            pull_principals=[c.aws.cluster.node_role_arn],
+            node_role_name=c.aws.cluster.node_role_name,
+            account_id=c.aws.account_id,
+            region=c.aws.region,
+            tags=c.aws.tags,
+            untagged_expiry_days=reg.untagged_expiry_days,
+            keep_tagged=reg.keep_tagged,
+            cache_rules=cache_rules(
+                ecr_public=cache.ecr_public,
+                registry_k8s=cache.registry_k8s,
+                quay=cache.quay,
+                docker_hub=cache.docker_hub_credentials_secret,
+                ghcr=cache.ghcr_credentials_secret,
+            ),
+            cache_credentials={k: secrets[k] for k in reg.secret_keys if k != reg.password_secret},
+        )
+        if c.aws is not None
+        else None
+    )
+    host = (
+        HostArgs(
+            host=reg.host,
+            username=reg.username,
+            password=secrets[reg.password_secret] if reg.password_secret else None,
+            pull_secret_namespaces=sorted(ns.workload),
+        )
+        if c.aws is None and reg.host is not None
+        else None
+    )
+    return Registry(
+        "registry",
+        RegistryArgs(
+            images=list(IMAGE_NAMES),
+            build=s.built_images,
+            context_root="images",
+            source_root=Path(__file__).resolve().parent / "images",
+            retain=s.is_prod,
+            ecr=ecr,
+            host=host,
+            labels=standard_labels(env=s.environment.value, team=s.team, app="registry", component="registry"),
+        ),
+        opts=pulumi.ResourceOptions(
+            providers=c.all_providers, depends_on=list(ns.workload.values()) if host is not None else []
+        ),
+    )
 
 
 def observability_layer(
@@ -322,12 +396,17 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
     )
 
 
+def _pick(key: str, refs: dict[str, str]) -> str:
+    return refs[key]
+
+
 def workloads_layer(
     s: StackSettings,
     c: ClusterLayer,
     ns: Namespaces,
     shared_storage: SharedStorage | None,
     monitoring: MonitoringStack | None,
+    registry: Registry | None,
     secrets: dict[str, pulumi.Output[str]],
 ) -> dict[str, ModelRunnerFleet]:
     """KEDA when a fleet scales on queue depth, then one ModelRunnerFleet per model."""
@@ -345,16 +424,20 @@ def workloads_layer(
     fleets = {}
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
+        image: pulumi.Input[str] = s.model_images.for_engine(model.engine)
+        if registry is not None and s.engine_image_built(model.engine):
+            image = registry.image_refs.apply(partial(_pick, model.engine_record.image))
         fleet = fleet_spec(
             name,
             model,
-            image=s.model_images.for_engine(model.engine),
+            image=image,
             env=s.environment.value,
             team=s.team,
             api_key=keys.api_key is not None,
             hf_token=keys.hf_token is not None,
             monitoring_namespace=s.scrape_namespace,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
+            pull_secret=registry.pull_secret if registry is not None else None,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -383,10 +466,11 @@ cost = stack_cost(settings)
 
 cluster = cluster_layer(settings, cluster_name, cost)
 namespaces = namespaces_layer(settings, cluster)
+registry = registry_layer(settings, cluster, namespaces, cluster_name, secrets)
 monitoring = observability_layer(settings, cluster, namespaces, cluster_name, secrets)
 platform_services_layer(settings, cluster, namespaces, monitoring, cluster_name)
 shared_storage = storage_layer(settings, cluster, namespaces)
-fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, secrets)
+fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("clusterName", cluster_name)
@@ -399,5 +483,8 @@ pulumi.export(
 )
 pulumi.export("storageClasses", sorted(settings.storage_classes))
 pulumi.export("costEstimate", cost)
+if registry is not None:
+    pulumi.export("images", registry.image_refs)
+    pulumi.export("pullThroughCachePrefixes", registry.cache_prefixes)
 if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)

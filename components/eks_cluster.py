@@ -83,6 +83,7 @@ class EksCluster(pulumi.ComponentResource):
     oidc_provider_arn: pulumi.Output[str]
     oidc_issuer: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
+    node_role_name: pulumi.Output[str]
     kms_key_arn: pulumi.Output[str]
     cluster_security_group_id: pulumi.Output[str]
 
@@ -295,6 +296,7 @@ class EksCluster(pulumi.ComponentResource):
         self.oidc_provider_arn = self.oidc.arn
         self.oidc_issuer = issuer
         self.node_role_arn = self.node_role.arn
+        self.node_role_name = self.node_role.name
         self.kms_key_arn = self.kms_key.arn
         # Managed node groups without their own security groups use the cluster security group.
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
@@ -310,6 +312,7 @@ class EksCluster(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "oidc_issuer": self.oidc_issuer,
                 "node_role_arn": self.node_role_arn,
+                "node_role_name": self.node_role_name,
                 "kms_key_arn": self.kms_key_arn,
                 "cluster_security_group_id": self.cluster_security_group_id,
             }

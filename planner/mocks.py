@@ -95,6 +95,12 @@ class RecordingMocks(Mocks):
             state["metadata"] = metadata
         elif typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed", "namespace": inputs.get("namespace", "")}
+        elif typ == "docker:index/image:Image":
+            # The pushed digest: what consumers run. Deterministic from the (content-hash) tag.
+            image_name = str(inputs.get("imageName", name))
+            state["repoDigest"] = (
+                f"{image_name.rsplit(':', 1)[0]}@sha256:{hashlib.sha256(image_name.encode()).hexdigest()}"
+            )
         return rid, state
 
     def _aws_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +190,9 @@ class RecordingMocks(Mocks):
                 "dnsSuffix": "amazonaws.com",
                 "id": self.region,
             }
+        if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+            endpoint = f"https://{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com"
+            return {"userName": "AWS", "password": "mock-ecr-token", "proxyEndpoint": endpoint, "id": self.region}
         if token == "aws:eks/getAddonVersion:getAddonVersion":
             return {"version": f"v1.0.0-eksbuild.{a.get('kubernetesVersion', '1')}", "id": str(a.get("addonName"))}
         raise NotImplementedError(f"no mock for invoke {token}; add it to planner/mocks.py")

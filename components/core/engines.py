@@ -33,6 +33,8 @@ class Engine:
     """What one serving engine needs; functions take the validated spec and plain values."""
 
     name: str
+    image: str
+    """The folder under ``images/`` this engine's image is built from."""
     port: int
     server_command: tuple[str, ...]
     stage_command: tuple[str, ...]
@@ -178,6 +180,7 @@ def _ollama_rules(s: ModelSpec) -> list[tuple[str, str]]:
 
 VLLM = Engine(
     name="vllm",
+    image="model-runner",
     port=8000,
     server_command=("vllm", "serve"),
     stage_command=("python3", "-c"),
@@ -212,6 +215,7 @@ VLLM = Engine(
 
 OLLAMA = Engine(
     name="ollama",
+    image="ollama",
     port=11434,
     server_command=("ollama", "serve"),
     stage_command=("/bin/sh", "-c"),

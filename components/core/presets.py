@@ -91,6 +91,8 @@ _PROD: dict[str, Any] = {
         "modelCacheSize": "500Gi",
     },
     "monitoring": {"enabled": True},
+    # Our own model-runner and Ollama images, built here and run by digest.
+    "registry": {"enabled": True, "build": ["model-runner", "ollama"]},
     "models": {
         "deepseek-coder": {
             "engine": "vllm",

@@ -45,7 +45,8 @@ class FleetSpec:
 
     name: str
     spec: ModelSpec
-    image: str
+    image: pulumi.Input[str]
+    """A reference from settings, or the registry's push (an Output: always ``repository@sha256:``)."""
     env: str
     team: str
     api_key_secret: str | None = None
@@ -56,6 +57,8 @@ class FleetSpec:
     """Prometheus's namespace when monitoring is on (allowed to scrape /metrics)."""
     runtime_class: str | None = None
     """RuntimeClass of GPU pods, where the stack creates one (containerd's default is not NVIDIA's)."""
+    pull_secret: str | None = None
+    """The registry pull Secret in the fleet's namespace (a registry host of your own)."""
 
     @property
     def engine(self) -> Engine:
@@ -112,13 +115,14 @@ def fleet_spec(
     name: str,
     spec: ModelSpec,
     *,
-    image: str,
+    image: pulumi.Input[str],
     env: str,
     team: str,
     api_key: bool,
     hf_token: bool,
     monitoring_namespace: str | None,
     runtime_class: str | None = None,
+    pull_secret: str | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -131,15 +135,17 @@ def fleet_spec(
         hf_token_secret=k8s_name(name, "hf-token") if hf_token else None,
         monitoring_namespace=monitoring_namespace,
         runtime_class=runtime_class,
+        pull_secret=pull_secret,
     )
 
 
 # -- containers -------------------------------------------------------------------------------
 
 
-def pull_policy(image: str) -> str:
-    """A digest never changes; a tag can be re-pushed, so re-check it (only the manifest is fetched)."""
-    return "IfNotPresent" if "@sha256:" in image else "Always"
+def pull_policy(image: pulumi.Input[str]) -> str:
+    """A digest never changes; a tag can be re-pushed, so re-check it (only the manifest is fetched).
+    An Output is the registry's push, always a digest."""
+    return "IfNotPresent" if not isinstance(image, str) or "@sha256:" in image else "Always"
 
 
 def container_security_context() -> k8s.core.v1.SecurityContextArgs:
@@ -332,6 +338,7 @@ def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateS
         spec=k8s.core.v1.PodSpecArgs(
             service_account_name=service_account,
             automount_service_account_token=False,
+            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=f.pull_secret)] if f.pull_secret else None,
             enable_service_links=False,
             priority_class_name=SERVING_PRIORITY if f.uses_gpu else None,
             runtime_class_name=f.runtime_class if f.uses_gpu else None,

@@ -57,11 +57,19 @@ def _has_service_monitor(args: StackValidationArgs, report: Report) -> None:
             and (get_path(m.props, "spec.endpoints") or get_path(m.props, "spec.podMetricsEndpoints"))
             for m in monitors
         )
-        image_is_ollama = any(
-            "ollama" in str(c.get("image", "")) for _, c in containers(pod_spec(server.resource_type, server.props))
-        )
-        if not covered and not image_is_ollama:  # Ollama exposes no Prometheus metrics
-            report("Model server has no ServiceMonitor/PodMonitor selecting it.", server.urn)
+        if covered:
+            continue
+        # Ollama exposes no Prometheus metrics. Known by its name label first: a registry build's
+        # digest (the image) is only known after apply, and reading it at preview skips the check.
+        app = labels.get("app.kubernetes.io/name")
+        if app == "ollama" or (
+            app is None
+            and any(
+                "ollama" in str(c.get("image", "")) for _, c in containers(pod_spec(server.resource_type, server.props))
+            )
+        ):
+            continue
+        report("Model server has no ServiceMonitor/PodMonitor selecting it.", server.urn)
 
 
 # 74 ------------------------------------------------------------------------------------------

@@ -135,3 +135,46 @@ def test_the_local_example_plans_without_nfs_as_its_comment_says() -> None:
     pod = deployment["spec"]["template"]["spec"]
     cache = next(v for v in pod["volumes"] if v["name"] == "cache")
     assert cache["emptyDir"]["sizeLimit"] == "100Gi" and pod["runtimeClassName"] == "nvidia"
+
+
+def test_prod_fleets_run_the_images_it_builds_by_digest() -> None:
+    run = stack_run("prod")
+    built = {r.name for r in run.registrations if r.type == "docker:index/image:Image"}
+    assert built == {"registry-model-runner-image", "registry-ollama-image"}
+    for r in run.registrations:
+        if r.type == "kubernetes:apps/v1:Deployment" and r.name.startswith("model-"):
+            for c in [
+                *r.inputs["spec"]["template"]["spec"]["containers"],
+                *r.inputs["spec"]["template"]["spec"].get("initContainers", []),
+            ]:
+                assert ".dkr.ecr." in c["image"] and "@sha256:" in c["image"], r.name
+                assert c["imagePullPolicy"] == "IfNotPresent"
+    assert set(run.outputs["images"]) == {"model-runner", "ollama"}
+    # The prod CMK encrypts the repositories, which outlive the stack.
+    for r in run.registrations:
+        if r.type == "aws:ecr/repository:Repository":
+            assert r.protect and r.inputs["encryptionConfigurations"][0]["kmsKey"]
+
+
+def test_an_existing_cluster_pushes_to_its_own_registry_and_pods_get_the_pull_secret() -> None:
+    config = stack_file_config("local") | {
+        "ai-infra:registry": {
+            "enabled": True,
+            "build": ["ollama"],
+            "host": "registry.lab.internal:5000",
+            "username": "ci-bot",
+            "passwordSecret": "registryPassword",
+        },
+        "ai-infra:registryPassword": "pw-value",
+    }
+    run = run_stack("local", config, secret_keys=["ai-infra:registryPassword"])
+    assert "pw-value" not in json.dumps(redact([r.inputs for r in run.registrations]))
+    pull = [r for r in run.registrations if r.inputs.get("type") == "kubernetes.io/dockerconfigjson"]
+    assert pull
+    for r in run.registrations:
+        if r.type in ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet") and "ollama" in json.dumps(
+            r.inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+        ):
+            pod = r.inputs["spec"]["template"]["spec"]
+            assert pod["imagePullSecrets"] == [{"name": pull[0].inputs["metadata"]["name"]}]
+            assert pod["containers"][0]["image"].startswith("registry.lab.internal:5000/ollama@sha256:")

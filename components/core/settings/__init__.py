@@ -36,6 +36,7 @@ from components.core.settings.loader import (
 )
 from components.core.settings.models import ModelImages, ModelSpec, ReplicaSettings
 from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, MachineSettings, NodePoolSettings
+from components.core.settings.registry import IMAGE_NAMES, PullThroughCacheSettings, RegistrySettings
 from components.core.settings.stack import (
     AlertReceiverSettings,
     CostSettings,
@@ -57,6 +58,7 @@ from components.core.settings.storage import (
 __all__ = [
     "EKS_LOG_TYPES",
     "FIELD_KEYS",
+    "IMAGE_NAMES",
     "NOT_AVAILABLE_YET",
     "PROJECT",
     "SECRET_KEYS",
@@ -82,7 +84,9 @@ __all__ = [
     "NodePoolSettings",
     "NvmeSettings",
     "Problem",
+    "PullThroughCacheSettings",
     "QuotaSettings",
+    "RegistrySettings",
     "ReplicaSettings",
     "Settings",
     "SettingsError",

@@ -28,7 +28,6 @@ SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
 """Well-known secret config keys (models may name more), read by :func:`load_secrets`."""
 
 NOT_AVAILABLE_YET = {
-    "registry": "the registry issue builds ECR repositories and images",
     "tailscale": "the mesh issue adds the Tailscale operator and tailnet policy",
     "tailscaleOauthClientId": "the mesh issue reads it",
     "tailscaleOauthClientSecret": "the mesh issue reads it",
@@ -174,12 +173,18 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
                 (
                     f"{PROJECT}:{key}",
                     f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
-                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model names)",
+                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model, alert receiver or the registry names)",
                 )
             )
     for key in sorted(referenced):
         if key not in raw:
-            problems.append((f"{PROJECT}:{key}", "is named by a model spec but not set (use --secret)"))
+            problems.append(
+                (
+                    f"{PROJECT}:{key}",
+                    "is named in this stack (a model, alert receiver or the registry) but not set: "
+                    "use `pulumi config set --secret`",
+                )
+            )
     return problems
 
 
@@ -200,11 +205,14 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
     )
     if "backend" not in own_shared:
         document = deep_merge(document, {"storage": {"shared": {"backend": "none"}}})
+    if "registry" not in overrides:  # the preset's registry is ECR
+        document = {k: v for k, v in document.items() if k != "registry"}
     return document
 
 
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
-    """Secret config keys the stack names: models' API keys and tokens, alert receivers' webhooks."""
+    """Secret config keys the stack names: models' API keys and tokens, alert receivers' webhooks,
+    the registry's push password and pull-through cache credentials."""
     named: list[tuple[Any, tuple[str, ...]]] = [
         (raw.get("models"), ("apiKeySecret", "hfTokenSecret")),
         (
@@ -218,6 +226,18 @@ def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
             for spec in entries.values():
                 if isinstance(spec, Mapping):
                     keys |= {spec[f] for f in fields if isinstance(spec.get(f), str)}
+    registry = raw.get("registry")
+    if isinstance(registry, Mapping):
+        cache = registry.get("pullThroughCache")
+        named_here = [
+            registry.get("passwordSecret"),
+            *(
+                [cache.get("dockerHubCredentialsSecret"), cache.get("ghcrCredentialsSecret")]
+                if isinstance(cache, Mapping)
+                else []
+            ),
+        ]
+        keys |= {k for k in named_here if isinstance(k, str)}
     return keys
 
 

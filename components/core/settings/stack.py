@@ -13,11 +13,13 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.core.engines import ENGINES
 from components.core.settings.base import Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
+from components.core.settings.registry import RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
 
 HF_TOKEN_KEY = "hfToken"
@@ -92,6 +94,7 @@ class StackSettings(Settings):
     model_images: ModelImages = Field(default_factory=ModelImages)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -156,6 +159,14 @@ class StackSettings(Settings):
     def cache_namespaces(self) -> list[str]:
         """Workload namespaces that get a ``model-cache`` PVC."""
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
+
+    @property
+    def built_images(self) -> list[str]:
+        """Images this stack builds and pushes (their consumers get digests)."""
+        return list(self.registry.build) if self.registry.enabled else []
+
+    def engine_image_built(self, engine: str) -> bool:
+        return ENGINES[engine].image in self.built_images
 
     @property
     def grafana_admin_key(self) -> str | None:
@@ -266,6 +277,7 @@ class StackSettings(Settings):
                 problems.append(("monitoring.alertReceivers", "apply only when monitoring.enabled is true"))
             if GRAFANA_ADMIN_KEY in self.secret_keys:
                 problems.append((GRAFANA_ADMIN_KEY, "applies only when monitoring.enabled is true (it sets Grafana's)"))
+        problems += _registry_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         for name, spec in self.models.items():
@@ -283,6 +295,33 @@ DOCUMENTATION_RANGES = tuple(
 def _documentation_range(cidr: str) -> bool:
     network = ipaddress.ip_network(cidr)
     return any(network.version == d.version and network.subnet_of(d) for d in DOCUMENTATION_RANGES)  # type: ignore[arg-type]
+
+
+def _registry_problems(s: StackSettings) -> list[Problem]:
+    """ECR on EKS, a host of your own elsewhere; prod runs published images only by digest."""
+    problems: list[Problem] = []
+    reg = s.registry
+    if s.on_aws and reg.host is not None:
+        problems.append(("registry.host", "applies to existing clusters; on EKS the registry is ECR"))
+    if not s.on_aws and reg.enabled:
+        if reg.host is None:
+            problems.append(("registry.host", "is required on an existing cluster with registry.enabled"))
+        if reg.build and not (reg.username and reg.password_secret):
+            problems.append(
+                ("registry.build", "needs registry.username and registry.passwordSecret to push on an existing cluster")
+            )
+    if s.is_prod:
+        for engine in sorted({m.engine for m in s.models.values()}):
+            image = s.model_images.for_engine(engine)
+            if not s.engine_image_built(engine) and "@sha256:" not in image:
+                problems.append(
+                    (
+                        f"modelImages.{engine}",
+                        f"must be pinned by digest in prod (name@sha256:...), or built here: registry.build: "
+                        f"[{ENGINES[engine].image}]",
+                    )
+                )
+    return problems
 
 
 def _storage_problems(s: StackSettings) -> list[Problem]:
