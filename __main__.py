@@ -223,7 +223,6 @@ def registry_layer(
             repository_prefix=cluster_name,
             # The platform CMK in prod; elsewhere ECR's AWS-managed key (no key to administer).
             kms_key_arn=c.aws.cluster.kms_key_arn if s.is_prod else None,
-            pull_principals=[c.aws.cluster.node_role_arn],
             node_role_name=c.aws.cluster.node_role_name,
             account_id=c.aws.account_id,
             region=c.aws.region,

@@ -1,7 +1,8 @@
 """``Registry``: the platform's images, built from ``images/`` and run by digest.
 
 On EKS: an ECR repository per image (immutable tags, scan on push, encrypted with the platform
-CMK, a lifecycle policy, pull for the node role only; protected and never force-deleted in prod),
+CMK, a lifecycle policy; protected and never force-deleted in prod; no repository policy: same-account
+nodes pull with their role's read-only ECR policy, and nobody outside the account can),
 pull-through cache rules for the public registries we pull from (Docker Hub and GHCR credentials
 in Secrets Manager, from ``--secret`` keys), and a pulumi-docker build of each image the stack
 builds, tagged by the content hash of its folder and pushed with a short-lived ECR token. On an
@@ -31,7 +32,6 @@ class EcrArgs:
     """Repository names are ``<prefix>/<image>`` (the cluster name)."""
     kms_key_arn: pulumi.Input[str] | None
     """The platform CMK (prod); None: ECR's AWS-managed KMS key."""
-    pull_principals: list[pulumi.Input[str]]
     node_role_name: pulumi.Input[str]
     """Gets the inline policy that lets nodes fill the pull-through caches."""
     account_id: str
@@ -69,7 +69,7 @@ class RegistryArgs:
 
 
 class Registry(pulumi.ComponentResource):
-    """Children (ECR): Repository, LifecyclePolicy, RepositoryPolicy per image; Secret(+Version) and
+    """Children (ECR): Repository and LifecyclePolicy per image; Secret(+Version) and
     PullThroughCacheRule per cache; docker Image per build. Children (host): docker Image per build,
     the pull Secret per workload namespace."""
 
@@ -118,12 +118,6 @@ class Registry(pulumi.ComponentResource):
                 policy=spec.lifecycle_policy(untagged_days=ecr.untagged_expiry_days, keep_tagged=ecr.keep_tagged),
                 opts=child,
             )
-            aws.ecr.RepositoryPolicy(
-                resource_name(name, f"{image}-pull"),
-                repository=repo.name,
-                policy=pulumi.Output.all(*ecr.pull_principals).apply(lambda arns: spec.repository_policy(list(arns))),
-                opts=child,
-            )
             repositories[image] = repo
         # ECR allows 2-30 characters; the stack's name keeps two stacks in one region apart.
         prefixes = [k8s_name(ecr.repository_prefix, r.prefix, max_len=spec.CACHE_PREFIX_MAX) for r in ecr.cache_rules]
@@ -164,15 +158,19 @@ class Registry(pulumi.ComponentResource):
         refs: dict[str, pulumi.Output[str]] = {}
         for image in sorted(args.build):
             repo = repositories[image]
-            token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
+            token = aws.ecr.get_authorization_token_output(registry_id=ecr.account_id)
+            # The repository URL spelled out from known values (not the resource's output), so a
+            # first preview sees the pushed name and the build policies can judge it.
+            host = spec.ecr_host(ecr.account_id, ecr.region)
             refs[image] = self._build(
                 name,
                 image,
                 args,
-                repository=repo.repository_url,
+                repository=f"{host}/{ecr.repository_prefix}/{image}",
                 registry=docker.RegistryArgs(
-                    server=repo.repository_url, username=token.user_name, password=pulumi.Output.secret(token.password)
+                    server=host, username=token.user_name, password=pulumi.Output.secret(token.password)
                 ),
+                after=[repo],
             )
         return refs
 
@@ -184,7 +182,7 @@ class Registry(pulumi.ComponentResource):
                     name,
                     image,
                     args,
-                    repository=pulumi.Output.from_input(f"{host.host}/{image}"),
+                    repository=f"{host.host}/{image}",
                     registry=docker.RegistryArgs(server=host.host, username=host.username, password=host.password),
                 )
         pull_secret = None
@@ -210,17 +208,18 @@ class Registry(pulumi.ComponentResource):
         image: str,
         args: RegistryArgs,
         *,
-        repository: pulumi.Input[str],
+        repository: str,
         registry: docker.RegistryArgs,
+        after: list[pulumi.Resource] | None = None,
     ) -> pulumi.Output[str]:
         context = f"{args.context_root}/{image}"
         tag = spec.context_tag(args.source_root / image)
         built = docker.Image(
             resource_name(name, f"{image}-image"),
-            image_name=pulumi.Output.concat(repository, ":", tag),
+            image_name=f"{repository}:{tag}",
             build=docker.DockerBuildArgs(context=context, dockerfile=f"{context}/Dockerfile", platform=spec.PLATFORM),
             registry=registry,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
         )
         # repo_digest is "<repository>@sha256:<digest>": what consumers run, never the tag.
         return built.repo_digest

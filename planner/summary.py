@@ -87,6 +87,10 @@ POLICY_KEYS = {
     "cost-within-budget": "ai-infra:cost.budgetUsdPerHour / nodePools.<pool>.maxSize, gpuCap",
     "data-protected": "ai-infra:environment (prod protects data)",
     "efs-encrypted-cmk": "ai-infra:storage.shared",
+    "k8s-image-digest-pinned": "ai-infra:registry.build / modelImages (name@sha256:...)",
+    "k8s-image-tag-not-latest": "ai-infra:modelImages",
+    "k8s-image-trusted-registry": "ai-infra:registry.build / modelImages",
+    "k8s-image-pull-policy": "ai-infra:modelImages",
 }
 """The stack key that fixes a policy's violation, where the violation comes from settings."""
 

@@ -2,8 +2,8 @@
 
 - Lifecycle: untagged images expire after N days; only the last M tagged images are kept (model
   images run to tens of GB, and ECR bills storage).
-- Repository policy: pull only for the principals that run images (the node role; IRSA roles that
-  need it); nobody else, and never ``Principal: *``.
+- No repository policy: within the account the node role's read-only ECR policy grants pulls,
+  and without one no other account can pull (a policy would only ever widen access).
 - Tags: the content hash of the build context, so a tag changes exactly when the context does
   (immutable tags, reproducible plans); consumers never see the tag, only the pushed digest. No
   registry build cache: it would need a mutable tag, and prod repositories are immutable.
@@ -82,25 +82,10 @@ def lifecycle_policy(*, untagged_days: int, keep_tagged: int) -> str:
     )
 
 
-PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-
-
-def repository_policy(pull_principals: list[str]) -> str:
-    """Pull for the listed role ARNs only (pushes come from the deployer's own IAM rights)."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "PullByPlatformRoles",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": sorted(pull_principals)},
-                    "Action": PULL_ACTIONS,
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+def ecr_host(account_id: str, region: str) -> str:
+    """The account's private registry host (China regions live under amazonaws.com.cn)."""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{account_id}.dkr.ecr.{region}.{suffix}"
 
 
 CACHE_PULL_ACTIONS = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]

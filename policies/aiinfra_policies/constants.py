@@ -50,6 +50,11 @@ ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 EFS = "aws:efs/fileSystem:FileSystem"
 ACCESS_POINT = "aws:efs/accessPoint:AccessPoint"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+ECR_REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+ECR_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningConfiguration"
+DOCKER_IMAGES = frozenset({"docker:index/image:Image", "docker-build:index:Image"})
+"""pulumi-docker's Image and pulumi-docker-build's Image (the rule table names both)."""
 EFS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
 ASG_TAG = "aws:autoscaling/tag:Tag"
 BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})

@@ -20,7 +20,6 @@ def _ecr(**overrides: object) -> EcrArgs:
     args: dict[str, object] = {
         "repository_prefix": "ai-infra-prod",
         "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/k",
-        "pull_principals": ["arn:aws:iam::123456789012:role/nodes"],
         "node_role_name": "nodes",
         "account_id": "123456789012",
         "region": "us-west-2",
@@ -72,9 +71,8 @@ def test_repositories_are_immutable_scanned_encrypted_and_kept_in_prod() -> None
         ]
         assert r.inputs["forceDelete"] is False and r.protect and r.retain_on_delete
     assert len(m.by_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")) == len(IMAGES)
-    for p in m.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy"):
-        principal = json.loads(p.inputs["policy"])["Statement"][0]["Principal"]
-        assert principal == {"AWS": ["arn:aws:iam::123456789012:role/nodes"]}
+    # No repository policy: one could only widen access beyond the account's own roles.
+    assert not m.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
 
 
 def test_outside_prod_a_destroy_may_take_the_images() -> None:
@@ -109,7 +107,10 @@ def test_builds_push_by_content_tag_and_consumers_get_the_digest() -> None:
     m, registry = _build(ecr=_ecr())
     (image,) = m.by_type("docker:index/image:Image")
     tag = spec.context_tag(ROOT / "images" / "model-runner")
-    assert image.inputs["imageName"].endswith(f"/ai-infra-prod/model-runner:{tag}")
+    # Spelled out from known values, so a first preview (and the build policies) see it.
+    assert image.inputs["imageName"] == f"123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-infra-prod/model-runner:{tag}"
+    repo = m.get("aws:ecr/repository:Repository", "registry-model-runner")
+    assert repo.urn in image.dependencies
     assert image.inputs["build"]["platform"] == "linux/amd64"
     assert image.inputs["build"]["context"] == "images/model-runner"
     assert SECRET_SIG in json.dumps(image.inputs["registry"])  # the ECR token is never plain

@@ -73,12 +73,14 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
 
 MODULE_SECTIONS = {
     "pod_security": {"A"},
+    "images": {"B"},
     "workloads": {"C"},
     "network": {"D"},
     "access": {"E"},
     "secrets": {"F"},
     "storage": {"G"},
     "eks": {"H"},
+    "ecr": {"I"},
     "monitoring": {"K"},
     "platform": {"K"},
     "contracts": {"L"},

@@ -18,7 +18,7 @@ Props = dict[str, Any]
 def compliant_deployment() -> Props:
     container = {
         "name": "server",
-        "image": "registry.example/server@sha256:" + "a" * 64,
+        "image": "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-infra-prod/server@sha256:" + "a" * 64,
         "ports": [{"containerPort": 8000}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
