@@ -36,6 +36,7 @@ from components.registry import EcrArgs, HostArgs, Registry, RegistryArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
+from components.specs.aws_iam import node_role_name, role_arn
 from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
@@ -223,6 +224,8 @@ def registry_layer(
             repository_prefix=cluster_name,
             # The platform CMK in prod; elsewhere ECR's AWS-managed key (no key to administer).
             kms_key_arn=c.aws.cluster.kms_key_arn if s.is_prod else None,
+            pull_principals=[role_arn(c.aws.account_id, node_role_name(cluster_name))],
+            pull_after=[c.aws.cluster.node_role],
             node_role_name=c.aws.cluster.node_role_name,
             account_id=c.aws.account_id,
             region=c.aws.region,
@@ -256,6 +259,7 @@ def registry_layer(
         RegistryArgs(
             images=list(IMAGE_NAMES),
             build=s.built_images,
+            build_args={k: dict(v) for k, v in reg.build_args.items()},
             context_root="images",
             source_root=Path(__file__).resolve().parent / "images",
             retain=s.is_prod,

@@ -140,6 +140,7 @@ class EksCluster(pulumi.ComponentResource):
             )
         self.node_role = aws.iam.Role(
             resource_name(name, "node-role"),
+            name=aws_iam.node_role_name(args.cluster_name),
             assume_role_policy=aws_iam.assume_role_policy("ec2.amazonaws.com"),
             tags=tags,
             opts=child,

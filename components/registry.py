@@ -1,8 +1,7 @@
 """``Registry``: the platform's images, built from ``images/`` and run by digest.
 
 On EKS: an ECR repository per image (immutable tags, scan on push, encrypted with the platform
-CMK, a lifecycle policy; protected and never force-deleted in prod; no repository policy: same-account
-nodes pull with their role's read-only ECR policy, and nobody outside the account can),
+CMK, a lifecycle policy, pull for the node role only; protected and never force-deleted in prod),
 pull-through cache rules for the public registries we pull from (Docker Hub and GHCR credentials
 in Secrets Manager, from ``--secret`` keys), and a pulumi-docker build of each image the stack
 builds, tagged by the content hash of its folder and pushed with a short-lived ECR token. On an
@@ -32,6 +31,10 @@ class EcrArgs:
     """Repository names are ``<prefix>/<image>`` (the cluster name)."""
     kms_key_arn: pulumi.Input[str] | None
     """The platform CMK (prod); None: ECR's AWS-managed KMS key."""
+    pull_principals: list[str]
+    """Role ARNs allowed to pull (known values: the node role's ARN from its explicit name)."""
+    pull_after: list[pulumi.Resource]
+    """The resources behind those ARNs: ECR rejects a policy naming a role that does not exist yet."""
     node_role_name: pulumi.Input[str]
     """Gets the inline policy that lets nodes fill the pull-through caches."""
     account_id: str
@@ -57,6 +60,8 @@ class RegistryArgs:
     images: list[str]
     """Every image of ``images/`` (ECR gets a repository for each, built or not)."""
     build: list[str]
+    build_args: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per built image, its Dockerfile ARGs (plain values; settings reject credential-like names)."""
     context_root: str
     """The folder holding ``images/<name>/`` as builds see it (relative to the program, so plans
     are portable)."""
@@ -69,7 +74,7 @@ class RegistryArgs:
 
 
 class Registry(pulumi.ComponentResource):
-    """Children (ECR): Repository and LifecyclePolicy per image; Secret(+Version) and
+    """Children (ECR): Repository, LifecyclePolicy and RepositoryPolicy per image; Secret(+Version) and
     PullThroughCacheRule per cache; docker Image per build. Children (host): docker Image per build,
     the pull Secret per workload namespace."""
 
@@ -117,6 +122,12 @@ class Registry(pulumi.ComponentResource):
                 repository=repo.name,
                 policy=spec.lifecycle_policy(untagged_days=ecr.untagged_expiry_days, keep_tagged=ecr.keep_tagged),
                 opts=child,
+            )
+            aws.ecr.RepositoryPolicy(
+                resource_name(name, f"{image}-pull"),
+                repository=repo.name,
+                policy=spec.repository_policy(ecr.pull_principals),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=ecr.pull_after),
             )
             repositories[image] = repo
         # ECR allows 2-30 characters; the stack's name keeps two stacks in one region apart.
@@ -213,11 +224,17 @@ class Registry(pulumi.ComponentResource):
         after: list[pulumi.Resource] | None = None,
     ) -> pulumi.Output[str]:
         context = f"{args.context_root}/{image}"
-        tag = spec.context_tag(args.source_root / image)
+        build_args = args.build_args.get(image) or {}
+        tag = spec.context_tag(args.source_root / image, build_args)
         built = docker.Image(
             resource_name(name, f"{image}-image"),
             image_name=f"{repository}:{tag}",
-            build=docker.DockerBuildArgs(context=context, dockerfile=f"{context}/Dockerfile", platform=spec.PLATFORM),
+            build=docker.DockerBuildArgs(
+                context=context,
+                dockerfile=f"{context}/Dockerfile",
+                platform=spec.PLATFORM,
+                args=build_args or None,
+            ),
             registry=registry,
             opts=pulumi.ResourceOptions(parent=self, depends_on=after or []),
         )

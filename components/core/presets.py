@@ -39,6 +39,9 @@ _DEV: dict[str, Any] = {
         },
     },
     "storage": {"modelCacheSize": "100Gi"},
+    # The same images prod runs, built here and run by digest (`pulumi up` needs a Docker daemon);
+    # `registry: {build: []}` runs the engines' published tags instead.
+    "registry": {"enabled": True, "build": ["model-runner", "ollama"]},
     "models": {
         "qwen-small": {
             "engine": "ollama",

@@ -11,6 +11,8 @@ from typing import Any
 
 import pulumi
 
+from components.core.naming import k8s_name
+
 AWS_MANAGED = "arn:aws:iam::aws:policy/"
 
 NODE_ROLE_POLICIES = (
@@ -22,6 +24,18 @@ NODE_ROLE_POLICIES = (
 """The only policies a node role gets (rule 60): workloads use IRSA roles instead."""
 
 CLUSTER_ROLE_POLICIES = (AWS_MANAGED + "AmazonEKSClusterPolicy",)
+
+
+def node_role_name(cluster_name: str) -> str:
+    """The node role's explicit name, so its ARN is known before it exists (ECR repository
+    policies name it in a first preview). IAM role names are at most 64 characters."""
+    return k8s_name(cluster_name, "nodes", max_len=64)
+
+
+def role_arn(account_id: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{name}"
+
+
 EBS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEBSCSIDriverPolicy"
 EFS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEFSCSIDriverPolicy"
 

@@ -2,8 +2,8 @@
 
 - Lifecycle: untagged images expire after N days; only the last M tagged images are kept (model
   images run to tens of GB, and ECR bills storage).
-- No repository policy: within the account the node role's read-only ECR policy grants pulls,
-  and without one no other account can pull (a policy would only ever widen access).
+- Repository policy: pull for the node role (the only puller: no IRSA role of ours pulls images),
+  named by its known ARN so a first preview can check it; never ``Principal: *``.
 - Tags: the content hash of the build context, so a tag changes exactly when the context does
   (immutable tags, reproducible plans); consumers never see the tag, only the pushed digest. No
   registry build cache: it would need a mutable tag, and prod repositories are immutable.
@@ -82,6 +82,28 @@ def lifecycle_policy(*, untagged_days: int, keep_tagged: int) -> str:
     )
 
 
+PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def repository_policy(pull_principals: list[str]) -> str:
+    """Pull for the listed role ARNs only; pushes come from the deployer's own IAM rights. Within
+    the account this documents who pulls (the node role); it also keeps any other account out."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PullByPlatformRoles",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": sorted(pull_principals)},
+                    "Action": PULL_ACTIONS,
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
 def ecr_host(account_id: str, region: str) -> str:
     """The account's private registry host (China regions live under amazonaws.com.cn)."""
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
@@ -107,9 +129,11 @@ def cache_pull_policy(*, account_id: str, region: str, prefixes: list[str]) -> s
     )
 
 
-def context_tag(context: Path) -> str:
-    """``c-<12 hex>``: the hash of every file's relative path and bytes under ``context``."""
+def context_tag(context: Path, build_args: dict[str, str] | None = None) -> str:
+    """``c-<12 hex>``: the hash of every file's relative path and bytes under ``context`` and of
+    the build arguments (they change the image as much as a file does)."""
     digest = hashlib.sha256()
+    digest.update(json.dumps(build_args or {}, sort_keys=True).encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(path.relative_to(context).as_posix().encode())
         digest.update(b"\0")

@@ -20,6 +20,8 @@ def _ecr(**overrides: object) -> EcrArgs:
     args: dict[str, object] = {
         "repository_prefix": "ai-infra-prod",
         "kms_key_arn": "arn:aws:kms:us-west-2:123456789012:key/k",
+        "pull_principals": ["arn:aws:iam::123456789012:role/nodes"],
+        "pull_after": [],
         "node_role_name": "nodes",
         "account_id": "123456789012",
         "region": "us-west-2",
@@ -36,7 +38,12 @@ def _ecr(**overrides: object) -> EcrArgs:
 
 
 def _build(
-    *, retain: bool = True, build: list[str] | None = None, ecr: EcrArgs | None = None, host: HostArgs | None = None
+    *,
+    retain: bool = True,
+    build: list[str] | None = None,
+    ecr: EcrArgs | None = None,
+    host: HostArgs | None = None,
+    build_args: dict[str, dict[str, str]] | None = None,
 ):
     out: dict[str, Registry] = {}
 
@@ -46,6 +53,7 @@ def _build(
             RegistryArgs(
                 images=IMAGES,
                 build=build if build is not None else ["model-runner"],
+                build_args=build_args or {},
                 context_root="images",
                 source_root=ROOT / "images",
                 retain=retain,
@@ -71,8 +79,12 @@ def test_repositories_are_immutable_scanned_encrypted_and_kept_in_prod() -> None
         ]
         assert r.inputs["forceDelete"] is False and r.protect and r.retain_on_delete
     assert len(m.by_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")) == len(IMAGES)
-    # No repository policy: one could only widen access beyond the account's own roles.
-    assert not m.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    policies = m.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
+    assert len(policies) == len(IMAGES)
+    for p in policies:
+        (statement,) = json.loads(p.inputs["policy"])["Statement"]
+        assert statement["Principal"] == {"AWS": ["arn:aws:iam::123456789012:role/nodes"]}
+        assert sorted(statement["Action"]) == sorted(spec.PULL_ACTIONS)
 
 
 def test_outside_prod_a_destroy_may_take_the_images() -> None:
@@ -142,3 +154,13 @@ def test_context_root_is_relative_so_plans_are_portable() -> None:
     m, _ = _build(ecr=_ecr())
     (image,) = m.by_type("docker:index/image:Image")
     assert not Path(image.inputs["build"]["context"]).is_absolute()
+
+
+def test_build_args_reach_the_build_and_change_the_tag() -> None:
+    plain, _ = _build(ecr=_ecr())
+    with_args, _ = _build(ecr=_ecr(), build_args={"model-runner": {"EXTRA": "1"}})
+    (before,) = plain.by_type("docker:index/image:Image")
+    (after,) = with_args.by_type("docker:index/image:Image")
+    assert "args" not in before.inputs["build"]
+    assert after.inputs["build"]["args"] == {"EXTRA": "1"}
+    assert before.inputs["imageName"] != after.inputs["imageName"]

@@ -205,7 +205,7 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
     )
     if "backend" not in own_shared:
         document = deep_merge(document, {"storage": {"shared": {"backend": "none"}}})
-    if "registry" not in overrides:  # the preset's registry is ECR
+    if not overrides.get("registry"):  # the preset's registry is ECR (the CLI passes {} when unset)
         document = {k: v for k, v in document.items() if k != "registry"}
     return document
 

@@ -16,6 +16,11 @@ from components.core.settings.base import Problem, Settings, check
 
 IMAGE_NAMES = ("infer", "model-runner", "ollama", "train-heavy", "train-light")
 """The images ``images/`` holds, one folder each (a test keeps the two in step)."""
+REQUIRED_BUILD_ARGS: dict[str, tuple[str, ...]] = {"train-heavy": ("EFA_INSTALLER_SHA256",)}
+"""Build arguments a Dockerfile refuses to build without (an ``ARG`` with an empty default it
+checks; a test keeps this in step with the Dockerfiles)."""
+_SECRET_LIKE = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGNORECASE)
+_ARG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _HOST = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$"
@@ -39,6 +44,8 @@ class RegistrySettings(Settings):
     """Own a registry: ECR repositories on EKS, ``host`` on an existing cluster."""
     build: list[str] = Field(default_factory=list)
     """Images from ``images/`` this stack builds and pushes (fleets then run them by digest)."""
+    build_args: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """Per built image, its build arguments (plain values: the image history keeps them)."""
     untagged_expiry_days: int = Field(14, ge=1)
     keep_tagged: int = Field(20, ge=1)
     """Tagged images each repository keeps (large model images are costly to store)."""
@@ -58,6 +65,23 @@ class RegistrySettings(Settings):
                 problems.append((f"build[{i}]", f"has no folder in images/; one of: {', '.join(IMAGE_NAMES)}"))
         if self.build and not self.enabled:
             problems.append(("build", "needs enabled: true (a registry to push to)"))
+        for image, args in self.build_args.items():
+            if image not in self.build:
+                problems.append((f"buildArgs.{image}", "applies only to an image in registry.build"))
+            for arg in args:
+                if not _ARG_NAME.match(arg):
+                    problems.append((f"buildArgs.{image}.{arg}", "must be a Dockerfile ARG name"))
+                # The name of a checksum argument (…_SHA256) is not a credential.
+                elif _SECRET_LIKE.search(arg) and not arg.endswith("_SHA256"):
+                    problems.append(
+                        (f"buildArgs.{image}.{arg}", "must not carry a credential (build args stay in the image)")
+                    )
+        for image in self.build:
+            for arg in REQUIRED_BUILD_ARGS.get(image, ()):
+                if not self.build_args.get(image, {}).get(arg):
+                    problems.append(
+                        (f"buildArgs.{image}.{arg}", f"is required to build {image} (its Dockerfile refuses without)")
+                    )
         if self.host is not None and not _HOST.match(self.host):
             problems.append(("host", "must be a registry host such as registry.example.com or host:5000"))
         check(problems)

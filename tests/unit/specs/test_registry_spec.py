@@ -20,6 +20,14 @@ def test_lifecycle_expires_untagged_first_and_any_rule_has_the_highest_priority(
     assert len({r["rulePriority"] for r in rules}) == len(rules)
 
 
+def test_repository_policy_grants_pull_to_named_roles_only() -> None:
+    doc = json.loads(spec.repository_policy(["arn:aws:iam::1:role/b", "arn:aws:iam::1:role/a"]))
+    (statement,) = doc["Statement"]
+    assert statement["Principal"] == {"AWS": ["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"]}
+    assert statement["Effect"] == "Allow"
+    assert all(a.startswith("ecr:") and "Put" not in a and "*" not in a for a in statement["Action"])
+
+
 def test_ecr_host_per_partition() -> None:
     assert spec.ecr_host("123456789012", "us-west-2") == "123456789012.dkr.ecr.us-west-2.amazonaws.com"
     assert spec.ecr_host("123456789012", "cn-north-1") == "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"
