@@ -13,10 +13,10 @@ import pytest
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.labels import aws_tags
 from components.eks_cluster import EksCluster, EksClusterArgs
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from planner.engine import ProgramRun
 from planner.mocks import RecordingMonitor, Registration
+from tests.components.test_cluster_components import _pool
 from tests.conftest import build_under_mocks, run_stack, settings_for, stack_file_config, stack_run
 
 TAGS = aws_tags(env="prod", team="ml", cost_center="cc")
@@ -46,28 +46,6 @@ def _eks(env: str = "prod", **overrides: Any) -> RecordingMonitor:
                 efs_csi=True,
                 protect_data=env == "prod",
                 admin_principal_arns=list(eks.admin_principal_arns),
-            ),
-        )
-    )
-
-
-def _pool(pool_name: str, env: str) -> RecordingMonitor:
-    pool = settings_for(env).node_pools[pool_name]
-    return build_under_mocks(
-        lambda: GpuNodePool(
-            f"pool-{pool_name}",
-            GpuNodePoolArgs(
-                pool_name=pool_name,
-                pool=pool,
-                cluster_name="ai-infra-prod",
-                cluster_name_plain="ai-infra-prod",
-                node_role_arn="arn:aws:iam::1:role/node",
-                subnet_ids=["s1"],
-                kms_key_arn="arn:aws:kms:us-west-2:1:key/k",
-                nvme_host_dir="/mnt/nvme-disks",
-                env=env,
-                team="ml",
-                tags=TAGS,
             ),
         )
     )
