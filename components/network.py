@@ -2,7 +2,12 @@
 
 Private subnets (one per AZ) hold every node; public subnets exist only for the NAT gateways
 (one in dev to save money, one per AZ in prod so an AZ outage does not cut egress). Subnets
-carry the tags the AWS load balancer controller uses to place internal load balancers.
+carry the tags the AWS load balancer controller uses to place internal load balancers; public
+subnets are tagged for internet-facing ones only outside prod, where nothing should be public.
+
+Every VPC records its traffic: flow logs (all traffic) into a log group encrypted with its own
+KMS key, delivered by a role limited to that group. The VPC's default security group is adopted
+and emptied, so nothing that lands in it by accident can talk (rule 89).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core.naming import resource_name
+from components.specs import aws_iam
 
 TYPE = "ai-infra:aws:Network"
 
@@ -36,11 +42,19 @@ class NetworkArgs:
     """AZ names (known length; one private and one public subnet each)."""
     single_nat: bool
     """One NAT gateway for all AZs (dev) instead of one per AZ (prod)."""
+    account_id: str
+    region: str
+    flow_log_retention_days: int
+    public_load_balancers: bool
+    """Tag public subnets for internet-facing load balancers (never in prod)."""
+    retain: bool
+    """Keep the flow-log key and group (prod): protect and retain on delete."""
     tags: dict[str, str]
 
 
 class Network(pulumi.ComponentResource):
-    """Children: Vpc, InternetGateway, public/private Subnets and RouteTables, Eips, NatGateways."""
+    """Children: Vpc, its emptied DefaultSecurityGroup, flow logs (Key, LogGroup, Role, FlowLog),
+    InternetGateway, public/private Subnets and RouteTables, Eips, NatGateways."""
 
     vpc_id: pulumi.Output[str]
     private_subnet_ids: pulumi.Output[list[str]]
@@ -57,6 +71,16 @@ class Network(pulumi.ComponentResource):
             tags={**tags, "Name": args.cluster_name},
             opts=child,
         )
+        # Adopting the default security group with no rules removes the ones AWS created.
+        aws.ec2.DefaultSecurityGroup(
+            resource_name(name, "default-sg"),
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            tags={**tags, "Name": f"{args.cluster_name}-default-unused"},
+            opts=child,
+        )
+        self._flow_logs(name, args)
         igw = aws.ec2.InternetGateway(
             resource_name(name, "igw"), vpc_id=self.vpc.id, tags={**tags, "Name": args.cluster_name}, opts=child
         )
@@ -80,7 +104,12 @@ class Network(pulumi.ComponentResource):
                 availability_zone=az,
                 # Only NAT gateways live here; nothing gets a public IP implicitly.
                 map_public_ip_on_launch=False,
-                tags={**tags, **cluster_tag, "Name": f"{args.cluster_name}-public-{az}", "kubernetes.io/role/elb": "1"},
+                tags={
+                    **tags,
+                    **cluster_tag,
+                    "Name": f"{args.cluster_name}-public-{az}",
+                    **({"kubernetes.io/role/elb": "1"} if args.public_load_balancers else {}),
+                },
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
@@ -128,3 +157,51 @@ class Network(pulumi.ComponentResource):
         self.private_subnets = private_ids
         self.private_subnet_ids = pulumi.Output.all(*private_ids).apply(list)
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})
+
+    def _flow_logs(self, name: str, args: NetworkArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        keep = pulumi.ResourceOptions(parent=self, protect=args.retain, retain_on_delete=args.retain)
+        group_name = f"/aws/vpc/{args.cluster_name}/flow-logs"
+        key = aws.kms.Key(
+            resource_name(name, "flow-logs-key"),
+            description=f"ai-infra {args.cluster_name}: VPC flow logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.retain else 7,
+            policy=aws_iam.logs_key_policy(args.account_id, args.region, group_name),
+            tags=args.tags,
+            opts=keep,
+        )
+        group = aws.cloudwatch.LogGroup(
+            resource_name(name, "flow-logs"),
+            name=group_name,
+            retention_in_days=args.flow_log_retention_days,
+            kms_key_id=key.arn,
+            tags=args.tags,
+            opts=keep,
+        )
+        role = aws.iam.Role(
+            resource_name(name, "flow-logs"),
+            assume_role_policy=aws_iam.assume_role_policy("vpc-flow-logs.amazonaws.com", args.account_id),
+            tags=args.tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            resource_name(name, "flow-logs"),
+            role=role.id,
+            # The group's ARN spelled out (known in a first preview, so IAM policies can judge it).
+            policy=aws_iam.flow_logs_role_policy(
+                f"arn:aws:logs:{args.region}:{args.account_id}:log-group:{group_name}"
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            resource_name(name, "flow-logs"),
+            vpc_id=self.vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=600,
+            tags=args.tags,
+            opts=child,
+        )

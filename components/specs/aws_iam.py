@@ -40,14 +40,13 @@ EBS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEBSCSIDriverPolicy"
 EFS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEFSCSIDriverPolicy"
 
 
-def assume_role_policy(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        },
-        sort_keys=True,
-    )
+def assume_role_policy(service: str, source_account: str | None = None) -> str:
+    """Trust one AWS service; with ``source_account`` only on behalf of this account (the
+    confused-deputy guard AWS recommends for services acting for many accounts)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account is not None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
 
 
 def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
@@ -140,6 +139,33 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
                         "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
                     },
                 },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def logs_key_policy(account_id: str, region: str, log_group_name: str) -> str:
+    """A key for one log group: the account root administers it, CloudWatch Logs uses it for
+    that group only (``kms:EncryptionContext:aws:logs:arn``)."""
+    statements = json.loads(kms_key_policy(account_id, region, log_group_name))["Statement"][:2]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def flow_logs_role_policy(log_group_arn: str) -> str:
+    """What the VPC Flow Logs service needs to deliver into one log group ("Publish flow logs to
+    CloudWatch Logs", Amazon VPC user guide): create streams and put events there, describe."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DeliverToOwnGroup",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": [log_group_arn, f"{log_group_arn}:*"],
+                },
+                {"Sid": "Describe", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
             ],
         },
         sort_keys=True,

@@ -9,6 +9,7 @@ from aiinfra_policies import (
     contracts,
     ecr,
     eks,
+    hardening,
     images,
     monitoring,
     network,
@@ -33,7 +34,9 @@ DOMAINS = (
     monitoring,
     platform,
     contracts,
+    hardening,
 )
-"""The domain modules in section order: A, B, C, D, E, F, G, H, I, K (monitoring), K (platform), L."""
+"""The domain modules in section order: A, B, C, D, E, F, G, H, I, K (monitoring, platform), L (contracts,
+hardening)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -194,20 +194,28 @@ def test_launch_template_imdsv2_encryption_and_nvme_modes() -> None:
     assert "Containerd" in training
 
 
-def test_network_nat_per_az_in_prod_single_in_dev() -> None:
-    def build(single: bool) -> RecordingMonitor:
-        return build_under_mocks(
-            lambda: Network(
-                "network",
-                NetworkArgs(
-                    cluster_name="c",
-                    vpc_cidr="10.50.0.0/16",
-                    availability_zones=["a", "b", "c"],
-                    single_nat=single,
-                    tags=TAGS,
-                ),
-            )
+def _network(single: bool, prod: bool = False) -> RecordingMonitor:
+    return build_under_mocks(
+        lambda: Network(
+            "network",
+            NetworkArgs(
+                cluster_name="c",
+                vpc_cidr="10.50.0.0/16",
+                availability_zones=["a", "b", "c"],
+                single_nat=single,
+                account_id="123456789012",
+                region="us-west-2",
+                flow_log_retention_days=365,
+                public_load_balancers=not prod,
+                retain=prod,
+                tags=TAGS,
+            ),
         )
+    )
+
+
+def test_network_nat_per_az_in_prod_single_in_dev() -> None:
+    build = _network
 
     assert len(build(False).by_type("aws:ec2/natGateway:NatGateway")) == 3
     assert len(build(True).by_type("aws:ec2/natGateway:NatGateway")) == 1
@@ -215,6 +223,40 @@ def test_network_nat_per_az_in_prod_single_in_dev() -> None:
     assert all(s.inputs["mapPublicIpOnLaunch"] is False for s in subnets if "public" in s.name)
     private, public = subnet_cidrs("10.50.0.0/16", 3)
     assert private == ["10.50.0.0/18", "10.50.64.0/18", "10.50.128.0/18"] and public[0] == "10.50.192.0/22"
+
+
+def test_network_records_all_traffic_into_its_own_encrypted_group_and_empties_the_default_sg() -> None:
+    m = _network(single=True, prod=True)
+    (sg,) = m.by_type("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert sg.inputs.get("ingress", []) == [] and sg.inputs.get("egress", []) == []
+    (flow,) = m.by_type("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL" and flow.inputs["logDestinationType"] == "cloud-watch-logs"
+    (group,) = [g for g in m.by_type("aws:cloudwatch/logGroup:LogGroup")]
+    assert group.inputs["name"] == "/aws/vpc/c/flow-logs" and group.inputs["retentionInDays"] == 365
+    (key,) = m.by_type("aws:kms/key:Key")
+    assert group.inputs["kmsKeyId"] == key.outputs["arn"]
+    assert key.inputs["enableKeyRotation"] and key.protect and group.protect and group.retain_on_delete
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    logs = next(s for s in statements if s["Principal"].get("Service"))
+    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
+        ":log-group:/aws/vpc/c/flow-logs"
+    )
+    role = next(r for r in m.by_type("aws:iam/role:Role") if "flow-logs" in r.name)
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+    (policy,) = m.by_type("aws:iam/rolePolicy:RolePolicy")
+    deliver = json.loads(policy.inputs["policy"])["Statement"]
+    own = "arn:aws:logs:us-west-2:123456789012:log-group:/aws/vpc/c/flow-logs"
+    assert next(s for s in deliver if s["Sid"] == "DeliverToOwnGroup")["Resource"] == [own, f"{own}:*"]
+
+
+def test_public_subnets_take_internet_facing_load_balancers_only_outside_prod() -> None:
+    def elb_tagged(prod: bool) -> list[bool]:
+        public = [s for s in _network(True, prod).by_type("aws:ec2/subnet:Subnet") if "public" in s.name]
+        return ["kubernetes.io/role/elb" in s.inputs["tags"] for s in public]
+
+    assert elb_tagged(prod=False) == [True, True, True]
+    assert elb_tagged(prod=True) == [False, False, False]
 
 
 def test_cluster_autoscaler_release_and_least_privilege_role() -> None:

@@ -84,6 +84,7 @@ MODULE_SECTIONS = {
     "monitoring": {"K"},
     "platform": {"K"},
     "contracts": {"L"},
+    "hardening": {"L"},
 }
 
 
