@@ -141,7 +141,8 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str, cost: di
                 team=s.team,
                 tags=tags,
             ),
-            opts=opts,
+            # GPU nodes start only once aws-node runs with its own role (nodes carry no CNI policy).
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[cluster.vpc_cni]),
         )
         for pool_name, pool in sorted(s.node_pools.items())
     }

@@ -152,6 +152,12 @@ class EksCluster(pulumi.ComponentResource):
                 policy_arn=arn,
                 opts=child,
             )
+        aws.iam.RolePolicy(
+            resource_name(name, "node-ssm-session"),
+            role=self.node_role.id,
+            policy=aws_iam.node_ssm_session_policy(),
+            opts=child,
+        )
 
         eks = args.eks
         self.cluster = aws.eks.Cluster(
@@ -208,6 +214,50 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+        def addon(
+            addon_name: str,
+            config: dict[str, object] | None = None,
+            role_arn: pulumi.Input[str] | None = None,
+            needs_nodes: bool = False,
+            after: list[pulumi.Resource] | None = None,
+        ) -> aws.eks.Addon:
+            version = aws.eks.get_addon_version_output(
+                addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
+            )
+            return aws.eks.Addon(
+                resource_name(name, addon_name),
+                cluster_name=self.cluster.name,
+                addon_name=addon_name,
+                addon_version=version.version,
+                configuration_values=json.dumps(config, sort_keys=True) if config else None,
+                service_account_role_arn=role_arn,
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=tags,
+                opts=pulumi.ResourceOptions(
+                    parent=self, depends_on=[*([self.system_node_group] if needs_nodes else []), *(after or [])]
+                ),
+            )
+
+        # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent. Its ENI
+        # rights are on aws-node's own IRSA role (rule 83), and it is configured before any node
+        # starts (as terraform-aws-eks' before_compute does): nodes carry no CNI policy, so a node
+        # whose aws-node ran without the role would never get pod IPs.
+        cni_role = irsa_role(
+            self,
+            resource_name(name, "vpc-cni"),
+            oidc_provider_arn=self.oidc.arn,
+            oidc_issuer=issuer,
+            namespace="kube-system",
+            service_account="aws-node",
+            policy_arns=[aws_iam.CNI_POLICY],
+            tags=tags,
+        )
+        vpc_cni = addon(
+            "vpc-cni", {"enableNetworkPolicy": "true"}, role_arn=cni_role.role.arn, after=cni_role.permissions
+        )
+        self.vpc_cni = vpc_cni
+
         system_lt = aws.ec2.LaunchTemplate(
             resource_name(name, "system-lt"),
             launch_template_args(
@@ -237,36 +287,9 @@ class EksCluster(pulumi.ComponentResource):
             labels={"ai-infra.io/pool": "system"},
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             tags=tags,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_cni]),
         )
 
-        def addon(
-            addon_name: str,
-            config: dict[str, object] | None = None,
-            role_arn: pulumi.Input[str] | None = None,
-            needs_nodes: bool = False,
-            after: list[pulumi.Resource] | None = None,
-        ) -> aws.eks.Addon:
-            version = aws.eks.get_addon_version_output(
-                addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
-            )
-            return aws.eks.Addon(
-                resource_name(name, addon_name),
-                cluster_name=self.cluster.name,
-                addon_name=addon_name,
-                addon_version=version.version,
-                configuration_values=json.dumps(config, sort_keys=True) if config else None,
-                service_account_role_arn=role_arn,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                tags=tags,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[*([self.system_node_group] if needs_nodes else []), *(after or [])]
-                ),
-            )
-
-        # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent.
-        vpc_cni = addon("vpc-cni", {"enableNetworkPolicy": "true"})
         addon("kube-proxy")
         addon("coredns", needs_nodes=True)
         # The gp3 default class encrypts with our CMK, so the EBS CSI role needs the key too.

@@ -17,11 +17,46 @@ AWS_MANAGED = "arn:aws:iam::aws:policy/"
 
 NODE_ROLE_POLICIES = (
     AWS_MANAGED + "AmazonEKSWorkerNodePolicy",
-    AWS_MANAGED + "AmazonEKS_CNI_Policy",
     AWS_MANAGED + "AmazonEC2ContainerRegistryReadOnly",
-    AWS_MANAGED + "AmazonSSMManagedInstanceCore",
 )
-"""The only policies a node role gets (rule 60): workloads use IRSA roles instead."""
+"""The only managed policies a node role gets (rule 60): workloads use IRSA roles instead. The
+VPC CNI's ENI rights live on ``kube-system:aws-node``'s own IRSA role (rule 83), not here, where
+anything reaching the instance profile could manage ENIs account-wide."""
+CNI_POLICY = AWS_MANAGED + "AmazonEKS_CNI_Policy"
+"""For the ``aws-node`` IRSA role only."""
+
+
+def node_ssm_session_policy() -> str:
+    """Session Manager access to nodes without ``AmazonSSMManagedInstanceCore``, which also
+    grants ``ssm:GetParameter*`` on every Parameter Store value: only the agent's registration
+    and its message channels (EKS Best Practices, "minimal SSM permissions" for nodes)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "SessionManagerAgent",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ssm:UpdateInstanceInformation",
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                        "ec2messages:AcknowledgeMessage",
+                        "ec2messages:DeleteMessage",
+                        "ec2messages:FailMessage",
+                        "ec2messages:GetEndpoint",
+                        "ec2messages:GetMessages",
+                        "ec2messages:SendReply",
+                    ],
+                    "Resource": "*",
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
 
 CLUSTER_ROLE_POLICIES = (AWS_MANAGED + "AmazonEKSClusterPolicy",)
 

@@ -269,6 +269,17 @@ def is_set(mapping: Any, key: str) -> bool:
         return True
 
 
+def is_node_role(role: Any) -> bool:
+    """Whether an IAM role is trusted by EC2 (a node role). A trust policy still unknown in a first
+    preview is computed from other resources (an IRSA trust names the cluster's OIDC provider);
+    the EC2 service trust is a constant, known at preview, so unknown means "not a node role" and
+    the node-role rules still run at preview."""
+    try:
+        return "ec2.amazonaws.com" in str(role.props.get("assumeRolePolicy", ""))
+    except UnknownValueError:
+        return False
+
+
 def containers(spec: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(key path, container)`` for every init, app and ephemeral container."""
     for list_name in CONTAINER_LISTS:

@@ -17,7 +17,7 @@ import json
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, is_set, policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, is_node_role, is_set, policy
 from aiinfra_policies.constants import (
     CLUSTER,
     IAM_POLICY,
@@ -34,14 +34,10 @@ A = EnforcementLevel.ADVISORY
 
 ALL_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NODE_ROLE_ALLOWED = frozenset(
-    "arn:aws:iam::aws:policy/" + p
-    for p in (
-        "AmazonEKSWorkerNodePolicy",
-        "AmazonEKS_CNI_Policy",
-        "AmazonEC2ContainerRegistryReadOnly",
-        "AmazonSSMManagedInstanceCore",
-    )
+    "arn:aws:iam::aws:policy/" + p for p in ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly")
 )
+"""The CNI policy belongs on aws-node's IRSA role (rule 83); SSM's managed core policy reads every
+Parameter Store value (nodes get an inline Session Manager policy instead)."""
 
 
 # 53 ------------------------------------------------------------------------------------------
@@ -134,9 +130,9 @@ def _node_role_minimal(args: StackValidationArgs, report: Report) -> None:
         if r.resource_type != ROLE_ATTACHMENT:
             continue
         roles = [d for d in r.property_dependencies.get("role", []) if d.resource_type == ROLE]
-        node_role = any("ec2.amazonaws.com" in str(role.props.get("assumeRolePolicy", "")) for role in roles)
+        node_role = any(is_node_role(role) for role in roles)
         if node_role and r.props.get("policyArn") not in NODE_ROLE_ALLOWED:
-            report("Node roles may only carry the EKS worker, CNI, ECR read-only and SSM policies; use IRSA.", r.urn)
+            report("Node roles may only carry the EKS worker and ECR read-only policies; use IRSA roles.", r.urn)
 
 
 # 61 ------------------------------------------------------------------------------------------
@@ -227,7 +223,7 @@ POLICIES: list[RulePolicy] = [
     policy(
         "eks-node-role-minimal",
         rule="60",
-        description="Node IAM roles must only hold the four node policies.",
+        description="Node IAM roles hold only the EKS worker and ECR read-only managed policies.",
         remediation="Move workload permissions to IRSA roles.",
         level=A,
         stack=True,

@@ -1,7 +1,9 @@
 """Section L of ``policies/RULES.md``: hardening found by a CIS EKS / EKS Best Practices review of
 the prod plan (rules 83–89; the rest of the range arrives with the security issue's fixes).
 
-A VPC records its traffic and its default security group admits nothing (89): flow logs are the
+The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
+that reaches a node's instance profile can create and attach ENIs account-wide. A VPC records
+its traffic and its default security group admits nothing (89): flow logs are the
 only record of what a compromised pod talked to, and the default group is where an ENI lands
 when someone forgets to name one. Resources are matched through their property dependencies
 (which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too, before
@@ -12,8 +14,28 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, policy
-from aiinfra_policies.constants import DEFAULT_SG, FLOW_LOG, VPC
+from aiinfra_policies.common import Report, RulePolicy, is_node_role, is_set, policy
+from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, ROLE, ROLE_ATTACHMENT, VPC
+
+CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
+
+
+# 83 ------------------------------------------------------------------------------------------
+def _vpc_cni_irsa(args: StackValidationArgs, report: Report) -> None:
+    for r in args.resources:
+        if (
+            r.resource_type == ADDON
+            and r.props.get("addonName") == "vpc-cni"
+            and not is_set(r.props, "serviceAccountRoleArn")
+        ):
+            report("The vpc-cni add-on needs serviceAccountRoleArn: an IRSA role for kube-system:aws-node.", r.urn)
+        elif r.resource_type == ROLE_ATTACHMENT:
+            # The role first: a policy ARN unknown at preview is a policy this stack creates
+            # (never the AWS-managed CNI policy), and only node roles' attachments are read.
+            roles = [d for d in r.property_dependencies.get("role", []) if d.resource_type == ROLE]
+            if any(is_node_role(role) for role in roles) and r.props.get("policyArn") == CNI_POLICY:
+                report("AmazonEKS_CNI_Policy must not be on a node role; attach it to aws-node's IRSA role.", r.urn)
+
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
@@ -44,6 +66,15 @@ def _vpc_flow_logs(args: StackValidationArgs, report: Report) -> None:
 
 
 POLICIES: list[RulePolicy] = [
+    policy(
+        "vpc-cni-irsa",
+        rule="83",
+        description="The VPC CNI uses its own IRSA role; node roles carry no CNI policy.",
+        remediation="Give the vpc-cni add-on serviceAccountRoleArn (components/eks_cluster.py does).",
+        level=A,
+        stack=True,
+        check=_vpc_cni_irsa,
+    ),
     policy(
         "vpc-flow-logs",
         rule="89",

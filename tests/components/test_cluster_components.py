@@ -82,7 +82,7 @@ def test_prod_key_and_logs_are_protected_and_retained() -> None:
     assert not dev.protect and dev.inputs["deletionWindowInDays"] == 7
 
 
-def test_node_role_has_only_the_four_node_policies() -> None:
+def test_node_role_has_only_the_worker_and_ecr_policies_and_a_minimal_ssm_policy() -> None:
     m = _eks()
     node_role = next(r for r in m.by_type("aws:iam/role:Role") if "ec2.amazonaws.com" in r.inputs["assumeRolePolicy"])
     attached = {
@@ -91,6 +91,27 @@ def test_node_role_has_only_the_four_node_policies() -> None:
         if node_role.urn in r.dependencies
     }
     assert attached == set(aws_iam.NODE_ROLE_POLICIES)
+    assert aws_iam.CNI_POLICY not in attached
+    assert not any("SSMManagedInstanceCore" in a for a in attached)
+    (ssm,) = [r for r in m.by_type("aws:iam/rolePolicy:RolePolicy") if "ssm" in r.name]
+    actions = json.loads(ssm.inputs["policy"])["Statement"][0]["Action"]
+    assert "ssm:UpdateInstanceInformation" in actions and not [a for a in actions if "Parameter" in a]
+
+
+def test_vpc_cni_runs_on_its_own_irsa_role_before_any_node() -> None:
+    m = _eks()
+    cni = m.get("aws:eks/addon:Addon", "eks-vpc-cni")
+    role = next(r for r in m.by_type("aws:iam/role:Role") if "vpc-cni" in r.name)
+    trust = role.inputs["assumeRolePolicy"]
+    assert "system:serviceaccount:kube-system:aws-node" in trust
+    (attachment,) = [
+        r for r in m.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if role.urn in r.dependencies
+    ]
+    assert attachment.inputs["policyArn"] == aws_iam.CNI_POLICY
+    assert cni.inputs["serviceAccountRoleArn"] == role.outputs["arn"]
+    assert attachment.urn in cni.dependencies  # the addon waits for the permission, not just the role
+    system = m.get("aws:eks/nodeGroup:NodeGroup", "eks-system")
+    assert cni.urn in system.dependencies
 
 
 def test_addons_enforce_network_policy_and_use_irsa() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
 
 from aiinfra_policies import hardening
-from aiinfra_policies.constants import DEFAULT_SG, FLOW_LOG, VPC
+from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, ROLE, ROLE_ATTACHMENT, VPC
 from tests.conftest import policy_by_name
 
 _OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
@@ -18,9 +18,9 @@ def _res(typ: str, name: str, props: dict[str, Any], vpc: PolicyResource | None 
     return PolicyResource(typ, props, f"urn:pulumi:t::p::{typ}::{name}", name, _OPTS, None, None, [], deps)
 
 
-def _check(resources: list[PolicyResource]) -> list[str]:
+def _check(resources: list[PolicyResource], name: str = "vpc-flow-logs") -> list[str]:
     found: list[str] = []
-    policy = policy_by_name(hardening.POLICIES, "vpc-flow-logs")
+    policy = policy_by_name(hardening.POLICIES, name)
     policy.validate(StackValidationArgs(resources, {}), lambda message, urn=None: found.append(message))
     return found
 
@@ -42,3 +42,23 @@ def test_missing_flow_logs_or_an_open_default_group_is_reported() -> None:
     open_sg = _res(DEFAULT_SG, "sg", {"ingress": [{"protocol": "-1", "selfAttr": True}]}, vpc)
     found = _check([vpc, other, _res(FLOW_LOG, "flow", {}, other), open_sg])
     assert len(found) == 3 and all("10.0" not in m for m in found)
+
+
+def _attachment(role: PolicyResource, arn: str) -> PolicyResource:
+    typ = ROLE_ATTACHMENT
+    return PolicyResource(
+        typ, {"policyArn": arn}, f"urn:pulumi:t::p::{typ}::a", "a", _OPTS, None, None, [role], {"role": [role]}
+    )
+
+
+def test_vpc_cni_on_its_own_role_passes_and_on_the_node_role_fails() -> None:
+    node = _res(ROLE, "node", {"assumeRolePolicy": '{"Principal": {"Service": "ec2.amazonaws.com"}}'})
+    irsa = _res(ROLE, "irsa", {"assumeRolePolicy": '{"Principal": {"Federated": "oidc"}}'})
+    good_addon = _res(ADDON, "cni", {"addonName": "vpc-cni", "serviceAccountRoleArn": "arn:aws:iam::1:role/cni"})
+    good = [node, irsa, good_addon, _attachment(irsa, hardening.CNI_POLICY)]
+    assert _check(good, "vpc-cni-irsa") == []
+    bare_addon = _res(ADDON, "cni", {"addonName": "vpc-cni"})
+    found = _check([node, bare_addon, _attachment(node, hardening.CNI_POLICY)], "vpc-cni-irsa")
+    assert len(found) == 2 and any("serviceAccountRoleArn" in m for m in found)
+    # Other add-ons are not the CNI's business.
+    assert _check([_res(ADDON, "coredns", {"addonName": "coredns"})], "vpc-cni-irsa") == []
