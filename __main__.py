@@ -422,7 +422,11 @@ def workloads_layer(
     keda = (
         Keda(
             "keda",
-            KedaArgs(namespace=ns.system["keda"].namespace_name, service_monitor=monitoring is not None),
+            KedaArgs(
+                namespace=ns.system["keda"].namespace_name,
+                service_monitor=monitoring is not None,
+                watch_namespaces=s.keda_namespaces,
+            ),
             opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
         )
         if s.needs_keda

@@ -2,7 +2,8 @@
 
 KEDA reads ``vllm:num_requests_waiting`` from Prometheus and drives each fleet's replica count
 between its min and max (ScaledObjects live with the fleets). It runs on the system pool in a
-restricted namespace. Without a reachable Prometheus the ScaledObject falls back to min replicas.
+restricted namespace, watching only the namespaces with ScaledObjects and reading Secrets only in
+its own. Without a reachable Prometheus the ScaledObject falls back to min replicas.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class KedaArgs:
     namespace: pulumi.Input[str]
     service_monitor: bool = False
     """Ship the chart's ServiceMonitors (the monitoring stack, and so its CRD, exists)."""
+    watch_namespaces: list[str]
+    """The namespaces with ScaledObjects: KEDA watches (and may read) only these."""
 
 
 class Keda(pulumi.ComponentResource):
@@ -38,7 +41,7 @@ class Keda(pulumi.ComponentResource):
             resource_name(name, "release"),
             KEDA,
             namespace=args.namespace,
-            values=keda_values(service_monitor=args.service_monitor),
+            values=keda_values(service_monitor=args.service_monitor, watch_namespaces=args.watch_namespaces),
         )
         self.release_name = self.release.name
         self.register_outputs({"release_name": self.release_name})

@@ -192,10 +192,21 @@ RESTRICTED_CONTAINER = {
 }
 
 
-def keda_values(*, service_monitor: bool = False) -> dict[str, Any]:
-    """KEDA on the system pool under Pod Security restricted; its metrics scraped when monitored."""
+def keda_values(*, service_monitor: bool = False, watch_namespaces: list[str] | None = None) -> dict[str, Any]:
+    """KEDA on the system pool under Pod Security restricted; its metrics scraped when monitored.
+
+    Secrets: the chart's default grants the operator cluster-wide Secret list/watch (for
+    TriggerAuthentications); ``restrict.secret`` limits both the operator and the metrics server
+    to KEDA's own namespace (our ScaledObjects read an unauthenticated Prometheus, no Secret), and
+    ``watchNamespace`` turns the ClusterRoleBinding into RoleBindings in the namespaces that have
+    ScaledObjects (rule 87). Keys verified in kedacore/charts keda @ v2.17.2
+    (``docs/research/upstream.md`` e)."""
     monitor = {"enabled": True, "serviceMonitor": {"enabled": True}} if service_monitor else {"enabled": False}
+    restrict = {"restrict": {"secret": True}}
+    watch = {"watchNamespace": ",".join(sorted(watch_namespaces))} if watch_namespaces else {}
     return {
+        **watch,
+        "permissions": {"operator": restrict, "metricServer": restrict},
         "nodeSelector": SYSTEM_POOL_SELECTOR,
         "podSecurityContext": {"operator": RESTRICTED_POD, "metricServer": RESTRICTED_POD, "webhooks": RESTRICTED_POD},
         "securityContext": {

@@ -2,7 +2,9 @@
 the prod plan (rules 83–89; the rest of the range arrives with the security issue's fixes).
 
 The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
-that reaches a node's instance profile can create and attach ENIs account-wide. A VPC records
+that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads
+Secrets only in its own namespace (87): the chart's default lets its operator list and watch
+every Secret in the cluster. A VPC records
 its traffic and its default security group admits nothing (89): flow logs are the
 only record of what a compromised pod talked to, and the default group is where an ENI lands
 when someone forgets to name one. Resources are matched through their property dependencies
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, is_node_role, is_set, policy
-from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, ROLE, ROLE_ATTACHMENT, VPC
+from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, policy
+from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, HELM_RELEASE, ROLE, ROLE_ATTACHMENT, VPC
 
 CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
@@ -39,6 +41,17 @@ def _vpc_cni_irsa(args: StackValidationArgs, report: Report) -> None:
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
+
+
+# 87 ------------------------------------------------------------------------------------------
+def _keda_restrict_secrets(r: Subject, report: Report) -> None:
+    if r.props.get("chart") != "keda":
+        return
+    for part in ("operator", "metricServer"):
+        if get_path(r.props.get("values") or {}, f"permissions.{part}.restrict.secret") is not True:
+            report(
+                f"values.permissions.{part}.restrict.secret must be true (KEDA reads Secrets in its namespace only)."
+            )
 
 
 # 89 ------------------------------------------------------------------------------------------
@@ -74,6 +87,15 @@ POLICIES: list[RulePolicy] = [
         level=A,
         stack=True,
         check=_vpc_cni_irsa,
+    ),
+    policy(
+        "keda-restrict-secrets",
+        rule="87",
+        description="KEDA may read Secrets only in its own namespace.",
+        remediation="Install KEDA with components/keda.py (restrict.secret for the operator and metrics server).",
+        level=A,
+        types={HELM_RELEASE},
+        check=_keda_restrict_secrets,
     ),
     policy(
         "vpc-flow-logs",

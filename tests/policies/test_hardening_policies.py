@@ -62,3 +62,18 @@ def test_vpc_cni_on_its_own_role_passes_and_on_the_node_role_fails() -> None:
     assert len(found) == 2 and any("serviceAccountRoleArn" in m for m in found)
     # Other add-ons are not the CNI's business.
     assert _check([_res(ADDON, "coredns", {"addonName": "coredns"})], "vpc-cni-irsa") == []
+
+
+def test_keda_must_read_secrets_only_in_its_namespace() -> None:
+    from tests.conftest import violations
+
+    policy = policy_by_name(hardening.POLICIES, "keda-restrict-secrets")
+    release = "kubernetes:helm.sh/v3:Release"
+    restrict = {"restrict": {"secret": True}}
+    good = {"chart": "keda", "values": {"permissions": {"operator": restrict, "metricServer": restrict}}}
+    assert violations(policy, release, good) == []
+    assert len(violations(policy, release, {"chart": "keda", "values": {}})) == 2
+    half = {"chart": "keda", "values": {"permissions": {"operator": restrict}}}
+    (message,) = violations(policy, release, half)
+    assert "metricServer" in message
+    assert violations(policy, release, {"chart": "kube-prometheus-stack", "values": {}}) == []

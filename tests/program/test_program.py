@@ -178,3 +178,15 @@ def test_an_existing_cluster_pushes_to_its_own_registry_and_pods_get_the_pull_se
             pod = r.inputs["spec"]["template"]["spec"]
             assert pod["imagePullSecrets"] == [{"name": pull[0].inputs["metadata"]["name"]}]
             assert pod["containers"][0]["image"].startswith("registry.lab.internal:5000/ollama@sha256:")
+
+
+def test_keda_watches_only_fleet_namespaces_and_reads_secrets_in_its_own() -> None:
+    (keda,) = [
+        r
+        for r in stack_run("prod").registrations
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["chart"] == "keda"
+    ]
+    values = keda.inputs["values"]
+    assert values["watchNamespace"] == "models"
+    for part in ("operator", "metricServer"):
+        assert values["permissions"][part]["restrict"]["secret"] is True

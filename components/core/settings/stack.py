@@ -134,9 +134,16 @@ class StackSettings(Settings):
         return self.gpu.runtime_class if self.gpu.runtime_class is not None else not self.on_aws
 
     @property
+    def keda_namespaces(self) -> list[str]:
+        """Namespaces holding a ScaledObject (a fleet that autoscales on queue depth)."""
+        return sorted(
+            {m.namespace for m in self.models.values() if m.engine_record.autoscaler == "keda" and m.autoscaled}
+        )
+
+    @property
     def needs_keda(self) -> bool:
         """KEDA is installed only when a fleet autoscales on queue depth."""
-        return any(m.engine_record.autoscaler == "keda" and m.autoscaled for m in self.models.values())
+        return bool(self.keda_namespaces)
 
     @property
     def needs_storage_system(self) -> bool:

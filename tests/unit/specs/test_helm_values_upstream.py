@@ -73,7 +73,7 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     (charts.LOCAL_STATIC_PROVISIONER, storage.local_provisioner_values(pools=["training"], host_dir="/mnt/nvme")),
     (charts.CSI_DRIVER_NFS, storage.nfs_driver_values(controller_replicas=2)),
     (charts.KEDA, helm_values.keda_values()),
-    (charts.KEDA, helm_values.keda_values(service_monitor=True)),
+    (charts.KEDA, helm_values.keda_values(service_monitor=True, watch_namespaces=["models", "research"])),
     *(
         (
             chart,
