@@ -71,7 +71,11 @@ def role_arn(account_id: str, name: str) -> str:
     return f"arn:aws:iam::{account_id}:role/{name}"
 
 
-EBS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEBSCSIDriverPolicy"
+EBS_CSI_POLICY = AWS_MANAGED + "AmazonEBSCSIDriverPolicyV2"
+"""V2 acts only on volumes and snapshots tagged ``ebs.csi.aws.com/cluster=true`` (the tag the
+driver puts on what it creates); V1 (``service-role/AmazonEBSCSIDriverPolicy``) may modify any EBS
+volume in the account. ARN per the AWS managed-policy reference (no ``service-role/`` path;
+``docs/research/upstream.md`` g)."""
 EFS_CSI_POLICY = AWS_MANAGED + "service-role/AmazonEFSCSIDriverPolicy"
 
 

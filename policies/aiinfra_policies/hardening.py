@@ -4,7 +4,8 @@ the prod plan (rules 83–89; the rest of the range arrives with the security is
 The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
 that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads
 Secrets only in its own namespace (87): the chart's default lets its operator list and watch
-every Secret in the cluster. A VPC records
+every Secret in the cluster. ``iam-csi-policies-scoped`` (no rule number) keeps the EBS CSI
+driver on the tag-scoped V2 managed policy: V1 lets it modify any volume in the account. A VPC records
 its traffic and its default security group admits nothing (89): flow logs are the
 only record of what a compromised pod talked to, and the default group is where an ENI lands
 when someone forgets to name one. Resources are matched through their property dependencies
@@ -15,6 +16,7 @@ any id exists.
 from __future__ import annotations
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError
 
 from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, policy
 from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, HELM_RELEASE, ROLE, ROLE_ATTACHMENT, VPC
@@ -41,6 +43,19 @@ def _vpc_cni_irsa(args: StackValidationArgs, report: Report) -> None:
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
+
+
+# no number: scoped CSI policies ----------------------------------------------------------------
+BROAD_POLICIES = frozenset({"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"})
+
+
+def _csi_scoped(r: Subject, report: Report) -> None:
+    try:
+        arn = r.props.get("policyArn")
+    except UnknownValueError:
+        return  # a policy this stack creates, never an AWS-managed one
+    if arn in BROAD_POLICIES:
+        report("Attach AmazonEBSCSIDriverPolicyV2 (tag-scoped) instead of the V1 EBS CSI policy.")
 
 
 # 87 ------------------------------------------------------------------------------------------
@@ -87,6 +102,16 @@ POLICIES: list[RulePolicy] = [
         level=A,
         stack=True,
         check=_vpc_cni_irsa,
+    ),
+    policy(
+        "iam-csi-policies-scoped",
+        rule=None,
+        section="L",
+        description="CSI drivers use the tag-scoped managed policies.",
+        remediation="Use AmazonEBSCSIDriverPolicyV2 (components/specs/aws_iam.py EBS_CSI_POLICY).",
+        level=A,
+        types={ROLE_ATTACHMENT},
+        check=_csi_scoped,
     ),
     policy(
         "keda-restrict-secrets",

@@ -121,6 +121,10 @@ def test_addons_enforce_network_policy_and_use_irsa() -> None:
     assert json.loads(addons["vpc-cni"]["configurationValues"]) == {"enableNetworkPolicy": "true"}
     for csi in ("aws-ebs-csi-driver", "aws-efs-csi-driver"):
         assert addons[csi]["serviceAccountRoleArn"].startswith("arn:aws:iam::")
+    attached = {r.inputs["policyArn"] for r in m.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")}
+    # The tag-scoped EBS CSI policy, never V1 (which may modify any volume in the account).
+    assert "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2" in attached
+    assert not [a for a in attached if a.endswith("/AmazonEBSCSIDriverPolicy")]
     assert "aws-efs-csi-driver" not in {r.inputs["addonName"] for r in _eks(efs=False).by_type("aws:eks/addon:Addon")}
 
 

@@ -77,3 +77,14 @@ def test_keda_must_read_secrets_only_in_its_namespace() -> None:
     (message,) = violations(policy, release, half)
     assert "metricServer" in message
     assert violations(policy, release, {"chart": "kube-prometheus-stack", "values": {}}) == []
+
+
+def test_ebs_csi_uses_the_tag_scoped_policy() -> None:
+    from tests.conftest import violations
+
+    policy = policy_by_name(hardening.POLICIES, "iam-csi-policies-scoped")
+    v2 = {"policyArn": "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2", "role": "r"}
+    assert violations(policy, ROLE_ATTACHMENT, v2) == []
+    v1 = {"policyArn": "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy", "role": "r"}
+    (message,) = violations(policy, ROLE_ATTACHMENT, v1)
+    assert "V2" in message
