@@ -1,6 +1,7 @@
 """``PlatformNamespace``: one namespace with its Pod Security level and, for workload
 namespaces, the guardrails every tenant gets (default-deny + DNS NetworkPolicies,
-ResourceQuota with a GPU line, LimitRange).
+ResourceQuota with a GPU line, LimitRange). In every namespace the ``default`` ServiceAccount's
+token is no longer mounted.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class PlatformNamespaceArgs:
 
 
 class PlatformNamespace(pulumi.ComponentResource):
-    """Children: Namespace; for workload namespaces also NetworkPolicies default-deny and
-    allow-dns, ResourceQuota ``compute`` and LimitRange ``defaults``."""
+    """Children: Namespace and a ServiceAccountPatch of ``default`` (no token automount); for
+    workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuota
+    ``compute`` and LimitRange ``defaults``."""
 
     namespace_name: pulumi.Output[str]
     """metadata.name of the namespace (depends on its creation)."""
@@ -46,6 +48,11 @@ class PlatformNamespace(pulumi.ComponentResource):
         # Children name the namespace through the Namespace's output so they wait for it.
         ns = self.namespace.metadata.apply(lambda m: str(m.name))
         child = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+        # Every namespace, system ones too: charts bring their own accounts, and a pod that names
+        # none must not get API credentials.
+        k8s.core.v1.ServiceAccountPatch(
+            resource_name(name, "default-sa"), spec.default_service_account_patch_args(args.name), opts=child
+        )
         if args.workload is not None:
             k8s.networking.v1.NetworkPolicy(
                 resource_name(name, "default-deny"), spec.default_deny_args(args.name, args.labels), opts=child

@@ -45,6 +45,16 @@ def namespace_args(name: str, level: PodSecurityLevel, labels: Mapping[str, str]
     )
 
 
+def default_service_account_patch_args(namespace: str) -> k8s.core.v1.ServiceAccountPatchArgs:
+    """The ``default`` ServiceAccount Kubernetes creates in every namespace stops mounting its
+    token into pods that name no account (CIS EKS 4.1.6). A patch (server-side apply), so the
+    account stays Kubernetes' and only this one field is ours."""
+    return k8s.core.v1.ServiceAccountPatchArgs(
+        metadata=k8s.meta.v1.ObjectMetaPatchArgs(name="default", namespace=namespace),
+        automount_service_account_token=False,
+    )
+
+
 def default_deny_args(namespace: str, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyInitArgs:
     """Deny all ingress and egress for every pod in the namespace (rule 31)."""
     return k8s.networking.v1.NetworkPolicyInitArgs(

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import EnforcementLevel
+from pulumi_policy import EnforcementLevel, StackValidationArgs
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, containers, policy
+from aiinfra_policies.common import Report, RulePolicy, Subject, containers, get_path, namespace_of, policy
 from aiinfra_policies.constants import NAMESPACE, POD, SERVICE_ACCOUNT, WORKLOAD_TYPES
 
 M = EnforcementLevel.MANDATORY
@@ -276,6 +276,30 @@ def _namespace_pss(r: Subject, report: Report) -> None:
 
 
 # Workload rules (1–13) see every workload kind and honour the excludeNamespaces waiver.
+# no number: the default ServiceAccount -----------------------------------------------------------
+SA_PATCH = "kubernetes:core/v1:ServiceAccountPatch"
+
+
+def _default_sa(args: StackValidationArgs, report: Report) -> None:
+    """Every restricted namespace this stack creates (tenants, and system namespaces running
+    restricted charts) switches off the token of its ``default`` ServiceAccount: a pod naming no
+    account must not get API credentials."""
+    closed = {
+        namespace_of(r.props)
+        for r in args.resources
+        if r.resource_type in (SA_PATCH, SERVICE_ACCOUNT)
+        and get_path(r.props, "metadata.name") == "default"
+        and r.props.get("automountServiceAccountToken") is False
+    }
+    for r in args.resources:
+        if r.resource_type != NAMESPACE:
+            continue
+        labels = get_path(r.props, "metadata.labels") or {}
+        restricted = labels.get("pod-security.kubernetes.io/enforce") == "restricted"
+        if restricted and get_path(r.props, "metadata.name") not in closed:
+            report("Patch the namespace's default ServiceAccount with automountServiceAccountToken: false.", r.urn)
+
+
 POLICIES: list[RulePolicy] = [
     policy(
         "k8s-no-privileged-containers",
@@ -447,5 +471,15 @@ POLICIES: list[RulePolicy] = [
         types={NAMESPACE},
         schema=NAMESPACE_EXCEPTIONS,
         check=_namespace_pss,
+    ),
+    policy(
+        "k8s-default-sa-no-automount",
+        rule=None,
+        section="A",
+        description="The default ServiceAccount of every restricted namespace mounts no token.",
+        remediation="Create namespaces with components/namespaces.py (it patches the default ServiceAccount).",
+        level=A,
+        stack=True,
+        check=_default_sa,
     ),
 ]

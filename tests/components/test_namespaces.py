@@ -35,13 +35,20 @@ def test_workload_namespace_gets_guardrails() -> None:
     assert quota["requests.nvidia.com/gpu"] == "3"
     limits = m.by_type("kubernetes:core/v1:LimitRange")[0].inputs["spec"]["limits"][0]
     assert limits["defaultRequest"] == {"cpu": "250m", "memory": "512Mi"}
+    (patch,) = m.by_type("kubernetes:core/v1:ServiceAccountPatch")
+    assert patch.inputs["metadata"] == {"name": "default", "namespace": "models"}
+    assert patch.inputs["automountServiceAccountToken"] is False
 
 
-def test_system_namespace_has_only_its_namespace() -> None:
+def test_system_namespace_has_only_its_namespace_and_a_closed_default_account() -> None:
     m = build_under_mocks(
         lambda: PlatformNamespace(
             "ns-gpu-system", PlatformNamespaceArgs(name="gpu-system", labels={}, pod_security="privileged")
         )
     )
-    assert [r.type for r in m.registrations if r.custom] == ["kubernetes:core/v1:Namespace"]
-    assert m.registrations[-1].inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert [r.type for r in m.registrations if r.custom] == [
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:ServiceAccountPatch",
+    ]
+    ns = m.by_type("kubernetes:core/v1:Namespace")[0]
+    assert ns.inputs["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aiinfra_policies import pod_security
+from aiinfra_policies.common import ResourceRule
 from aiinfra_policies.constants import CRONJOB, DEPLOYMENT, NAMESPACE, POD, SERVICE_ACCOUNT
 from tests.conftest import policy_by_name, violations
 
@@ -123,11 +124,17 @@ MUTATIONS: list[tuple[str, Callable[[Props], None]]] = [
 
 
 def test_every_rule_has_a_violating_case() -> None:
-    workload_rules = {p.name for p in pod_security.POLICIES} - {"k8s-no-bare-pods", "k8s-namespace-pss-labels"}
+    workload_rules = {p.name for p in pod_security.POLICIES} - {
+        "k8s-no-bare-pods",
+        "k8s-namespace-pss-labels",
+        "k8s-default-sa-no-automount",  # a stack rule over namespaces, tested below
+    }
     assert workload_rules == {name for name, _ in MUTATIONS}
 
 
-@pytest.mark.parametrize("policy", pod_security.POLICIES, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "policy", [p for p in pod_security.POLICIES if isinstance(p, ResourceRule)], ids=lambda p: p.name
+)
 def test_compliant_workload_passes(policy: Any) -> None:
     assert violations(policy, DEPLOYMENT, compliant_deployment()) == []
 
@@ -202,3 +209,20 @@ def test_cluster_scoped_kinds_need_no_namespace() -> None:
     assert violations(policy, "kubernetes:storage.k8s.io/v1:StorageClass", sc) == []
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
     assert violations(policy, "kubernetes:core/v1:ConfigMap", cm)
+
+
+def test_default_service_account_of_tenant_namespaces_mounts_no_token() -> None:
+    from aiinfra_policies import pod_security
+    from aiinfra_policies.constants import NAMESPACE
+    from tests.conftest import stack_violations
+
+    policy = policy_by_name(pod_security.POLICIES, "k8s-default-sa-no-automount")
+    tenant = {"metadata": {"name": "models", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
+    system = {"metadata": {"name": "gpu-system", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
+    patch = {"metadata": {"name": "default", "namespace": "models"}, "automountServiceAccountToken": False}
+    sa_patch = "kubernetes:core/v1:ServiceAccountPatch"
+    assert stack_violations(policy, [(NAMESPACE, tenant), (NAMESPACE, system), (sa_patch, patch)]) == []
+    (message,) = stack_violations(policy, [(NAMESPACE, tenant), (NAMESPACE, system)])
+    assert "automountServiceAccountToken" in message and "models" not in message
+    still_on = {**patch, "automountServiceAccountToken": True}
+    assert stack_violations(policy, [(NAMESPACE, tenant), (sa_patch, still_on)])
