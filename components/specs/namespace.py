@@ -31,10 +31,13 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
 
 
 def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:
-    """enforce, warn and audit at the same level, pinned to the cluster's PSS version."""
+    """enforce at ``level``; warn and audit at the same level, except that a privileged namespace
+    warns and audits at baseline, so what its privileged pods do beyond baseline is logged in the
+    API server's audit log and shown to whoever applies them."""
+    watch = "baseline" if level == "privileged" else level
     labels: dict[str, str] = {}
-    for mode in ("enforce", "warn", "audit"):
-        labels[f"pod-security.kubernetes.io/{mode}"] = level
+    for mode, mode_level in (("enforce", level), ("warn", watch), ("audit", watch)):
+        labels[f"pod-security.kubernetes.io/{mode}"] = mode_level
         labels[f"pod-security.kubernetes.io/{mode}-version"] = PSS_VERSION
     return labels
 

@@ -273,6 +273,13 @@ def _namespace_pss(r: Subject, report: Report) -> None:
                 f"metadata.labels[{key}] is weaker than this namespace may be; use restricted or add the "
                 "namespace to the policy's exceptions with a reason."
             )
+    # A privileged namespace still warns and audits at baseline: privileged pods stay visible.
+    if labels.get("pod-security.kubernetes.io/enforce") == "privileged":
+        for mode in ("warn", "audit"):
+            if labels.get(f"pod-security.kubernetes.io/{mode}") not in ("baseline", "restricted"):
+                report(
+                    f"metadata.labels[pod-security.kubernetes.io/{mode}] must be baseline where enforce is privileged."
+                )
 
 
 # Workload rules (1–13) see every workload kind and honour the excludeNamespaces waiver.

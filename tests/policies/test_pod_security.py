@@ -189,7 +189,11 @@ def _namespace(labels: dict[str, str], name: str = "models") -> Props:
 
 
 RESTRICTED = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn", "audit")}
-PRIVILEGED = {f"pod-security.kubernetes.io/{m}": "privileged" for m in ("enforce", "warn", "audit")}
+PRIVILEGED = {
+    "pod-security.kubernetes.io/enforce": "privileged",
+    "pod-security.kubernetes.io/warn": "baseline",
+    "pod-security.kubernetes.io/audit": "baseline",
+}
 
 
 def test_namespace_pss_labels_both_ways() -> None:
@@ -201,6 +205,10 @@ def test_namespace_pss_labels_both_ways() -> None:
     assert violations(policy, NAMESPACE, _namespace(PRIVILEGED, "gpu-system"), excepted) == []
     # An exception for one namespace does not leak to another.
     assert violations(policy, NAMESPACE, _namespace(PRIVILEGED, "models"), excepted)
+    # A privileged namespace that does not even warn or audit at baseline hides what its pods do.
+    silent = {**PRIVILEGED, "pod-security.kubernetes.io/audit": "privileged"}
+    (message,) = violations(policy, NAMESPACE, _namespace(silent, "gpu-system"), excepted)
+    assert "audit" in message and "baseline" in message
 
 
 def test_cluster_scoped_kinds_need_no_namespace() -> None:
