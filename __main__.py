@@ -394,6 +394,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
                 backups=storage.shared.backups,
                 throughput_mode=storage.shared.throughput_mode,
                 tags=c.aws.tags,
+                csi_role_name=c.aws.cluster.efs_csi_role.name if c.aws.cluster.efs_csi_role else None,
             )
             if c.aws is not None
             else None,

@@ -293,11 +293,16 @@ class EksCluster(pulumi.ComponentResource):
         addon("kube-proxy")
         addon("coredns", needs_nodes=True)
         # The gp3 default class encrypts with our CMK, so the EBS CSI role needs the key too.
-        ebs_kms = {"kms": self.kms_key.arn.apply(aws_iam.ebs_csi_kms_policy)}
-        csi_drivers = [("aws-ebs-csi-driver", "ebs-csi-controller-sa", aws_iam.EBS_CSI_POLICY, ebs_kms)]
+        ebs_kms: dict[str, pulumi.Input[str]] = {"kms": self.kms_key.arn.apply(aws_iam.ebs_csi_kms_policy)}
+        # The EFS CSI role gets its rights from SharedStorage, scoped to the file system it creates
+        # (the managed policy would cover every file system in the account).
+        csi_drivers: list[tuple[str, str, list[str], dict[str, pulumi.Input[str]]]] = [
+            ("aws-ebs-csi-driver", "ebs-csi-controller-sa", [aws_iam.EBS_CSI_POLICY], ebs_kms)
+        ]
         if args.efs_csi:
-            csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", aws_iam.EFS_CSI_POLICY, {}))
-        for addon_name, service_account, policy, inline in csi_drivers:
+            csi_drivers.append(("aws-efs-csi-driver", "efs-csi-controller-sa", [], {}))
+        self.efs_csi_role: aws.iam.Role | None = None
+        for addon_name, service_account, policies, inline in csi_drivers:
             role = irsa_role(
                 self,
                 resource_name(name, addon_name),
@@ -305,10 +310,12 @@ class EksCluster(pulumi.ComponentResource):
                 oidc_issuer=issuer,
                 namespace="kube-system",
                 service_account=service_account,
-                policy_arns=[policy],
+                policy_arns=list(policies),
                 tags=tags,
                 inline_policies=inline,
             )
+            if addon_name == "aws-efs-csi-driver":
+                self.efs_csi_role = role.role
             # The driver starts using its role at once: wait for the role's permissions, not just its ARN.
             addon(addon_name, role_arn=role.role.arn, needs_nodes=True, after=role.permissions)
 

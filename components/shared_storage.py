@@ -25,6 +25,7 @@ from components.core.charts import CSI_DRIVER_NFS
 from components.core.naming import resource_name
 from components.core.settings import NfsServerSettings
 from components.resources.helm import pinned_release
+from components.specs import aws_iam
 from components.specs import storage as spec
 
 TYPE = "ai-infra:storage:SharedStorage"
@@ -40,6 +41,8 @@ class EfsArgs:
     backups: bool
     throughput_mode: str
     tags: dict[str, str]
+    csi_role_name: pulumi.Input[str] | None = None
+    """The EFS CSI controller's IRSA role: gets create/delete rights on this file system only."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,6 +132,13 @@ class SharedStorage(pulumi.ComponentResource):
             policy=file_system.arn.apply(spec.efs_file_system_policy),
             opts=child,
         )
+        if efs.csi_role_name is not None:
+            aws.iam.RolePolicy(
+                resource_name(name, "csi-scoped"),
+                role=efs.csi_role_name,
+                policy=file_system.arn.apply(aws_iam.efs_csi_policy),
+                opts=child,
+            )
         aws.efs.BackupPolicy(
             resource_name(name, "backup"),
             file_system_id=file_system.id,

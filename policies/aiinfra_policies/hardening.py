@@ -5,7 +5,8 @@ The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): oth
 that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads
 Secrets only in its own namespace (87): the chart's default lets its operator list and watch
 every Secret in the cluster. ``iam-csi-policies-scoped`` (no rule number) keeps the EBS CSI
-driver on the tag-scoped V2 managed policy: V1 lets it modify any volume in the account. A VPC records
+driver on the tag-scoped V2 managed policy (V1 lets it modify any volume in the account) and the
+EFS CSI driver off the managed policy that covers every file system. A VPC records
 its traffic and its default security group admits nothing (89): flow logs are the
 only record of what a compromised pod talked to, and the default group is where an ENI lands
 when someone forgets to name one. Resources are matched through their property dependencies
@@ -46,7 +47,12 @@ A = EnforcementLevel.ADVISORY
 
 
 # no number: scoped CSI policies ----------------------------------------------------------------
-BROAD_POLICIES = frozenset({"arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"})
+BROAD_POLICIES = frozenset(
+    {
+        "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+        "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy",
+    }
+)
 
 
 def _csi_scoped(r: Subject, report: Report) -> None:
@@ -55,7 +61,7 @@ def _csi_scoped(r: Subject, report: Report) -> None:
     except UnknownValueError:
         return  # a policy this stack creates, never an AWS-managed one
     if arn in BROAD_POLICIES:
-        report("Attach AmazonEBSCSIDriverPolicyV2 (tag-scoped) instead of the V1 EBS CSI policy.")
+        report("Use AmazonEBSCSIDriverPolicyV2 (tag-scoped) for EBS, and an EFS CSI policy scoped to the file system.")
 
 
 # 87 ------------------------------------------------------------------------------------------

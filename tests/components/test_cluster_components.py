@@ -125,6 +125,11 @@ def test_addons_enforce_network_policy_and_use_irsa() -> None:
     # The tag-scoped EBS CSI policy, never V1 (which may modify any volume in the account).
     assert "arn:aws:iam::aws:policy/AmazonEBSCSIDriverPolicyV2" in attached
     assert not [a for a in attached if a.endswith("/AmazonEBSCSIDriverPolicy")]
+    # The EFS CSI role gets no managed policy: SharedStorage scopes its rights to the file system.
+    efs_role = next(r for r in m.by_type("aws:iam/role:Role") if "efs-csi" in r.name)
+    assert not [
+        r for r in m.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") if efs_role.urn in r.dependencies
+    ]
     assert "aws-efs-csi-driver" not in {r.inputs["addonName"] for r in _eks(efs=False).by_type("aws:eks/addon:Addon")}
 
 

@@ -78,6 +78,7 @@ def _efs(retain: bool, backups: bool = True, cache: bool = False) -> RecordingMo
                     backups=backups,
                     throughput_mode="elastic",
                     tags=TAGS,
+                    csi_role_name="efs-csi",
                 ),
             ),
         )
@@ -113,6 +114,17 @@ def test_efs_is_encrypted_tls_only_and_reachable_from_nodes_only() -> None:
     cls = _class(m)
     assert cls["provisioner"] == "efs.csi.aws.com" and cls["parameters"]["provisioningMode"] == "efs-ap"
     assert cls["parameters"]["uid"] == "10001" and cls["reclaimPolicy"] == "Retain"
+
+
+def test_the_efs_csi_role_may_act_on_this_file_system_only() -> None:
+    m = _efs(retain=True)
+    fs = m.by_type("aws:efs/fileSystem:FileSystem")[0]
+    (policy,) = [r for r in m.by_type("aws:iam/rolePolicy:RolePolicy") if r.inputs["role"] == "efs-csi"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert statements["CreateAccessPointsOnOwnFileSystem"]["Resource"] == fs.outputs["arn"]
+    assert statements["DescribeOwnFileSystem"]["Resource"] == fs.outputs["arn"]
+    delete = statements["DeleteDriverAccessPoints"]
+    assert delete["Condition"] == {"StringEquals": {"aws:ResourceTag/efs.csi.aws.com/cluster": "true"}}
 
 
 def test_prod_file_system_and_key_are_protected_dev_are_not() -> None:

@@ -88,3 +88,5 @@ def test_ebs_csi_uses_the_tag_scoped_policy() -> None:
     v1 = {"policyArn": "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy", "role": "r"}
     (message,) = violations(policy, ROLE_ATTACHMENT, v1)
     assert "V2" in message
+    efs = {"policyArn": "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy", "role": "r"}
+    assert violations(policy, ROLE_ATTACHMENT, efs)
