@@ -201,6 +201,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
                 labels=standard_labels(env=env, team=team, app=name, component="namespace"),
                 pod_security="restricted",
                 workload=ns_settings,
+                serving=name in s.serving_namespaces,
             ),
             opts=c.k8s_opts,
         )

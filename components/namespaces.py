@@ -28,12 +28,15 @@ class PlatformNamespaceArgs:
     """Pod Security level enforced, warned and audited."""
     workload: NamespaceSettings | None = None
     """Quota and limit settings; set for workload namespaces, None for system namespaces."""
+    serving: bool = False
+    """The namespace runs model fleets (may use the serving PriorityClass)."""
 
 
 class PlatformNamespace(pulumi.ComponentResource):
     """Children: Namespace and a ServiceAccountPatch of ``default`` (no token automount); for
-    workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuota
-    ``compute`` and LimitRange ``defaults``."""
+    workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuotas
+    ``compute`` and ``priority-guard`` (no pods at classes the namespace may not use) and
+    LimitRange ``defaults``."""
 
     namespace_name: pulumi.Output[str]
     """metadata.name of the namespace (depends on its creation)."""
@@ -63,6 +66,13 @@ class PlatformNamespace(pulumi.ComponentResource):
             k8s.core.v1.ResourceQuota(
                 resource_name(name, "quota"),
                 spec.resource_quota_args(args.name, args.workload, args.labels),
+                opts=child,
+            )
+            k8s.core.v1.ResourceQuota(
+                resource_name(name, "priority-guard"),
+                spec.priority_guard_quota_args(
+                    args.name, spec.denied_priority_classes(serving=args.serving), args.labels
+                ),
                 opts=child,
             )
             k8s.core.v1.LimitRange(

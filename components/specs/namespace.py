@@ -15,6 +15,10 @@ from typing import Literal
 import pulumi_kubernetes as k8s
 
 from components.core.settings import NamespaceSettings
+from components.specs.scheduling import SERVING_PRIORITY
+
+SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
+"""Kubernetes' own classes: any namespace may use them (since 1.17) unless a quota says no."""
 
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 PSS_VERSION = "latest"
@@ -112,7 +116,37 @@ def resource_quota_args(
                 "requests.nvidia.com/gpu": str(q.gpus),
                 "pods": str(q.pods),
                 "persistentvolumeclaims": str(q.pvcs),
+                # Nothing in a tenant namespace is exposed by a cloud or node port (rule 85 area):
+                # model endpoints are ClusterIP, reached in-cluster or over the tailnet.
+                "services.loadbalancers": "0",
+                "services.nodeports": "0",
             }
+        ),
+    )
+
+
+def denied_priority_classes(*, serving: bool) -> list[str]:
+    """Classes a workload namespace may not use: Kubernetes' system classes always, and the
+    serving class unless the namespace runs model fleets (so a batch job cannot preempt vLLM)."""
+    return sorted({*SYSTEM_PRIORITY_CLASSES, *([] if serving else [SERVING_PRIORITY])})
+
+
+def priority_guard_quota_args(
+    namespace: str, denied: list[str], labels: Mapping[str, str]
+) -> k8s.core.v1.ResourceQuotaInitArgs:
+    """Zero pods at the denied PriorityClasses: quota admission rejects such a pod however it is
+    created (kubectl included), which a deploy-time policy alone could not (rule 85)."""
+    return k8s.core.v1.ResourceQuotaInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name="priority-guard", namespace=namespace, labels=dict(labels)),
+        spec=k8s.core.v1.ResourceQuotaSpecArgs(
+            hard={"pods": "0"},
+            scope_selector=k8s.core.v1.ScopeSelectorArgs(
+                match_expressions=[
+                    k8s.core.v1.ScopedResourceSelectorRequirementArgs(
+                        scope_name="PriorityClass", operator="In", values=list(denied)
+                    )
+                ]
+            ),
         ),
     )
 

@@ -2,16 +2,17 @@
 the prod plan (rules 83–89; the rest of the range arrives with the security issue's fixes).
 
 The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
-that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads
-Secrets only in its own namespace (87): the chart's default lets its operator list and watch
-every Secret in the cluster. ``iam-csi-policies-scoped`` (no rule number) keeps the EBS CSI
-driver on the tag-scoped V2 managed policy (V1 lets it modify any volume in the account) and the
-EFS CSI driver off the managed policy that covers every file system. A VPC records
-its traffic and its default security group admits nothing (89): flow logs are the
-only record of what a compromised pod talked to, and the default group is where an ENI lands
-when someone forgets to name one. Resources are matched through their property dependencies
-(which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too, before
-any id exists.
+that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads Secrets
+only in its own namespace (87): the chart's default lets its operator list and watch every Secret
+in the cluster. Tenant namespaces cannot run pods at Kubernetes' system PriorityClasses (85): a
+quota of zero pods scoped to those classes, enforced at admission. ``iam-csi-policies-scoped`` (no
+rule number) keeps the EBS CSI driver on the tag-scoped V2 managed policy (V1 lets it modify any
+volume in the account) and the EFS CSI driver off the managed policy that covers every file
+system. A VPC records its traffic and its default security group admits nothing (89): flow logs
+are the only record of what a compromised pod talked to, and the default group is where an ENI
+lands when someone forgets to name one. Resources are matched through their property dependencies
+(which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too, before any
+id exists.
 """
 
 from __future__ import annotations
@@ -19,8 +20,18 @@ from __future__ import annotations
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, policy
-from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, HELM_RELEASE, ROLE, ROLE_ATTACHMENT, VPC
+from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, namespace_of, policy
+from aiinfra_policies.constants import (
+    ADDON,
+    DEFAULT_SG,
+    FLOW_LOG,
+    HELM_RELEASE,
+    NAMESPACE,
+    RESOURCE_QUOTA,
+    ROLE,
+    ROLE_ATTACHMENT,
+    VPC,
+)
 
 CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
@@ -62,6 +73,38 @@ def _csi_scoped(r: Subject, report: Report) -> None:
         return  # a policy this stack creates, never an AWS-managed one
     if arn in BROAD_POLICIES:
         report("Use AmazonEBSCSIDriverPolicyV2 (tag-scoped) for EBS, and an EFS CSI policy scoped to the file system.")
+
+
+# 85 ------------------------------------------------------------------------------------------
+SYSTEM_CLASSES = frozenset({"system-cluster-critical", "system-node-critical"})
+
+
+def _guarded(quota: object) -> set[str]:
+    """The PriorityClasses a quota holds at zero pods."""
+    props = getattr(quota, "props", {})
+    if get_path(props, "spec.hard.pods") not in ("0", 0):
+        return set()
+    denied: set[str] = set()
+    for expr in get_path(props, "spec.scopeSelector.matchExpressions") or []:
+        if expr.get("scopeName") == "PriorityClass" and expr.get("operator") == "In":
+            denied |= set(expr.get("values") or [])
+    return denied
+
+
+def _priority_scoped(args: StackValidationArgs, report: Report) -> None:
+    quotas = [r for r in args.resources if r.resource_type == RESOURCE_QUOTA]
+    tenants = {namespace_of(q.props) for q in quotas}  # namespaces with quotas are tenants
+    for r in args.resources:
+        name = get_path(r.props, "metadata.name") if r.resource_type == NAMESPACE else None
+        if name is None or name not in tenants:
+            continue
+        guarded = set().union(*(_guarded(q) for q in quotas if namespace_of(q.props) == name))
+        if not guarded >= SYSTEM_CLASSES:
+            report(
+                "The namespace needs a ResourceQuota with pods: 0 scoped to PriorityClass In "
+                "[system-cluster-critical, system-node-critical] (and classes it may not use).",
+                r.urn,
+            )
 
 
 # 87 ------------------------------------------------------------------------------------------
@@ -118,6 +161,15 @@ POLICIES: list[RulePolicy] = [
         level=A,
         types={ROLE_ATTACHMENT},
         check=_csi_scoped,
+    ),
+    policy(
+        "priorityclass-scoped",
+        rule="85",
+        description="Tenant namespaces cannot run pods at PriorityClasses they may not use.",
+        remediation="Create namespaces with components/namespaces.py (quota priority-guard).",
+        level=A,
+        stack=True,
+        check=_priority_scoped,
     ),
     policy(
         "keda-restrict-secrets",

@@ -131,14 +131,17 @@ def _gpu_tainted(r: Subject, report: Report) -> None:
 # 28 ------------------------------------------------------------------------------------------
 def _quota_limitrange(args: StackValidationArgs, report: Report) -> None:
     with_workloads: dict[str, bool] = {}
-    quotas: dict[str, Mapping[str, Any]] = {}
+    quotas: dict[str, dict[str, Any]] = {}
     limit_ranges: set[str] = set()
     for r in args.resources:
         ns = namespace_of(r.props)
         if r.resource_type in WORKLOAD_TYPES and ns:
             with_workloads[ns] = with_workloads.get(ns, False) or uses_gpu(pod_spec(r.resource_type, r.props))
         elif r.resource_type == RESOURCE_QUOTA and ns:
-            quotas[ns] = get_path(r.props, "spec.hard") or {}
+            caps = quotas.setdefault(ns, {})
+            # A scoped quota (say, zero pods at some PriorityClass) caps only its scope.
+            if not get_path(r.props, "spec.scopeSelector") and not get_path(r.props, "spec.scopes"):
+                caps.update(get_path(r.props, "spec.hard") or {})
         elif r.resource_type == LIMIT_RANGE and ns:
             limit_ranges.add(ns)
     for ns, gpu in sorted(with_workloads.items()):

@@ -31,8 +31,19 @@ def test_workload_namespace_gets_guardrails() -> None:
         {"protocol": "UDP", "port": 53},
         {"protocol": "TCP", "port": 53},
     ]
-    quota = m.by_type("kubernetes:core/v1:ResourceQuota")[0].inputs["spec"]["hard"]
+    quotas = {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in m.by_type("kubernetes:core/v1:ResourceQuota")}
+    quota = quotas["compute"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "3"
+    assert quota["services.loadbalancers"] == quota["services.nodeports"] == "0"
+    # Not a serving namespace: no pods at the system classes nor at the serving class.
+    guard = quotas["priority-guard"]
+    assert guard["hard"] == {"pods": "0"}
+    (expression,) = guard["scopeSelector"]["matchExpressions"]
+    assert expression == {
+        "scopeName": "PriorityClass",
+        "operator": "In",
+        "values": ["gpu-serving", "system-cluster-critical", "system-node-critical"],
+    }
     limits = m.by_type("kubernetes:core/v1:LimitRange")[0].inputs["spec"]["limits"][0]
     assert limits["defaultRequest"] == {"cpu": "250m", "memory": "512Mi"}
     (patch,) = m.by_type("kubernetes:core/v1:ServiceAccountPatch")
@@ -55,3 +66,19 @@ def test_system_namespace_has_only_its_namespace_and_a_closed_default_account() 
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged"
     # Privileged pods are allowed there, and what they do beyond baseline is logged.
     assert labels["pod-security.kubernetes.io/warn"] == labels["pod-security.kubernetes.io/audit"] == "baseline"
+
+
+def test_a_serving_namespace_may_use_the_serving_class() -> None:
+    m = build_under_mocks(
+        lambda: PlatformNamespace(
+            "ns-models",
+            PlatformNamespaceArgs(name="models", labels={}, workload=NamespaceSettings(), serving=True),
+        )
+    )
+    guard = next(
+        r for r in m.by_type("kubernetes:core/v1:ResourceQuota") if r.inputs["metadata"]["name"] == "priority-guard"
+    )
+    assert guard.inputs["spec"]["scopeSelector"]["matchExpressions"][0]["values"] == [
+        "system-cluster-critical",
+        "system-node-critical",
+    ]

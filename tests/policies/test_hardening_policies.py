@@ -90,3 +90,34 @@ def test_ebs_csi_uses_the_tag_scoped_policy() -> None:
     assert "V2" in message
     efs = {"policyArn": "arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy", "role": "r"}
     assert violations(policy, ROLE_ATTACHMENT, efs)
+
+
+def test_tenant_namespaces_hold_system_priority_classes_at_zero_pods() -> None:
+    from aiinfra_policies.constants import NAMESPACE, RESOURCE_QUOTA
+    from tests.conftest import stack_violations
+
+    policy = policy_by_name(hardening.POLICIES, "priorityclass-scoped")
+    ns = {"metadata": {"name": "models"}}
+    compute = {"metadata": {"name": "compute", "namespace": "models"}, "spec": {"hard": {"pods": "20"}}}
+    expr = {
+        "scopeName": "PriorityClass",
+        "operator": "In",
+        "values": ["system-cluster-critical", "system-node-critical"],
+    }
+
+    def quota(pods: str, values: list[str]) -> dict[str, Any]:
+        selector = {"matchExpressions": [{**expr, "values": values}]}
+        return {
+            "metadata": {"name": "priority-guard", "namespace": "models"},
+            "spec": {"hard": {"pods": pods}, "scopeSelector": selector},
+        }
+
+    guard = quota("0", ["system-cluster-critical", "system-node-critical"])
+    assert stack_violations(policy, [(NAMESPACE, ns), (RESOURCE_QUOTA, compute), (RESOURCE_QUOTA, guard)]) == []
+    assert stack_violations(policy, [(NAMESPACE, ns), (RESOURCE_QUOTA, compute)])
+    loose = quota("5", ["system-cluster-critical", "system-node-critical"])
+    assert stack_violations(policy, [(NAMESPACE, ns), (RESOURCE_QUOTA, compute), (RESOURCE_QUOTA, loose)])
+    half = quota("0", ["system-node-critical"])
+    assert stack_violations(policy, [(NAMESPACE, ns), (RESOURCE_QUOTA, compute), (RESOURCE_QUOTA, half)])
+    # A namespace without quotas (a system namespace) is not a tenant.
+    assert stack_violations(policy, [(NAMESPACE, {"metadata": {"name": "keda"}})]) == []

@@ -115,6 +115,16 @@ def test_namespace_quota_and_limitrange_stack_rule() -> None:
     assert stack_violations(policy, [workload, cpu_only_quota, LIMITS]) == [
         "Namespace models runs GPU workloads; its ResourceQuota must cap requests.nvidia.com/gpu."
     ]
+    # A scoped quota next to the compute quota neither hides nor replaces its GPU cap.
+    scoped = (
+        "kubernetes:core/v1:ResourceQuota",
+        {
+            "metadata": {"namespace": "models"},
+            "spec": {"hard": {"pods": "0"}, "scopeSelector": {"matchExpressions": [{"scopeName": "PriorityClass"}]}},
+        },
+    )
+    assert stack_violations(policy, [workload, QUOTA, scoped, LIMITS]) == []
+    assert stack_violations(policy, [workload, scoped, LIMITS])
 
 
 def _pdb(selector: dict[str, str], **spec: Any) -> tuple[str, dict[str, Any]]:

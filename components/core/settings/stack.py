@@ -134,6 +134,11 @@ class StackSettings(Settings):
         return self.gpu.runtime_class if self.gpu.runtime_class is not None else not self.on_aws
 
     @property
+    def serving_namespaces(self) -> list[str]:
+        """Workload namespaces that run model fleets (they may use the serving PriorityClass)."""
+        return sorted({m.namespace for m in self.models.values()})
+
+    @property
     def keda_namespaces(self) -> list[str]:
         """Namespaces holding a ScaledObject (a fleet that autoscales on queue depth)."""
         return sorted(
