@@ -23,6 +23,7 @@ from components.specs import aws_iam
 from components.specs.node_pool import al2023_user_data, launch_template_args
 
 TYPE = "ai-infra:aws:EksCluster"
+ACCESS_POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 
 
 def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -69,6 +70,10 @@ class EksClusterArgs:
     protect_data: bool = False
     """Protect and retain the KMS key and log group (prod)."""
     admin_principal_arns: list[str] = field(default_factory=list)
+    operator_principal_arns: list[str] = field(default_factory=list)
+    """Edit access in ``workload_namespaces`` only."""
+    viewer_principal_arns: list[str] = field(default_factory=list)
+    workload_namespaces: list[str] = field(default_factory=list)
     cluster_tags: dict[str, str] = field(default_factory=dict)
     """Extra tags on the cluster only (the stack's cost estimate and budget)."""
 
@@ -186,24 +191,37 @@ class EksCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
         admin_access: list[pulumi.Resource] = []
-        for i, principal in enumerate(args.admin_principal_arns):
-            entry = aws.eks.AccessEntry(
-                resource_name(name, f"admin-{i}"),
-                cluster_name=self.cluster.name,
-                principal_arn=principal,
-                type="STANDARD",
-                tags=tags,
-                opts=child,
-            )
-            association = aws.eks.AccessPolicyAssociation(
-                resource_name(name, f"admin-{i}"),
-                cluster_name=self.cluster.name,
-                principal_arn=principal,
-                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
-            )
-            admin_access.append(association)
+        # Three access levels, never standing cluster-admin for everyone: admins cluster-wide,
+        # operators edit only the workload namespaces, viewers read (EKS access policies).
+        grants = [
+            ("admin", args.admin_principal_arns, ACCESS_POLICY + "AmazonEKSClusterAdminPolicy", None),
+            ("operator", args.operator_principal_arns, ACCESS_POLICY + "AmazonEKSEditPolicy", args.workload_namespaces),
+            ("viewer", args.viewer_principal_arns, ACCESS_POLICY + "AmazonEKSViewPolicy", None),
+        ]
+        for level, principals, policy_arn, namespaces in grants:
+            for i, principal in enumerate(principals):
+                entry = aws.eks.AccessEntry(
+                    resource_name(name, f"{level}-{i}"),
+                    cluster_name=self.cluster.name,
+                    principal_arn=principal,
+                    type="STANDARD",
+                    tags=tags,
+                    opts=child,
+                )
+                association = aws.eks.AccessPolicyAssociation(
+                    resource_name(name, f"{level}-{i}"),
+                    cluster_name=self.cluster.name,
+                    principal_arn=principal,
+                    policy_arn=policy_arn,
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                        type="namespace", namespaces=list(namespaces)
+                    )
+                    if namespaces is not None
+                    else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
+                )
+                if level == "admin":
+                    admin_access.append(association)
 
         issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
         self.oidc = aws.iam.OpenIdConnectProvider(

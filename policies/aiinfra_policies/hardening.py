@@ -1,7 +1,8 @@
 """Section L of ``policies/RULES.md``: hardening found by a CIS EKS / EKS Best Practices review of
 the prod plan (rules 83–89; the rest of the range arrives with the security issue's fixes).
 
-The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
+Cluster-admin access goes only to allowlisted principals, and edit access only to namespaces
+(84). The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
 that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads Secrets
 only in its own namespace (87): the chart's default lets its operator list and watch every Secret
 in the cluster. Tenant namespaces cannot run pods at Kubernetes' system PriorityClasses (85): a
@@ -17,11 +18,14 @@ id exists.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
 from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, namespace_of, policy
 from aiinfra_policies.constants import (
+    ACCESS_POLICY_ASSOCIATION,
     ADDON,
     DEFAULT_SG,
     FLOW_LOG,
@@ -73,6 +77,24 @@ def _csi_scoped(r: Subject, report: Report) -> None:
         return  # a policy this stack creates, never an AWS-managed one
     if arn in BROAD_POLICIES:
         report("Use AmazonEBSCSIDriverPolicyV2 (tag-scoped) for EBS, and an EFS CSI policy scoped to the file system.")
+
+
+# 84 ------------------------------------------------------------------------------------------
+CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy"
+NAMESPACED_ONLY = ("AmazonEKSAdminPolicy", "AmazonEKSEditPolicy")
+
+
+def _access_allowlist(r: Subject, report: Report) -> None:
+    policy_name = str(r.props.get("policyArn", "")).rsplit("/", 1)[-1]
+    scope = get_path(r.props, "accessScope.type")
+    if policy_name == CLUSTER_ADMIN:
+        allowed = r.config.get("clusterAdmins", [])
+        if not any(fnmatchcase(str(r.props.get("principalArn", "")), pattern) for pattern in allowed):
+            report(
+                "principalArn is not an allowed cluster admin: list it in the policy's clusterAdmins, or grant Edit."
+            )
+    elif policy_name in NAMESPACED_ONLY and scope != "namespace":
+        report("accessScope.type must be namespace for the EKS Admin and Edit access policies.")
 
 
 # 85 ------------------------------------------------------------------------------------------
@@ -161,6 +183,23 @@ POLICIES: list[RulePolicy] = [
         level=A,
         types={ROLE_ATTACHMENT},
         check=_csi_scoped,
+    ),
+    policy(
+        "eks-access-policy-allowlist",
+        rule="84",
+        description="Cluster-admin access goes to allowlisted principals only; edit access is namespace-scoped.",
+        remediation="Use operatorPrincipalArns (edit in workload namespaces) for everyone but the admins.",
+        level=A,
+        types={ACCESS_POLICY_ASSOCIATION},
+        schema={
+            "clusterAdmins": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
+                "description": "Principal ARN patterns (fnmatch) allowed AmazonEKSClusterAdminPolicy.",
+            }
+        },
+        check=_access_allowlist,
     ),
     policy(
         "priorityclass-scoped",

@@ -23,8 +23,8 @@ from tests.conftest import build_under_mocks, settings_for
 TAGS = aws_tags(env="prod", team="ml", cost_center="cc")
 
 
-def _eks(prod: bool = True, efs: bool = True) -> RecordingMonitor:
-    settings = settings_for("prod" if prod else "dev")
+def _eks(prod: bool = True, efs: bool = True, **overrides: Any) -> RecordingMonitor:
+    settings = settings_for("prod" if prod else "dev", **overrides)
     assert settings.cluster.eks is not None
     eks = settings.cluster.eks
     return build_under_mocks(
@@ -42,6 +42,9 @@ def _eks(prod: bool = True, efs: bool = True) -> RecordingMonitor:
                 efs_csi=efs,
                 protect_data=prod,
                 admin_principal_arns=list(eks.admin_principal_arns),
+                operator_principal_arns=list(eks.operator_principal_arns),
+                viewer_principal_arns=list(eks.viewer_principal_arns),
+                workload_namespaces=sorted(settings.namespaces),
             ),
         )
     )
@@ -387,3 +390,21 @@ def test_components_parent_every_child() -> None:
     component = next(r for r in m.registrations if r.type == "ai-infra:aws:EksCluster")
     assert all(r.parent == component.urn for r in m.registrations if r is not component)
     assert pulumi.get_stack() == "test"
+
+
+def test_admins_operators_and_viewers_get_their_own_access_level() -> None:
+    m = _eks(
+        cluster={
+            "eks": {
+                "operatorPrincipalArns": ["arn:aws:iam::123456789012:role/oncall"],
+                "viewerPrincipalArns": ["arn:aws:iam::123456789012:role/auditor"],
+            }
+        }
+    )
+    grants = {
+        r.inputs["principalArn"].rsplit("/", 1)[-1]: (r.inputs["policyArn"].rsplit("/", 1)[-1], r.inputs["accessScope"])
+        for r in m.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    }
+    assert grants["deployer"] == ("AmazonEKSClusterAdminPolicy", {"type": "cluster"})
+    assert grants["oncall"] == ("AmazonEKSEditPolicy", {"type": "namespace", "namespaces": ["models", "training"]})
+    assert grants["auditor"] == ("AmazonEKSViewPolicy", {"type": "cluster"})

@@ -138,7 +138,11 @@ def test_kubernetes_provider_waits_for_admin_access_nodes_and_cni() -> None:
     # installs need nodes, and NetworkPolicies need the VPC CNI's policy agent (the fix's rationale
     # in components/eks_cluster.py ``kubernetes_ready``).
     prod = stack_run("prod")
-    associations = {r.urn for r in _of_type(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    associations = {
+        r.urn
+        for r in _of_type(prod, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+        if r.inputs["policyArn"].endswith("/AmazonEKSClusterAdminPolicy")
+    }
     assert len(associations) == len(stack_file_config("prod")["ai-infra:cluster"]["eks"]["adminPrincipalArns"])
     assert associations | _system_node_group_and_cni(prod) <= _provider_dependencies(prod)
     # dev: the creator is admin and no admin ARNs are listed; nodes and CNI still come first.

@@ -121,3 +121,27 @@ def test_tenant_namespaces_hold_system_priority_classes_at_zero_pods() -> None:
     assert stack_violations(policy, [(NAMESPACE, ns), (RESOURCE_QUOTA, compute), (RESOURCE_QUOTA, half)])
     # A namespace without quotas (a system namespace) is not a tenant.
     assert stack_violations(policy, [(NAMESPACE, {"metadata": {"name": "keda"}})]) == []
+
+
+def test_cluster_admin_only_for_allowlisted_principals_and_edit_only_in_namespaces() -> None:
+    from aiinfra_policies.constants import ACCESS_POLICY_ASSOCIATION as APA
+    from tests.conftest import violations
+
+    policy = policy_by_name(hardening.POLICIES, "eks-access-policy-allowlist")
+    prefix = "arn:aws:eks::aws:cluster-access-policy/"
+    admins = {"clusterAdmins": ["arn:aws:iam::*:role/ai-infra-deployer"]}
+
+    def grant(principal: str, policy_name: str, scope: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "principalArn": f"arn:aws:iam::1:role/{principal}",
+            "policyArn": prefix + policy_name,
+            "accessScope": scope,
+        }
+
+    cluster, ns = {"type": "cluster"}, {"type": "namespace", "namespaces": ["models"]}
+    assert violations(policy, APA, grant("ai-infra-deployer", "AmazonEKSClusterAdminPolicy", cluster), admins) == []
+    (message,) = violations(policy, APA, grant("oncall", "AmazonEKSClusterAdminPolicy", cluster), admins)
+    assert "clusterAdmins" in message and "oncall" not in message
+    assert violations(policy, APA, grant("oncall", "AmazonEKSEditPolicy", ns), admins) == []
+    assert violations(policy, APA, grant("oncall", "AmazonEKSEditPolicy", cluster), admins)
+    assert violations(policy, APA, grant("auditor", "AmazonEKSViewPolicy", cluster), admins) == []

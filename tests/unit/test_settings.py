@@ -399,3 +399,17 @@ def test_foreign_namespace_keys_say_what_to_write_instead() -> None:
 def test_a_clamped_value_is_reported() -> None:
     clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 3}}).clamps)
     assert clamps["nodePools.gpu.maxSize"] == "3 -> 2: capped by gpuCap 2 (1 GPU(s) per node)"
+
+
+def test_each_principal_gets_one_access_level() -> None:
+    arn = "arn:aws:iam::123456789012:role/oncall"
+    problems = _problems(
+        {
+            "environment": "prod",
+            **PROD_ADMINS,
+            "cluster": {"eks": {"operatorPrincipalArns": [arn], "viewerPrincipalArns": [arn, "oncall"]}},
+        },
+        stack="prod",
+    )
+    assert "already in operatorPrincipalArns" in problems["ai-infra:cluster.eks.viewerPrincipalArns[0]"]
+    assert "IAM role or user ARN" in problems["ai-infra:cluster.eks.viewerPrincipalArns[1]"]

@@ -57,6 +57,11 @@ class EksSettings(Settings):
     log_types: list[LogType] = Field(default_factory=lambda: list(EKS_LOG_TYPES))
     log_retention_days: int = 90
     admin_principal_arns: list[str] = Field(default_factory=list)
+    """Cluster admins (the deployer, break-glass): ``AmazonEKSClusterAdminPolicy`` cluster-wide."""
+    operator_principal_arns: list[str] = Field(default_factory=list)
+    """Operators: ``AmazonEKSEditPolicy`` in the workload namespaces only (no RBAC, no cluster objects)."""
+    viewer_principal_arns: list[str] = Field(default_factory=list)
+    """Read-only: ``AmazonEKSViewPolicy`` cluster-wide (no Secrets)."""
     system_pool: SystemPoolSettings = Field(default_factory=SystemPoolSettings)
     create_autoscaling_service_linked_role: bool = False
     """Create ``AWSServiceRoleForAutoScaling`` first: true only in an account that never had an Auto
@@ -73,9 +78,19 @@ class EksSettings(Settings):
             wide = [c for c in self.public_access_cidrs if ipaddress.ip_network(c).prefixlen == 0]
             if wide:
                 problems.append(("publicAccessCidrs", "must not contain 0.0.0.0/0 or ::/0 (the whole internet)"))
-        for i, arn in enumerate(self.admin_principal_arns):
-            if not arn.startswith("arn:aws:iam::"):
-                problems.append((f"adminPrincipalArns[{i}]", "must be an IAM role or user ARN"))
+        seen: dict[str, str] = {}
+        for key, arns in (
+            ("adminPrincipalArns", self.admin_principal_arns),
+            ("operatorPrincipalArns", self.operator_principal_arns),
+            ("viewerPrincipalArns", self.viewer_principal_arns),
+        ):
+            for i, arn in enumerate(arns):
+                if not arn.startswith("arn:aws:iam::"):
+                    problems.append((f"{key}[{i}]", "must be an IAM role or user ARN"))
+                elif arn in seen:
+                    problems.append((f"{key}[{i}]", f"is already in {seen[arn]}: one access level per principal"))
+                else:
+                    seen[arn] = key
         check(problems)
         return self
 
