@@ -12,11 +12,10 @@ import pytest
 
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.labels import aws_tags
-from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from planner.engine import ProgramRun
-from planner.mocks import RecordingMonitor, Registration
-from tests.components.test_cluster_components import _pool
+from planner.mocks import Registration
+from tests.components.test_cluster_components import _eks, _pool
 from tests.conftest import build_under_mocks, run_stack, settings_for, stack_file_config, stack_run
 
 TAGS = aws_tags(env="prod", team="ml", cost_center="cc")
@@ -25,30 +24,6 @@ BOTTLEROCKET = "BOTTLEROCKET_x86_64_NVIDIA"
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _eks(env: str = "prod", **overrides: Any) -> RecordingMonitor:
-    settings = settings_for(env, **overrides)
-    eks = settings.cluster.eks
-    assert eks is not None
-    return build_under_mocks(
-        lambda: EksCluster(
-            "eks",
-            EksClusterArgs(
-                cluster_name=f"ai-infra-{env}",
-                kubernetes_version="1.34",
-                eks=eks,
-                vpc_id="vpc-1",
-                subnet_ids=["s1", "s2"],
-                account_id="123456789012",
-                region="us-west-2",
-                tags=TAGS,
-                efs_csi=True,
-                protect_data=env == "prod",
-                admin_principal_arns=list(eks.admin_principal_arns),
-            ),
-        )
-    )
 
 
 def _gpu_software(stack: str, env: str = "prod", **overrides: Any) -> dict[str, Any]:
