@@ -78,7 +78,13 @@ def test_repositories_are_immutable_scanned_encrypted_and_kept_in_prod() -> None
             {"encryptionType": "KMS", "kmsKey": "arn:aws:kms:us-west-2:123456789012:key/k"}
         ]
         assert r.inputs["forceDelete"] is False and r.protect and r.retain_on_delete
-    assert len(m.by_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")) == len(IMAGES)
+    lifecycles = m.by_type("aws:ecr/lifecyclePolicy:LifecyclePolicy")
+    assert len(lifecycles) == len(IMAGES)
+    rules = json.loads(lifecycles[0].inputs["policy"])["rules"]
+    assert [(r["selection"]["tagStatus"], r["selection"]["countNumber"]) for r in rules] == [
+        ("untagged", 14),
+        ("any", 20),
+    ]
     policies = m.by_type("aws:ecr/repositoryPolicy:RepositoryPolicy")
     assert len(policies) == len(IMAGES)
     for p in policies:
