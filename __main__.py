@@ -104,6 +104,7 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str, cost: di
             public_load_balancers=not s.is_prod,
             retain=s.is_prod,
             tags=tags,
+            key_admins=eks.key_admins,
         ),
         opts=opts,
     )
@@ -399,6 +400,8 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
                 throughput_mode=storage.shared.throughput_mode,
                 tags=c.aws.tags,
                 csi_role_name=c.aws.cluster.efs_csi_role.name if c.aws.cluster.efs_csi_role else None,
+                account_id=c.aws.account_id,
+                key_admins=s.cluster.eks.key_admins if s.cluster.eks else [],
             )
             if c.aws is not None
             else None,

@@ -114,15 +114,33 @@ class EksCluster(pulumi.ComponentResource):
         keep = pulumi.ResourceOptions(parent=self, protect=args.protect_data, retain_on_delete=args.protect_data)
         self.kms_key = aws.kms.Key(
             resource_name(name, "kms"),
-            description=f"ai-infra {args.cluster_name}: EKS secrets, node volumes, control-plane logs",
+            description=f"ai-infra {args.cluster_name}: node volumes, gp3 volumes, control-plane logs, ECR",
             enable_key_rotation=True,
             deletion_window_in_days=30 if args.protect_data else 7,
-            policy=aws_iam.kms_key_policy(args.account_id, args.region, log_group_name),
+            policy=aws_iam.kms_key_policy(args.account_id, args.region, log_group_name, args.eks.key_admins),
             tags=tags,
             opts=pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(depends_on=key_deps)),
         )
         aws.kms.Alias(
             resource_name(name, "kms"), name=f"alias/{args.cluster_name}", target_key_id=self.kms_key.key_id, opts=child
+        )
+        # Kubernetes Secrets get a key of their own: whoever may decrypt data volumes or logs
+        # (the EBS CSI driver, Auto Scaling, CloudWatch Logs) must not unwrap Secrets too. EKS
+        # uses it through a grant it creates at cluster creation (the key cannot be changed later).
+        self.secrets_key = aws.kms.Key(
+            resource_name(name, "secrets-kms"),
+            description=f"ai-infra {args.cluster_name}: Kubernetes Secrets envelope encryption only",
+            enable_key_rotation=True,
+            deletion_window_in_days=30 if args.protect_data else 7,
+            policy=aws_iam.admin_only_key_policy(args.account_id, args.eks.key_admins),
+            tags=tags,
+            opts=keep,
+        )
+        aws.kms.Alias(
+            resource_name(name, "secrets-kms"),
+            name=f"alias/{args.cluster_name}-secrets",
+            target_key_id=self.secrets_key.key_id,
+            opts=child,
         )
         log_group = aws.cloudwatch.LogGroup(
             resource_name(name, "logs"),
@@ -177,7 +195,7 @@ class EksCluster(pulumi.ComponentResource):
                 public_access_cidrs=eks.public_access_cidrs if eks.endpoint_public_access else None,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
-                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.kms_key.arn),
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
                 resources=["secrets"],
             ),
             enabled_cluster_log_types=list(eks.log_types),

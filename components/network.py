@@ -13,7 +13,7 @@ and emptied, so nothing that lands in it by accident can talk (rule 89).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -50,6 +50,8 @@ class NetworkArgs:
     retain: bool
     """Keep the flow-log key and group (prod): protect and retain on delete."""
     tags: dict[str, str]
+    key_admins: list[str] = field(default_factory=list)
+    """Principals allowed to disable, delete or re-policy the flow-log key (see aws_iam.key_admin_guard)."""
 
 
 class Network(pulumi.ComponentResource):
@@ -167,7 +169,7 @@ class Network(pulumi.ComponentResource):
             description=f"ai-infra {args.cluster_name}: VPC flow logs",
             enable_key_rotation=True,
             deletion_window_in_days=30 if args.retain else 7,
-            policy=aws_iam.logs_key_policy(args.account_id, args.region, group_name),
+            policy=aws_iam.logs_key_policy(args.account_id, args.region, group_name, args.key_admins),
             tags=args.tags,
             opts=keep,
         )

@@ -43,6 +43,10 @@ class EfsArgs:
     tags: dict[str, str]
     csi_role_name: pulumi.Input[str] | None = None
     """The EFS CSI controller's IRSA role: gets create/delete rights on this file system only."""
+    account_id: str
+    """For the file system key's policy."""
+    key_admins: list[str] = field(default_factory=list)
+    """Principals allowed to disable, delete or re-policy the file system key."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,6 +99,7 @@ class SharedStorage(pulumi.ComponentResource):
             description="ai-infra shared model storage (EFS)",
             enable_key_rotation=True,
             deletion_window_in_days=30 if args.retain else 7,
+            policy=aws_iam.admin_only_key_policy(efs.account_id, efs.key_admins),
             tags=efs.tags,
             opts=self._keep,
         )

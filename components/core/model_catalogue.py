@@ -33,6 +33,11 @@ MODELS: dict[str, ModelFacts] = {
     "TheBloke/deepseek-coder-33B-instruct-AWQ": ModelFacts(
         weights_gib=17.9, kv_bytes_per_token=_kv(62, 8, 128), max_context=16384
     ),
+    # 64 layers, 8 KV heads of 128 (hidden 5120 / 40 heads), 32768 positions; 32.8 B parameters
+    # in 4-bit AWQ (≈ 19.3 GB of safetensors).
+    "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ": ModelFacts(
+        weights_gib=18.0, kv_bytes_per_token=_kv(64, 8, 128), max_context=32768
+    ),
 }
 
 ACTIVATION_RESERVE_GIB = 1.0

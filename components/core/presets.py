@@ -97,9 +97,12 @@ _PROD: dict[str, Any] = {
     # Our own model-runner and Ollama images, built here and run by digest.
     "registry": {"enabled": True, "build": ["model-runner", "ollama"]},
     "models": {
-        "deepseek-coder": {
+        "coder-32b": {
             "engine": "vllm",
-            "model": "TheBloke/deepseek-coder-33B-instruct-AWQ",
+            "model": "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ",
+            # Prod serves a commit, never a branch. This one (2024-11-18) is the revision several
+            # independent vLLM deployments pin for this checkpoint; bump it in a reviewed change.
+            "revision": "1ed0a6145da0ce550c628e8e8b678f51e695995d",
             "pool": "serving",
             "gpusPerReplica": 2,
             "replicas": {"min": 2, "max": 4},

@@ -7,6 +7,7 @@ in tests and in the plan. Every document is least-privilege and names its reason
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -225,11 +226,59 @@ def cluster_autoscaler_policy(cluster_name: str) -> str:
     )
 
 
-def logs_key_policy(account_id: str, region: str, log_group_name: str) -> str:
+def logs_key_policy(account_id: str, region: str, log_group_name: str, key_admins: Sequence[str] = ()) -> str:
     """A key for one log group: the account root administers it, CloudWatch Logs uses it for
-    that group only (``kms:EncryptionContext:aws:logs:arn``)."""
-    statements = json.loads(kms_key_policy(account_id, region, log_group_name))["Statement"][:2]
-    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+    that group only (``kms:EncryptionContext:aws:logs:arn``); the key-admin guard on top."""
+    statements = json.loads(kms_key_policy(account_id, region, log_group_name))["Statement"]
+    kept = [st for st in statements if st["Sid"] in ("AccountAdministers", "CloudWatchLogsForClusterLogGroup")]
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": kept + key_admin_guard(account_id, key_admins)}, sort_keys=True
+    )
+
+
+KEY_ADMIN_ACTIONS = ("kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion")
+"""What only key admins may do: each either destroys the data under the key or takes it over."""
+
+
+def key_admin_guard(account_id: str, key_admins: Sequence[str]) -> list[dict[str, Any]]:
+    """A Deny of ``KEY_ADMIN_ACTIONS`` to every principal but the key admins and the account's root user.
+
+    The ``AccountAdministers`` statement lets IAM policies grant key rights, so without this any
+    IAM admin could disable or delete the key. The root user stays excepted so the account can
+    always recover the key (lockout-safe), and the role that runs ``pulumi up`` must be a key
+    admin: KMS refuses (``CreateKey``/``PutKeyPolicy``'s lockout safety check) a policy that
+    stops its caller from changing it again. No key admins listed (a dev stack): no guard.
+    """
+    if not key_admins:
+        return []
+    excepted = [f"arn:aws:iam::{account_id}:root", *sorted(set(key_admins))]
+    return [
+        {
+            "Sid": "OnlyKeyAdminsDisableDeleteOrRepolicy",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": list(KEY_ADMIN_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": excepted}},
+        }
+    ]
+
+
+def admin_only_key_policy(account_id: str, key_admins: Sequence[str] = ()) -> str:
+    """The default key policy (the account root administers; IAM policies grant use) plus the
+    key-admin guard: for keys used through grants their services create (EKS Secrets, EFS)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": statements + key_admin_guard(account_id, key_admins)}, sort_keys=True
+    )
 
 
 def flow_logs_role_policy(log_group_arn: str) -> str:
@@ -252,8 +301,10 @@ def flow_logs_role_policy(log_group_arn: str) -> str:
     )
 
 
-def kms_key_policy(account_id: str, region: str, log_group_name: str) -> str:
-    """Account root administers the key; CloudWatch Logs may use it for the cluster's log group only."""
+def kms_key_policy(account_id: str, region: str, log_group_name: str, key_admins: Sequence[str] = ()) -> str:
+    """The data key (node volumes, the gp3 class, control-plane logs, ECR): the account root
+    administers it, CloudWatch Logs may use it for the cluster's log group only, Auto Scaling for
+    node volumes; the key-admin guard on top. Kubernetes Secrets have their own key."""
     log_group_arn = f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}"
     autoscaling_role = (  # node groups launch instances through this service-linked role
         f"arn:aws:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
@@ -292,4 +343,5 @@ def kms_key_policy(account_id: str, region: str, log_group_name: str) -> str:
             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
         },
     ]
+    statements += key_admin_guard(account_id, key_admins)
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

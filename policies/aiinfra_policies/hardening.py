@@ -1,40 +1,60 @@
 """Section L of ``policies/RULES.md``: hardening found by a CIS EKS / EKS Best Practices review of
-the prod plan (rules 83–89; the rest of the range arrives with the security issue's fixes).
+the prod plan (rules 83–89).
 
-Cluster-admin access goes only to allowlisted principals, and edit access only to namespaces
-(84). The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything
-that reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads Secrets
-only in its own namespace (87): the chart's default lets its operator list and watch every Secret
-in the cluster. Tenant namespaces cannot run pods at Kubernetes' system PriorityClasses (85): a
-quota of zero pods scoped to those classes, enforced at admission. ``iam-csi-policies-scoped`` (no
-rule number) keeps the EBS CSI driver on the tag-scoped V2 managed policy (V1 lets it modify any
-volume in the account) and the EFS CSI driver off the managed policy that covers every file
-system. A VPC records its traffic and its default security group admits nothing (89): flow logs
-are the only record of what a compromised pod talked to, and the default group is where an ENI
-lands when someone forgets to name one. Resources are matched through their property dependencies
-(which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too, before any
-id exists.
+Cluster-admin access goes only to allowlisted principals, and edit access only to namespaces (84).
+The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything that
+reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads Secrets only
+in its own namespace (87): the chart's default lets its operator list and watch every Secret in the
+cluster. Model weights are served and staged at a Hub commit SHA (88): a branch moves upstream, so
+two replicas of one fleet could serve different weights nobody reviewed. Tenant namespaces cannot
+run pods at Kubernetes' system PriorityClasses (85): a quota of zero pods scoped to those classes,
+enforced at admission. ``iam-csi-policies-scoped`` (no rule number) keeps the EBS CSI driver on the
+tag-scoped V2 managed policy (V1 lets it modify any volume in the account) and the EFS CSI driver
+off the managed policy that covers every file system. A VPC records its traffic and its default
+security group admits nothing (89): flow logs are the only record of what a compromised pod talked
+to, and the default group is where an ENI lands when someone forgets to name one. ``kms-keys-guarded``
+(no rule number): any IAM admin could otherwise disable or delete a key and with it every
+volume, log and Secret under it; and the key that wraps Kubernetes Secrets is used by the EKS grant
+alone, so no data-path role can unwrap Secrets. Resources are matched through their property
+dependencies (which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too,
+before any id exists.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from fnmatch import fnmatchcase
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_node_role, is_set, namespace_of, policy
+from aiinfra_policies.common import (
+    Report,
+    RulePolicy,
+    Subject,
+    containers,
+    get_path,
+    is_node_role,
+    is_set,
+    namespace_of,
+    policy,
+)
 from aiinfra_policies.constants import (
     ACCESS_POLICY_ASSOCIATION,
     ADDON,
+    CLUSTER,
     DEFAULT_SG,
     FLOW_LOG,
     HELM_RELEASE,
+    KMS_KEY,
     NAMESPACE,
     RESOURCE_QUOTA,
     ROLE,
     ROLE_ATTACHMENT,
     VPC,
+    WORKLOAD_TYPES,
 )
 
 CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
@@ -129,6 +149,40 @@ def _priority_scoped(args: StackValidationArgs, report: Report) -> None:
             )
 
 
+# 88 ------------------------------------------------------------------------------------------
+HF_COMMIT = re.compile(r"[0-9a-f]{40}")
+STAGED_REVISION = re.compile(r'"revision":\s*"([^"]*)"')
+
+
+def _server_revision(args: list[Any]) -> str | None:
+    """The value of ``--revision`` (``--revision X`` or ``--revision=X``) in a vLLM command line."""
+    for i, arg in enumerate(args):
+        text = str(arg)
+        if text == "--revision" and i + 1 < len(args):
+            return str(args[i + 1])
+        if text.startswith("--revision="):
+            return text.split("=", 1)[1]
+    return None
+
+
+def _model_revision_pinned(subject: Subject, report: Report) -> None:
+    for kind, container in containers(subject.pod):
+        where = f"{subject.pod_path}.{kind}"
+        try:
+            line = [str(a) for a in [*(container.get("command") or []), *(container.get("args") or [])]]
+        except UnknownValueError:
+            continue  # computed at preview: judged on update
+        if "vllm" in line[:2] and "serve" in line[:3]:
+            revision = _server_revision(line)
+            if revision is None or not HF_COMMIT.fullmatch(revision):
+                report(f"{where}: vLLM must serve --revision <40-hex commit SHA> (a branch can move upstream).")
+        for text in line:
+            if "snapshot_download" in text:
+                staged = STAGED_REVISION.findall(text)
+                if not staged or not all(HF_COMMIT.fullmatch(r) for r in staged):
+                    report(f"{where}: weights must be downloaded at a 40-hex commit SHA, not a branch or tag.")
+
+
 # 87 ------------------------------------------------------------------------------------------
 def _keda_restrict_secrets(r: Subject, report: Report) -> None:
     if r.props.get("chart") != "keda":
@@ -164,6 +218,55 @@ def _vpc_flow_logs(args: StackValidationArgs, report: Report) -> None:
             )
 
 
+# — (kms-keys-guarded) ---------------------------------------------------------------------------
+GUARDED_ACTIONS = frozenset({"kms:DisableKey", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion"})
+KEY_ALIAS = "aws:kms/alias:Alias"
+
+
+def _key_guarded(policy_json: str) -> bool:
+    """Whether a key policy denies disabling, deleting and re-policying to all but named principals."""
+    try:
+        statements = json.loads(policy_json).get("Statement", [])
+    except (ValueError, AttributeError):
+        return False
+    for st in statements if isinstance(statements, list) else [statements]:
+        actions = st.get("Action", [])
+        actions = {actions} if isinstance(actions, str) else set(actions)
+        principal_condition = any("aws:PrincipalArn" in (c or {}) for c in (st.get("Condition") or {}).values())
+        if st.get("Effect") == "Deny" and principal_condition and ("kms:*" in actions or actions >= GUARDED_ACTIONS):
+            return True
+    return False
+
+
+def _kms_keys_guarded(args: StackValidationArgs, report: Report) -> None:
+    secrets_keys = {
+        d.urn
+        for r in args.resources
+        if r.resource_type == CLUSTER
+        for d in r.property_dependencies.get("encryptionConfig", [])
+        if d.resource_type == KMS_KEY
+    }
+    for r in args.resources:
+        if r.resource_type == KMS_KEY:
+            try:
+                policy_json = r.props.get("policy")
+            except UnknownValueError:
+                continue  # computed at preview: judged on update
+            if not isinstance(policy_json, str) or not _key_guarded(policy_json):
+                report(
+                    "The key policy must deny kms:DisableKey, kms:ScheduleKeyDeletion and kms:PutKeyPolicy to "
+                    "every principal but the key admins (components/specs/aws_iam.py key_admin_guard).",
+                    r.urn,
+                )
+        elif r.resource_type not in (CLUSTER, KEY_ALIAS) and any(
+            d.urn in secrets_keys for deps in r.property_dependencies.values() for d in deps
+        ):
+            report(
+                "The key that envelope-encrypts Kubernetes Secrets must encrypt nothing else; use the data key.",
+                r.urn,
+            )
+
+
 POLICIES: list[RulePolicy] = [
     policy(
         "vpc-cni-irsa",
@@ -183,6 +286,17 @@ POLICIES: list[RulePolicy] = [
         level=A,
         types={ROLE_ATTACHMENT},
         check=_csi_scoped,
+    ),
+    policy(
+        "kms-keys-guarded",
+        rule=None,
+        section="L",
+        description="Only key admins can disable, delete or re-policy a KMS key; Secrets have a key of their own.",
+        remediation="Build keys with components/specs/aws_iam.py (key_admin_guard) and list "
+        "cluster.eks.adminPrincipalArns or keyAdminPrincipalArns.",
+        level=A,
+        stack=True,
+        check=_kms_keys_guarded,
     ),
     policy(
         "eks-access-policy-allowlist",
@@ -209,6 +323,16 @@ POLICIES: list[RulePolicy] = [
         level=A,
         stack=True,
         check=_priority_scoped,
+    ),
+    policy(
+        "model-revision-pinned",
+        rule="88",
+        description="Model weights are served and staged at a Hugging Face commit SHA, never a branch.",
+        remediation="Set models.<name>.revision to the model repository's 40-hex commit SHA.",
+        level=A,
+        types=WORKLOAD_TYPES,
+        check=_model_revision_pinned,
+        exclude_namespaces=True,
     ),
     policy(
         "keda-restrict-secrets",

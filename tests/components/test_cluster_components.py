@@ -17,7 +17,7 @@ from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.network import Network, NetworkArgs, subnet_cidrs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.specs import aws_iam
-from planner.mocks import RecordingMonitor
+from planner.mocks import RecordingMonitor, Registration
 from tests.conftest import build_under_mocks, settings_for
 
 TAGS = aws_tags(env="prod", team="ml", cost_center="cc")
@@ -74,15 +74,49 @@ def test_eks_cluster_is_private_encrypted_and_logged_in_prod() -> None:
     assert log_group.urn in cluster.dependencies
 
 
-def test_prod_key_and_logs_are_protected_and_retained() -> None:
+def test_prod_keys_and_logs_are_protected_and_retained() -> None:
     m = _eks()
-    for typ in ("aws:kms/key:Key", "aws:cloudwatch/logGroup:LogGroup"):
-        reg = m.by_type(typ)[0]
-        assert reg.protect and reg.retain_on_delete, typ
-    key = m.by_type("aws:kms/key:Key")[0].inputs
-    assert key["enableKeyRotation"] is True and key["deletionWindowInDays"] == 30
-    dev = _eks(prod=False).by_type("aws:kms/key:Key")[0]
-    assert not dev.protect and dev.inputs["deletionWindowInDays"] == 7
+    assert len(m.by_type("aws:kms/key:Key")) == 2
+    for reg in [*m.by_type("aws:kms/key:Key"), *m.by_type("aws:cloudwatch/logGroup:LogGroup")]:
+        assert reg.protect and reg.retain_on_delete, reg.name
+        if reg.type == "aws:kms/key:Key":
+            assert reg.inputs["enableKeyRotation"] is True and reg.inputs["deletionWindowInDays"] == 30
+    for dev in _eks(prod=False).by_type("aws:kms/key:Key"):
+        assert not dev.protect and dev.inputs["deletionWindowInDays"] == 7
+
+
+def _keys(m: RecordingMonitor) -> tuple[Registration, Registration]:
+    (secrets,) = [k for k in m.by_type("aws:kms/key:Key") if "Secrets" in k.inputs["description"]]
+    (data,) = [k for k in m.by_type("aws:kms/key:Key") if k is not secrets]
+    return secrets, data
+
+
+def test_secrets_have_their_own_key_and_only_key_admins_can_destroy_either() -> None:
+    m = _eks(cluster={"eks": {"keyAdminPrincipalArns": ["arn:aws:iam::123456789012:role/key-admin"]}})
+    secrets, data = _keys(m)
+    (cluster,) = m.by_type("aws:eks/cluster:Cluster")
+    assert cluster.inputs["encryptionConfig"]["provider"]["keyArn"] == secrets.outputs["arn"]
+    (log_group,) = m.by_type("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["kmsKeyId"] == data.outputs["arn"]
+    for key in (secrets, data):
+        statements = {st["Sid"]: st for st in json.loads(key.inputs["policy"])["Statement"]}
+        guard = statements["OnlyKeyAdminsDisableDeleteOrRepolicy"]
+        assert guard["Effect"] == "Deny" and set(guard["Action"]) == set(aws_iam.KEY_ADMIN_ACTIONS)
+        # The root user always recovers the key; the key admin replaces the cluster admins.
+        assert guard["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+            "arn:aws:iam::123456789012:root",
+            "arn:aws:iam::123456789012:role/key-admin",
+        ]
+    # Only the data key serves CloudWatch Logs and Auto Scaling; the Secrets key serves no service.
+    secrets_sids = {st["Sid"] for st in json.loads(secrets.inputs["policy"])["Statement"]}
+    assert secrets_sids == {"AccountAdministers", "OnlyKeyAdminsDisableDeleteOrRepolicy"}
+    # Key admins default to the cluster admins; none listed (a dev stack): no guard to lock anyone out.
+    default_guard = json.loads(_keys(_eks())[0].inputs["policy"])["Statement"][-1]
+    assert default_guard["Condition"]["ArnNotLike"]["aws:PrincipalArn"][1:] == sorted(
+        settings_for("prod").cluster.eks.admin_principal_arns
+    )
+    dev_secrets, _ = _keys(_eks(prod=False, cluster={"eks": {"adminPrincipalArns": []}}))
+    assert "OnlyKeyAdmins" not in dev_secrets.inputs["policy"]
 
 
 def test_node_role_has_only_the_worker_and_ecr_policies_and_a_minimal_ssm_policy() -> None:

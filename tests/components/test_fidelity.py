@@ -74,7 +74,8 @@ def test_ebs_csi_role_may_use_the_cluster_key() -> None:
     # kms:Decrypt, kms:GenerateDataKeyWithoutPlaintext and kms:CreateGrant on the key; neither
     # AmazonEBSCSIDriverPolicy nor V2 holds KMS actions.
     m = _eks()
-    key_arn = m.by_type("aws:kms/key:Key")[0].outputs["arn"]
+    (data_key,) = [k for k in m.by_type("aws:kms/key:Key") if "Secrets" not in k.inputs["description"]]
+    key_arn = data_key.outputs["arn"]
     ebs_role = next(
         r for r in m.by_type("aws:iam/role:Role") if "ebs-csi-controller-sa" in r.inputs["assumeRolePolicy"]
     )
@@ -136,7 +137,8 @@ def test_autoscaling_service_linked_role_precedes_the_key_only_when_asked() -> N
     (slr,) = m.by_type("aws:iam/serviceLinkedRole:ServiceLinkedRole")
     assert slr.inputs["awsServiceName"] == "autoscaling.amazonaws.com"
     assert slr.retain_on_delete
-    assert slr.urn in m.by_type("aws:kms/key:Key")[0].dependencies
+    (data_key,) = [k for k in m.by_type("aws:kms/key:Key") if "Secrets" not in k.inputs["description"]]
+    assert slr.urn in data_key.dependencies
     assert _eks().by_type("aws:iam/serviceLinkedRole:ServiceLinkedRole") == []
 
 
@@ -222,7 +224,7 @@ def test_vllm_home_and_arguments() -> None:
     # effect; --quantization awq forces the slow kernel over awq_marlin (awq_marlin.py
     # override_quantization_method); fp8 is applied at load time and must be named.
     prod = stack_run("prod")
-    vllm = _workload(prod, "model-deepseek-coder-deployment")  # an AWQ checkpoint
+    vllm = _workload(prod, "model-coder-32b-deployment")  # an AWQ checkpoint
     ollama = _workload(prod, "model-qwen-coder-deployment")
     home = {
         pod_name: next(v for v in pod["volumes"] if v["name"] == "home")["emptyDir"]["sizeLimit"]
@@ -232,8 +234,8 @@ def test_vllm_home_and_arguments() -> None:
     args = next(c for c in vllm["containers"] if c.get("command", [None])[0] == "vllm")["args"]
     assert "--disable-log-requests" not in args and "--quantization" not in args
     for quantization, expected in (("awq", None), ("gptq", None), ("fp8", "fp8")):
-        spec = settings_for("prod", models={"deepseek-coder": {"quantization": quantization}}).models["deepseek-coder"]
-        args = spec.engine_record.server_args(spec, "deepseek-coder")
+        spec = settings_for("prod", models={"coder-32b": {"quantization": quantization}}).models["coder-32b"]
+        args = spec.engine_record.server_args(spec, "coder-32b")
         assert "--disable-log-requests" not in args
         given = args[args.index("--quantization") + 1] if "--quantization" in args else None
         assert given == expected, quantization

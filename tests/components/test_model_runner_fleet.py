@@ -34,7 +34,7 @@ def test_single_replica_dev_fleet() -> None:
 
 
 def test_prod_vllm_fleet_gets_pdb_scaledobject_and_ignores_replicas() -> None:
-    m = _build(_fleet("deepseek-coder", "prod"), prometheus_url="http://prom:9090")
+    m = _build(_fleet("coder-32b", "prod"), prometheus_url="http://prom:9090")
     assert _types(m) == {
         "ServiceAccount",
         "Deployment",
@@ -44,11 +44,11 @@ def test_prod_vllm_fleet_gets_pdb_scaledobject_and_ignores_replicas() -> None:
         "ScaledObject",
     }
     scaled = m.by_type("kubernetes:keda.sh/v1alpha1:ScaledObject")[0].inputs
-    assert scaled["spec"]["scaleTargetRef"] == {"kind": "Deployment", "name": "vllm-deepseek-coder"}
+    assert scaled["spec"]["scaleTargetRef"] == {"kind": "Deployment", "name": "vllm-coder-32b"}
 
 
 def test_service_monitor_only_when_monitoring_is_on() -> None:
-    f = _fleet("deepseek-coder", "prod")
+    f = _fleet("coder-32b", "prod")
     assert "ServiceMonitor" not in _types(_build(f))
     monitor = _build(f, service_monitor=True).by_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")[0].inputs
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
@@ -67,8 +67,8 @@ def test_ollama_autoscales_with_an_hpa() -> None:
 
 
 def test_local_nvme_cache_uses_a_statefulset_with_claims() -> None:
-    settings = settings_for("prod", models={"deepseek-coder": {"pool": "training", "cache": "local-nvme"}})
-    f = spec.FleetSpec(name="deepseek-coder", spec=settings.models["deepseek-coder"], image="i", env="prod", team="t")
+    settings = settings_for("prod", models={"coder-32b": {"pool": "training", "cache": "local-nvme"}})
+    f = spec.FleetSpec(name="coder-32b", spec=settings.models["coder-32b"], image="i", env="prod", team="t")
     m = _build(f, prometheus_url="http://p")
     sts = m.by_type("kubernetes:apps/v1:StatefulSet")[0].inputs
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"] == "local-nvme"

@@ -108,7 +108,7 @@ def test_prod_plans_monitoring_and_keda_reads_its_prometheus() -> None:
     assert address == spec.prometheus_url("monitoring") == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
     assert run.outputs["prometheusUrl"] == address
     monitors = {r.inputs["metadata"]["name"] for r in run.registrations if r.type.endswith(":ServiceMonitor")}
-    assert "vllm-deepseek-coder" in monitors
+    assert "vllm-coder-32b" in monitors
 
 
 def test_dev_runs_without_monitoring_and_nothing_autoscales_on_prometheus() -> None:

@@ -79,6 +79,8 @@ def _efs(retain: bool, backups: bool = True, cache: bool = False) -> RecordingMo
                     throughput_mode="elastic",
                     tags=TAGS,
                     csi_role_name="efs-csi",
+                    account_id="123456789012",
+                    key_admins=["arn:aws:iam::123456789012:role/deploy"] if retain else [],
                 ),
             ),
         )
@@ -134,6 +136,9 @@ def test_prod_file_system_and_key_are_protected_dev_are_not() -> None:
             reg = m.by_type(typ)[0]
             assert (reg.protect, reg.retain_on_delete) == (retain, retain), typ
         assert _class(m)["reclaimPolicy"] == ("Retain" if retain else "Delete")
+        # Only the key admins (and the root user) may disable, delete or re-policy the weights' key.
+        key_policy = m.by_type("aws:kms/key:Key")[0].inputs["policy"]
+        assert ("OnlyKeyAdminsDisableDeleteOrRepolicy" in key_policy) == retain
     assert _efs(retain=False, backups=False).by_type("aws:efs/backupPolicy:BackupPolicy")[0].inputs["backupPolicy"] == {
         "status": "DISABLED"
     }

@@ -198,8 +198,8 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
         (tmp_path / name).symlink_to(ROOT / name)
     config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     config["ai-infra:hfToken"] = {"secure": "v1:c2VjcmV0LWhm"}
-    config["ai-infra:models"] = {"deepseek-coder": {"apiKeySecret": "deepseekKey"}}
-    config["ai-infra:deepseekKey"] = {"secure": "v1:c2VjcmV0LWdyYWZhbmE="}
+    config["ai-infra:models"] = {"coder-32b": {"apiKeySecret": "coderKey"}}
+    config["ai-infra:coderKey"] = {"secure": "v1:c2VjcmV0LWdyYWZhbmE="}
     (tmp_path / "Pulumi.sec.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "out"
     result = plan("sec", out, tmp_path, "--skip-preview-check")
@@ -207,18 +207,18 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
     text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "plan-placeholder" not in text and "c2VjcmV0" not in text
     # Secrets render as valid objects: their keys, each value "[secret]".
-    secret = yaml.safe_load((out / "manifests" / "models" / "secret-deepseek-coder-api-key.yaml").read_text())
+    secret = yaml.safe_load((out / "manifests" / "models" / "secret-coder-32b-api-key.yaml").read_text())
     assert secret["stringData"] == {"api-key": "[secret]"}
-    assert json.loads((out / "settings.json").read_text())["secretKeys"] == ["deepseekKey", "hfToken"]
+    assert json.loads((out / "settings.json").read_text())["secretKeys"] == ["coderKey", "hfToken"]
 
 
 def test_settings_json_is_the_effective_settings_without_secret_values(plans: dict[str, Path]) -> None:
     settings = json.loads((plans["prod"] / "settings.json").read_text())
-    assert settings["models"]["deepseek-coder"]["gpuMemoryUtilization"] == 0.9  # the field default, resolved
+    assert settings["models"]["coder-32b"]["gpuMemoryUtilization"] == 0.9  # the field default, resolved
     assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
     assert settings["secretKeys"] == []
     cost = json.loads((plans["prod"] / "cost.json").read_text())
-    assert cost["fleets"]["deepseek-coder"]["gpus"] == {"min": 4, "max": 8}
+    assert cost["fleets"]["coder-32b"]["gpus"] == {"min": 4, "max": 8}
 
 
 def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:

@@ -7,7 +7,17 @@ from typing import Any
 from pulumi_policy import PolicyCustomTimeouts, PolicyResource, PolicyResourceOptions, StackValidationArgs
 
 from aiinfra_policies import hardening
-from aiinfra_policies.constants import ADDON, DEFAULT_SG, FLOW_LOG, ROLE, ROLE_ATTACHMENT, VPC
+from aiinfra_policies.constants import (
+    ADDON,
+    CLUSTER,
+    DEFAULT_SG,
+    FLOW_LOG,
+    KMS_KEY,
+    LOG_GROUP,
+    ROLE,
+    ROLE_ATTACHMENT,
+    VPC,
+)
 from tests.conftest import policy_by_name
 
 _OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
@@ -145,3 +155,52 @@ def test_cluster_admin_only_for_allowlisted_principals_and_edit_only_in_namespac
     assert violations(policy, APA, grant("oncall", "AmazonEKSEditPolicy", ns), admins) == []
     assert violations(policy, APA, grant("oncall", "AmazonEKSEditPolicy", cluster), admins)
     assert violations(policy, APA, grant("auditor", "AmazonEKSViewPolicy", cluster), admins) == []
+
+
+def _server(args: list[str], script: str) -> dict[str, Any]:
+    stage = {"name": "stage", "command": ["python3", "-c"], "args": [script]}
+    serve = {"name": "vllm", "command": ["vllm", "serve"], "args": ["org/model", *args]}
+    return {"spec": {"template": {"spec": {"initContainers": [stage], "containers": [serve]}}}}
+
+
+def test_model_weights_are_served_and_staged_at_a_commit() -> None:
+    from tests.conftest import violations
+
+    policy = policy_by_name(hardening.POLICIES, "model-revision-pinned")
+    deployment = "kubernetes:apps/v1:Deployment"
+    sha = "1ed0a6145da0ce550c628e8e8b678f51e695995d"
+    staged = 'snapshot_download(**{"repo_id": "org/model", "revision": "%s"})'
+    assert violations(policy, deployment, _server(["--revision", sha], staged % sha)) == []
+    assert violations(policy, deployment, _server([f"--revision={sha}"], staged % sha)) == []
+    both = violations(policy, deployment, _server([], staged % "main"))
+    assert len(both) == 2 and "initContainers[0]" in both[0] and "containers[0]: vLLM" in both[1]
+    assert sha not in " ".join(both) and "main" not in " ".join(both)  # messages never quote values
+    (short,) = violations(policy, deployment, _server(["--revision", sha[:12]], staged % sha))
+    assert "40-hex" in short
+    # Other workloads (Ollama, anything without vLLM or the Hub) are not this rule's business.
+    other = {"spec": {"template": {"spec": {"containers": [{"name": "o", "command": ["ollama", "serve"]}]}}}}
+    assert violations(policy, deployment, other) == []
+
+
+def test_kms_keys_are_guarded_and_the_secrets_key_wraps_nothing_else() -> None:
+    from components.specs import aws_iam
+
+    admins = ["arn:aws:iam::123456789012:role/deploy"]
+    guarded = aws_iam.admin_only_key_policy("123456789012", admins)
+    secrets = _res(KMS_KEY, "secrets", {"policy": guarded})
+    data = _res(KMS_KEY, "data", {"policy": aws_iam.kms_key_policy("123456789012", "us-west-2", "/g", admins)})
+
+    def uses(typ: str, name: str, prop: str, key: PolicyResource) -> PolicyResource:
+        return PolicyResource(typ, {}, f"urn:pulumi:t::p::{typ}::{name}", name, _OPTS, None, None, [], {prop: [key]})
+
+    cluster = uses(CLUSTER, "eks", "encryptionConfig", secrets)
+    logs = uses(LOG_GROUP, "logs", "kmsKeyId", data)
+    assert _check([secrets, data, cluster, logs], "kms-keys-guarded") == []
+    # A key any IAM admin could delete, and Secrets' key reused for a log group: both reported.
+    open_key = _res(KMS_KEY, "open", {"policy": aws_iam.admin_only_key_policy("123456789012")})
+    misuse = uses(LOG_GROUP, "logs", "kmsKeyId", secrets)
+    found = _check([secrets, open_key, cluster, misuse], "kms-keys-guarded")
+    assert len(found) == 2
+    assert any("kms:DisableKey" in m for m in found) and any("encrypt nothing else" in m for m in found)
+    assert not any("123456789012" in m for m in found)  # messages never quote values
+    assert len(_check([_res(KMS_KEY, "default", {})], "kms-keys-guarded")) == 1  # AWS's default policy

@@ -107,7 +107,7 @@ def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> N
     deployment = next(
         r.inputs
         for r in run.registrations
-        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
+        if r.type == "kubernetes:apps/v1:Deployment" and r.inputs["metadata"]["name"] == "vllm-coder-32b"
     )
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     # An AWQ checkpoint names its quantization itself: no --quantization, so vLLM picks awq_marlin.
@@ -117,7 +117,7 @@ def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> N
     service = next(
         r.inputs
         for r in run.registrations
-        if r.type == "kubernetes:core/v1:Service" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
+        if r.type == "kubernetes:core/v1:Service" and r.inputs["metadata"]["name"] == "vllm-coder-32b"
     )
     assert (
         service["spec"]["type"] == "ClusterIP" and service["metadata"]["annotations"]["tailscale.com/expose"] == "true"

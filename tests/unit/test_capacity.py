@@ -64,7 +64,7 @@ def test_max_replicas_over_the_cap_is_a_warning_with_the_numbers() -> None:
     raw = {
         "environment": "prod",
         **PROD_ADMINS,
-        "models": {"deepseek-coder": {"replicas": {"min": 2, "max": 8}}},
+        "models": {"coder-32b": {"replicas": {"min": 2, "max": 8}}},
         "namespaces": {"models": {"quota": {"gpus": 40, "pods": 60}}},
     }
     settings = parse_settings(raw, stack="prod")

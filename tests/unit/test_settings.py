@@ -177,7 +177,7 @@ def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
             "environment": "prod",
             "cluster": existing_prod,
             "namespaces": {"models": {"modelCache": False}},
-            "models": {"deepseek-coder": None, "qwen-coder": None},  # null removes a preset entry
+            "models": {"coder-32b": None, "qwen-coder": None},  # null removes a preset entry
         },
         stack="prod",
     )
@@ -326,7 +326,7 @@ def test_monitoring_receivers_need_secret_webhooks_and_the_stack() -> None:
     assert "--secret" in _problems({**raw, "oncallWebhook": "https://x"}, stack="prod")["ai-infra:oncallWebhook"]
     ok = parse_settings({**raw, "oncallWebhook": "[secret]"}, stack="prod", secret_keys=frozenset({"oncallWebhook"}))
     assert ok.monitoring.alert_receivers["oncall"].severities == ["critical", "warning"]
-    off = deep_merge(raw, {"monitoring": {"enabled": False}, "models": {"deepseek-coder": {"replicas": {"max": 2}}}})
+    off = deep_merge(raw, {"monitoring": {"enabled": False}, "models": {"coder-32b": {"replicas": {"max": 2}}}})
     problems = _problems({**off, "oncallWebhook": "[secret]"}, stack="prod", secret_keys=frozenset({"oncallWebhook"}))
     assert "monitoring.enabled" in problems["ai-infra:monitoring.alertReceivers"]
 
@@ -413,3 +413,13 @@ def test_each_principal_gets_one_access_level() -> None:
     )
     assert "already in operatorPrincipalArns" in problems["ai-infra:cluster.eks.viewerPrincipalArns[0]"]
     assert "IAM role or user ARN" in problems["ai-infra:cluster.eks.viewerPrincipalArns[1]"]
+
+
+@pytest.mark.parametrize("revision", [None, "main", "v1.0", "1ed0a61", "1ED0A6145DA0CE550C628E8E8B678F51E695995D"])
+def test_prod_serves_hugging_face_weights_at_a_commit(revision: str | None) -> None:
+    raw = {"environment": "prod", **PROD_ADMINS, "models": {"coder-32b": {"revision": revision}}}
+    message = _problems(raw, stack="prod")["ai-infra:models.coder-32b.revision"]
+    assert "40-hex commit SHA" in message
+    # dev may follow a branch while a model is being tried out.
+    dev = settings_for("dev", models={"qwen-instruct": {"revision": "main"}})
+    assert dev.models["qwen-instruct"].revision == "main"

@@ -62,10 +62,20 @@ class EksSettings(Settings):
     """Operators: ``AmazonEKSEditPolicy`` in the workload namespaces only (no RBAC, no cluster objects)."""
     viewer_principal_arns: list[str] = Field(default_factory=list)
     """Read-only: ``AmazonEKSViewPolicy`` cluster-wide (no Secrets)."""
+    key_admin_principal_arns: list[str] | None = None
+    """Who may disable, delete or re-policy the stack's KMS keys (default: adminPrincipalArns).
+    Include the role that runs ``pulumi up``: KMS refuses a key policy that locks out its caller."""
+
     system_pool: SystemPoolSettings = Field(default_factory=SystemPoolSettings)
     create_autoscaling_service_linked_role: bool = False
     """Create ``AWSServiceRoleForAutoScaling`` first: true only in an account that never had an Auto
     Scaling group (the KMS key policy names that role, and KMS rejects unknown principals)."""
+
+    @property
+    def key_admins(self) -> list[str]:
+        """Who the KMS key policies except from the key-admin guard (aws_iam.key_admin_guard)."""
+        chosen = self.admin_principal_arns if self.key_admin_principal_arns is None else self.key_admin_principal_arns
+        return list(chosen)
 
     @model_validator(mode="after")
     def _rules(self) -> EksSettings:
@@ -91,6 +101,9 @@ class EksSettings(Settings):
                     problems.append((f"{key}[{i}]", f"is already in {seen[arn]}: one access level per principal"))
                 else:
                     seen[arn] = key
+        for i, arn in enumerate(self.key_admin_principal_arns or []):
+            if not arn.startswith("arn:aws:iam::"):
+                problems.append((f"keyAdminPrincipalArns[{i}]", "must be an IAM role or user ARN"))
         check(problems)
         return self
 

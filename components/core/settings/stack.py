@@ -8,6 +8,7 @@ decision is testable without the mock engine.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -361,6 +362,10 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
+HF_COMMIT = re.compile(r"[0-9a-f]{40}")
+"""A Hugging Face Hub commit: the only revision that cannot change upstream."""
+
+
 def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
     """Cross-field rules of one model spec against the namespaces, pools and storage it names."""
     problems: list[Problem] = []
@@ -400,6 +405,16 @@ def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
                 "replicas.max",
                 "autoscaling on queue depth reads Prometheus, and this stack has none: set monitoring.enabled: "
                 "true, or monitoring.prometheusUrl to an existing Prometheus (or replicas.max to replicas.min)",
+            )
+        )
+    if s.is_prod and "revision" in spec.engine_record.options and not HF_COMMIT.fullmatch(spec.revision or ""):
+        # A branch or tag (``main``) can move upstream between two scale-ups: replicas of one
+        # fleet would serve different weights, and nobody reviewed the change.
+        problems.append(
+            (
+                "revision",
+                "must be the model repository's 40-hex commit SHA in prod (the Hub's 'Files and versions' "
+                "history), not a branch or tag",
             )
         )
     if spec.cache == "local-nvme" and not s.storage.nvme.enabled:

@@ -19,9 +19,9 @@ def fleet(name: str = "qwen-instruct", env: str = "dev", **spec_overrides: Any) 
 
 
 def test_vllm_args_derive_from_the_spec() -> None:
-    f = fleet("deepseek-coder", env="prod")
+    f = fleet("coder-32b", env="prod")
     args = _args(f)
-    assert args[0] == "TheBloke/deepseek-coder-33B-instruct-AWQ"
+    assert args[0] == "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
     pairs = dict(zip(args[1::2], args[2::2], strict=False))
     assert args[args.index("--tensor-parallel-size") + 1] == "2"
     assert "--quantization" not in args  # AWQ: vLLM reads it from the checkpoint and picks awq_marlin
@@ -29,7 +29,7 @@ def test_vllm_args_derive_from_the_spec() -> None:
     assert args[args.index("--max-model-len") + 1] == "16384"
     assert args[args.index("--gpu-memory-utilization") + 1] == "0.9"
     assert "--enable-prefix-caching" in args and "--enable-chunked-prefill" in args
-    assert pairs["--served-model-name"] == "deepseek-coder"
+    assert pairs["--served-model-name"] == "coder-32b"
 
 
 def test_vllm_flags_follow_switches_and_extra_args() -> None:
@@ -111,8 +111,8 @@ def test_ollama_pulls_in_an_init_container_not_post_start() -> None:
 
 @pytest.mark.parametrize(("gpus", "shm"), [(1, False), (2, True)])
 def test_shm_only_with_tensor_parallelism(gpus: int, shm: bool) -> None:
-    settings = settings_for("prod", models={"deepseek-coder": {"gpusPerReplica": gpus}})
-    f = spec.FleetSpec(name="deepseek-coder", spec=settings.models["deepseek-coder"], image="i", env="prod", team="t")
+    settings = settings_for("prod", models={"coder-32b": {"gpusPerReplica": gpus}})
+    f = spec.FleetSpec(name="coder-32b", spec=settings.models["coder-32b"], image="i", env="prod", team="t")
     dshm = [v for v in spec.volumes(f) if v.name == "dshm"]
     assert bool(dshm) is shm
     if shm:
@@ -120,7 +120,7 @@ def test_shm_only_with_tensor_parallelism(gpus: int, shm: bool) -> None:
 
 
 def test_gpu_scheduling() -> None:
-    f = fleet("deepseek-coder", env="prod")
+    f = fleet("coder-32b", env="prod")
     pod = spec.pod_template(f, "sa").spec
     assert pod.node_selector == {"ai-infra.io/pool": "serving"}
     assert pod.tolerations[0].key == "nvidia.com/gpu" and pod.priority_class_name == "gpu-serving"
@@ -137,7 +137,7 @@ def test_cpu_only_ollama_does_not_touch_gpu_nodes() -> None:
 
 
 def test_tailnet_exposure_annotates_a_cluster_ip_service() -> None:
-    svc = serving.service_args(fleet("deepseek-coder", env="prod"))
+    svc = serving.service_args(fleet("coder-32b", env="prod"))
     assert svc.spec.type == "ClusterIP"
     assert svc.metadata.annotations[serving.TAILSCALE_EXPOSE] == "true"
     assert serving.service_args(fleet()).metadata.annotations is None
@@ -146,7 +146,7 @@ def test_tailnet_exposure_annotates_a_cluster_ip_service() -> None:
 def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
     f = spec.FleetSpec(
         name="q",
-        spec=fleet("deepseek-coder", env="prod", clientNamespaces=["apps"]).spec,
+        spec=fleet("coder-32b", env="prod", clientNamespaces=["apps"]).spec,
         image="i",
         env="prod",
         team="t",
@@ -164,7 +164,7 @@ def test_network_policy_allows_clients_tailnet_and_https_egress_only() -> None:
 
 
 def test_scaled_object_scales_on_queue_depth() -> None:
-    so = serving.scaled_object(fleet("deepseek-coder", env="prod"), "http://prom:9090")
+    so = serving.scaled_object(fleet("coder-32b", env="prod"), "http://prom:9090")
     assert so["spec"]["minReplicaCount"] == 2 and so["spec"]["maxReplicaCount"] == 4
     trigger = so["spec"]["triggers"][0]
     assert (
