@@ -216,6 +216,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
         SchedulingGuardrailsArgs(
             labels=standard_labels(env=env, team=team, app="scheduling", component="guardrails"),
             nvidia_runtime_class=s.nvidia_runtime_class,
+            tenant_namespaces={name: name in s.serving_namespaces for name in s.namespaces},
         ),
         opts=c.k8s_opts,
     )

@@ -1,13 +1,15 @@
-"""``SchedulingGuardrails``: cluster-wide PriorityClasses and (where needed) the nvidia RuntimeClass."""
+"""``SchedulingGuardrails``: cluster-wide PriorityClasses, the admission policy that holds each
+namespace to the classes it may use, and (where needed) the nvidia RuntimeClass."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.naming import resource_name
+from components.specs import namespace as ns_spec
 from components.specs import scheduling as spec
 
 TYPE = "ai-infra:k8s:SchedulingGuardrails"
@@ -18,10 +20,13 @@ class SchedulingGuardrailsArgs:
     labels: dict[str, str]
     nvidia_runtime_class: bool
     """Create RuntimeClass ``nvidia`` (existing clusters whose default runtime is not NVIDIA's)."""
+    tenant_namespaces: dict[str, bool] = field(default_factory=dict)
+    """Workload namespace -> whether it serves models: the admission policy's PriorityClass map."""
 
 
 class SchedulingGuardrails(pulumi.ComponentResource):
-    """Children: PriorityClasses gpu-serving and gpu-batch; RuntimeClass nvidia when asked."""
+    """Children: PriorityClasses gpu-serving and gpu-batch; a ValidatingAdmissionPolicy and its
+    binding holding pods to the classes their namespace may use; RuntimeClass nvidia when asked."""
 
     serving_priority_class: pulumi.Output[str]
 
@@ -32,6 +37,15 @@ class SchedulingGuardrails(pulumi.ComponentResource):
             role: k8s.scheduling.v1.PriorityClass(resource_name(name, role), pc_args, opts=child)
             for role, pc_args in spec.priority_class_args(args.labels)
         }
+        policy_args, binding_args = ns_spec.priority_admission_policy_args(args.tenant_namespaces, args.labels)
+        policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            resource_name(name, "priority-policy"), policy_args, opts=child
+        )
+        k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            resource_name(name, "priority-binding"),
+            binding_args,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
         if args.nvidia_runtime_class:
             k8s.node.v1.RuntimeClass(
                 resource_name(name, "nvidia-runtime"), spec.nvidia_runtime_class_args(args.labels), opts=child

@@ -54,6 +54,8 @@ _DEV: dict[str, Any] = {
         "qwen-instruct": {
             "engine": "vllm",
             "model": "Qwen/Qwen2.5-0.5B-Instruct",
+            # The commit every replica serves (a branch could change between two scale-ups).
+            "revision": "7ae557604adf67be50417f59c2c2f167def9a775",
             "pool": "gpu",
             "maxModelLen": 4096,
             "gpuMemoryUtilization": 0.85,

@@ -9,7 +9,7 @@ because their DaemonSets need host access; the policy pack lists the same except
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import pulumi_kubernetes as k8s
@@ -129,6 +129,82 @@ def denied_priority_classes(*, serving: bool) -> list[str]:
     """Classes a workload namespace may not use: Kubernetes' system classes always, and the
     serving class unless the namespace runs model fleets (so a batch job cannot preempt vLLM)."""
     return sorted({*SYSTEM_PRIORITY_CLASSES, *([] if serving else [SERVING_PRIORITY])})
+
+
+PRIORITY_ADMISSION_POLICY = "ai-infra-priority-classes"
+
+
+def _cel_list(values: Sequence[str]) -> str:
+    # Kubernetes names are DNS labels: no quote or backslash to escape.
+    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+
+
+def priority_admission_policy_args(
+    tenants: Mapping[str, bool], labels: Mapping[str, str]
+) -> tuple[
+    k8s.admissionregistration.v1.ValidatingAdmissionPolicyInitArgs,
+    k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingInitArgs,
+]:
+    """A ValidatingAdmissionPolicy (and its Deny binding) holding pods to the PriorityClasses
+    their namespace may use, in the API server itself (so ``kubectl``-created pods are held too).
+
+    ``tenants`` maps each workload namespace to whether it serves models. Two rules: a tenant
+    namespace uses none of its ``denied_priority_classes``, and the serving class is used only in
+    serving namespaces (a namespace someone adds by hand cannot preempt vLLM either). The
+    priority-guard quotas say the same for our namespaces; this adds the message and covers
+    namespaces we do not create. CEL and fields: admissionregistration.k8s.io/v1 (GA in 1.30).
+    """
+    denied = {ns: denied_priority_classes(serving=serving) for ns, serving in sorted(tenants.items())}
+    denied_map = "{" + ", ".join(f"'{ns}': {_cel_list(classes)}" for ns, classes in denied.items()) + "}"
+    serving = sorted(ns for ns, is_serving in tenants.items() if is_serving)
+    has_class = "has(object.spec.priorityClassName)"
+    meta = k8s.meta.v1.ObjectMetaArgs(name=PRIORITY_ADMISSION_POLICY, labels=dict(labels))
+    policy = k8s.admissionregistration.v1.ValidatingAdmissionPolicyInitArgs(
+        metadata=meta,
+        spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicySpecArgs(
+            failure_policy="Fail",
+            match_constraints=k8s.admissionregistration.v1.MatchResourcesArgs(
+                resource_rules=[
+                    k8s.admissionregistration.v1.NamedRuleWithOperationsArgs(
+                        # priorityClassName is immutable: creation is the only moment to check.
+                        api_groups=[""],
+                        api_versions=["v1"],
+                        operations=["CREATE"],
+                        resources=["pods"],
+                    )
+                ]
+            ),
+            variables=[k8s.admissionregistration.v1.VariableArgs(name="denied", expression=denied_map)],
+            validations=[
+                k8s.admissionregistration.v1.ValidationArgs(
+                    expression=(
+                        f"!{has_class} || !(request.namespace in variables.denied) || "
+                        "!(object.spec.priorityClassName in variables.denied[request.namespace])"
+                    ),
+                    message_expression=(
+                        "'PriorityClass ' + object.spec.priorityClassName + ' is not allowed in namespace ' + "
+                        "request.namespace + ' (ai-infra priority guard)'"
+                    ),
+                    reason="Forbidden",
+                ),
+                k8s.admissionregistration.v1.ValidationArgs(
+                    expression=(
+                        f"!{has_class} || object.spec.priorityClassName != '{SERVING_PRIORITY}' || "
+                        f"request.namespace in {_cel_list(serving)}"
+                    ),
+                    message=f"PriorityClass {SERVING_PRIORITY} is for model-serving namespaces only",
+                    reason="Forbidden",
+                ),
+            ],
+        ),
+    )
+    binding = k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingInitArgs(
+        metadata=meta,
+        spec=k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingSpecArgs(
+            policy_name=PRIORITY_ADMISSION_POLICY, validation_actions=["Deny"]
+        ),
+    )
+    return policy, binding
 
 
 def priority_guard_quota_args(

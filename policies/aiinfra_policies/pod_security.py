@@ -42,7 +42,8 @@ DEFAULT_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 CLUSTER_SCOPED_KINDS = frozenset({
     "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
     "RuntimeClass", "CustomResourceDefinition", "CSIDriver", "APIService", "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass",
+    "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
 })
 # fmt: on
 

@@ -404,7 +404,9 @@ def test_scheduling_guardrails() -> None:
             lambda: SchedulingGuardrails(
                 "scheduling",
                 SchedulingGuardrailsArgs(
-                    labels={"app.kubernetes.io/part-of": "ai-infra"}, nvidia_runtime_class=runtime
+                    labels={"app.kubernetes.io/part-of": "ai-infra"},
+                    nvidia_runtime_class=runtime,
+                    tenant_namespaces={"models": True, "training": False},
                 ),
             )
         )
@@ -417,6 +419,13 @@ def test_scheduling_guardrails() -> None:
     assert classes["gpu-batch"]["preemptionPolicy"] == "Never"
     assert m.by_type("kubernetes:node.k8s.io/v1:RuntimeClass") == []
     assert build(True).by_type("kubernetes:node.k8s.io/v1:RuntimeClass")[0].inputs["handler"] == "nvidia"
+    # The in-cluster priority guard: the policy with the namespaces' map, and a Deny binding after it.
+    (policy,) = m.by_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
+    (binding,) = m.by_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
+    (variable,) = policy.inputs["spec"]["variables"]
+    assert "'training': ['gpu-serving', 'system-cluster-critical', 'system-node-critical']" in variable["expression"]
+    assert binding.inputs["spec"] == {"policyName": "ai-infra-priority-classes", "validationActions": ["Deny"]}
+    assert policy.urn in binding.dependencies
 
 
 def test_components_parent_every_child() -> None:

@@ -215,6 +215,8 @@ def test_cluster_scoped_kinds_need_no_namespace() -> None:
     policy = policy_by_name(pod_security.POLICIES, "k8s-explicit-non-default-namespace")
     sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3"}}
     assert violations(policy, "kubernetes:storage.k8s.io/v1:StorageClass", sc) == []
+    vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {}}
+    assert violations(policy, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", vap) == []
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
     assert violations(policy, "kubernetes:core/v1:ConfigMap", cm)
 
