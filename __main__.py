@@ -22,7 +22,15 @@ from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerAr
 from components.core.gpu_instances import SPOT_DISCOUNT
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
-from components.core.settings import IMAGE_NAMES, PROJECT, EksSettings, StackSettings, load_secrets, load_settings
+from components.core.settings import (
+    EKS_API_SERVICE_IP,
+    IMAGE_NAMES,
+    PROJECT,
+    EksSettings,
+    StackSettings,
+    load_secrets,
+    load_settings,
+)
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
@@ -45,6 +53,7 @@ from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
 from components.specs.registry import cache_rules
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
+from components.specs.system_network import ClusterNetwork
 
 
 @dataclass(frozen=True)
@@ -182,9 +191,22 @@ def cluster_layer(s: StackSettings, cluster_name: str, cost: dict[str, Any]) -> 
     return ClusterLayer(k8s_provider=provider, kubeconfig=existing.kubeconfig, aws=None)
 
 
+def cluster_network(s: StackSettings) -> ClusterNetwork:
+    """The addresses system NetworkPolicies name: the VPC on EKS, the configured ranges elsewhere."""
+    common: dict[str, Any] = {
+        "monitoring_namespace": s.scrape_namespace,
+        "external_prometheus_port": s.external_prometheus_port,
+    }
+    if s.cluster.eks is not None:
+        return ClusterNetwork(private_cidrs=(s.cluster.eks.vpc_cidr,), api_service_ip=EKS_API_SERVICE_IP, **common)
+    assert s.cluster.existing is not None
+    return ClusterNetwork(private_cidrs=tuple(s.cluster.existing.network_cidrs), api_ports=(443, 6443), **common)
+
+
 def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
     """Namespaces with their guardrails and the cluster-wide scheduling classes."""
     env, team = s.environment.value, s.team
+    network = cluster_network(s)
     system = {
         name: PlatformNamespace(
             f"ns-{name}",
@@ -192,6 +214,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
                 name=name,
                 labels=standard_labels(env=env, team=team, app=name, component="system-namespace"),
                 pod_security=SYSTEM_NAMESPACES[name],
+                network=network,
             ),
             opts=c.k8s_opts,
         )

@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core.naming import resource_name
-from components.core.settings import EksSettings
+from components.core.settings import EKS_SERVICE_CIDR, EksSettings
 from components.resources.irsa import irsa_role
 from components.specs import aws_iam
 from components.specs.node_pool import al2023_user_data, launch_template_args
@@ -194,6 +194,8 @@ class EksCluster(pulumi.ComponentResource):
                 endpoint_public_access=eks.endpoint_public_access,
                 public_access_cidrs=eks.public_access_cidrs if eks.endpoint_public_access else None,
             ),
+            # Explicit, so NetworkPolicies can name the `kubernetes` Service's ClusterIP.
+            kubernetes_network_config=aws.eks.ClusterKubernetesNetworkConfigArgs(service_ipv4_cidr=EKS_SERVICE_CIDR),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=self.secrets_key.arn),
                 resources=["secrets"],

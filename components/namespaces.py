@@ -1,7 +1,8 @@
 """``PlatformNamespace``: one namespace with its Pod Security level and, for workload
 namespaces, the guardrails every tenant gets (default-deny + DNS NetworkPolicies,
-ResourceQuota with a GPU line, LimitRange). In every namespace the ``default`` ServiceAccount's
-token is no longer mounted.
+ResourceQuota with a GPU line, LimitRange); system namespaces get default-deny plus the allows
+their charts need (``specs/system_network.py``). In every namespace the ``default``
+ServiceAccount's token is no longer mounted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.core.naming import resource_name
 from components.core.settings import NamespaceSettings
 from components.specs import namespace as spec
+from components.specs.system_network import ClusterNetwork, system_network_policies
 
 TYPE = "ai-infra:k8s:PlatformNamespace"
 
@@ -30,13 +32,15 @@ class PlatformNamespaceArgs:
     """Quota and limit settings; set for workload namespaces, None for system namespaces."""
     serving: bool = False
     """The namespace runs model fleets (may use the serving PriorityClass)."""
+    network: ClusterNetwork | None = None
+    """For system namespaces: the cluster's addresses, for default-deny plus each component's allows."""
 
 
 class PlatformNamespace(pulumi.ComponentResource):
     """Children: Namespace and a ServiceAccountPatch of ``default`` (no token automount); for
     workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuotas
     ``compute`` and ``priority-guard`` (no pods at classes the namespace may not use) and
-    LimitRange ``defaults``."""
+    LimitRange ``defaults``; for system namespaces given ``network``, the system NetworkPolicies."""
 
     namespace_name: pulumi.Output[str]
     """metadata.name of the namespace (depends on its creation)."""
@@ -80,5 +84,12 @@ class PlatformNamespace(pulumi.ComponentResource):
                 spec.limit_range_args(args.name, args.workload, args.labels),
                 opts=child,
             )
+        elif args.network is not None:
+            for np_args in system_network_policies(args.name, args.network, args.labels):
+                k8s.networking.v1.NetworkPolicy(
+                    resource_name(name, str(np_args.metadata.name)),  # type: ignore[union-attr]
+                    np_args,
+                    opts=child,
+                )
         self.namespace_name = ns
         self.register_outputs({"namespace_name": self.namespace_name})

@@ -1,23 +1,24 @@
-"""Section L of ``policies/RULES.md``: hardening found by a CIS EKS / EKS Best Practices review of
-the prod plan (rules 83–89).
+"""Section L of ``policies/RULES.md``: hardening found by a CIS EKS / EKS Best Practices review of the
+prod plan (rules 83–89).
 
 Cluster-admin access goes only to allowlisted principals, and edit access only to namespaces (84).
 The VPC CNI manages ENIs with its own IRSA role, never the node role's (83): otherwise anything that
 reaches a node's instance profile can create and attach ENIs account-wide. KEDA reads Secrets only
 in its own namespace (87): the chart's default lets its operator list and watch every Secret in the
-cluster. Model weights are served and staged at a Hub commit SHA (88): a branch moves upstream, so
-two replicas of one fleet could serve different weights nobody reviewed. Tenant namespaces cannot
-run pods at Kubernetes' system PriorityClasses (85): a quota of zero pods scoped to those classes,
-enforced at admission. ``iam-csi-policies-scoped`` (no rule number) keeps the EBS CSI driver on the
-tag-scoped V2 managed policy (V1 lets it modify any volume in the account) and the EFS CSI driver
-off the managed policy that covers every file system. A VPC records its traffic and its default
-security group admits nothing (89): flow logs are the only record of what a compromised pod talked
-to, and the default group is where an ENI lands when someone forgets to name one. ``kms-keys-guarded``
-(no rule number): any IAM admin could otherwise disable or delete a key and with it every
-volume, log and Secret under it; and the key that wraps Kubernetes Secrets is used by the EKS grant
-alone, so no data-path role can unwrap Secrets. Resources are matched through their property
-dependencies (which VPC a flow log's ``vpcId`` came from), so the rule runs in a first preview too,
-before any id exists.
+cluster. Every namespace we create, system ones too, starts from default-deny (86): a compromised
+controller then reaches only what its chart needs. Model weights are served and staged at a Hub
+commit SHA (88): a branch moves upstream, so two replicas of one fleet could serve different weights
+nobody reviewed. Tenant namespaces cannot run pods at Kubernetes' system PriorityClasses (85): a
+quota of zero pods scoped to those classes, enforced at admission. ``iam-csi-policies-scoped`` (no
+rule number) keeps the EBS CSI driver on the tag-scoped V2 managed policy (V1 lets it modify any
+volume in the account) and the EFS CSI driver off the managed policy that covers every file system.
+A VPC records its traffic and its default security group admits nothing (89): flow logs are the only
+record of what a compromised pod talked to, and the default group is where an ENI lands when someone
+forgets to name one. ``kms-keys-guarded`` (no rule number): any IAM admin could otherwise disable or
+delete a key and with it every volume, log and Secret under it; and the key that wraps Kubernetes
+Secrets is used by the EKS grant alone, so no data-path role can unwrap Secrets. Resources are
+matched through their property dependencies (which VPC a flow log's ``vpcId`` came from), so the
+rule runs in a first preview too, before any id exists.
 """
 
 from __future__ import annotations
@@ -50,12 +51,14 @@ from aiinfra_policies.constants import (
     HELM_RELEASE,
     KMS_KEY,
     NAMESPACE,
+    NETWORK_POLICY,
     RESOURCE_QUOTA,
     ROLE,
     ROLE_ATTACHMENT,
     VPC,
     WORKLOAD_TYPES,
 )
+from aiinfra_policies.network import is_default_deny
 
 CNI_POLICY = "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"
 
@@ -181,6 +184,26 @@ def _model_revision_pinned(subject: Subject, report: Report) -> None:
                 staged = STAGED_REVISION.findall(text)
                 if not staged or not all(HF_COMMIT.fullmatch(r) for r in staged):
                     report(f"{where}: weights must be downloaded at a 40-hex commit SHA, not a branch or tag.")
+
+
+# 86 ------------------------------------------------------------------------------------------
+def _every_namespace_default_deny(args: StackValidationArgs, report: Report) -> None:
+    denied = {
+        namespace_of(r.props) for r in args.resources if r.resource_type == NETWORK_POLICY and is_default_deny(r.props)
+    }
+    for r in args.resources:
+        if r.resource_type != NAMESPACE:
+            continue
+        try:
+            name = get_path(r.props, "metadata.name")
+        except UnknownValueError:
+            continue  # computed at preview: judged on update
+        if isinstance(name, str) and name not in denied:
+            report(
+                "The namespace needs a default-deny NetworkPolicy (empty podSelector, both types) plus the allows "
+                "its pods need (components/specs/system_network.py for system namespaces).",
+                r.urn,
+            )
 
 
 # 87 ------------------------------------------------------------------------------------------
@@ -333,6 +356,15 @@ POLICIES: list[RulePolicy] = [
         types=WORKLOAD_TYPES,
         check=_model_revision_pinned,
         exclude_namespaces=True,
+    ),
+    policy(
+        "k8s-every-namespace-default-deny",
+        rule="86",
+        description="Every namespace the stack creates, system ones too, has a default-deny NetworkPolicy.",
+        remediation="Create namespaces with components/namespaces.py (system namespaces get the system policies).",
+        level=A,
+        stack=True,
+        check=_every_namespace_default_deny,
     ),
     policy(
         "keda-restrict-secrets",

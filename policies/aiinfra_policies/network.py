@@ -37,7 +37,7 @@ WIDE = ("0.0.0.0/0", "::/0")
 
 
 # 31 ------------------------------------------------------------------------------------------
-def _is_default_deny(props: Mapping[str, Any]) -> bool:
+def is_default_deny(props: Mapping[str, Any]) -> bool:
     spec = props.get("spec") or {}
     return (
         spec.get("podSelector") in ({}, None)
@@ -50,7 +50,7 @@ def _is_default_deny(props: Mapping[str, Any]) -> bool:
 def _default_deny(args: StackValidationArgs, report: Report) -> None:
     with_workloads = {namespace_of(r.props) for r in args.resources if r.resource_type in WORKLOAD_TYPES}
     denied = {
-        namespace_of(r.props) for r in args.resources if r.resource_type == NETWORK_POLICY and _is_default_deny(r.props)
+        namespace_of(r.props) for r in args.resources if r.resource_type == NETWORK_POLICY and is_default_deny(r.props)
     }
     for ns in sorted(n for n in with_workloads - denied if n):
         report(f"Namespace {ns} runs workloads but has no default-deny NetworkPolicy (empty podSelector, both types).")

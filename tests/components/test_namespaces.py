@@ -51,16 +51,29 @@ def test_workload_namespace_gets_guardrails() -> None:
     assert patch.inputs["automountServiceAccountToken"] is False
 
 
-def test_system_namespace_has_only_its_namespace_and_a_closed_default_account() -> None:
+def test_system_namespace_has_a_closed_default_account_and_its_network_policies() -> None:
+    from components.specs.system_network import ClusterNetwork
+
+    net = ClusterNetwork(private_cidrs=("10.50.0.0/16",), monitoring_namespace="monitoring")
     m = build_under_mocks(
         lambda: PlatformNamespace(
-            "ns-gpu-system", PlatformNamespaceArgs(name="gpu-system", labels={}, pod_security="privileged")
+            "ns-gpu-system",
+            PlatformNamespaceArgs(name="gpu-system", labels={}, pod_security="privileged", network=net),
         )
     )
-    assert [r.type for r in m.registrations if r.custom] == [
+    assert sorted(r.type for r in m.registrations if r.custom and "NetworkPolicy" not in r.type) == [
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:ServiceAccountPatch",
     ]
+    policies = {r.name: r for r in m.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    assert set(policies) == {
+        "ns-gpu-system-default-deny",
+        "ns-gpu-system-allow-dns",
+        "ns-gpu-system-allow-apiserver",
+        "ns-gpu-system-dcgm-exporter-metrics",
+    }
+    ns_urn = m.by_type("kubernetes:core/v1:Namespace")[0].urn
+    assert all(ns_urn in p.dependencies for p in policies.values())
     ns = m.by_type("kubernetes:core/v1:Namespace")[0]
     labels = ns.inputs["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "privileged"

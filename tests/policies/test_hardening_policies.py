@@ -204,3 +204,24 @@ def test_kms_keys_are_guarded_and_the_secrets_key_wraps_nothing_else() -> None:
     assert any("kms:DisableKey" in m for m in found) and any("encrypt nothing else" in m for m in found)
     assert not any("123456789012" in m for m in found)  # messages never quote values
     assert len(_check([_res(KMS_KEY, "default", {})], "kms-keys-guarded")) == 1  # AWS's default policy
+
+
+def test_every_namespace_we_create_has_a_default_deny_policy() -> None:
+    from aiinfra_policies.constants import NAMESPACE, NETWORK_POLICY
+    from tests.conftest import stack_violations
+
+    policy = policy_by_name(hardening.POLICIES, "k8s-every-namespace-default-deny")
+    deny = {
+        "metadata": {"name": "default-deny", "namespace": "keda"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
+    allow = {
+        "metadata": {"name": "allow-dns", "namespace": "gpu-system"},
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [{}]}]},
+    }
+    keda = (NAMESPACE, {"metadata": {"name": "keda"}})
+    gpu = (NAMESPACE, {"metadata": {"name": "gpu-system"}})
+    assert stack_violations(policy, [keda, (NETWORK_POLICY, deny)]) == []
+    # An allow alone is not a default deny; a namespace with no policy at all is reported too.
+    (message,) = stack_violations(policy, [keda, gpu, (NETWORK_POLICY, deny), (NETWORK_POLICY, allow)])
+    assert "default-deny" in message and "gpu-system" not in message  # messages never quote values

@@ -423,3 +423,16 @@ def test_prod_serves_hugging_face_weights_at_a_commit(revision: str | None) -> N
     # dev may follow a branch while a model is being tried out.
     dev = settings_for("dev", models={"qwen-instruct": {"revision": "main"}})
     assert dev.models["qwen-instruct"].revision == "main"
+
+
+def test_the_vpc_must_not_overlap_the_clusters_service_range() -> None:
+    raw = {"environment": "prod", **PROD_ADMINS, "cluster": {"eks": {"vpcCidr": "172.16.0.0/12"}}}
+    assert "172.20.0.0/16" in _problems(raw, stack="prod")["ai-infra:cluster.eks.vpcCidr"]
+
+
+def test_existing_clusters_name_their_ranges_for_system_network_policies() -> None:
+    existing = {"mode": "existing", "existing": {"kubeconfig": "/k", "networkCidrs": ["not-a-cidr"]}}
+    assert "ai-infra:cluster.existing.networkCidrs[0]" in _problems({"environment": "dev", "cluster": existing})
+    from components.core.settings import ExistingClusterSettings
+
+    assert "10.0.0.0/8" in ExistingClusterSettings(kubeconfig="/k").network_cidrs  # RFC 1918 by default

@@ -15,7 +15,9 @@ from components.core.settings.base import (
     SettingsError,
 )
 from components.core.settings.cluster import (
+    EKS_API_SERVICE_IP,
     EKS_LOG_TYPES,
+    EKS_SERVICE_CIDR,
     SUPPORTED_K8S_VERSIONS,
     ClusterSettings,
     EksSettings,
@@ -56,7 +58,9 @@ from components.core.settings.storage import (
 )
 
 __all__ = [
+    "EKS_API_SERVICE_IP",
     "EKS_LOG_TYPES",
+    "EKS_SERVICE_CIDR",
     "FIELD_KEYS",
     "IMAGE_NAMES",
     "NOT_AVAILABLE_YET",

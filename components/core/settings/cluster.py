@@ -27,6 +27,11 @@ KubernetesVersion = Annotated[SupportedVersion, BeforeValidator(_version_text)]
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 EKS_LOG_TYPES: tuple[LogType, ...] = get_args(LogType)
+EKS_SERVICE_CIDR = "172.20.0.0/16"
+"""The cluster's Service range, set explicitly (EKS would pick 10.100/16 or 172.20/16 by the VPC's
+CIDR) so the ``kubernetes`` Service's ClusterIP is known to the NetworkPolicies that allow the API."""
+EKS_API_SERVICE_IP = "172.20.0.1"
+"""The first address of ``EKS_SERVICE_CIDR``: the ``kubernetes`` Service's ClusterIP."""
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653)
 """The retention periods CloudWatch Logs accepts."""
 
@@ -82,6 +87,8 @@ class EksSettings(Settings):
         problems = []
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             problems.append(("logRetentionDays", f"must be one of CloudWatch's values {list(LOG_RETENTION_DAYS)}"))
+        if ipaddress.ip_network(self.vpc_cidr).overlaps(ipaddress.ip_network(EKS_SERVICE_CIDR)):
+            problems.append(("vpcCidr", f"must not overlap the cluster's Service range {EKS_SERVICE_CIDR}"))
         if self.endpoint_public_access:
             if not self.public_access_cidrs:
                 problems.append(("publicAccessCidrs", "must list the CIDRs allowed to reach a public endpoint"))
@@ -113,6 +120,9 @@ class ExistingClusterSettings(Settings):
 
     kubeconfig: str = Field(min_length=1)
     context: str | None = None
+    network_cidrs: list[Cidr] = Field(default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"])
+    """Where the nodes, pods and control plane live: system NetworkPolicies allow the API server
+    there (443 and 6443) and Prometheus scrapes there. Narrow it to your cluster's ranges."""
 
 
 class ClusterSettings(Settings):

@@ -11,6 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
@@ -191,6 +192,15 @@ class StackSettings(Settings):
     def queue_metrics_external(self) -> bool:
         """KEDA reads an external Prometheus (``monitoring.prometheusUrl``), not the stack's own."""
         return self.monitoring.prometheus_url is not None
+
+    @property
+    def external_prometheus_port(self) -> int | None:
+        """The port KEDA queries an external Prometheus on (``monitoring.prometheusUrl``), if any."""
+        url = self.monitoring.prometheus_url
+        if url is None:
+            return None
+        parsed = urlsplit(url)
+        return parsed.port or (443 if parsed.scheme == "https" else 80)
 
     @property
     def scrape_namespace(self) -> str | None:

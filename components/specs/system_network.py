@@ -1,0 +1,269 @@
+"""NetworkPolicies for the system namespaces: default-deny plus what each chart's pods need.
+
+Every system namespace gets ``default-deny`` (both directions), ``allow-dns`` and
+``allow-apiserver`` (egress to the Kubernetes API, which every controller and Helm hook Job
+needs); then one policy per component for the ports it serves and the peers it calls. The ports
+and pod labels were read from the pinned charts' templates (kedacore/charts v2.17.2,
+kubernetes/autoscaler cluster-autoscaler-chart 9.46.6–9.59.0, NVIDIA dcgm-exporter 4.8.2 and
+gpu-operator v25.3.2, sig-storage-local-static-provisioner 2.9.0, kube-prometheus-stack 88.5.3
+with its grafana / kube-state-metrics subcharts, opencost 2.5.14); docs/research/upstream.md §
+"System namespace traffic" lists each with its file.
+
+How the EKS VPC CNI enforces them (aws-network-policy-agent v1.4.0, network-policy-controller
+v1.1.7) shapes the peers:
+
+* the API server reaches webhook and APIService pods from control-plane ENIs in our subnets, so
+  those ingress rules name the VPC CIDR (no pod selector can match it);
+* egress to a Service is matched on its ClusterIP when the rule's pod selector is a subset of the
+  Service's selector (ours are), but the ``kubernetes`` Service has no selector: the API allow names
+  its ClusterIP (``/32``) and the VPC CIDR (the endpoints behind it);
+* hostNetwork pods (node-exporter, csi-driver-nfs) are not enforced; kubelet probes from the
+  pod's own node are always allowed.
+
+On an existing cluster the same rules use ``cluster.existing.networkCidrs`` (nodes, pods and the
+control plane) and allow the API on 443 and 6443 (kubeadm's port behind the ClusterIP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi_kubernetes as k8s
+
+from components.specs.namespace import allow_dns_args, default_deny_args
+
+EGRESS_WAIVER = "ai-infra.io/egress-waiver"
+PUBLIC_INTERNET_EXCEPT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
+"""Private ranges and instance metadata: never reachable through an internet allow."""
+
+PROMETHEUS = {"app.kubernetes.io/name": "prometheus"}
+"""kube-prometheus-stack's Prometheus pods (a subset of its Service selector)."""
+KEDA_OPERATOR = {"app": "keda-operator"}
+KEDA_METRICS_APISERVER = {"app": "keda-operator-metrics-apiserver"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterNetwork:
+    """What the policies need to know about the cluster's addresses."""
+
+    private_cidrs: tuple[str, ...]
+    """Where nodes, pods and the control plane live (the VPC CIDR on EKS)."""
+    api_ports: tuple[int, ...] = (443,)
+    api_service_ip: str | None = None
+    """The ``kubernetes`` Service's ClusterIP (EKS: first address of the service CIDR)."""
+    monitoring_namespace: str | None = None
+    """Namespace of the stack's Prometheus; None when the stack runs none."""
+    external_prometheus_port: int | None = None
+    """Port of a Prometheus outside the stack that KEDA queries (monitoring.prometheusUrl)."""
+
+
+def _port(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
+    return k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
+
+
+def _cidrs(cidrs: Sequence[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in cidrs]
+
+
+def _internet() -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    block = k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=list(PUBLIC_INTERNET_EXCEPT))
+    return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=block)]
+
+
+def _pods(labels: Mapping[str, str], namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+    return k8s.networking.v1.NetworkPolicyPeerArgs(
+        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(labels)),
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
+        if namespace
+        else None,
+    )
+
+
+def _in(
+    peers: list[k8s.networking.v1.NetworkPolicyPeerArgs], *ports: int
+) -> k8s.networking.v1.NetworkPolicyIngressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_port(p) for p in ports] or None)
+
+
+def _out(
+    peers: list[k8s.networking.v1.NetworkPolicyPeerArgs], *ports: int
+) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=[_port(p) for p in ports] or None)
+
+
+def _policy(
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    pods: Mapping[str, str],
+    *,
+    ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs] | None = None,
+    egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs] | None = None,
+    waiver: str | None = None,
+) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    types = [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules]
+    return k8s.networking.v1.NetworkPolicyInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name,
+            namespace=namespace,
+            labels=dict(labels),
+            annotations={EGRESS_WAIVER: waiver} if waiver else None,
+        ),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(pods)),
+            policy_types=types,
+            ingress=ingress or None,
+            egress=egress or None,
+        ),
+    )
+
+
+def _api(namespace: str, net: ClusterNetwork, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    targets = [*([f"{net.api_service_ip}/32"] if net.api_service_ip else []), *net.private_cidrs]
+    return _policy("allow-apiserver", namespace, labels, {}, egress=[_out(_cidrs(targets), *net.api_ports)])
+
+
+def _prometheus_peer(net: ClusterNetwork) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    return [_pods(PROMETHEUS, net.monitoring_namespace)] if net.monitoring_namespace else []
+
+
+def _keda(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    prom = _prometheus_peer(net)
+    scrape = [_in(prom, 8080)] if prom else []
+    if net.monitoring_namespace:
+        query = [_out(prom, 9090)]
+    elif net.external_prometheus_port:
+        query = [_out(_internet() + _cidrs(net.private_cidrs), net.external_prometheus_port)]
+    else:
+        query = []
+    return [
+        # The API server calls the external-metrics APIService (Service 443 -> 6443).
+        _policy(
+            "keda-metrics-apiserver",
+            ns,
+            labels,
+            KEDA_METRICS_APISERVER,
+            ingress=[_in(_cidrs(net.private_cidrs), 6443), *scrape],
+            egress=[_out([_pods(KEDA_OPERATOR)], 9666)],
+        ),
+        # The API server calls the validating webhook (Service 443 -> 9443).
+        _policy(
+            "keda-admission-webhooks",
+            ns,
+            labels,
+            {"app": "keda-admission-webhooks"},
+            ingress=[_in(_cidrs(net.private_cidrs), 9443)],
+        ),
+        # The scalers run in the operator: it queries Prometheus; the metrics server asks it over gRPC.
+        _policy(
+            "keda-operator",
+            ns,
+            labels,
+            KEDA_OPERATOR,
+            ingress=[_in([_pods(KEDA_METRICS_APISERVER)], 9666), *scrape],
+            egress=query or None,
+        ),
+    ]
+
+
+def _autoscaler(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    prom = _prometheus_peer(net)
+    return [
+        _policy(
+            "cluster-autoscaler",
+            ns,
+            labels,
+            {"app.kubernetes.io/name": "aws-cluster-autoscaler"},
+            ingress=[_in(prom, 8085)] if prom else None,
+            egress=[_out(_internet(), 443)],
+            waiver="AWS APIs over NAT: autoscaling, ec2, eks, sts (no VPC endpoints)",
+        )
+    ]
+
+
+def _gpu_system(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    prom = _prometheus_peer(net)
+    # dcgm-exporter (standalone or the operator's) serves 9400; the device plugin listens on nothing.
+    return [_policy("dcgm-exporter-metrics", ns, labels, {}, ingress=[_in(prom, 9400)])] if prom else []
+
+
+def _monitoring(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    prom = [_pods(PROMETHEUS)]
+    grafana = {"app.kubernetes.io/name": "grafana"}
+    opencost = {"app.kubernetes.io/name": "opencost"}
+    alertmanager = {"app.kubernetes.io/name": "alertmanager"}
+    return [
+        _policy(
+            "prometheus",
+            ns,
+            labels,
+            PROMETHEUS,
+            ingress=[
+                _in([_pods(grafana), _pods(opencost), _pods(KEDA_OPERATOR, "keda"), *prom], 9090),
+                _in(prom, 8080),
+            ],
+            # Scrape targets are pods and nodes anywhere in the cluster on ports that vary per
+            # fleet; Alertmanager is among them.
+            egress=[_out(_cidrs(net.private_cidrs))],
+        ),
+        _policy(
+            "alertmanager",
+            ns,
+            labels,
+            alertmanager,
+            ingress=[_in(prom, 9093, 8080), _in([_pods(grafana)], 9093)],
+            egress=[_out(_internet(), 443)],
+            waiver="alert receivers: webhook URLs over HTTPS",
+        ),
+        # Admission webhooks for PrometheusRules (called by the API server) and its own metrics.
+        _policy(
+            "prometheus-operator",
+            ns,
+            labels,
+            {"app": "kube-prometheus-stack-operator"},
+            ingress=[_in(_cidrs(net.private_cidrs), 10250)],
+        ),
+        _policy(
+            "grafana",
+            ns,
+            labels,
+            grafana,
+            ingress=[_in(prom, 3000)],
+            egress=[_out(prom, 9090), _out([_pods(alertmanager)], 9093)],
+        ),
+        _policy(
+            "kube-state-metrics",
+            ns,
+            labels,
+            {"app.kubernetes.io/name": "kube-state-metrics"},
+            ingress=[_in(prom, 8080)],
+        ),
+        _policy(
+            "opencost",
+            ns,
+            labels,
+            opencost,
+            ingress=[_in(prom, 9003)],
+            egress=[_out(prom, 9090), _out(_internet(), 443)],
+            waiver="the AWS price list (pricing.us-east-1.amazonaws.com) over HTTPS",
+        ),
+    ]
+
+
+_EXTRA = {"keda": _keda, "autoscaler": _autoscaler, "gpu-system": _gpu_system, "monitoring": _monitoring}
+
+
+def system_network_policies(
+    namespace: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    """Default-deny, DNS, the API server, then the namespace's component allows (rule 86)."""
+    base = [default_deny_args(namespace, labels), allow_dns_args(namespace, labels), _api(namespace, net, labels)]
+    extra = _EXTRA.get(namespace)
+    return base + (extra(namespace, net, labels) if extra else [])
