@@ -6,6 +6,8 @@ the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service (
 annotations when exposed there), a PodDisruptionBudget when it can run more than one replica,
 autoscaling when max > min (KEDA on queue depth where the engine exports it, else a CPU HPA), a
 ServiceMonitor when monitoring is on and the engine has metrics, and the fleet's NetworkPolicy.
+With a shared cache, a staging Job per weights revision (with its own egress policy) runs first:
+it is the only part of the fleet that reaches the internet.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ class ModelRunnerFleetArgs:
 
 
 class ModelRunnerFleet(pulumi.ComponentResource):
-    """Children: ServiceAccount, Secrets, Deployment|StatefulSet, Service, PodDisruptionBudget,
-    ScaledObject|HorizontalPodAutoscaler, ServiceMonitor, NetworkPolicy."""
+    """Children: ServiceAccount, Secrets, the weight-staging Job and its NetworkPolicy (shared
+    cache), Deployment|StatefulSet, Service, PodDisruptionBudget, ScaledObject|HorizontalPodAutoscaler,
+    ServiceMonitor, NetworkPolicy."""
 
     endpoint: pulumi.Output[str]
     """In-cluster OpenAI-compatible base URL."""
@@ -72,9 +75,28 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                         resource_name(name, secret_name), spec.secret_args(f, secret_name, key, value), opts=after
                     )
                 )
+        staged: list[pulumi.Resource] = []
+        if f.staged_by_job:
+            # The download's own egress first, then the Job; `pulumi up` waits for it to finish
+            # (pulumi-kubernetes awaits Jobs until Complete, 10 minutes by default: raised here).
+            stage_netpol = k8s.networking.v1.NetworkPolicy(
+                resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
+            )
+            timeout = f"{spec.STAGE_TIMEOUT_S // 60}m"
+            staged.append(
+                k8s.batch.v1.Job(
+                    resource_name(name, "stage"),
+                    spec.stage_job_args(f),
+                    opts=pulumi.ResourceOptions(
+                        parent=self,
+                        depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
+                        custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                    ),
+                )
+            )
         workload_opts = pulumi.ResourceOptions(
             parent=self,
-            depends_on=[*(args.depends_on or []), *secrets],
+            depends_on=[*(args.depends_on or []), *secrets, *staged],
             # The autoscaler owns the replica count once it exists.
             ignore_changes=["spec.replicas"] if f.spec.autoscaled else None,
         )

@@ -66,6 +66,9 @@ class Engine:
     """HTTP readiness path (used when ``ready_exec`` returns None)."""
     rules: Callable[[ModelSpec], list[tuple[str, str]]]
     """Engine-specific spec rules: ``(key, message)`` problems."""
+    verify_script: Callable[[ModelSpec], str] | None = None
+    """Offline check (run under ``stage_command``) that the staged weights are complete; None when
+    the engine's own readiness probe already proves the model is there."""
     foreign_option_hint: str = ""
     """Appended when a spec sets another engine's option (what to do instead)."""
 
@@ -117,6 +120,17 @@ def _vllm_args(s: ModelSpec, served_name: str) -> list[str]:
 def _vllm_stage(s: ModelSpec) -> str:
     """Idempotent weight download into the cache (snapshot_download skips complete files)."""
     call = {"repo_id": s.model, "revision": s.revision or "main", "cache_dir": f"{HF_HOME}/hub"}
+    return f"from huggingface_hub import snapshot_download\nsnapshot_download(**{json.dumps(call, sort_keys=True)})\n"
+
+
+def _vllm_verify(s: ModelSpec) -> str:
+    """The same call with ``local_files_only``: fails fast, without network, when a file is missing."""
+    call = {
+        "repo_id": s.model,
+        "revision": s.revision or "main",
+        "cache_dir": f"{HF_HOME}/hub",
+        "local_files_only": True,
+    }
     return f"from huggingface_hub import snapshot_download\nsnapshot_download(**{json.dumps(call, sort_keys=True)})\n"
 
 
@@ -211,6 +225,7 @@ VLLM = Engine(
     ready_exec=_vllm_ready,
     ready_path="/v1/models",
     rules=_vllm_rules,
+    verify_script=_vllm_verify,
 )
 
 OLLAMA = Engine(

@@ -5,8 +5,10 @@ probe paths) comes from the engine's record in ``components/core/engines.py``; t
 only assemble it the same way for every engine:
 
 - the server container, running offline from the local cache (read-only);
-- a pre-staging init container that downloads the weights into the cache (the Hugging Face
-  token is a mounted file, never an env literal; Ollama pulls here, not in ``postStart``);
+- weights staged before the server starts (the Hugging Face token is a mounted file, never an
+  env literal; Ollama pulls there, not in ``postStart``): for a shared cache by a staging Job per
+  revision (``stage_job_args``), the only part of the fleet that may reach the internet, and the
+  pods only verify offline; for per-pod caches (local NVMe, ephemeral) by an init container;
 - model-aware probes: a startup probe sized for loading weights, readiness that only passes
   when the model is served, liveness on the server's health endpoint;
 - GPU limits, the GPU toleration and the pool's node selector, /dev/shm for tensor parallelism,
@@ -19,6 +21,8 @@ The objects around the pods (Service, NetworkPolicy, autoscaling, monitors) are 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +38,9 @@ from components.specs.scheduling import SERVING_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID
 
 MODEL_SERVER = "model-server"
+WEIGHT_STAGER = "weight-stager"
+STAGE_TIMEOUT_S = 3600
+"""How long one staging Job may download (a 70 B checkpoint is ~140 GB)."""
 EPHEMERAL_CACHE_SIZE = "100Gi"
 """emptyDir limit of an ``ephemeral`` cache (node ephemeral storage)."""
 PROBE_PERIOD_S = 10
@@ -77,6 +84,31 @@ class FleetSpec:
     def stateful(self) -> bool:
         """Per-replica NVMe cache needs a StatefulSet (one claim per replica)."""
         return self.spec.cache == "local-nvme"
+
+    @property
+    def staged_by_job(self) -> bool:
+        """A shared cache is filled once per revision by a staging Job: the serving pods then
+        never need the internet. Per-pod caches (local NVMe, ephemeral) are filled in the pod."""
+        return self.spec.cache == "shared"
+
+    @property
+    def stage_job_name(self) -> str:
+        """``stage-<fleet>-<hash>``: a new model, revision or script makes a new Job (Jobs are immutable)."""
+        identity = json.dumps(
+            [self.engine.name, self.spec.model, self.spec.revision, self.engine.stage_script(self.spec)]
+        )
+        return k8s_name("stage", self.name, hashlib.sha256(identity.encode()).hexdigest()[:8])
+
+    @property
+    def stager_labels(self) -> dict[str, str]:
+        """Labels of the staging Job's pods: never matched by the fleet's Service, PDB or policies."""
+        return standard_labels(
+            env=self.env, team=self.team, app=self.engine.name, component=WEIGHT_STAGER, instance=f"{self.name}-weights"
+        )
+
+    @property
+    def stager_selector(self) -> dict[str, str]:
+        return selector_labels(app=self.engine.name, instance=f"{self.name}-weights")
 
     @property
     def uses_gpu(self) -> bool:
@@ -284,6 +316,30 @@ def stage_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     )
 
 
+def verify_container(f: FleetSpec, script: str) -> k8s.core.v1.ContainerArgs:
+    """Checks, offline and read-only, that the staging Job left complete weights in the cache."""
+    return k8s.core.v1.ContainerArgs(
+        name="verify-weights",
+        image=f.image,
+        image_pull_policy=pull_policy(f.image),
+        command=[*f.engine.stage_command, script],
+        env=_env(f, offline=True),
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}
+        ),
+        volume_mounts=[m for m in _mounts(f, read_only_cache=True) if m.name != "dshm"],
+        security_context=container_security_context(),
+    )
+
+
+def init_containers(f: FleetSpec) -> list[k8s.core.v1.ContainerArgs] | None:
+    """Per-pod caches are filled here; a shared cache was filled by the staging Job, so only verified."""
+    if not f.staged_by_job:
+        return [stage_container(f)]
+    verify = f.engine.verify_script
+    return [verify_container(f, verify(f.spec))] if verify else None
+
+
 # -- pod --------------------------------------------------------------------------------------
 
 
@@ -343,7 +399,7 @@ def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateS
             priority_class_name=SERVING_PRIORITY if f.uses_gpu else None,
             runtime_class_name=f.runtime_class if f.uses_gpu else None,
             security_context=pod_security_context(),
-            init_containers=[stage_container(f)],
+            init_containers=init_containers(f),
             containers=[server_container(f)],
             volumes=volumes(f),
             tolerations=tolerations,
@@ -419,5 +475,38 @@ def statefulset_args(f: FleetSpec) -> k8s.apps.v1.StatefulSetInitArgs:
                     ),
                 )
             ],
+        ),
+    )
+
+
+def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
+    """The Job that downloads one revision of the weights into the shared cache.
+
+    It is the only workload of the fleet with internet egress (its own NetworkPolicy), holds the
+    Hugging Face token, runs on CPU nodes, and writes while the servers only read. The fleet's
+    workload waits for it (``pulumi up`` reports the download), and its name changes with the
+    revision, so a new revision is downloaded before any pod is rolled.
+    """
+    vols = [v for v in volumes(f) if v.name != "dshm"]
+    return k8s.batch.v1.JobInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=f.stage_job_name, namespace=f.namespace, labels=f.stager_labels),
+        spec=k8s.batch.v1.JobSpecArgs(
+            backoff_limit=3,
+            active_deadline_seconds=STAGE_TIMEOUT_S,
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=f.stager_labels),
+                spec=k8s.core.v1.PodSpecArgs(
+                    service_account_name=f.resource_name,
+                    automount_service_account_token=False,
+                    image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=f.pull_secret)]
+                    if f.pull_secret
+                    else None,
+                    enable_service_links=False,
+                    restart_policy="Never",
+                    security_context=pod_security_context(),
+                    containers=[stage_container(f)],
+                    volumes=vols,
+                ),
+            ),
         ),
     )

@@ -44,11 +44,30 @@ def pdb_args(f: FleetSpec) -> k8s.policy.v1.PodDisruptionBudgetInitArgs:
     )
 
 
+def _internet_https() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                ip_block=k8s.networking.v1.IPBlockArgs(
+                    cidr="0.0.0.0/0",
+                    except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+                )
+            )
+        ],
+        ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")],
+    )
+
+
+WEIGHTS_WAIVER = {"ai-infra.io/egress-waiver": "model weights download over HTTPS (Hugging Face Hub / Ollama registry)"}
+
+
 def network_policy_args(
     f: FleetSpec, *, tailnet_namespace: str = "tailscale"
 ) -> k8s.networking.v1.NetworkPolicyInitArgs:
     """Ingress: same namespace, listed client namespaces, the tailnet proxy, Prometheus.
-    Egress: HTTPS to the internet (weights), never to private ranges or instance metadata."""
+    Egress: none of its own (the namespace's allow-dns only) when a staging Job fills the shared
+    cache; HTTPS to the internet (never private ranges or instance metadata) when the pod stages
+    its own weights (local NVMe, ephemeral caches)."""
     peers = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
     sources = sorted(set(f.spec.client_namespaces) | ({tailnet_namespace} if f.spec.exposure == "tailnet" else set()))
     if f.monitoring_namespace:
@@ -59,13 +78,9 @@ def network_policy_args(
         )
         for ns in sources
     ]
+    downloads = not f.staged_by_job
     return k8s.networking.v1.NetworkPolicyInitArgs(
-        metadata=meta(
-            f,
-            annotations={
-                "ai-infra.io/egress-waiver": "model weights download over HTTPS (Hugging Face Hub / Ollama registry)"
-            },
-        ),
+        metadata=meta(f, annotations=WEIGHTS_WAIVER if downloads else None),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=f.selector),
             policy_types=["Ingress", "Egress"],
@@ -74,19 +89,24 @@ def network_policy_args(
                     from_=peers, ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=f.spec.port, protocol="TCP")]
                 )
             ],
-            egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            ip_block=k8s.networking.v1.IPBlockArgs(
-                                cidr="0.0.0.0/0",
-                                except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
-                            )
-                        )
-                    ],
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=443, protocol="TCP")],
-                )
-            ],
+            egress=[_internet_https()] if downloads else None,
+        ),
+    )
+
+
+def stage_network_policy_args(f: FleetSpec) -> k8s.networking.v1.NetworkPolicyInitArgs:
+    """The staging Job's pods: HTTPS out to the model hub, nothing in."""
+    return k8s.networking.v1.NetworkPolicyInitArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"{f.resource_name}-stage",
+            namespace=f.namespace,
+            labels=f.stager_labels,
+            annotations=WEIGHTS_WAIVER,
+        ),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=f.stager_selector),
+            policy_types=["Ingress", "Egress"],
+            egress=[_internet_https()],
         ),
     )
 

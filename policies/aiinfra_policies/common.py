@@ -32,9 +32,11 @@ from pulumi_policy.proxy import UnknownValueError
 from aiinfra_policies.constants import (
     COMPONENT_LABEL,
     CRONJOB,
+    JOB,
     MODEL_IMAGES,
     MODEL_SERVER_COMPONENT,
     POD,
+    WEIGHT_STAGER_COMPONENT,
     WORKLOAD_TYPES,
 )
 
@@ -326,6 +328,8 @@ def is_model_server(resource_type: str, props: Mapping[str, Any]) -> bool:
     labels = get_path(props, "spec.template.metadata.labels") or get_path(props, "metadata.labels") or {}
     if labels.get(COMPONENT_LABEL) == MODEL_SERVER_COMPONENT:
         return True
+    if resource_type == JOB and labels.get(COMPONENT_LABEL) == WEIGHT_STAGER_COMPONENT:
+        return False  # downloads a server's weights with its image; serves nothing
     spec = pod_spec(resource_type, props)
     return any(any(m in str(c.get("image", "")) for m in MODEL_IMAGES) for _, c in containers(spec))
 

@@ -75,6 +75,8 @@ LOGGING = frozenset({"aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLogging
 # -- Label keys and values (set by components.core.labels) ------------------------------------
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MODEL_SERVER_COMPONENT = "model-server"
+WEIGHT_STAGER_COMPONENT = "weight-stager"
+"""A fleet's weight-staging Job: runs the server image, serves nothing."""
 """``app.kubernetes.io/component`` of every model-runner pod (rules 29, 37, 73)."""
 MODEL_IMAGES = ("vllm", "ollama")
 """Image name parts that mark a model server even without the component label."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pulumi
 
@@ -30,13 +31,14 @@ def _types(m: RecordingMonitor) -> set[str]:
 
 def test_single_replica_dev_fleet() -> None:
     m = _build(_fleet("qwen-instruct", "dev"))
-    assert _types(m) == {"ServiceAccount", "Deployment", "Service", "NetworkPolicy"}
+    assert _types(m) == {"ServiceAccount", "Job", "Deployment", "Service", "NetworkPolicy"}
 
 
 def test_prod_vllm_fleet_gets_pdb_scaledobject_and_ignores_replicas() -> None:
     m = _build(_fleet("coder-32b", "prod"), prometheus_url="http://prom:9090")
     assert _types(m) == {
         "ServiceAccount",
+        "Job",
         "Deployment",
         "Service",
         "NetworkPolicy",
@@ -84,3 +86,53 @@ def test_secrets_are_kubernetes_secrets_from_output_secrets() -> None:
         assert SECRET_SIG in s.inputs["stringData"]
     deployment = json.dumps(m.by_type("kubernetes:apps/v1:Deployment")[0].inputs)
     assert "sk-test" not in deployment and "hf_test" not in deployment
+
+
+def test_a_shared_cache_is_staged_by_a_job_and_the_servers_never_reach_the_internet() -> None:
+    m = _build(_fleet("coder-32b", "prod"), prometheus_url="http://prom:9090")
+    (job,) = m.by_type("kubernetes:batch/v1:Job")
+    (deployment,) = m.by_type("kubernetes:apps/v1:Deployment")
+    assert job.urn in deployment.dependencies  # weights first, then pods
+    policies = {r.inputs["metadata"]["name"]: r for r in m.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")}
+    server, stager = policies["vllm-coder-32b"], policies["vllm-coder-32b-stage"]
+    assert "egress" not in server.inputs["spec"] and "annotations" not in server.inputs["metadata"]
+    assert stager.urn in job.dependencies and stager.inputs["spec"]["egress"][0]["ports"] == [
+        {"port": 443, "protocol": "TCP"}
+    ]
+    # The stager's pods are not the fleet's: the Service, PDB and server policy never select them.
+    stage_labels = job.inputs["spec"]["template"]["metadata"]["labels"]
+    selector = deployment.inputs["spec"]["selector"]["matchLabels"]
+    assert not all(stage_labels.get(k) == v for k, v in selector.items())
+    assert stager.inputs["spec"]["podSelector"]["matchLabels"].items() <= stage_labels.items()
+    # The Job downloads (with the token file, RW cache); the server pods only verify, offline.
+    (stage,) = job.inputs["spec"]["template"]["spec"]["containers"]
+    assert "snapshot_download" in stage["command"][-1] and "local_files_only" not in stage["command"][-1]
+    (verify,) = deployment.inputs["spec"]["template"]["spec"]["initContainers"]
+    assert verify["name"] == "verify-weights" and '"local_files_only": true' in verify["command"][-1]
+    assert {"name": "HF_HUB_OFFLINE", "value": "1"} in verify["env"]
+    assert all(mount.get("readOnly") for mount in verify["volumeMounts"] if mount["name"] == "cache")
+
+
+def test_the_staging_job_is_renamed_by_revision_and_runs_restricted_without_gpus() -> None:
+    f = _fleet("coder-32b", "prod")
+    job: Any = spec.stage_job_args(f)
+    other = spec.FleetSpec(
+        name=f.name, spec=f.spec.model_copy(update={"revision": "0" * 40}), image=f.image, env="prod", team="ml"
+    )
+    assert job.metadata.name.startswith("stage-coder-32b-") and other.stage_job_name != f.stage_job_name
+    pod = job.spec.template.spec
+    assert pod.restart_policy == "Never" and pod.automount_service_account_token is False
+    assert pod.tolerations is None and pod.node_selector is None  # CPU nodes: no GPU held while downloading
+    (container,) = pod.containers
+    assert container.security_context.allow_privilege_escalation is False and container.resources.limits
+
+
+def test_per_pod_caches_still_stage_in_the_pod_with_https_egress() -> None:
+    settings = settings_for("prod", models={"coder-32b": {"pool": "training", "cache": "local-nvme"}})
+    f = spec.FleetSpec(name="coder-32b", spec=settings.models["coder-32b"], image="i", env="prod", team="ml")
+    assert not f.staged_by_job
+    m = _build(f, prometheus_url="http://prom:9090")
+    assert m.by_type("kubernetes:batch/v1:Job") == []
+    (policy,) = m.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert policy.inputs["spec"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    assert "ai-infra.io/egress-waiver" in policy.inputs["metadata"]["annotations"]
