@@ -14,6 +14,7 @@ from components.core.settings.base import (
     Settings,
     SettingsError,
 )
+from components.core.settings.batch import BatchSettings, JobSpec, QueueSettings
 from components.core.settings.cluster import (
     EKS_LOG_TYPES,
     SUPPORTED_K8S_VERSIONS,
@@ -65,6 +66,7 @@ __all__ = [
     "STORAGE_CLASSES",
     "SUPPORTED_K8S_VERSIONS",
     "AlertReceiverSettings",
+    "BatchSettings",
     "ClusterSettings",
     "CostSettings",
     "CrossFieldError",
@@ -76,6 +78,7 @@ __all__ = [
     "GpuSoftwareSettings",
     "LimitRangeSettings",
     "MachineSettings",
+    "JobSpec",
     "ModelImages",
     "ModelSpec",
     "MonitoringSettings",
@@ -85,6 +88,7 @@ __all__ = [
     "NvmeSettings",
     "Problem",
     "PullThroughCacheSettings",
+    "QueueSettings",
     "QuotaSettings",
     "RegistrySettings",
     "ReplicaSettings",

@@ -173,7 +173,7 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
                 (
                     f"{PROJECT}:{key}",
                     f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
-                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model, alert receiver or the registry names)",
+                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model, job, alert receiver or the registry names)",
                 )
             )
     for key in sorted(referenced):
@@ -181,7 +181,7 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
             problems.append(
                 (
                     f"{PROJECT}:{key}",
-                    "is named in this stack (a model, alert receiver or the registry) but not set: "
+                    "is named in this stack (a model, job, alert receiver or the registry) but not set: "
                     "use `pulumi config set --secret`",
                 )
             )
@@ -211,10 +211,11 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
 
 
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
-    """Secret config keys the stack names: models' API keys and tokens, alert receivers' webhooks,
+    """Secret config keys the stack names: models' API keys and tokens, jobs' tokens, alert receivers' webhooks,
     the registry's push password and pull-through cache credentials."""
     named: list[tuple[Any, tuple[str, ...]]] = [
         (raw.get("models"), ("apiKeySecret", "hfTokenSecret")),
+        (raw.get("jobs"), ("hfTokenSecret",)),
         (
             (raw.get("monitoring") or {}).get("alertReceivers") if isinstance(raw.get("monitoring"), Mapping) else None,
             ("webhookUrlSecret",),
