@@ -43,6 +43,8 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding", "PriorityClass",
     "RuntimeClass", "CustomResourceDefinition", "CSIDriver", "APIService", "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass",
+    # Kueue's cluster-scoped kinds (scope: Cluster in config/components/crd/bases @ v0.19.2).
+    "ResourceFlavor", "ClusterQueue", "Cohort", "WorkloadPriorityClass",
 })
 # fmt: on
 
