@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from components.core.presets import ENV_PRESETS
 from components.core.settings.base import PROJECT, Environment, Problem, SettingsError
 from components.core.settings.messages import FieldProblem, as_problems, problems_from
+from components.core.settings.registry import IMAGE_NAMES
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 
 SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
@@ -95,6 +96,7 @@ def parse_settings(
 
     overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
     document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
+    document = _drop_preset_jobs_without_image(document, overrides)
     document["secretKeys"] = frozenset(secret_keys)
     settings, found = _validate(document)
     problems += found
@@ -208,6 +210,24 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
     if not overrides.get("registry"):  # the preset's registry is ECR (the CLI passes {} when unset)
         document = {k: v for k, v in document.items() if k != "registry"}
     return document
+
+
+def _drop_preset_jobs_without_image(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop the preset's example jobs whose image (one of ``images/``) this stack does not build:
+    an existing cluster without a registry, or a stack with its own ``registry.build``. A job the
+    stack sets itself is kept and validated."""
+    jobs = document.get("jobs")
+    if not isinstance(jobs, Mapping):
+        return document
+    own = overrides.get("jobs") if isinstance(overrides.get("jobs"), Mapping) else {}
+    registry = document.get("registry") if isinstance(document.get("registry"), Mapping) else {}
+    built = set(registry.get("build") or []) if registry.get("enabled") else set()
+    kept = {
+        name: job
+        for name, job in jobs.items()
+        if name in own or not isinstance(job, Mapping) or job.get("image") not in IMAGE_NAMES or job["image"] in built
+    }
+    return {**document, "jobs": kept}
 
 
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
