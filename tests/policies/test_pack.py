@@ -86,6 +86,7 @@ MODULE_SECTIONS = {
     "platform": {"K"},
     "contracts": {"L"},
     "hardening": {"L"},
+    "batch": {"M"},
 }
 
 
