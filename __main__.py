@@ -310,7 +310,10 @@ def observability_layer(
             },
             rule_groups=[
                 *alert_rule_groups(
-                    ttft_p95_seconds=m.ttft_p95_seconds, gpu_idle_hours=m.gpu_idle_hours, env=s.environment.value
+                    ttft_p95_seconds=m.ttft_p95_seconds,
+                    gpu_idle_hours=m.gpu_idle_hours,
+                    env=s.environment.value,
+                    batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
             ],
