@@ -38,8 +38,8 @@ from components.registry import EcrArgs, HostArgs, Registry, RegistryArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
-from components.specs.batch import JobPlan, queue_quota
 from components.specs.aws_iam import node_role_name, role_arn
+from components.specs.batch import JobPlan, queue_quota
 from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR

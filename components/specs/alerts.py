@@ -3,15 +3,16 @@
 What: the ``spec.groups`` content of the platform's alerts on GPU health (XID, temperature, power,
 memory), GPU waste (idle on a billed node), model serving (queueing, KV cache, time-to-first-token
 SLO, runners not ready), the cluster around them (crash loops, node readiness, full volumes,
-autoscaler failures) and batch queues (Kueue workloads pending too long). Every metric they read is in ``metrics.SCRAPED_METRICS`` (tests check with
-``metrics.metrics_in``); the recording rules are in ``recording_rules.py``.
+autoscaler failures) and batch queues (Kueue workloads pending too long). Every metric they read
+is in ``metrics.SCRAPED_METRICS`` (tests check with ``metrics.metrics_in``); the recording rules
+are in ``recording_rules.py``.
 
 Why: a metric renamed upstream (vLLM's ``gpu_cache_usage_perc`` became ``kv_cache_usage_perc``)
 makes an alert silently never fire. Names here are the ones confirmed at the pinned versions
 (docs/research/monitoring.md; kube-state-metrics v2.20.0, dcgm-exporter 4.5.3-4.8.2's chart
 counter list, vLLM 0.11.0, cluster-autoscaler 1.34.2, KEDA 2.17.2, node_exporter 1.12.1; OpenCost
-read at v1.112.0; Kueue 0.19.2: docs/research/kueue.md), and promtool unit tests (``tests/data/promtool``) prove each alert fires and
-stays quiet on synthetic series.
+read at v1.112.0; Kueue 0.19.2: docs/research/kueue.md), and promtool unit tests
+(``tests/data/promtool``) prove each alert fires and stays quiet on synthetic series.
 
 Label conventions the expressions rely on:
 - dcgm-exporter: ``gpu``, ``UUID``, ``modelName``, ``Hostname`` (the chart sets ``NODE_NAME`` from
@@ -390,5 +391,7 @@ def alert_rule_groups(
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
     ]
     if batch_pending_minutes is not None:
-        groups.append({"name": "ai-infra-batch", "rules": _batch_alerts(pending_minutes=batch_pending_minutes, env=env)})
+        groups.append(
+            {"name": "ai-infra-batch", "rules": _batch_alerts(pending_minutes=batch_pending_minutes, env=env)}
+        )
     return groups

@@ -546,4 +546,3 @@ def secret_args(p: JobPlan, value: pulumi.Input[str]) -> k8s.core.v1.SecretInitA
     """The Hugging Face token; ``value`` must already be a secret Output."""
     assert p.hf_token_secret is not None
     return k8s.core.v1.SecretInitArgs(metadata=meta(p, p.hf_token_secret), type="Opaque", string_data={"token": value})
-

@@ -102,7 +102,8 @@ def _whole_gpus(r: Subject, report: Report) -> None:
     for spec_path, spec in pod_specs(r.type, r.props):
         gpu = False
         for cpath, c in containers(spec):
-            res = c.get("resources") if isinstance(c.get("resources"), Mapping) else {}
+            raw = c.get("resources")
+            res: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
             for part in ("limits", "requests"):
                 for key in list(iter(res.get(part) or {})):
                     if str(key).startswith(PARTIAL_GPU_PREFIXES):
@@ -123,7 +124,8 @@ def _whole_gpus(r: Subject, report: Report) -> None:
                 if not value.isdigit() or int(value) < 1:
                     report(f"{spec_path}.{cpath}.resources.limits[{name}] must be a whole number of GPUs (1 or more).")
         if gpu and not any(
-            isinstance(t, Mapping) and (t.get("key") == GPU_TAINT_KEY or (t.get("operator") == "Exists" and not t.get("key")))
+            isinstance(t, Mapping)
+            and (t.get("key") == GPU_TAINT_KEY or (t.get("operator") == "Exists" and not t.get("key")))
             for t in spec.get("tolerations") or []
         ):
             report(f"{spec_path}.tolerations must tolerate the {GPU_TAINT_KEY} taint (GPU pools are tainted).")

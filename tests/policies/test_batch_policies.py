@@ -74,15 +74,15 @@ def test_batch_gpu_pods_request_whole_gpus_and_tolerate_the_taint(token: str, fa
     props = factory()
     spec = batch.pod_specs(token, props)
     _, first = next(spec)
-    first["tolerations"] = []  # type: ignore[index]
+    first["tolerations"] = []
     assert any("tolerations" in m for m in violations(policy, token, props))
     sliced = factory()
     _, first = next(batch.pod_specs(token, sliced))
-    first["containers"][0]["resources"] = {"limits": {"nvidia.com/mig-1g.10gb": "1"}}  # type: ignore[index]
+    first["containers"][0]["resources"] = {"limits": {"nvidia.com/mig-1g.10gb": "1"}}
     assert any("whole GPUs" in m for m in violations(policy, token, sliced))
     half = factory()
     _, first = next(batch.pod_specs(token, half))
-    first["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "0.5"  # type: ignore[index]
+    first["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] = "0.5"
     assert any("whole number" in m for m in violations(policy, token, half))
 
 
@@ -99,7 +99,7 @@ def test_batch_work_never_takes_the_serving_priority(token: str, factory: Any) -
     assert violations(policy, token, factory()) == []
     props = factory()
     _, first = next(batch.pod_specs(token, props))
-    first["priorityClassName"] = "gpu-serving"  # type: ignore[index]
+    first["priorityClassName"] = "gpu-serving"
     assert any("priorityClassName" in m for m in violations(policy, token, props))
     labelled = copy.deepcopy(factory())
     where = labelled["spec"]["jobTemplate"]["metadata"] if token == CRONJOB else labelled["metadata"]
@@ -108,7 +108,7 @@ def test_batch_work_never_takes_the_serving_priority(token: str, factory: Any) -
     # Config can name more serving classes.
     props = factory()
     _, first = next(batch.pod_specs(token, props))
-    first["priorityClassName"] = "interactive"  # type: ignore[index]
+    first["priorityClassName"] = "interactive"
     assert violations(policy, token, props, {"servingPriorityClasses": ["gpu-serving", "interactive"]})
 
 

@@ -73,7 +73,10 @@ def test_a_job_wider_than_a_node_or_its_queue_is_rejected() -> None:
 
 def test_prod_jobs_run_built_images_or_digests() -> None:
     text = _problems("prod", jobs={"ft": {**PROD_JOB, "image": "ghcr.io/acme/trainer:v1"}})
-    assert "ai-infra:jobs.ft.image: must be built here (one of infer, model-runner, ollama, train-heavy, train-light)" in text
+    assert (
+        "ai-infra:jobs.ft.image: must be built here (one of infer, model-runner, ollama, train-heavy, train-light)"
+        in text
+    )
     unbuilt = _problems("prod", jobs={"ft": {**PROD_JOB, "image": "train-light"}})
     assert "ai-infra:jobs.ft.image: train-light is not built here: add it to registry.build" in unbuilt
     built = settings_for(
@@ -91,7 +94,9 @@ def test_scratch_and_cache_need_the_storage_they_name() -> None:
     assert "ai-infra:jobs.finetune-example.scratch: local-nvme needs storage.nvme.enabled and pool gpu" in text
     assert "ai-infra:jobs.finetune-example.modelCache: needs namespaces.training.modelCache: true" in text
     ok = settings_for(
-        "prod", namespaces={"training": {"modelCache": True}}, jobs={"ft": {**PROD_JOB, "scratch": "local-nvme", "modelCache": True}}
+        "prod",
+        namespaces={"training": {"modelCache": True}},
+        jobs={"ft": {**PROD_JOB, "scratch": "local-nvme", "modelCache": True}},
     )
     assert ok.jobs["ft"].scratch == "local-nvme"
 

@@ -175,7 +175,8 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
                 (
                     f"{PROJECT}:{key}",
                     f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
-                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model, job, alert receiver or the registry names)",
+                    f"or a secret key ({', '.join(SECRET_KEYS)}, "
+                    "or one a model, job, alert receiver or the registry names)",
                 )
             )
     for key in sorted(referenced):
@@ -219,8 +220,9 @@ def _drop_preset_jobs_without_image(document: dict[str, Any], overrides: Mapping
     jobs = document.get("jobs")
     if not isinstance(jobs, Mapping):
         return document
-    own = overrides.get("jobs") if isinstance(overrides.get("jobs"), Mapping) else {}
-    registry = document.get("registry") if isinstance(document.get("registry"), Mapping) else {}
+    own_jobs, own_registry = overrides.get("jobs"), document.get("registry")
+    own: Mapping[str, Any] = own_jobs if isinstance(own_jobs, Mapping) else {}
+    registry: Mapping[str, Any] = own_registry if isinstance(own_registry, Mapping) else {}
     built = set(registry.get("build") or []) if registry.get("enabled") else set()
     kept = {
         name: job

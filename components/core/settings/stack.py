@@ -495,7 +495,10 @@ def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
         problems.append(("namespace", f"must be one of namespaces: {sorted(s.namespaces)}"))
     elif job.queue not in ns.queues:
         problems.append(
-            ("queue", f"namespace {job.namespace} has no queue {job.queue}: add it to namespaces.{job.namespace}.queues")
+            (
+                "queue",
+                f"namespace {job.namespace} has no queue {job.queue}: add it to namespaces.{job.namespace}.queues",
+            )
         )
     if job.image in IMAGE_NAMES:
         if not s.job_image_built(name):
