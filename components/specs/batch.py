@@ -15,7 +15,8 @@ Jobs: one worker is a ``batch/v1`` Job; more are an *indexed* Job (``completionM
 alpha API (JobSet serves only ``v1alpha2``), Kueue's default ``batch/job`` integration admits
 all workers as one PodSet, and the Service's lifecycle is ours. A ``template`` is a suspended
 CronJob: ``kubectl create job --from=cronjob/<name>`` submits a run with the queue label
-(CronJob ``jobTemplate`` metadata is copied onto the Job). Pods are restricted (UID 10001,
+(kubectl copies the ``jobTemplate``'s labels onto the Job: kubernetes/kubectl
+pkg/cmd/create/create_job.go ``createJobFromCronJob``). Pods are restricted (UID 10001,
 read-only root, no capabilities, RuntimeDefault seccomp, no token), tolerate the GPU taint, run at
 ``gpu-batch`` priority, and mount the model cache read-only, scratch, ``/dev/shm`` and the
 Hugging Face token as a file.

@@ -10,6 +10,7 @@ import pytest
 from aiinfra_policies import batch
 from aiinfra_policies.constants import CRONJOB, JOB, JOBSET, RESOURCE_QUOTA
 from tests.conftest import policy_by_name, stack_violations, violations
+from tests.unit.specs.test_crd_schemas import errors
 
 LQ = "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue"
 
@@ -48,6 +49,15 @@ def jobset() -> dict[str, Any]:
         "metadata": {"name": "ft", "namespace": "training", "labels": {"kueue.x-k8s.io/queue-name": "train"}},
         "spec": {"replicatedJobs": [{"name": "workers", "template": {"spec": {"template": {"spec": pod()}}}}]},
     }
+
+
+def test_the_jobset_fixture_is_a_jobset_of_the_version_kueue_integrates() -> None:
+    """The policies read JobSet pod templates where JobSet v0.12.0 puts them."""
+    doc = {"apiVersion": "jobset.x-k8s.io/v1alpha2", **jobset()}
+    assert errors(JOBSET, doc) == []
+    wrong = copy.deepcopy(doc)
+    wrong["spec"]["replicatedJobs"][0]["jobTemplate"] = wrong["spec"]["replicatedJobs"][0].pop("template")
+    assert errors(JOBSET, wrong)
 
 
 QUOTA = (RESOURCE_QUOTA, {"metadata": {"name": "compute", "namespace": "training"}, "spec": {"hard": {"pods": "5"}}})
