@@ -50,6 +50,8 @@ def test_namespaces_opt_into_queues_that_exist() -> None:
     assert "ai-infra:batch.queues.spare: no namespace submits to it" in lonely
     off = _problems("dev", batch={"enabled": False}, jobs={"finetune-example": None})
     assert "ai-infra:batch.queues: need enabled: true" in off
+    empty = _problems("prod", batch={"queues": None}, namespaces={"training": {"queues": []}})
+    assert "ai-infra:batch.queues: list at least one queue" in empty
 
 
 def test_a_job_in_a_namespace_without_the_queue_is_rejected() -> None:

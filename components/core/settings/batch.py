@@ -46,6 +46,8 @@ class BatchSettings(Settings):
     def _rules(self) -> BatchSettings:
         if self.queues and not self.enabled:
             check([("queues", "need enabled: true (Kueue runs them)")])
+        if self.enabled and not self.queues:
+            check([("queues", "list at least one queue (a job class on a GPU pool) when enabled")])
         return self
 
 
