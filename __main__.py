@@ -2,7 +2,7 @@
 
 Wiring only: every decision lives in the settings (``components/core/settings``, derived facts
 are properties of ``StackSettings``) and in the components. One function per layer, called in
-order — cluster, namespaces and guardrails, storage, workloads — each taking what the layers
+order — cluster, namespaces and guardrails, storage, workloads, batch — each taking what the layers
 before it produced; a new capability is one more function and one more call at the bottom.
 """
 
@@ -17,6 +17,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.batch_job import BatchJob, BatchJobArgs
+from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.gpu_instances import SPOT_DISCOUNT
@@ -45,6 +47,7 @@ from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
 from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
 from components.specs.aws_iam import node_role_name, role_arn
+from components.specs.batch import JobPlan, queue_quota
 from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
@@ -332,7 +335,10 @@ def observability_layer(
             },
             rule_groups=[
                 *alert_rule_groups(
-                    ttft_p95_seconds=m.ttft_p95_seconds, gpu_idle_hours=m.gpu_idle_hours, env=s.environment.value
+                    ttft_p95_seconds=m.ttft_p95_seconds,
+                    gpu_idle_hours=m.gpu_idle_hours,
+                    env=s.environment.value,
+                    batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
             ],
@@ -501,6 +507,75 @@ def workloads_layer(
     return fleets
 
 
+def batch_layer(
+    s: StackSettings,
+    c: ClusterLayer,
+    ns: Namespaces,
+    shared_storage: SharedStorage | None,
+    monitoring: MonitoringStack | None,
+    registry: Registry | None,
+    secrets: dict[str, pulumi.Output[str]],
+) -> dict[str, BatchJob]:
+    """Kueue and its queues, then one BatchJob per ``jobs:`` entry (submitted to its LocalQueue)."""
+    if not s.batch.enabled:
+        return {}
+    env, team = s.environment.value, s.team
+    queue = BatchQueue(
+        "batch",
+        BatchQueueArgs(
+            namespace=ns.system["kueue-system"].namespace_name,
+            queues={
+                name: QueueSpec(
+                    pool=q.pool,
+                    quota=queue_quota(s.node_pools[q.pool], s.queue_gpus(name)),
+                    namespaces=s.queue_namespaces(name),
+                )
+                for name, q in sorted(s.batch.queues.items())
+            },
+            cohort=s.batch.cohort,
+            pods_ready_timeout=s.batch.pods_ready_timeout,
+            labels=standard_labels(env=env, team=team, app="kueue", component="batch-queue"),
+            service_monitor=monitoring is not None,
+            prometheus_namespace=s.monitoring.namespace,
+            node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+            replicas=2 if s.is_prod else 1,
+            depends_on=[
+                ns.system["kueue-system"],
+                *(ns.workload[n] for n in s.batch_namespaces),
+                *([monitoring] if monitoring else []),
+            ],
+        ),
+        opts=c.k8s_opts,
+    )
+    jobs = {}
+    for name, job in sorted(s.jobs.items()):
+        image: pulumi.Input[str] = job.image
+        if registry is not None and s.job_image_built(name):
+            image = registry.image_refs.apply(partial(_pick, job.image))
+        token_key = s.job_hf_token_key(name)
+        plan = JobPlan(
+            name=name,
+            spec=job,
+            pool=s.batch.queues[job.queue].pool,
+            image=image,
+            env=env,
+            team=team,
+            hf_token_secret=k8s_name(name, "hf-token") if token_key else None,
+            runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
+            pull_secret=registry.pull_secret if registry is not None else None,
+        )
+        jobs[name] = BatchJob(
+            f"job-{name}",
+            BatchJobArgs(
+                job=plan,
+                hf_token=secrets[token_key] if token_key else None,
+                depends_on=[ns.workload[job.namespace], queue, *([shared_storage] if shared_storage else [])],
+            ),
+            opts=c.k8s_opts,
+        )
+    return jobs
+
+
 settings = load_settings()
 for key, message in settings.warnings:
     pulumi.log.warn(f"{PROJECT}:{key}: {message}")
@@ -516,6 +591,7 @@ monitoring = observability_layer(settings, cluster, namespaces, cluster_name, se
 platform_services_layer(settings, cluster, namespaces, monitoring, cluster_name)
 shared_storage = storage_layer(settings, cluster, namespaces)
 fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
+jobs = batch_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("clusterName", cluster_name)
@@ -533,3 +609,5 @@ if registry is not None:
     pulumi.export("pullThroughCachePrefixes", registry.cache_prefixes)
 if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)
+if jobs:
+    pulumi.export("jobs", {name: {"kind": j.kind, "name": j.job_name} for name, j in jobs.items()})

@@ -10,12 +10,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+OCI = "oci://"
+
 
 @dataclass(frozen=True)
 class Chart:
     name: str
     repo: str
+    """An index repository URL, or an OCI registry path (``oci://host/path``) the chart is pushed under."""
     version: str
+
+    @property
+    def oci(self) -> bool:
+        return self.repo.startswith(OCI)
+
+    @property
+    def reference(self) -> str:
+        """What ``helm.v3.Release`` takes as ``chart``: the chart's name in an index repository, the
+        full ``oci://`` reference for an OCI chart (the provider resolves an OCI name itself and
+        ignores ``repositoryOpts.repo``: pulumi-kubernetes provider/pkg/provider/helm_release.go
+        ``resolveChartName`` @ v4.32.0)."""
+        return f"{self.repo}/{self.name}" if self.oci else self.name
 
 
 AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
@@ -46,6 +61,10 @@ DCGM_EXPORTER = Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/h
 OPENCOST = Chart("opencost", "https://opencost.github.io/opencost-helm-chart", "2.5.14")
 """2.5.14: the newest version in the chart repository's index when pinned (tags reach 2.5.17)."""
 
+KUEUE = Chart("kueue", "oci://registry.k8s.io/kueue/charts", "0.19.2")
+"""Kueue v0.19.2, published only as an OCI artifact; the chart version drops the tag's ``v``
+(kubernetes-sigs/kueue charts/kueue/README.md, hack/helm-chart-package.sh @ v0.19.2)."""
+
 ALL_CHARTS: tuple[Chart, ...] = (
     *(chart for chart, _ in CLUSTER_AUTOSCALER_LINES.values()),
     NVIDIA_DEVICE_PLUGIN,
@@ -56,4 +75,5 @@ ALL_CHARTS: tuple[Chart, ...] = (
     KUBE_PROMETHEUS_STACK,
     DCGM_EXPORTER,
     OPENCOST,
+    KUEUE,
 )

@@ -37,11 +37,36 @@ _DEV: dict[str, Any] = {
             "limits": {"maxMemory": "64Gi"},
             "modelCache": True,
         },
+        # Batch jobs (Kueue's LocalQueue train); one GPU, so a job never starves the fleets' quota.
+        "training": {
+            "quota": {"gpus": 1, "cpu": "4", "memory": "16Gi", "pods": 5, "pvcs": 2},
+            "limits": {"maxMemory": "16Gi"},
+            "queues": ["train"],
+        },
     },
     "storage": {"modelCacheSize": "100Gi"},
     # The same images prod runs, built here and run by digest (`pulumi up` needs a Docker daemon);
-    # `registry: {build: []}` runs the engines' published tags instead.
-    "registry": {"enabled": True, "build": ["model-runner", "ollama"]},
+    # `registry: {build: []}` runs the engines' published tags instead. train-light runs the example job.
+    "registry": {"enabled": True, "build": ["model-runner", "ollama", "train-light"]},
+    # Kueue on the one GPU pool: serving outranks the queue's jobs there (PriorityClass gpu-serving).
+    "batch": {"enabled": True, "queues": {"train": {"pool": "gpu"}}},
+    # A template (a suspended CronJob): nothing runs until someone submits it with
+    # `kubectl create job --from=cronjob/finetune-example -n training <run-name>`.
+    "jobs": {
+        "finetune-example": {
+            "queue": "train",
+            "image": "train-light",
+            "command": [
+                "python",
+                "-c",
+                "import torch; assert torch.cuda.is_available(); print(torch.cuda.get_device_name(0))",
+            ],
+            "cpu": "2",
+            "memory": "8Gi",
+            "shmSize": "1Gi",
+            "scratchSize": "20Gi",
+        },
+    },
     "models": {
         "qwen-small": {
             "engine": "ollama",
@@ -88,7 +113,16 @@ _PROD: dict[str, Any] = {
             "quota": {"gpus": 16, "cpu": "192", "memory": "1536Gi", "pods": 60, "pvcs": 30},
             "modelCache": True,
         },
-        "training": {"quota": {"gpus": 16, "cpu": "192", "memory": "2048Gi", "pods": 40}},
+        "training": {
+            "quota": {"gpus": 16, "cpu": "192", "memory": "2048Gi", "pods": 40},
+            "queues": ["train", "batch-infer"],
+        },
+    },
+    # Kueue on the training pool: two job classes share its 16 GPUs and borrow each other's idle
+    # share through the cohort. Prod carries no jobs in settings; users submit them (README).
+    "batch": {
+        "enabled": True,
+        "queues": {"train": {"pool": "training", "gpus": 12}, "batch-infer": {"pool": "training", "gpus": 4}},
     },
     "storage": {
         "nvme": {"enabled": True},

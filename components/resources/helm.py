@@ -28,9 +28,11 @@ def pinned_release(
     return k8s.helm.v3.Release(
         logical_name,
         name=chart.name,
-        chart=chart.name,
+        chart=chart.reference,
         version=chart.version,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+        # An OCI chart is its full reference and takes no repository (registry.k8s.io needs no
+        # credentials either): pulumi-kubernetes tests/sdk/yaml/testdata/oci/Pulumi.yaml @ v4.32.0.
+        repository_opts=None if chart.oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
         namespace=namespace,
         values=values,
         atomic=True,

@@ -2,16 +2,17 @@
 
 What: the ``spec.groups`` content of the platform's alerts on GPU health (XID, temperature, power,
 memory), GPU waste (idle on a billed node), model serving (queueing, KV cache, time-to-first-token
-SLO, runners not ready) and the cluster around them (crash loops, node readiness, full volumes,
-autoscaler failures). Every metric they read is in ``metrics.SCRAPED_METRICS`` (tests check with
-``metrics.metrics_in``); the recording rules are in ``recording_rules.py``.
+SLO, runners not ready), the cluster around them (crash loops, node readiness, full volumes,
+autoscaler failures) and batch queues (Kueue workloads pending too long). Every metric they read
+is in ``metrics.SCRAPED_METRICS`` (tests check with ``metrics.metrics_in``); the recording rules
+are in ``recording_rules.py``.
 
 Why: a metric renamed upstream (vLLM's ``gpu_cache_usage_perc`` became ``kv_cache_usage_perc``)
 makes an alert silently never fire. Names here are the ones confirmed at the pinned versions
 (docs/research/monitoring.md; kube-state-metrics v2.20.0, dcgm-exporter 4.5.3-4.8.2's chart
 counter list, vLLM 0.11.0, cluster-autoscaler 1.34.2, KEDA 2.17.2, node_exporter 1.12.1; OpenCost
-read at v1.112.0), and promtool unit tests (``tests/data/promtool``) prove each alert fires and
-stays quiet on synthetic series.
+read at v1.112.0; Kueue 0.19.2: docs/research/kueue.md), and promtool unit tests
+(``tests/data/promtool``) prove each alert fires and stays quiet on synthetic series.
 
 Label conventions the expressions rely on:
 - dcgm-exporter: ``gpu``, ``UUID``, ``modelName``, ``Hostname`` (the chart sets ``NODE_NAME`` from
@@ -341,12 +342,40 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
     ]
 
 
-def alert_rule_groups(*, ttft_p95_seconds: float, gpu_idle_hours: float, env: str) -> list[dict[str, Any]]:
-    """PrometheusRule ``spec.groups``: GPU, model-serving and cluster alerts.
+def _batch_alerts(*, pending_minutes: float, env: str) -> list[dict[str, Any]]:
+    duration = _duration(pending_minutes)
+    return [
+        _alert(
+            "KueueWorkloadsPending",
+            # Pending counts both active (waiting for quota) and inadmissible (can never fit as
+            # is) workloads. Only the leader's series: a follower replica reports the same queues.
+            'sum by (cluster_queue) (kueue_pending_workloads{replica_role="leader"}) > 0',
+            for_=duration,
+            severity="warning",
+            summary=(
+                "ClusterQueue {{ $labels.cluster_queue }} has had pending workloads for "
+                f"{duration} ({{{{ $value }}}} now)"
+            ),
+            runbook=(
+                "kubectl get workloads -A and kubectl describe workload for the reason: quota in use "
+                "(raise the queue's gpus, or wait), inadmissible (a job asks more than the queue or a "
+                "node has), or a LocalQueue or ClusterQueue that is stopped."
+            ),
+            env=env,
+        )
+    ]
+
+
+def alert_rule_groups(
+    *, ttft_p95_seconds: float, gpu_idle_hours: float, env: str, batch_pending_minutes: float | None = None
+) -> list[dict[str, Any]]:
+    """PrometheusRule ``spec.groups``: GPU, model-serving and cluster alerts, and batch queues' when
+    ``batch_pending_minutes`` is set (Kueue runs).
 
     ``ttft_p95_seconds`` is the time-to-first-token SLO, ``gpu_idle_hours`` how long a GPU may sit
     idle before it is reported, ``env`` is put on every alert and makes the serving alerts
-    critical in ``prod`` (warnings elsewhere).
+    critical in ``prod`` (warnings elsewhere); ``batch_pending_minutes`` how long a queue may
+    hold pending workloads.
     """
     if ttft_p95_seconds <= 0:
         raise ValueError("ttft_p95_seconds must be positive")
@@ -354,8 +383,15 @@ def alert_rule_groups(*, ttft_p95_seconds: float, gpu_idle_hours: float, env: st
         raise ValueError("gpu_idle_hours must be positive")
     if not env:
         raise ValueError("env must not be empty")
-    return [
+    if batch_pending_minutes is not None and batch_pending_minutes <= 0:
+        raise ValueError("batch_pending_minutes must be positive")
+    groups = [
         {"name": "ai-infra-gpu", "rules": _gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
         {"name": "ai-infra-model-serving", "rules": _serving_alerts(ttft_p95_seconds=ttft_p95_seconds, env=env)},
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
     ]
+    if batch_pending_minutes is not None:
+        groups.append(
+            {"name": "ai-infra-batch", "rules": _batch_alerts(pending_minutes=batch_pending_minutes, env=env)}
+        )
+    return groups

@@ -22,6 +22,7 @@ KUBELET = "kubelet"
 NODE_EXPORTER = "node-exporter 1.12.1"
 CLUSTER_AUTOSCALER = "cluster-autoscaler 1.34"
 KEDA = "keda 2.17"
+KUEUE = "kueue 0.19.2"
 OPENCOST = "opencost"
 RECORDING_RULE = "ai-infra recording rule"
 
@@ -181,6 +182,20 @@ SCRAPED_METRICS: dict[str, str] = {
             "keda_scaler_detail_errors_total",
             "keda_scaled_object_errors_total",
             "keda_scaled_object_paused",
+        ],
+    ),
+    # Kueue (site/content/en/docs/reference/metrics.md, generated from pkg/metrics/metrics.go @ v0.19.2);
+    # every series carries replica_role (leader | follower | standalone).
+    **_catalogue(
+        KUEUE,
+        [
+            "kueue_pending_workloads",
+            *_histogram("kueue_admission_wait_time_seconds"),
+            "kueue_admitted_active_workloads",
+            "kueue_admitted_workloads_total",
+            "kueue_evicted_workloads_total",
+            "kueue_preempted_workloads_total",
+            "kueue_cluster_queue_status",
         ],
     ),
     **_catalogue(

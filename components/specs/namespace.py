@@ -28,6 +28,7 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     "storage-system": "privileged",
     "autoscaler": "restricted",
     "keda": "restricted",
+    "kueue-system": "restricted",
     # node-exporter (hostNetwork, hostPID, hostPath) runs with the kube-prometheus-stack release.
     "monitoring": "privileged",
 }

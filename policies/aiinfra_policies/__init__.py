@@ -6,6 +6,7 @@ no RBAC (rest of E) or Tailscale (J) module yet: a module appears with its first
 
 from aiinfra_policies import (
     access,
+    batch,
     contracts,
     ecr,
     eks,
@@ -35,8 +36,9 @@ DOMAINS = (
     platform,
     contracts,
     hardening,
+    batch,
 )
 """The domain modules in section order: A, B, C, D, E, F, G, H, I, K (monitoring, platform), L (contracts,
-hardening)."""
+hardening), M (batch)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -55,6 +55,7 @@ SECTIONS: dict[str, tuple[int, int]] = {
     "J": (67, 72),
     "K": (73, 77),
     "L": (78, 89),
+    "M": (90, 92),
 }
 """Rule-table sections and their rule numbers (``43b`` counts as 43)."""
 

@@ -31,6 +31,13 @@ SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+JOBSET = "kubernetes:jobset.x-k8s.io/v1alpha2:JobSet"
+LOCAL_QUEUES = frozenset(
+    {"kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue", "kubernetes:kueue.x-k8s.io/v1beta1:LocalQueue"}
+)
+"""Kueue's LocalQueue in the version Kueue 0.19.2 stores and the deprecated one it still serves."""
+BATCH_TYPES = frozenset({JOB, CRONJOB, JOBSET})
+"""Batch work Kueue queues (section M): Jobs, CronJobs (their Jobs) and JobSets."""
 
 WORKLOAD_TYPES = frozenset({DEPLOYMENT, STATEFULSET, DAEMONSET, REPLICASET, JOB, CRONJOB, POD})
 """Every kind that carries a pod spec (the rule table's ``W``)."""

@@ -126,7 +126,7 @@ POLICIES: list[RulePolicy] = [
                 "type": "object",
                 "default": {},
                 "description": "chart name -> {repo, version}, or {repo, versions} where the chart line follows "
-                "the cluster version",
+                "the cluster version; an OCI chart is keyed by its oci:// reference, with no repo",
             }
         },
         check=_helm_allowlisted,

@@ -44,6 +44,8 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "RuntimeClass", "CustomResourceDefinition", "CSIDriver", "APIService", "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass", "ValidatingAdmissionPolicy",
     "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
+    # Kueue's cluster-scoped kinds (scope: Cluster in config/components/crd/bases @ v0.19.2).
+    "ResourceFlavor", "ClusterQueue", "Cohort", "WorkloadPriorityClass",
 })
 # fmt: on
 

@@ -182,6 +182,35 @@ def test_invalid_config_exits_2_naming_every_key_and_keeps_the_previous_plan(tmp
     assert [p.name for p in out.iterdir()] == ["stale.json"]
 
 
+def test_bad_batch_input_exits_2_with_each_key_path(tmp_path: Path) -> None:
+    """The issue's bad input: a worker wider than a node, a queue over its pool's cap, an image
+    neither built nor a digest in prod, a job in a namespace without the queue."""
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    job = {"queue": "batch-infer", "command": ["python", "x.py"], "image": "ghcr.io/acme/t@sha256:" + "ab" * 32}
+    config = {
+        "ai-infra:environment": "prod",
+        "ai-infra:cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/admin"]}},
+        "ai-infra:batch": {"queues": {"train": {"gpus": 40}}},
+        "ai-infra:jobs": {
+            "wide": {**job, "gpusPerWorker": 9},
+            "tagged": {**job, "image": "ghcr.io/acme/t:v1"},
+            "stray": {**job, "namespace": "models"},
+        },
+    }
+    (tmp_path / "Pulumi.batch.yaml").write_text(yaml.safe_dump({"config": config}))
+    result = plan("batch", tmp_path / "out", tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    for key in (
+        "ai-infra:jobs.wide.gpusPerWorker",
+        "ai-infra:batch.queues.train.gpus",
+        "ai-infra:jobs.tagged.image",
+        "ai-infra:jobs.stray.queue",
+    ):
+        assert key in result.stderr, key
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_declared_config_types_are_checked(tmp_path: Path) -> None:
     for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
         (tmp_path / name).symlink_to(ROOT / name)

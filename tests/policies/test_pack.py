@@ -60,11 +60,12 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
 
     versions: dict[str, list[str]] = {}
     for c in ALL_CHARTS:
-        versions.setdefault(c.name, []).append(c.version)
-    repos = {c.name: c.repo for c in ALL_CHARTS}
+        versions.setdefault(c.reference, []).append(c.version)
+    # An OCI chart is keyed by its full oci:// reference (the release's chart) and has no repo.
+    repos = {c.reference: {} if c.oci else {"repo": c.repo} for c in ALL_CHARTS}
     expected = {
-        name: {"repo": repos[name], "version": v[0]} if len(v) == 1 else {"repo": repos[name], "versions": v}
-        for name, v in versions.items()
+        ref: {**repos[ref], "version": v[0]} if len(v) == 1 else {**repos[ref], "versions": v}
+        for ref, v in versions.items()
     }
     for env in ("dev", "prod"):
         config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
@@ -85,6 +86,7 @@ MODULE_SECTIONS = {
     "platform": {"K"},
     "contracts": {"L"},
     "hardening": {"L"},
+    "batch": {"M"},
 }
 
 

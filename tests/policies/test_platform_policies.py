@@ -46,6 +46,16 @@ def test_helm_release_allowlist() -> None:
     assert violations(policy, HELM_RELEASE, {**good, "chart": "other"}, config)
 
 
+def test_helm_release_allowlist_takes_an_oci_chart_without_a_repo() -> None:
+    policy = policy_by_name(platform.POLICIES, "helm-release-allowlisted")
+    oci = "oci://registry.k8s.io/kueue/charts/kueue"
+    config = {"allowedCharts": {oci: {"version": "0.19.2"}}}
+    assert violations(policy, HELM_RELEASE, {"chart": oci, "version": "0.19.2"}, config) == []
+    assert violations(policy, HELM_RELEASE, {"chart": "kueue", "version": "0.19.2"}, config)
+    hijacked = {"chart": oci, "version": "0.19.2", "repositoryOpts": {"repo": "https://evil.example"}}
+    assert violations(policy, HELM_RELEASE, hijacked, config)
+
+
 def test_cost_within_budget_compares_the_cluster_cost_tags() -> None:
     def tagged(max_cost: str, budget: str | None) -> dict[str, object]:
         tags = {"ai-infra.io/max-usd-per-hour": max_cost}

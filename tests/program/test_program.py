@@ -50,8 +50,8 @@ def test_existing_mode_plans_no_aws_resources() -> None:
     types = _types("local")
     assert not [t for t in types if t.startswith("aws:") or t == "pulumi:providers:aws"]
     assert types["kubernetes:node.k8s.io/v1:RuntimeClass"] == 1
-    # device plugin and csi-driver-nfs; no cluster-autoscaler off AWS
-    assert types["kubernetes:helm.sh/v3:Release"] == 2
+    # device plugin, csi-driver-nfs and Kueue; no cluster-autoscaler off AWS
+    assert types["kubernetes:helm.sh/v3:Release"] == 3
 
 
 def test_kubeconfig_is_exported_as_a_secret() -> None:

@@ -14,6 +14,7 @@ from components.core.settings.base import (
     Settings,
     SettingsError,
 )
+from components.core.settings.batch import BatchSettings, JobSpec, QueueSettings
 from components.core.settings.cluster import (
     EKS_API_SERVICE_IP,
     EKS_LOG_TYPES,
@@ -69,6 +70,7 @@ __all__ = [
     "STORAGE_CLASSES",
     "SUPPORTED_K8S_VERSIONS",
     "AlertReceiverSettings",
+    "BatchSettings",
     "ClusterSettings",
     "CostSettings",
     "CrossFieldError",
@@ -78,6 +80,7 @@ __all__ = [
     "FleetSecretKeys",
     "GpuSharingSettings",
     "GpuSoftwareSettings",
+    "JobSpec",
     "LimitRangeSettings",
     "MachineSettings",
     "ModelImages",
@@ -89,6 +92,7 @@ __all__ = [
     "NvmeSettings",
     "Problem",
     "PullThroughCacheSettings",
+    "QueueSettings",
     "QuotaSettings",
     "RegistrySettings",
     "ReplicaSettings",

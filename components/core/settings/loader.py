@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from components.core.presets import ENV_PRESETS
 from components.core.settings.base import PROJECT, Environment, Problem, SettingsError
 from components.core.settings.messages import FieldProblem, as_problems, problems_from
+from components.core.settings.registry import IMAGE_NAMES
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 
 SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
@@ -95,6 +96,7 @@ def parse_settings(
 
     overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
     document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
+    document = _drop_preset_jobs_without_image(document, overrides)
     document["secretKeys"] = frozenset(secret_keys)
     settings, found = _validate(document)
     problems += found
@@ -173,7 +175,8 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
                 (
                     f"{PROJECT}:{key}",
                     f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
-                    f"or a secret key ({', '.join(SECRET_KEYS)}, or one a model, alert receiver or the registry names)",
+                    f"or a secret key ({', '.join(SECRET_KEYS)}, "
+                    "or one a model, job, alert receiver or the registry names)",
                 )
             )
     for key in sorted(referenced):
@@ -181,7 +184,7 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
             problems.append(
                 (
                     f"{PROJECT}:{key}",
-                    "is named in this stack (a model, alert receiver or the registry) but not set: "
+                    "is named in this stack (a model, job, alert receiver or the registry) but not set: "
                     "use `pulumi config set --secret`",
                 )
             )
@@ -210,11 +213,31 @@ def _adapt_preset_to_mode(document: dict[str, Any], overrides: Mapping[str, Any]
     return document
 
 
+def _drop_preset_jobs_without_image(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop the preset's example jobs whose image (one of ``images/``) this stack does not build:
+    an existing cluster without a registry, or a stack with its own ``registry.build``. A job the
+    stack sets itself is kept and validated."""
+    jobs = document.get("jobs")
+    if not isinstance(jobs, Mapping):
+        return document
+    own_jobs, own_registry = overrides.get("jobs"), document.get("registry")
+    own: Mapping[str, Any] = own_jobs if isinstance(own_jobs, Mapping) else {}
+    registry: Mapping[str, Any] = own_registry if isinstance(own_registry, Mapping) else {}
+    built = set(registry.get("build") or []) if registry.get("enabled") else set()
+    kept = {
+        name: job
+        for name, job in jobs.items()
+        if name in own or not isinstance(job, Mapping) or job.get("image") not in IMAGE_NAMES or job["image"] in built
+    }
+    return {**document, "jobs": kept}
+
+
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
-    """Secret config keys the stack names: models' API keys and tokens, alert receivers' webhooks,
+    """Secret config keys the stack names: models' API keys and tokens, jobs' tokens, alert receivers' webhooks,
     the registry's push password and pull-through cache credentials."""
     named: list[tuple[Any, tuple[str, ...]]] = [
         (raw.get("models"), ("apiKeySecret", "hfTokenSecret")),
+        (raw.get("jobs"), ("hfTokenSecret",)),
         (
             (raw.get("monitoring") or {}).get("alertReceivers") if isinstance(raw.get("monitoring"), Mapping) else None,
             ("webhookUrlSecret",),

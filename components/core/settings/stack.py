@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from components.core.engines import ENGINES
+from components.core.quantities import cores, gib
 from components.core.settings.base import Environment, K8sName, Problem, Quantity, Settings, check
+from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
-from components.core.settings.registry import RegistrySettings
+from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
 
 HF_TOKEN_KEY = "hfToken"
@@ -30,6 +32,8 @@ MONITORING_NAMESPACE = "monitoring"
 """The monitoring stack's namespace (its Pod Security exception is listed by this name)."""
 GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
 """Grafana's admin password (a ``--secret`` config key; optional)."""
+KUEUE_NAMESPACE = "kueue-system"
+"""Where Kueue's controller runs (batch.enabled)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -97,6 +101,8 @@ class StackSettings(Settings):
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+    jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -166,6 +172,7 @@ class StackSettings(Settings):
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
             MONITORING_NAMESPACE: self.monitoring.enabled,
+            KUEUE_NAMESPACE: self.batch.enabled,
         }
         return sorted(name for name, needed in wanted.items() if needed)
 
@@ -181,6 +188,34 @@ class StackSettings(Settings):
 
     def engine_image_built(self, engine: str) -> bool:
         return ENGINES[engine].image in self.built_images
+
+    @property
+    def batch_namespaces(self) -> list[str]:
+        """Workload namespaces that submit to a batch queue (a LocalQueue each; Kueue manages
+        Jobs only there)."""
+        return sorted(n for n, ns in self.namespaces.items() if ns.queues) if self.batch.enabled else []
+
+    def queue_namespaces(self, queue: str) -> list[str]:
+        """The namespaces with a LocalQueue for ``queue`` (its ClusterQueue admits only these)."""
+        return sorted(n for n, ns in self.namespaces.items() if queue in ns.queues)
+
+    def queue_gpus(self, queue: str) -> int:
+        """A queue's nominal GPU quota: its own, else its pool's GPU cap."""
+        q = self.batch.queues[queue]
+        return q.gpus if q.gpus is not None else self.pool_gpu_cap(q.pool)
+
+    def pool_gpu_cap(self, pool: str) -> int:
+        """GPUs the pool can ever hold (nodes at its capped maximum times GPUs per node)."""
+        p = self.node_pools[pool]
+        return p.max_nodes * p.gpus_per_node
+
+    def job_image_built(self, name: str) -> bool:
+        return self.jobs[name].image in self.built_images
+
+    def job_hf_token_key(self, name: str) -> str | None:
+        """The secret config key whose token job ``name`` mounts (its own, else ``hfToken``)."""
+        own = self.jobs[name].hf_token_secret
+        return own or (HF_TOKEN_KEY if HF_TOKEN_KEY in self.secret_keys else None)
 
     @property
     def grafana_admin_key(self) -> str | None:
@@ -301,6 +336,7 @@ class StackSettings(Settings):
             if GRAFANA_ADMIN_KEY in self.secret_keys:
                 problems.append((GRAFANA_ADMIN_KEY, "applies only when monitoring.enabled is true (it sets Grafana's)"))
         problems += _registry_problems(self)
+        problems += _batch_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         for name, spec in self.models.items():
@@ -431,4 +467,126 @@ def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
         problems.append(("cache", "local-nvme needs storage.nvme.enabled: true"))
     if spec.cache == "local-nvme" and pool is not None and pool.nvme != "local-pv":
         problems.append(("cache", f"local-nvme needs pool {spec.pool} with nvme: local-pv"))
+    return problems
+
+
+def _batch_problems(s: StackSettings) -> list[Problem]:
+    """Queues fit their pools, namespaces opt into queues that exist, jobs fit queue, pool and quota."""
+    problems: list[Problem] = []
+    known = s.batch.queues if s.batch.enabled else {}
+    for ns_name, ns in sorted(s.namespaces.items()):
+        for i, queue in enumerate(ns.queues):
+            if queue not in known:
+                allowed = sorted(known) or "none (set batch.enabled and batch.queues)"
+                problems.append((f"namespaces.{ns_name}.queues[{i}]", f"must name a batch queue: {allowed}"))
+    by_pool: dict[str, list[str]] = {}
+    for name, q in sorted(known.items()):
+        pool = s.node_pools.get(q.pool)
+        if pool is None or not pool.instances:
+            problems.append((f"batch.queues.{name}.pool", f"must name a node pool: {sorted(s.node_pools)}"))
+            continue
+        by_pool.setdefault(q.pool, []).append(name)
+        cap = s.pool_gpu_cap(q.pool)
+        if q.gpus is not None and q.gpus > cap:
+            problems.append(
+                (f"batch.queues.{name}.gpus", f"exceeds pool {q.pool}'s GPU cap of {cap}: lower it or raise gpuCap")
+            )
+        if not s.queue_namespaces(name):
+            problems.append(
+                (f"batch.queues.{name}", "no namespace submits to it: list it in namespaces.<namespace>.queues")
+            )
+    for pool_name, queues in sorted(by_pool.items()):
+        cap = s.pool_gpu_cap(pool_name)
+        total = sum(s.queue_gpus(q) for q in queues)
+        if len(queues) > 1 and total > cap:
+            problems.append(
+                (
+                    f"batch.queues.{queues[-1]}.gpus",
+                    f"queues {', '.join(queues)} on pool {pool_name} take {total} GPUs, over its GPU cap of {cap}: "
+                    "give each a gpus share",
+                )
+            )
+    for name, job in sorted(s.jobs.items()):
+        problems += [(f"jobs.{name}.{p}", m) for p, m in _job_problems(s, name, job)]
+    return problems
+
+
+def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
+    problems: list[Problem] = []
+    if not s.batch.enabled:
+        return [("queue", "jobs need batch.enabled: true (Kueue admits them)")]
+    ns = s.namespaces.get(job.namespace)
+    if ns is None:
+        problems.append(("namespace", f"must be one of namespaces: {sorted(s.namespaces)}"))
+    elif job.queue not in ns.queues:
+        problems.append(
+            (
+                "queue",
+                f"namespace {job.namespace} has no queue {job.queue}: add it to namespaces.{job.namespace}.queues",
+            )
+        )
+    if job.image in IMAGE_NAMES:
+        if not s.job_image_built(name):
+            problems.append(
+                ("image", f"{job.image} is not built here: add it to registry.build, or give an image reference")
+            )
+    elif s.is_prod and "@sha256:" not in job.image:
+        problems.append(("image", f"must be built here (one of {', '.join(IMAGE_NAMES)}) or pinned by digest in prod"))
+    if job.model_cache and ns is not None and not ns.model_cache:
+        problems.append(("modelCache", f"needs namespaces.{job.namespace}.modelCache: true"))
+    problems += _job_capacity_problems(s, job, ns)
+    return problems
+
+
+def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings | None) -> list[Problem]:
+    """A worker fits one node of the queue's pool; all workers fit the queue and the namespace quota."""
+    problems: list[Problem] = []
+    queue = s.batch.queues.get(job.queue)
+    pool = s.node_pools.get(queue.pool) if queue else None
+    gpus = job.workers * job.gpus_per_worker
+    if queue is not None and pool is not None and pool.instances:
+        node = min(pool.instances, key=lambda i: (i.gpus, i.allocatable_cpu, i.allocatable_memory_gib))
+        if job.gpus_per_worker > pool.gpus_per_node:
+            problems.append(
+                (
+                    "gpusPerWorker",
+                    f"must fit one node of pool {queue.pool} ({pool.gpus_per_node} GPU(s) per node); "
+                    "add workers instead",
+                )
+            )
+        if cores(job.cpu) > node.allocatable_cpu:
+            problems.append(("cpu", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods"))
+        if gib(job.memory) > node.allocatable_memory_gib:
+            problems.append(
+                ("memory", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods")
+            )
+        if gpus > s.queue_gpus(job.queue):
+            problems.append(
+                (
+                    "workers",
+                    f"workers x gpusPerWorker = {gpus} GPUs exceeds queue {job.queue}'s quota of "
+                    f"{s.queue_gpus(job.queue)}: Kueue would never admit it",
+                )
+            )
+        if job.scratch == "local-nvme" and (pool.nvme != "local-pv" or not s.storage.nvme.enabled):
+            problems.append(
+                ("scratch", f"local-nvme needs storage.nvme.enabled and pool {queue.pool} with nvme: local-pv")
+            )
+    if ns is not None:
+        q = ns.quota
+        checks = [
+            ("gpus", gpus, q.gpus),
+            ("cpu", job.workers * cores(job.cpu), cores(q.cpu)),
+            ("memory", job.workers * gib(job.memory), gib(q.memory)),
+            ("pods", job.workers, q.pods),
+            ("pvcs", job.workers if job.scratch == "local-nvme" else 0, q.pvcs),
+        ]
+        problems += [
+            (
+                "workers",
+                f"needs more {key} than namespaces.{job.namespace}.quota.{key} allows for all its workers",
+            )
+            for key, need, have in checks
+            if need > have
+        ]
     return problems

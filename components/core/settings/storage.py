@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.core.settings.base import Quantity, Settings, check
+from components.core.settings.base import K8sName, Quantity, Settings, check
 
 
 class QuotaSettings(Settings):
@@ -39,6 +39,8 @@ class NamespaceSettings(Settings):
     limits: LimitRangeSettings = Field(default_factory=LimitRangeSettings)
     model_cache: bool = False
     """Give the namespace a ``model-cache`` PVC (weights shared by its model fleets)."""
+    queues: list[K8sName] = Field(default_factory=list)
+    """Batch queues (``batch.queues``) this namespace submits to: a Kueue LocalQueue each."""
 
 
 class NfsServerSettings(Settings):

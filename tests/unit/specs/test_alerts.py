@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 PROMTOOL_DATA = ROOT / "tests" / "data" / "promtool"
 # The arguments the promtool unit tests were written for (their headers say the same).
-ALERT_ARGS: dict[str, Any] = {"ttft_p95_seconds": 2.0, "gpu_idle_hours": 2, "env": "prod"}
+ALERT_ARGS: dict[str, Any] = {"ttft_p95_seconds": 2.0, "gpu_idle_hours": 2, "env": "prod", "batch_pending_minutes": 60}
 PRICES = {"g5.xlarge": 1.006, "g6.xlarge": 0.805, "g6e.12xlarge": 10.493, "p4d.24xlarge": 21.958}
 SPOT_FACTOR = 0.6
 PROMTOOL_TESTS = {"alerts.test.yaml": "alerts", "recording.test.yaml": "recording"}
@@ -95,6 +95,7 @@ def test_the_requested_alerts_exist() -> None:
         "NodeNotReady",
         "PersistentVolumeAlmostFull",
         "ClusterAutoscalerScaleUpFailed",
+        "KueueWorkloadsPending",
     }
 
 
@@ -137,7 +138,14 @@ def test_ttft_slo_is_the_threshold() -> None:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"ttft_p95_seconds": 0}, {"gpu_idle_hours": 0}, {"gpu_idle_hours": -1}, {"gpu_idle_hours": 0.001}, {"env": ""}],
+    [
+        {"ttft_p95_seconds": 0},
+        {"gpu_idle_hours": 0},
+        {"gpu_idle_hours": -1},
+        {"gpu_idle_hours": 0.001},
+        {"env": ""},
+        {"batch_pending_minutes": 0},
+    ],
 )
 def test_bad_alert_arguments_are_rejected(overrides: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
@@ -303,3 +311,9 @@ def test_promtool_tests_check_every_recording_rule() -> None:
         case["expr"] for test in load_promtool_tests("recording.test.yaml") for case in test.get("promql_expr_test", [])
     }
     assert set(RECORDING_RULES) <= tested
+
+
+def test_the_batch_alert_exists_only_with_kueue() -> None:
+    assert "KueueWorkloadsPending" not in [r["alert"] for r in alert_rules(batch_pending_minutes=None)]
+    rule = next(r for r in alert_rules(batch_pending_minutes=90) if r["alert"] == "KueueWorkloadsPending")
+    assert rule["for"] == "90m" and 'replica_role="leader"' in rule["expr"]

@@ -30,7 +30,9 @@ def _is_custom(resource_type: str) -> bool:
     if not resource_type.startswith("kubernetes:") or resource_type.startswith("kubernetes:helm.sh"):
         return False
     group = resource_type.removeprefix("kubernetes:").split("/", 1)[0]
-    return "/" in resource_type and "." in group and not group.endswith("k8s.io") and group not in BUILT_IN_GROUPS
+    # Built-in groups end in k8s.io (storage.k8s.io); SIG projects' CRDs in x-k8s.io (kueue.x-k8s.io).
+    built_in = group.endswith("k8s.io") and not group.endswith("x-k8s.io")
+    return "/" in resource_type and "." in group and not built_in and group not in BUILT_IN_GROUPS
 
 
 def errors(resource_type: str, document: dict[str, Any]) -> list[str]:
@@ -45,7 +47,13 @@ def custom_resources(stack: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_the_plans_render_custom_resources() -> None:
     kinds = {t for stack in ("dev", "prod", "local") for t, _, _ in custom_resources(stack)}
-    assert {"kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"} <= kinds
+    assert {
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+        "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor",
+        "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue",
+        "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue",
+    } <= kinds
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
@@ -62,3 +70,15 @@ def test_unknown_fields_are_rejected() -> None:
     typo["spec"]["triggers"][0]["metadata"]["threshold"] = 5  # must be a string
     found = errors("kubernetes:keda.sh/v1alpha1:ScaledObject", typo)
     assert any("maxReplicas" in e for e in found) and any("threshold" in e for e in found)
+
+
+def test_kueue_v1beta1_names_and_bad_enums_are_rejected() -> None:
+    cq = next(inputs for t, _, inputs in custom_resources("prod") if t.endswith(":ClusterQueue"))
+    assert cq["spec"]["cohortName"]
+    old = json.loads(json.dumps(cq))
+    old["spec"]["cohort"] = old["spec"].pop("cohortName")  # v1beta1's name for it
+    old["spec"]["preemption"]["reclaimWithinCohort"] = "Sometimes"
+    found = errors("kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue", old)
+    assert any("cohort" in e for e in found) and any("Sometimes" in e for e in found)
+    lq = next(inputs for t, _, inputs in custom_resources("prod") if t.endswith(":LocalQueue"))
+    assert errors("kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue", {**lq, "spec": {"clusterQueue": "Not_A_Name"}})

@@ -1,0 +1,145 @@
+"""Batch settings: queues fit their pools, namespaces opt in, jobs fit queue, pool, quota and registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.core.settings import SettingsError, parse_settings
+from tests.conftest import settings_for
+
+DIGEST = "ghcr.io/acme/trainer@sha256:" + "ab" * 32
+PROD_JOB = {"queue": "train", "image": DIGEST, "command": ["python", "train.py"]}
+
+
+def _problems(env: str, **overrides: Any) -> str:
+    with pytest.raises(SettingsError) as err:
+        settings_for(env, **overrides)
+    return str(err.value)
+
+
+def test_presets_queue_on_their_pools() -> None:
+    dev, prod = settings_for("dev"), settings_for("prod")
+    assert dev.batch_namespaces == prod.batch_namespaces == ["training"]
+    assert dev.queue_gpus("train") == dev.pool_gpu_cap("gpu") == 2  # the pool's cap by default
+    assert {q: prod.queue_gpus(q) for q in prod.batch.queues} == {"train": 12, "batch-infer": 4}
+    assert sum(prod.queue_gpus(q) for q in prod.batch.queues) == prod.pool_gpu_cap("training")
+    assert "kueue-system" in dev.system_namespaces and "kueue-system" in prod.system_namespaces
+    # Dev carries one small example job, a suspended template; prod carries none.
+    example = dev.jobs["finetune-example"]
+    assert example.run == "template" and example.workers == 1 and example.gpus_per_worker == 1
+    assert dev.job_image_built("finetune-example")
+    assert prod.jobs == {}
+
+
+def test_a_queue_over_its_pools_gpu_cap_is_rejected() -> None:
+    text = _problems("prod", batch={"queues": {"train": {"gpus": 17}}})
+    assert "ai-infra:batch.queues.train.gpus: exceeds pool training's GPU cap of 16" in text
+    shared = _problems("prod", batch={"queues": {"train": {"gpus": 14}}})
+    assert "ai-infra:batch.queues.train.gpus: queues batch-infer, train on pool training take 18 GPUs" in shared
+    assert "ai-infra:batch.queues.train.pool: must name a node pool" in _problems(
+        "prod", batch={"queues": {"train": {"pool": "nope"}}}
+    )
+
+
+def test_namespaces_opt_into_queues_that_exist() -> None:
+    text = _problems("prod", namespaces={"models": {"queues": ["nope"]}})
+    assert "ai-infra:namespaces.models.queues[0]: must name a batch queue: ['batch-infer', 'train']" in text
+    lonely = _problems("prod", batch={"queues": {"spare": {"pool": "serving", "gpus": 2}}})
+    assert "ai-infra:batch.queues.spare: no namespace submits to it" in lonely
+    off = _problems("dev", batch={"enabled": False}, jobs={"finetune-example": None})
+    assert "ai-infra:batch.queues: need enabled: true" in off
+    empty = _problems("prod", batch={"queues": None}, namespaces={"training": {"queues": []}})
+    assert "ai-infra:batch.queues: list at least one queue" in empty
+
+
+def test_a_job_in_a_namespace_without_the_queue_is_rejected() -> None:
+    text = _problems("prod", jobs={"ft": {**PROD_JOB, "namespace": "models"}})
+    assert "ai-infra:jobs.ft.queue: namespace models has no queue train: add it to namespaces.models.queues" in text
+    assert "ai-infra:jobs.ft.namespace: must be one of namespaces" in _problems(
+        "prod", jobs={"ft": {**PROD_JOB, "namespace": "nowhere"}}
+    )
+
+
+def test_a_job_wider_than_a_node_or_its_queue_is_rejected() -> None:
+    text = _problems("prod", jobs={"ft": {**PROD_JOB, "gpusPerWorker": 16}})
+    assert "ai-infra:jobs.ft.gpusPerWorker: must fit one node of pool training (8 GPU(s) per node)" in text
+    wide = _problems("prod", jobs={"ft": {**PROD_JOB, "queue": "batch-infer", "gpusPerWorker": 8, "workers": 2}})
+    assert "ai-infra:jobs.ft.workers: workers x gpusPerWorker = 16 GPUs exceeds queue batch-infer's quota of 4" in wide
+    memory = _problems("prod", jobs={"ft": {**PROD_JOB, "memory": "4000Gi"}})
+    assert "ai-infra:jobs.ft.memory: a worker needs more than a p4d.24xlarge node" in memory
+    quota = _problems("prod", jobs={"ft": {**PROD_JOB, "workers": 41, "gpusPerWorker": 1}})
+    assert "ai-infra:jobs.ft.workers: needs more pods than namespaces.training.quota.pods allows" in quota
+
+
+def test_prod_jobs_run_built_images_or_digests() -> None:
+    text = _problems("prod", jobs={"ft": {**PROD_JOB, "image": "ghcr.io/acme/trainer:v1"}})
+    assert (
+        "ai-infra:jobs.ft.image: must be built here (one of infer, model-runner, ollama, train-heavy, train-light)"
+        in text
+    )
+    unbuilt = _problems("prod", jobs={"ft": {**PROD_JOB, "image": "train-light"}})
+    assert "ai-infra:jobs.ft.image: train-light is not built here: add it to registry.build" in unbuilt
+    built = settings_for(
+        "prod",
+        registry={"build": ["model-runner", "ollama", "train-light"]},
+        jobs={"ft": {**PROD_JOB, "image": "train-light"}},
+    )
+    assert built.job_image_built("ft")
+    small = {**PROD_JOB, "image": "ghcr.io/acme/trainer:v1", "cpu": "1", "memory": "4Gi"}
+    assert settings_for("dev", jobs={"ft": small}).jobs["ft"].image.endswith(":v1")  # tags are fine outside prod
+
+
+def test_scratch_and_cache_need_the_storage_they_name() -> None:
+    text = _problems("dev", jobs={"finetune-example": {"scratch": "local-nvme", "modelCache": True}})
+    assert "ai-infra:jobs.finetune-example.scratch: local-nvme needs storage.nvme.enabled and pool gpu" in text
+    assert "ai-infra:jobs.finetune-example.modelCache: needs namespaces.training.modelCache: true" in text
+    ok = settings_for(
+        "prod",
+        namespaces={"training": {"modelCache": True}},
+        jobs={"ft": {**PROD_JOB, "scratch": "local-nvme", "modelCache": True}},
+    )
+    assert ok.jobs["ft"].scratch == "local-nvme"
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        ({"run": "scheduled"}, "schedule: is required when run is scheduled"),
+        ({"schedule": "@daily"}, "schedule: applies only when run is scheduled"),
+        ({"run": "scheduled", "schedule": "every day"}, "schedule: must be a five-field cron expression"),
+        ({"command": []}, "command"),
+        ({"gpusPerWorker": 0}, "gpusPerWorker"),
+    ],
+)
+def test_job_fields(job: dict[str, Any], message: str) -> None:
+    assert message in _problems("dev", jobs={"finetune-example": job})
+
+
+def test_a_scheduled_job_is_accepted() -> None:
+    s = settings_for("dev", jobs={"finetune-example": {"run": "scheduled", "schedule": "0 3 * * *"}})
+    assert s.jobs["finetune-example"].schedule == "0 3 * * *"
+
+
+def test_the_example_job_follows_the_images_the_stack_builds() -> None:
+    # A stack that builds its own list (or has no registry) loses the preset's example, not its plan.
+    s = settings_for("dev", registry={"build": ["ollama"]})
+    assert s.jobs == {}
+    # A job the stack sets itself is validated, not dropped.
+    text = _problems("dev", registry={"build": ["ollama"]}, jobs={"finetune-example": {"cpu": "1"}})
+    assert "ai-infra:jobs.finetune-example.image: train-light is not built here" in text
+
+
+def test_a_jobs_token_is_a_referenced_secret() -> None:
+    raw = {
+        "environment": "dev",
+        "cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}},
+        "jobs": {"finetune-example": {"hfTokenSecret": "trainerToken"}},
+    }
+    with pytest.raises(SettingsError) as err:
+        parse_settings(raw, stack="dev")
+    assert "ai-infra:trainerToken: is named in this stack (a model, job" in str(err.value)
+    s = parse_settings({**raw, "trainerToken": "[secret]"}, stack="dev", secret_keys=frozenset({"trainerToken"}))
+    assert s.job_hf_token_key("finetune-example") == "trainerToken"
+    assert settings_for("dev").job_hf_token_key("finetune-example") is None
