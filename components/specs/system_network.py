@@ -5,7 +5,7 @@ Every system namespace gets ``default-deny`` (both directions), ``allow-dns`` an
 needs); then one policy per component for the ports it serves and the peers it calls. The ports
 and pod labels were read from the pinned charts' templates (kedacore/charts v2.17.2,
 kubernetes/autoscaler cluster-autoscaler-chart 9.46.6–9.59.0, NVIDIA dcgm-exporter 4.8.2 and
-gpu-operator v25.3.2, sig-storage-local-static-provisioner 2.9.0, kube-prometheus-stack 88.5.3
+gpu-operator v25.3.2, sig-storage-local-static-provisioner 2.9.0, kueue 0.19.2, kube-prometheus-stack 88.5.3
 with its grafana / kube-state-metrics subcharts, opencost 2.5.14); docs/research/upstream.md §
 "System namespace traffic" lists each with its file.
 
@@ -257,7 +257,29 @@ def _monitoring(
     ]
 
 
-_EXTRA = {"keda": _keda, "autoscaler": _autoscaler, "gpu-system": _gpu_system, "monitoring": _monitoring}
+def _kueue(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    # kubernetes-sigs/kueue charts/kueue/templates/manager/manager.yaml @ v0.19.2: webhook-server
+    # 9443 and visibility 8082 (the APIService, Service 443 -> 8082), both called by the API
+    # server; metrics 8443 (https, scraped with the Prometheus ServiceMonitor).
+    prom = _prometheus_peer(net)
+    return [
+        _policy(
+            "kueue-controller-manager",
+            ns,
+            labels,
+            {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"},
+            ingress=[_in(_cidrs(net.private_cidrs), 9443, 8082), *([_in(prom, 8443)] if prom else [])],
+        )
+    ]
+
+
+_EXTRA = {
+    "kueue-system": _kueue,
+    "keda": _keda,
+    "autoscaler": _autoscaler,
+    "gpu-system": _gpu_system,
+    "monitoring": _monitoring,
+}
 
 
 def system_network_policies(

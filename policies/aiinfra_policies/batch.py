@@ -2,7 +2,9 @@
 
 Kueue admits only Jobs that name a LocalQueue; one without the label starts at once and takes
 GPUs no quota counted, so in a workload namespace every Job, CronJob (its job template) and
-JobSet names a LocalQueue the stack creates there (90). A batch pod asks for whole GPUs, never a
+JobSet names a LocalQueue the stack creates there (90); the one exception is a model fleet's
+weight-staging Job, the platform's own CPU-only download (it requests no GPU, so no queue's quota
+is at stake). A batch pod asks for whole GPUs, never a
 time-sliced share or a MIG slice, so Kueue's ``nvidia.com/gpu`` quota counts what it uses, and
 tolerates the GPU taint (91). Batch work never runs at the serving PriorityClass, which would let
 it preempt model servers; Kueue reads the pod's class as the workload's priority, and its
@@ -25,12 +27,15 @@ from pulumi_policy.proxy import UnknownValueError
 from aiinfra_policies.common import Report, RulePolicy, Subject, containers, get_path, namespace_of, policy
 from aiinfra_policies.constants import (
     BATCH_TYPES,
+    COMPONENT_LABEL,
     CRONJOB,
     GPU_RESOURCES,
     GPU_TAINT_KEY,
+    JOB,
     JOBSET,
     LOCAL_QUEUES,
     RESOURCE_QUOTA,
+    WEIGHT_STAGER_COMPONENT,
 )
 
 A = EnforcementLevel.ADVISORY
@@ -60,6 +65,28 @@ def pod_specs(resource_type: str, props: Mapping[str, Any]) -> Iterator[tuple[st
         yield path, spec
 
 
+def _requests_gpus(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """Whether any container of the object asks for a GPU (whole, shared or a MIG slice)."""
+    for _, spec in pod_specs(resource_type, props):
+        for _, c in containers(spec):
+            res = c.get("resources")
+            for part in ("limits", "requests"):
+                keys = list(iter((res.get(part) if isinstance(res, Mapping) else None) or {}))
+                if any(k in GPU_RESOURCES or str(k).startswith(PARTIAL_GPU_PREFIXES) for k in keys):
+                    return True
+    return False
+
+
+def _platform_weight_stager(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """A fleet's weight-staging Job: the platform's own CPU-only download, outside any GPU queue."""
+    labels = get_path(props, "metadata.labels") or {}
+    return (
+        resource_type == JOB
+        and labels.get(COMPONENT_LABEL) == WEIGHT_STAGER_COMPONENT
+        and not _requests_gpus(resource_type, props)
+    )
+
+
 # 90 ------------------------------------------------------------------------------------------
 def _names_local_queue(args: StackValidationArgs, report: Report) -> None:
     tenants = {namespace_of(r.props) for r in args.resources if r.resource_type == RESOURCE_QUOTA}
@@ -74,7 +101,7 @@ def _names_local_queue(args: StackValidationArgs, report: Report) -> None:
         if r.resource_type not in BATCH_TYPES:
             continue
         ns = namespace_of(r.props)
-        if ns is None or ns not in tenants:
+        if ns is None or ns not in tenants or _platform_weight_stager(r.resource_type, r.props):
             continue
         path = queue_labels_path(r.resource_type)
         labels = get_path(r.props, path) or {}

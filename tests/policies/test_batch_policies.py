@@ -75,6 +75,15 @@ def test_jobs_in_a_workload_namespace_name_one_of_its_local_queues() -> None:
     assert stack_violations(policy, [QUOTA, (JOB, job())])  # the queue is not created by the stack
     # A namespace without a quota is not a workload namespace (system charts' Jobs live there).
     assert stack_violations(policy, [QUOTA, (JOB, job(queue=None, namespace="kube-system"))]) == []
+    # A fleet's weight-staging Job is the platform's CPU-only download: no queue needed...
+    stager = job(queue=None)
+    stager["metadata"]["labels"]["app.kubernetes.io/component"] = "weight-stager"
+    stager["spec"]["template"]["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "1"}}
+    assert stack_violations(policy, [QUOTA, (JOB, stager)]) == []
+    # ...but the label does not let a GPU job skip its queue.
+    gpu_stager = job(queue=None)
+    gpu_stager["metadata"]["labels"]["app.kubernetes.io/component"] = "weight-stager"
+    assert stack_violations(policy, [QUOTA, (JOB, gpu_stager)])
 
 
 @pytest.mark.parametrize("token,factory", [(JOB, job), (CRONJOB, cronjob), (JOBSET, jobset)])

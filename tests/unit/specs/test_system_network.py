@@ -94,3 +94,14 @@ def test_an_existing_cluster_allows_the_api_on_kubeadms_port_in_its_own_ranges()
     (api,) = _policies("gpu-system", net)["allow-apiserver"].spec.egress
     assert _cidrs(api, "to") == ["192.168.0.0/16"] and _ports(api) == [443, 6443]
     assert set(_policies("gpu-system", net)) == {"default-deny", "allow-dns", "allow-apiserver"}  # no scraper
+
+
+def test_kueue_admits_the_api_server_on_its_webhook_and_visibility_ports() -> None:
+    (manager,) = [p for name, p in _policies("kueue-system").items() if name == "kueue-controller-manager"]
+    api, scrape = manager.spec.ingress
+    assert _cidrs(api, "from_") == ["10.50.0.0/16"] and _ports(api) == [9443, 8082]
+    assert _ports(scrape) == [8443]
+    assert manager.spec.pod_selector.match_labels == {
+        "app.kubernetes.io/name": "kueue",
+        "control-plane": "controller-manager",
+    }
