@@ -131,12 +131,13 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path]) -> 
     """Every core manifest of every stack, against the schemas of that stack's Kubernetes version
     (one validator run per version; custom resources are checked by tests/unit/specs/test_crd_schemas.py)."""
     from components.core.settings import parse_settings
-    from tests.conftest import stack_file_config
+    from tests.conftest import stack_file_config, stack_secret_keys
 
     by_version: dict[str, list[Path]] = {}
     for stack in STACKS:
         raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
-        version = parse_settings(raw, stack=stack).cluster.kubernetes_version
+        secrets = frozenset(k.split(":", 1)[1] for k in stack_secret_keys(stack))
+        version = parse_settings(raw, stack=stack, secret_keys=secrets).cluster.kubernetes_version
         core = [p for p in sorted((plans[stack] / "manifests").rglob("*.yaml")) if _is_core(p)]
         assert core, stack
         by_version.setdefault(version, []).extend(core)

@@ -10,7 +10,7 @@ import pytest
 from components.core.settings import SettingsError
 from planner.mocks import SECRET_SIG
 from planner.render import redact
-from tests.conftest import run_stack, stack_file_config, stack_run
+from tests.conftest import run_stack, stack_file_config, stack_run, stack_secret_keys
 
 
 def _types(stack: str) -> Counter[str]:
@@ -81,7 +81,7 @@ def test_invalid_config_registers_nothing() -> None:
 
 def test_secret_config_stays_secret_in_resource_inputs() -> None:
     config = stack_file_config("prod") | {"ai-infra:hfToken": "hf_secret_value"}
-    run = run_stack("prod", config, secret_keys=["ai-infra:hfToken"])
+    run = run_stack("prod", config, secret_keys=["ai-infra:hfToken", *stack_secret_keys("prod")])
     # The token reaches only the HF-token Secrets, and only inside Pulumi's secret wrapper.
     assert "hf_secret_value" not in json.dumps(redact([r.inputs for r in run.registrations]))
     secrets = [r for r in run.registrations if r.type == "kubernetes:core/v1:Secret"]
