@@ -207,17 +207,26 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "plan-placeholder" not in text and "c2VjcmV0" not in text
+    # The mesh's minted auth key and the operator's OAuth client secret (mock values) neither.
+    assert "tskey-" not in text and "mock-client-" not in text
+    # A secret map keeps its keys (the key names), every value "[secret]".
+    assert json.loads((out / "plan.json").read_text())["outputs"]["tailnetAuthKeys"] == {"rented-gpu": "[secret]"}
     # Secrets render as valid objects: their keys, each value "[secret]".
     secret = yaml.safe_load((out / "manifests" / "models" / "secret-deepseek-coder-api-key.yaml").read_text())
     assert secret["stringData"] == {"api-key": "[secret]"}
-    assert json.loads((out / "settings.json").read_text())["secretKeys"] == ["deepseekKey", "hfToken"]
+    assert json.loads((out / "settings.json").read_text())["secretKeys"] == [
+        "deepseekKey",
+        "hfToken",
+        "tailscaleOauthClientId",
+        "tailscaleOauthClientSecret",
+    ]
 
 
 def test_settings_json_is_the_effective_settings_without_secret_values(plans: dict[str, Path]) -> None:
     settings = json.loads((plans["prod"] / "settings.json").read_text())
     assert settings["models"]["deepseek-coder"]["gpuMemoryUtilization"] == 0.9  # the field default, resolved
     assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
-    assert settings["secretKeys"] == []
+    assert settings["secretKeys"] == ["tailscaleOauthClientId", "tailscaleOauthClientSecret"]
     cost = json.loads((plans["prod"] / "cost.json").read_text())
     assert cost["fleets"]["deepseek-coder"]["gpus"] == {"min": 4, "max": 8}
 

@@ -119,9 +119,20 @@ def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> N
         for r in run.registrations
         if r.type == "kubernetes:core/v1:Service" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
     )
-    assert (
-        service["spec"]["type"] == "ClusterIP" and service["metadata"]["annotations"]["tailscale.com/expose"] == "true"
+    assert service["spec"]["type"] == "ClusterIP" and "annotations" not in service["metadata"]
+    # On the tailnet through the operator's HTTPS Ingress proxy (no load balancer, no L3 proxy).
+    ingress = next(
+        r.inputs
+        for r in run.registrations
+        if r.type == "kubernetes:networking.k8s.io/v1:Ingress" and r.inputs["metadata"]["name"] == "vllm-deepseek-coder"
     )
+    assert ingress["spec"]["ingressClassName"] == "tailscale"
+    assert ingress["spec"]["tls"] == [{"hosts": ["deepseek-coder-prod"]}]
+    assert ingress["spec"]["defaultBackend"]["service"] == {"name": "vllm-deepseek-coder", "port": {"number": 8000}}
+    assert ingress["metadata"]["annotations"]["tailscale.com/tags"] == "tag:model-runner,tag:ai-infra-prod"
+    assert run.outputs["tailnetEndpoints"] == {
+        "deepseek-coder": "https://deepseek-coder-prod.example-tailnet.ts.net/v1"
+    }
 
 
 def test_the_local_example_plans_without_nfs_as_its_comment_says() -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from components.core import charts
 from components.core.charts import Chart
-from components.specs import helm_values, monitoring, storage
+from components.specs import helm_values, monitoring, storage, tailscale
 from tests.conftest import ROOT, settings_for
 
 DATA = ROOT / "tests" / "data" / "helm-values"
@@ -97,6 +97,11 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     ),
     (charts.DCGM_EXPORTER, monitoring.dcgm_exporter_values(runtime_class="nvidia")),
     (charts.OPENCOST, monitoring.opencost_values(namespace="m", cluster_id="c", node_selector={"a": "b"})),
+    (charts.TAILSCALE_OPERATOR, tailscale.operator_values(hostname="op")),
+    (
+        charts.TAILSCALE_OPERATOR,
+        tailscale.operator_values(hostname="op", node_selector={"ai-infra.io/pool": "system"}, proxy_class="sys"),
+    ),
 ]
 
 
