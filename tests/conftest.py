@@ -51,6 +51,30 @@ def settings_for(env: str, **overrides: Any) -> StackSettings:
     return parse_settings(deep_merge(deep_merge(raw, base), overrides), stack=env)
 
 
+MESH: dict[str, Any] = {
+    "tailscale": {
+        "enabled": True,
+        "tailnet": "tail1234.ts.net",
+        "groups": {
+            "group:admins": ["admin@example.com"],
+            "group:ml": ["ml@example.com"],
+            "group:sre": ["sre@example.com"],
+        },
+        "access": {"admins": ["group:admins"], "models": ["group:ml"], "monitoring": ["group:sre"]},
+    }
+}
+"""The Tailscale mesh switched on with a tailnet, groups and access (its OAuth keys: ``MESH_SECRETS``)."""
+MESH_SECRETS = frozenset({"tailscaleOauthClientId", "tailscaleOauthClientSecret"})
+
+
+def mesh_settings(env: str, **overrides: Any) -> StackSettings:
+    """``settings_for`` with the mesh on (and its OAuth keys given as secrets), plus ``overrides``."""
+    raw: dict[str, Any] = {"environment": env}
+    base = DEV_CIDRS if env == "dev" else PROD_ADMINS
+    document = deep_merge(deep_merge(deep_merge(raw, base), MESH), overrides)
+    return parse_settings(document, stack=env, secret_keys=MESH_SECRETS)
+
+
 def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
