@@ -45,7 +45,12 @@ def custom_resources(stack: str) -> list[tuple[str, str, dict[str, Any]]]:
 
 def test_the_plans_render_custom_resources() -> None:
     kinds = {t for stack in ("dev", "prod", "local") for t, _, _ in custom_resources(stack)}
-    assert {"kubernetes:keda.sh/v1alpha1:ScaledObject", "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"} <= kinds
+    assert {
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+        "kubernetes:tailscale.com/v1alpha1:Connector",
+        "kubernetes:tailscale.com/v1alpha1:ProxyClass",
+    } <= kinds
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "local"])
