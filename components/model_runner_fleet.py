@@ -3,9 +3,10 @@
 All specs come from ``components/specs/model_runner.py``; this component only wires them:
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals),
 the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service, a tailnet
-Ingress (``https://<fleet>-<env>.<tailnet>``) when exposed there, a PodDisruptionBudget when it can run more than one replica,
-autoscaling when max > min (KEDA on queue depth where the engine exports it, else a CPU HPA), a
-ServiceMonitor when monitoring is on and the engine has metrics, and the fleet's NetworkPolicy.
+Ingress (``https://<fleet>-<env>.<tailnet>``) when exposed there, a PodDisruptionBudget when it
+can run more than one replica, autoscaling when max > min (KEDA on queue depth where the engine
+exports it, else a CPU HPA), a ServiceMonitor when monitoring is on and the engine has metrics,
+and the fleet's NetworkPolicy.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
         if f.spec.exposure == "tailnet":
             if args.tailnet_operator is None:
-                raise ValueError("ModelRunnerFleetArgs: a tailnet fleet needs tailnet_operator (settings require the mesh)")
+                raise ValueError(
+                    "ModelRunnerFleetArgs: a tailnet fleet needs tailnet_operator (settings require the mesh)"
+                )
             k8s.networking.v1.Ingress(
                 resource_name(name, "tailnet"),
                 serving.tailnet_ingress(f),

@@ -36,7 +36,7 @@ from components.core.settings.tailscale import (
 )
 
 HTTPS = "tcp:443"
-"""What a tailnet Ingress proxy listens on (TLS with a Let's Encrypt certificate, cmd/k8s-operator/ingress.go @ v1.102.3)."""
+"""What a tailnet Ingress proxy listens on (TLS, Let's Encrypt; cmd/k8s-operator/ingress.go @ v1.102.3)."""
 TRAINING_TEST_PORT = 29500
 """torch.distributed's default rendezvous port: the node-to-node accept test."""
 GRAFANA_POD_PORT = 3000

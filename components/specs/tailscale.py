@@ -83,7 +83,10 @@ def oauth_secret_args(
     return k8s.core.v1.SecretInitArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(name=OAUTH_SECRET, namespace=namespace, labels=dict(labels)),
         type="Opaque",
-        string_data={"client_id": pulumi.Output.secret(client_id), "client_secret": pulumi.Output.secret(client_secret)},
+        string_data={
+            "client_id": pulumi.Output.secret(client_id),
+            "client_secret": pulumi.Output.secret(client_secret),
+        },
     )
 
 
@@ -114,7 +117,12 @@ def connector(
     }
     if proxy_class:
         spec["proxyClass"] = proxy_class
-    return {"apiVersion": API_VERSION, "kind": "Connector", "metadata": {"name": name, "labels": dict(labels)}, "spec": spec}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Connector",
+        "metadata": {"name": name, "labels": dict(labels)},
+        "spec": spec,
+    }
 
 
 def tailnet_ingress_args(

@@ -45,11 +45,15 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "ValidatingWebhookConfiguration", "IngressClass", "VolumeSnapshotClass",
 })
 # fmt: on
-CLUSTER_SCOPED_CUSTOM_KINDS = frozenset({
-    # scope: Cluster in tailscale/tailscale cmd/k8s-operator/deploy/crds/tailscale.com_*.yaml @ v1.102.3
-    ("tailscale.com", "Connector"), ("tailscale.com", "ProxyClass"), ("tailscale.com", "ProxyGroup"),
-    ("tailscale.com", "DNSConfig"),
-})  # fmt: skip
+CLUSTER_SCOPED_CUSTOM_KINDS = frozenset(
+    {
+        # scope: Cluster in tailscale/tailscale cmd/k8s-operator/deploy/crds/tailscale.com_*.yaml @ v1.102.3
+        ("tailscale.com", "Connector"),
+        ("tailscale.com", "ProxyClass"),
+        ("tailscale.com", "ProxyGroup"),
+        ("tailscale.com", "DNSConfig"),
+    }
+)  # fmt: skip
 """Custom kinds without a namespace, by API group (a kind name alone is not unique across CRDs)."""
 
 

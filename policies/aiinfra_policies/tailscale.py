@@ -183,9 +183,9 @@ def _tag_owners(args: StackValidationArgs, report: Report) -> None:
     if not acls:
         return
     for r in args.resources:
-        if r.resource_type in (TS_TAILNET_KEY, TS_OAUTH_CLIENT):
-            if any(t not in owners for t in _strings(r.props.get("tags"))):
-                report("tags lists a tag missing from the tailnet policy's tagOwners.", r.urn)
+        keyed = r.resource_type in (TS_TAILNET_KEY, TS_OAUTH_CLIENT)
+        if keyed and any(t not in owners for t in _strings(r.props.get("tags"))):
+            report("tags lists a tag missing from the tailnet policy's tagOwners.", r.urn)
         for tag in _operator_tags(r.resource_type, r.props):
             if tag not in owners:
                 report("a tag the operator assigns is missing from the tailnet policy's tagOwners.", r.urn)
@@ -262,7 +262,7 @@ POLICIES: list[RulePolicy] = [
     policy(
         "tailscale-acl-no-allow-all",
         rule="68",
-        description="The tailnet policy never allows everyone everywhere and reaches model runners only on their ports.",
+        description="The tailnet policy never allows everything and reaches model runners only on their ports.",
         remediation="Replace allow-all rules with grants naming sources, destinations and ports.",
         level=A,
         types=[TS_ACL],
@@ -275,7 +275,7 @@ POLICIES: list[RulePolicy] = [
     policy(
         "tailscale-tag-owners-consistent",
         rule="69",
-        description="Every tag in use has an owner in tagOwners (never autogroup:member); operator tags own proxy tags.",
+        description="Every tag in use has an owner (never autogroup:member); the operator's tag owns proxy tags.",
         remediation="Add the tag to tailscale.tagOwners (owned by tag:k8s-operator when the operator assigns it).",
         level=A,
         stack=True,
@@ -305,9 +305,7 @@ POLICIES: list[RulePolicy] = [
         level=A,
         types=[TS_ACL],
         check=_ssh,
-        schema={
-            "checkDestinations": {"type": "array", "items": {"type": "string"}, "default": ["tag:ai-infra-prod"]}
-        },
+        schema={"checkDestinations": {"type": "array", "items": {"type": "string"}, "default": ["tag:ai-infra-prod"]}},
     ),
     policy(
         "tailscale-tailnet-settings",

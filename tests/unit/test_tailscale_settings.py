@@ -32,7 +32,9 @@ def test_on_it_runs_the_operator_and_routes_the_vpc_cidr() -> None:
     assert s.tailscale_tag_owners["tag:model-runner"] == ["tag:k8s-operator"]
     # Dev may switch the router (or the whole operator) off.
     assert mesh_settings("dev", tailscale={"subnetRouter": {"enabled": False}}).subnet_routes == []
-    assert not mesh_settings("dev", tailscale={"operator": {"enabled": False}, "subnetRouter": {"enabled": False}}).tailscale_operator
+    assert not mesh_settings(
+        "dev", tailscale={"operator": {"enabled": False}, "subnetRouter": {"enabled": False}}
+    ).tailscale_operator
 
 
 def test_key_expiry_over_the_maximum() -> None:

@@ -44,15 +44,6 @@ from components.core.settings.stack import (
     MonitoringSettings,
     StackSettings,
 )
-from components.core.settings.tailscale import (
-    OAUTH_SECRET_KEYS,
-    AccessSettings,
-    AuthKeySettings,
-    OperatorSettings,
-    SshSettings,
-    SubnetRouterSettings,
-    TailscaleSettings,
-)
 from components.core.settings.storage import (
     STORAGE_CLASSES,
     LimitRangeSettings,
@@ -62,6 +53,15 @@ from components.core.settings.storage import (
     QuotaSettings,
     SharedStorageSettings,
     StorageSettings,
+)
+from components.core.settings.tailscale import (
+    OAUTH_SECRET_KEYS,
+    AccessSettings,
+    AuthKeySettings,
+    OperatorSettings,
+    SshSettings,
+    SubnetRouterSettings,
+    TailscaleSettings,
 )
 
 __all__ = [
@@ -105,11 +105,11 @@ __all__ = [
     "SettingsError",
     "SharedStorageSettings",
     "SshSettings",
-    "SubnetRouterSettings",
-    "TailscaleSettings",
     "StackSettings",
     "StorageSettings",
+    "SubnetRouterSettings",
     "SystemPoolSettings",
+    "TailscaleSettings",
     "decode_config",
     "deep_merge",
     "effective_settings",

@@ -391,18 +391,27 @@ def _tailscale_problems(s: StackSettings) -> list[Problem]:
                 problems.append((key, "applies only when tailscale.enabled is true"))
         return problems
     if ts.tailnet is None:
-        problems.append(("tailscale.tailnet", "is required when tailscale.enabled: the tailnet's DNS name, tail1234.ts.net"))
+        problems.append(
+            ("tailscale.tailnet", "is required when tailscale.enabled: the tailnet's DNS name, tail1234.ts.net")
+        )
     for key in OAUTH_SECRET_KEYS:
         if key not in s.secret_keys:
             problems.append(
-                (key, "is required when tailscale.enabled: the OAuth client's credentials, `pulumi config set --secret`")
+                (
+                    key,
+                    "is required when tailscale.enabled: the OAuth client's credentials, `pulumi config set --secret`",
+                )
             )
     if not ts.access.admins:
-        problems.append(("tailscale.access.admins", "must name at least one group:/autogroup: that administers the mesh"))
+        problems.append(
+            ("tailscale.access.admins", "must name at least one group:/autogroup: that administers the mesh")
+        )
     if s.tailnet_fleets and not ts.access.models:
         problems.append(("tailscale.access.models", f"must name who may call the tailnet models {s.tailnet_fleets}"))
     if s.tailnet_fleets and not ts.operator.enabled:
-        problems.append(("tailscale.operator.enabled", f"must be true: models {s.tailnet_fleets} are exposed on the tailnet"))
+        problems.append(
+            ("tailscale.operator.enabled", f"must be true: models {s.tailnet_fleets} are exposed on the tailnet")
+        )
     if s.tailnet_fleets and not ts.magic_dns:
         problems.append(("tailscale.magicDns", "must be true: tailnet models are reached by their ts.net names"))
     if s.monitoring.enabled and s.tailscale_operator and not ts.access.monitoring:
@@ -413,11 +422,14 @@ def _tailscale_problems(s: StackSettings) -> list[Problem]:
     elif router.enabled and not s.on_aws and not router.routes:
         problems.append(("tailscale.subnetRouter.routes", "must list the CIDRs to advertise on an existing cluster"))
     owned = s.tailscale_tag_owners
-    for name, key in ts.auth_keys.items():
-        for i, tag in enumerate(key.tags):
+    for name, auth_key in ts.auth_keys.items():
+        for i, tag in enumerate(auth_key.tags):
             if tag not in owned:
                 problems.append(
-                    (f"tailscale.authKeys.{name}.tags[{i}]", "has no owner: add it to tailscale.tagOwners (or use tag:gpu-node)")
+                    (
+                        f"tailscale.authKeys.{name}.tags[{i}]",
+                        "has no owner: add it to tailscale.tagOwners (or use tag:gpu-node)",
+                    )
                 )
     return problems
 

@@ -161,9 +161,7 @@ def test_tailnet_exposure_is_an_ingress_in_front_of_a_cluster_ip_service() -> No
 
 
 def test_network_policy_allows_clients_the_fleets_own_tailnet_proxy_and_https_egress_only() -> None:
-    f = _on_tailnet(
-        fleet("deepseek-coder", env="prod", clientNamespaces=["apps"]), monitoring_namespace="monitoring"
-    )
+    f = _on_tailnet(fleet("deepseek-coder", env="prod", clientNamespaces=["apps"]), monitoring_namespace="monitoring")
     np = serving.network_policy_args(f).spec
     peers = np.ingress[0].from_
     whole_namespaces = {
