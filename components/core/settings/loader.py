@@ -117,7 +117,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             if not fresh:
                 break
             reported += fresh
-            if not any(_drop(doc, p.loc) for p in fresh if p.loc):
+            # Drop every field in error (a list, not any(): it would stop at the first drop).
+            dropped = [_drop(doc, p.loc) for p in fresh if p.loc]
+            if not any(dropped):
                 break
         else:
             return (settings, []) if not reported else (None, as_problems(reported))
