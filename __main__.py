@@ -356,6 +356,8 @@ def mesh_layer(
         ssh_users=list(ts.ssh.users) if ts.ssh.enabled else [],
         ssh_check=s.is_prod,
         model_ports=sorted({m.port for m in s.models.values()}) or [8000],
+        operator_tags=list(ts.operator.tags),
+        proxy_tags=list(ts.operator.proxy_tags),
     )
     operator = None
     if s.tailscale_operator:
@@ -364,6 +366,8 @@ def mesh_layer(
         operator = OperatorArgs(
             namespace=namespace.namespace_name,
             hostname=k8s_name(cluster_name, "operator"),
+            tags=list(ts.operator.tags),
+            proxy_tags=list(ts.operator.proxy_tags),
             labels=standard_labels(env=env, team=s.team, app="tailscale", component="mesh"),
             client_id=secrets[OAUTH_CLIENT_ID_KEY] if use_stack_client else None,
             client_secret=secrets[OAUTH_CLIENT_SECRET_KEY] if use_stack_client else None,

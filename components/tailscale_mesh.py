@@ -34,7 +34,7 @@ import pulumi_tailscale as tailscale
 
 from components.core.charts import TAILSCALE_OPERATOR
 from components.core.naming import resource_name
-from components.core.settings.tailscale import MONITORING_TAG, OPERATOR_TAG, ROUTER_TAG, env_tag
+from components.core.settings.tailscale import MONITORING_TAG, OPERATOR_TAG, PROXY_TAG, ROUTER_TAG, env_tag
 from components.resources.helm import pinned_release
 from components.specs import tailscale as spec
 from components.specs.tailnet_policy import TailnetPolicyInput, policy_json
@@ -58,6 +58,10 @@ class OperatorArgs:
     namespace: pulumi.Input[str]
     hostname: str
     """The operator's own device name on the tailnet (one per stack)."""
+    tags: Sequence[str] = (OPERATOR_TAG,)
+    """The operator's device and OAuth client tags."""
+    proxy_tags: Sequence[str] = (PROXY_TAG,)
+    """Tags of proxies that name none."""
     labels: Mapping[str, str]
     client_id: pulumi.Output[str] | None = None
     """The stack's OAuth client for the operator (secret); None: the mesh creates the operator's own."""
@@ -149,7 +153,7 @@ class TailscaleMesh(pulumi.ComponentResource):
             client = tailscale.OauthClient(
                 resource_name(name, "operator-client"),
                 scopes=list(OPERATOR_SCOPES),
-                tags=[OPERATOR_TAG],
+                tags=list(op.tags),
                 description="ai-infra tailscale operator",
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[acl]),
             )
@@ -168,7 +172,11 @@ class TailscaleMesh(pulumi.ComponentResource):
             TAILSCALE_OPERATOR,
             namespace=op.namespace,
             values=spec.operator_values(
-                hostname=op.hostname, node_selector=op.node_selector, proxy_class=proxy_class_name
+                hostname=op.hostname,
+                tags=op.tags,
+                proxy_tags=op.proxy_tags,
+                node_selector=op.node_selector,
+                proxy_class=proxy_class_name,
             ),
             depends_on=[secret, acl, *op.depends_on],
         )

@@ -62,6 +62,8 @@ class TailnetPolicyInput:
     """``check`` (re-authenticate) instead of ``accept``: prod."""
     model_ports: Sequence[int] = field(default_factory=lambda: [8000])
     """The fleets' API container ports (never reachable from the tailnet directly)."""
+    operator_tags: Sequence[str] = (OPERATOR_TAG,)
+    proxy_tags: Sequence[str] = (PROXY_TAG,)
 
 
 def _groups_only(principals: Sequence[str]) -> list[str]:
@@ -147,7 +149,7 @@ def policy_tests(p: TailnetPolicyInput, env_tag: str) -> list[dict[str, Any]]:
             "deny": [
                 f"{MODEL_TAG}:443",
                 f"{MONITORING_TAG}:443",
-                f"{OPERATOR_TAG}:443",
+                *(f"{tag}:443" for tag in p.operator_tags),
                 *(_host_port(ip, 443) for ip in routed),
             ],
         }
@@ -169,8 +171,7 @@ def policy_tests(p: TailnetPolicyInput, env_tag: str) -> list[dict[str, Any]]:
                 **({"accept": accept} if accept else {}),
                 "deny": [
                     *(_host_port(ip, 22) for ip in routed),
-                    f"{OPERATOR_TAG}:443",
-                    f"{PROXY_TAG}:443",
+                    *(f"{tag}:443" for tag in (*p.operator_tags, *p.proxy_tags)),
                     f"{ROUTER_TAG}:22",
                     f"{env_tag}:22",
                 ],

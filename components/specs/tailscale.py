@@ -45,20 +45,25 @@ GRAFANA_SERVICE_PORT = 80
 
 
 def operator_values(
-    *, hostname: str, node_selector: Mapping[str, str] | None = None, proxy_class: str | None = None
+    *,
+    hostname: str,
+    tags: Sequence[str] = (OPERATOR_TAG,),
+    proxy_tags: Sequence[str] = (PROXY_TAG,),
+    node_selector: Mapping[str, str] | None = None,
+    proxy_class: str | None = None,
 ) -> dict[str, Any]:
     """Values for ``tailscale-operator`` 1.102.3 (keys in tests/data/helm-values). No ``oauth.*``:
     empty credentials make the chart mount the ``operator-oauth`` Secret we create."""
     operator: dict[str, Any] = {
         # A list (the template joins it); the operator's own device is tagged with it.
-        "defaultTags": [OPERATOR_TAG],
+        "defaultTags": list(tags),
         "hostname": hostname,
     }
     if node_selector:
         operator["nodeSelector"] = dict(node_selector)
     proxy: dict[str, Any] = {
         # A comma-separated string: the template prints it verbatim (values.yaml @ v1.102.3).
-        "defaultTags": PROXY_TAG,
+        "defaultTags": ",".join(proxy_tags),
     }
     if proxy_class:
         proxy["defaultProxyClass"] = proxy_class

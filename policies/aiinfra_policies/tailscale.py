@@ -167,6 +167,7 @@ def _operator_tags(resource_type: str, props: Mapping[str, Any]) -> list[str]:
 
 
 def _tag_owners(args: StackValidationArgs, report: Report) -> None:
+    operator_tags = _strings((args.get_config() or {}).get("operatorTags", [OPERATOR_TAG]))
     acls = [r for r in args.resources if r.resource_type == TS_ACL]
     documents = [(r, parse_policy(r.props.get("acl"))) for r in acls]
     owners: dict[str, list[str]] = {}
@@ -189,8 +190,8 @@ def _tag_owners(args: StackValidationArgs, report: Report) -> None:
         for tag in _operator_tags(r.resource_type, r.props):
             if tag not in owners:
                 report("a tag the operator assigns is missing from the tailnet policy's tagOwners.", r.urn)
-            elif OPERATOR_TAG not in owners[tag]:
-                report(f"tagOwners of a tag the operator assigns must include {OPERATOR_TAG}.", r.urn)
+            elif not set(operator_tags) & set(owners[tag]):
+                report("tagOwners of a tag the operator assigns must include the operator's tag.", r.urn)
 
 
 # 70 ------------------------------------------------------------------------------------------
@@ -280,6 +281,7 @@ POLICIES: list[RulePolicy] = [
         level=A,
         stack=True,
         check=_tag_owners,
+        schema={"operatorTags": {"type": "array", "items": {"type": "string"}, "default": [OPERATOR_TAG]}},
     ),
     policy(
         "tailscale-acl-has-tests",

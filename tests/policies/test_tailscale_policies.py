@@ -154,3 +154,11 @@ def test_messages_never_quote_the_policy() -> None:
         if p.name != "tailscale-tag-owners-consistent":
             for message in violations(p, TS_ACL, leaky):
                 assert "ml@example.com" not in message and "group:ml" not in message
+
+
+def test_tag_owners_follow_the_configured_operator_tags() -> None:
+    policy = policy_by_name(tailscale.POLICIES, "tailscale-tag-owners-consistent")
+    owned = changed(tagOwners={**POLICY["tagOwners"], "tag:ts-op": ["autogroup:admin"], "tag:edge": ["tag:ts-op"]})
+    connector = (TS_CONNECTOR, {"spec": {"tags": ["tag:edge"]}})
+    assert stack_violations(policy, [(TS_ACL, owned), connector])  # owned, but not by tag:k8s-operator
+    assert stack_violations(policy, [(TS_ACL, owned), connector], {"operatorTags": ["tag:ts-op"]}) == []

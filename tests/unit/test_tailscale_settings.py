@@ -112,3 +112,12 @@ def test_ssh_never_as_root_and_split_dns_needs_ip_nameservers() -> None:
     problems = _problems("dev", deep_merge(MESH, bad))
     assert "ai-infra:tailscale.ssh.users[0]" in problems
     assert "ai-infra:tailscale.splitDns.corp.internal[0]" in problems
+
+
+def test_the_operators_tags_come_from_settings_and_own_what_it_assigns() -> None:
+    s = mesh_settings("dev", tailscale={"operator": {"tags": ["tag:ts-op"], "proxyTags": ["tag:ts-proxy"]}})
+    owners = s.tailscale_tag_owners
+    assert owners["tag:ts-op"] == ["autogroup:admin"] and "tag:k8s-operator" not in owners
+    assert owners["tag:ts-proxy"] == owners["tag:model-runner"] == owners["tag:subnet-router"] == ["tag:ts-op"]
+    problems = _problems("dev", deep_merge(MESH, {"tailscale": {"operator": {"tags": ["k8s-operator"]}}}))
+    assert "ai-infra:tailscale.operator.tags[0]" in problems

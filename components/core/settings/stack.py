@@ -21,7 +21,15 @@ from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
-from components.core.settings.tailscale import OAUTH_SECRET_KEYS, PLATFORM_TAGS, TailscaleSettings, env_tag
+from components.core.settings.tailscale import (
+    GPU_NODE_TAG,
+    MODEL_TAG,
+    MONITORING_TAG,
+    OAUTH_SECRET_KEYS,
+    ROUTER_TAG,
+    TailscaleSettings,
+    env_tag,
+)
 
 HF_TOKEN_KEY = "hfToken"
 """The stack-wide Hugging Face token (a ``--secret`` config key)."""
@@ -180,17 +188,12 @@ class StackSettings(Settings):
     def tailscale_tag_owners(self) -> dict[str, list[str]]:
         """Every tag the stack may use -> who owns it (the platform's, then the settings' own)."""
         admin = ["autogroup:admin"]
-        operator = [PLATFORM_TAGS[0]]
-        owned: dict[str, list[str]] = {
-            "tag:k8s-operator": admin,
-            # The operator tags its proxies; admins may tag machines that join with a key.
-            "tag:k8s": operator,
-            "tag:model-runner": operator,
-            "tag:monitoring": operator,
-            "tag:subnet-router": operator,
-            "tag:gpu-node": admin,
-            env_tag(self.environment.value): [*operator, *admin],
-        }
+        op = self.tailscale.operator
+        operator = list(op.tags)
+        owned: dict[str, list[str]] = {tag: admin for tag in operator}
+        # The operator tags its proxies and the router; admins may tag machines that join with a key.
+        owned |= {tag: operator for tag in (*op.proxy_tags, MODEL_TAG, MONITORING_TAG, ROUTER_TAG)}
+        owned |= {GPU_NODE_TAG: admin, env_tag(self.environment.value): [*operator, *admin]}
         for tag, owners in self.tailscale.tag_owners.items():
             owned[tag] = list(owners)
         return owned

@@ -102,6 +102,12 @@ class AuthKeySettings(Settings):
 class OperatorSettings(Settings):
     enabled: bool = True
     """Run the Tailscale Kubernetes operator (tailnet Ingress proxies, the subnet router)."""
+    tags: list[Tag] = Field(default_factory=lambda: [OPERATOR_TAG], min_length=1)
+    """The operator's own device tags (chart ``operatorConfig.defaultTags``; its OAuth client's
+    tags): they own every tag the operator gives its proxies."""
+    proxy_tags: list[Tag] = Field(default_factory=lambda: [PROXY_TAG], min_length=1)
+    """Tags of proxies that name none (chart ``proxyConfig.defaultTags``); the platform's own
+    Ingresses and router name theirs."""
     oauth_client: Literal["create", "stack"] = "create"
     """``create``: the stack creates the operator's own OAuth client (devices, auth keys and
     services scopes, tag ``tag:k8s-operator``) and keeps its secret in the ``operator-oauth``

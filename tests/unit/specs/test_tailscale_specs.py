@@ -70,6 +70,9 @@ def test_operator_values_carry_no_credentials_and_the_tag_shapes_the_chart_wants
     assert values["operatorConfig"]["defaultTags"] == ["tag:k8s-operator"]  # a list (joined by the template)
     assert values["proxyConfig"]["defaultTags"] == "tag:k8s"  # a string (printed verbatim)
     assert values["apiServerProxyConfig"] == {"mode": "false"}
+    custom = spec.operator_values(hostname="op", tags=["tag:a", "tag:b"], proxy_tags=["tag:p", "tag:q"])
+    assert custom["operatorConfig"]["defaultTags"] == ["tag:a", "tag:b"]
+    assert custom["proxyConfig"]["defaultTags"] == "tag:p,tag:q"
 
 
 def test_operator_oauth_secret_holds_only_secret_outputs() -> None:
