@@ -38,10 +38,12 @@ PARENT_NS_LABEL = "tailscale.com/parent-resource-ns"
 PARENT_NAME_LABEL = "tailscale.com/parent-resource"
 
 GRAFANA_SERVICE = f"{KUBE_PROMETHEUS_STACK.name}-grafana"
-"""Grafana's Service: ``<release>-grafana`` (grafana chart templates/_helpers.tpl ``grafana.fullname``:
-the release name does not contain ``grafana``)."""
+"""Grafana's Service: ``<release>-grafana``; the release is named after the chart (``pinned_release``),
+and grafana's ``grafana.fullname`` (charts/grafana/templates/_helpers.tpl) appends ``-grafana`` to a
+release name that does not contain it; kube-prometheus-stack sets no grafana ``fullnameOverride``."""
 GRAFANA_SERVICE_PORT = 80
-"""grafana chart values.yaml ``service.port`` (default 80; kube-prometheus-stack does not change it)."""
+"""grafana chart values.yaml ``service.port`` (80); kube-prometheus-stack 88.5.3 sets only the port's
+name (``grafana.service.portName``), not the port."""
 
 
 def operator_values(
