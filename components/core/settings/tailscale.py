@@ -39,12 +39,11 @@ MODEL_TAG = "tag:model-runner"
 MONITORING_TAG = "tag:monitoring"
 GPU_NODE_TAG = "tag:gpu-node"
 ROUTER_TAG = "tag:subnet-router"
-PLATFORM_TAGS = (OPERATOR_TAG, PROXY_TAG, MODEL_TAG, MONITORING_TAG, GPU_NODE_TAG, ROUTER_TAG)
-"""Tags the platform itself uses and owns in the policy file (plus ``env_tag``)."""
+"""Tags the platform itself uses (their owners: ``StackSettings.tailscale_tag_owners``), plus ``env_tag``."""
 
 
 def env_tag(env: str) -> str:
-    """The per-environment tag every device this stack adds carries."""
+    """The per-environment tag: on the proxies and router this stack runs, and on keys that list it."""
     return f"tag:ai-infra-{env}"
 
 
