@@ -48,6 +48,10 @@ def test_dev_plans_no_mesh_unless_switched_on() -> None:
 
 def test_no_tailscale_secret_in_plain_outputs_or_plan_json() -> None:
     run = stack_run("prod")
+    # The mock engine does mint them (so their absence below means redaction, not emptiness).
+    key = next(r for r in run.registrations if r.type == "tailscale:index/tailnetKey:TailnetKey")
+    assert str(key.outputs["key"]).startswith("tskey-auth-")
+    assert "tskey-auth-" in json.dumps(run.outputs["tailnetAuthKeys"])
     document = json.dumps(plan_document("prod", run.registrations, run.outputs))
     # Mocked values of the minted key, the operator's OAuth client and the stack's placeholders.
     for fragment in ("tskey-", "mock-client-", "plan-placeholder"):
