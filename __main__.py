@@ -16,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+import pulumi_tailscale as tailscale
 
 from components.batch_job import BatchJob, BatchJobArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
@@ -26,6 +27,7 @@ from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import (
     EKS_API_SERVICE_IP,
+    EKS_SERVICE_CIDR,
     IMAGE_NAMES,
     PROJECT,
     EksSettings,
@@ -33,6 +35,7 @@ from components.core.settings import (
     load_secrets,
     load_settings,
 )
+from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
@@ -52,11 +55,14 @@ from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.model_runner import fleet_spec
+from components.specs.model_serving import TAILNET_NAMESPACE, tailnet_host
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
 from components.specs.registry import cache_rules
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 from components.specs.system_network import ClusterNetwork
+from components.specs.tailnet_policy import TailnetPolicyInput
+from components.tailscale_mesh import AuthKeyArgs, OperatorArgs, TailscaleMesh, TailscaleMeshArgs
 
 
 @dataclass(frozen=True)
@@ -199,9 +205,15 @@ def cluster_network(s: StackSettings) -> ClusterNetwork:
     common: dict[str, Any] = {
         "monitoring_namespace": s.scrape_namespace,
         "external_prometheus_port": s.external_prometheus_port,
+        "tailnet_namespace": TAILNET_NAMESPACE if s.tailscale_operator else None,
     }
     if s.cluster.eks is not None:
-        return ClusterNetwork(private_cidrs=(s.cluster.eks.vpc_cidr,), api_service_ip=EKS_API_SERVICE_IP, **common)
+        return ClusterNetwork(
+            private_cidrs=(s.cluster.eks.vpc_cidr,),
+            api_service_ip=EKS_API_SERVICE_IP,
+            service_cidr=EKS_SERVICE_CIDR,
+            **common,
+        )
     assert s.cluster.existing is not None
     return ClusterNetwork(private_cidrs=tuple(s.cluster.existing.network_cidrs), api_ports=(443, 6443), **common)
 
@@ -355,6 +367,73 @@ def observability_layer(
     )
 
 
+def mesh_layer(
+    s: StackSettings, c: ClusterLayer, ns: Namespaces, cluster_name: str, secrets: dict[str, pulumi.Output[str]]
+) -> TailscaleMesh | None:
+    """The Tailscale mesh: tailnet policy, keys for machines outside the cluster, the operator
+    (tailnet endpoints) and the subnet router to the private API endpoint."""
+    ts = s.tailscale
+    if not ts.enabled:
+        return None
+    env = s.environment.value
+    # The stack's OAuth client manages the tailnet (policy, DNS, settings, keys, the operator's client).
+    provider = tailscale.Provider(
+        "tailscale",
+        oauth_client_id=secrets[OAUTH_CLIENT_ID_KEY],
+        oauth_client_secret=secrets[OAUTH_CLIENT_SECRET_KEY],
+    )
+    policy = TailnetPolicyInput(
+        env=env,
+        groups={k: list(v) for k, v in ts.groups.items()},
+        tag_owners=s.tailscale_tag_owners,
+        models=list(ts.access.models),
+        monitoring=list(ts.access.monitoring) if s.monitoring.enabled and s.tailscale_operator else [],
+        admins=list(ts.access.admins),
+        routes=s.subnet_routes,
+        dns_servers=sorted({ip for servers in ts.split_dns.values() for ip in servers}),
+        ssh_users=list(ts.ssh.users) if ts.ssh.enabled else [],
+        ssh_check=s.is_prod,
+        model_ports=sorted({m.port for m in s.models.values()}) or [8000],
+        operator_tags=list(ts.operator.tags),
+        proxy_tags=list(ts.operator.proxy_tags),
+    )
+    operator = None
+    if s.tailscale_operator:
+        namespace = ns.system["tailscale"]
+        use_stack_client = ts.operator.oauth_client == "stack"
+        operator = OperatorArgs(
+            namespace=namespace.namespace_name,
+            hostname=k8s_name(cluster_name, "operator"),
+            tags=list(ts.operator.tags),
+            proxy_tags=list(ts.operator.proxy_tags),
+            labels=standard_labels(env=env, team=s.team, app="tailscale", component="mesh"),
+            client_id=secrets[OAUTH_CLIENT_ID_KEY] if use_stack_client else None,
+            client_secret=secrets[OAUTH_CLIENT_SECRET_KEY] if use_stack_client else None,
+            node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+            routes=s.subnet_routes,
+            router_hostname=k8s_name(cluster_name, "router"),
+            grafana_namespace=s.monitoring.namespace if s.monitoring.enabled else None,
+            grafana_host=k8s_name("grafana", env),
+            depends_on=[namespace],
+        )
+    return TailscaleMesh(
+        "mesh",
+        TailscaleMeshArgs(
+            policy=policy,
+            auth_keys={
+                n: AuthKeyArgs(tags=list(k.tags), reusable=k.reusable, description=k.description)
+                for n, k in ts.auth_keys.items()
+            },
+            key_expiry_seconds=ts.key_expiry_seconds,
+            device_approval=s.is_prod,
+            magic_dns=ts.magic_dns,
+            split_dns={d: list(v) for d, v in ts.split_dns.items()},
+            operator=operator,
+        ),
+        opts=pulumi.ResourceOptions(providers=[provider, c.k8s_provider]),
+    )
+
+
 def platform_services_layer(
     s: StackSettings, c: ClusterLayer, ns: Namespaces, monitoring: MonitoringStack | None, cluster_name: str
 ) -> None:
@@ -454,6 +533,7 @@ def workloads_layer(
     shared_storage: SharedStorage | None,
     monitoring: MonitoringStack | None,
     registry: Registry | None,
+    mesh: TailscaleMesh | None,
     secrets: dict[str, pulumi.Output[str]],
 ) -> dict[str, ModelRunnerFleet]:
     """KEDA when a fleet scales on queue depth, then one ModelRunnerFleet per model."""
@@ -500,6 +580,7 @@ def workloads_layer(
                 prometheus_external=s.queue_metrics_external,
                 keda=keda,
                 service_monitor=s.monitoring.enabled,
+                tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
             ),
             opts=c.k8s_opts,
@@ -588,9 +669,10 @@ cluster = cluster_layer(settings, cluster_name, cost)
 namespaces = namespaces_layer(settings, cluster)
 registry = registry_layer(settings, cluster, namespaces, cluster_name, secrets)
 monitoring = observability_layer(settings, cluster, namespaces, cluster_name, secrets)
+mesh = mesh_layer(settings, cluster, namespaces, cluster_name, secrets)
 platform_services_layer(settings, cluster, namespaces, monitoring, cluster_name)
 shared_storage = storage_layer(settings, cluster, namespaces)
-fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
+fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, mesh, secrets)
 jobs = batch_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
 
 pulumi.export("environment", settings.environment.value)
@@ -611,3 +693,14 @@ if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)
 if jobs:
     pulumi.export("jobs", {name: {"kind": j.kind, "name": j.job_name} for name, j in jobs.items()})
+if mesh is not None:
+    tailnet = settings.tailscale.tailnet
+    pulumi.export(
+        "tailnetEndpoints",
+        {
+            name: f"https://{tailnet_host(name, settings.environment.value)}.{tailnet}/v1"
+            for name in settings.tailnet_fleets
+        },
+    )
+    # Only as a secret: `pulumi stack output tailnetAuthKeys --show-secrets` to join a machine.
+    pulumi.export("tailnetAuthKeys", pulumi.Output.secret(mesh.auth_keys))

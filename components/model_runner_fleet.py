@@ -2,12 +2,12 @@
 
 All specs come from ``components/specs/model_runner.py``; this component only wires them:
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals),
-the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service (tailnet
-annotations when exposed there), a PodDisruptionBudget when it can run more than one replica,
-autoscaling when max > min (KEDA on queue depth where the engine exports it, else a CPU HPA), a
-ServiceMonitor when monitoring is on and the engine has metrics, and the fleet's NetworkPolicy.
-With a shared cache, a staging Job per weights revision (with its own egress policy) runs first:
-it is the only part of the fleet that reaches the internet.
+the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service, a tailnet
+Ingress (``https://<fleet>-<env>.<tailnet>``) when exposed there, a PodDisruptionBudget when it
+can run more than one replica, autoscaling when max > min (KEDA on queue depth where the engine
+exports it, else a CPU HPA), a ServiceMonitor when monitoring is on and the engine has metrics,
+and the fleet's NetworkPolicy. With a shared cache, a staging Job per weights revision (with its
+own egress policy) runs first: it is the only part of the fleet that reaches the internet.
 """
 
 from __future__ import annotations
@@ -40,14 +40,16 @@ class ModelRunnerFleetArgs:
     """The KEDA install; ScaledObjects wait for its CRDs."""
     service_monitor: bool = False
     """Emit a ServiceMonitor (only when the monitoring stack, and so its CRD, exists)."""
+    tailnet_operator: pulumi.Resource | None = None
+    """The Tailscale operator (its IngressClass) a tailnet fleet's Ingress waits for."""
     depends_on: list[pulumi.Resource] | None = None
     """Namespace and model cache the pods need."""
 
 
 class ModelRunnerFleet(pulumi.ComponentResource):
     """Children: ServiceAccount, Secrets, the weight-staging Job and its NetworkPolicy (shared
-    cache), Deployment|StatefulSet, Service, PodDisruptionBudget, ScaledObject|HorizontalPodAutoscaler,
-    ServiceMonitor, NetworkPolicy."""
+    cache), Deployment|StatefulSet, Service, Ingress (tailnet), PodDisruptionBudget,
+    ScaledObject|HorizontalPodAutoscaler, ServiceMonitor, NetworkPolicy."""
 
     endpoint: pulumi.Output[str]
     """In-cluster OpenAI-compatible base URL."""
@@ -109,6 +111,16 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 resource_name(name, "deployment"), spec.deployment_args(f), opts=workload_opts
             )
         service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
+        if f.spec.exposure == "tailnet":
+            if args.tailnet_operator is None:
+                raise ValueError(
+                    "ModelRunnerFleetArgs: a tailnet fleet needs tailnet_operator (settings require the mesh)"
+                )
+            k8s.networking.v1.Ingress(
+                resource_name(name, "tailnet"),
+                serving.tailnet_ingress(f),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[service, args.tailnet_operator]),
+            )
         if f.spec.replicas.max > 1:
             k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), serving.pdb_args(f), opts=after)
         if f.spec.autoscaled and f.engine.autoscaler == "keda":

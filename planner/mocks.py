@@ -95,6 +95,9 @@ class RecordingMocks(Mocks):
             state["metadata"] = metadata
         elif typ == "kubernetes:helm.sh/v3:Release":
             state["status"] = {"status": "deployed", "namespace": inputs.get("namespace", "")}
+        elif typ.startswith("tailscale:"):
+            state.update(self._tailscale_outputs(typ, name))
+            rid = state.get("id", rid)
         elif typ == "docker:index/image:Image":
             # The pushed digest: what consumers run. Deterministic from the (content-hash) tag.
             image_name = str(inputs.get("imageName", name))
@@ -102,6 +105,19 @@ class RecordingMocks(Mocks):
                 f"{image_name.rsplit(':', 1)[0]}@sha256:{hashlib.sha256(image_name.encode()).hexdigest()}"
             )
         return rid, state
+
+    @staticmethod
+    def _tailscale_outputs(typ: str, name: str) -> dict[str, Any]:
+        """Keys and client credentials as fakes; the SDK marks ``key`` secret
+        (``additional_secret_outputs``), and the program wraps them again before any use."""
+        h = short_hash(typ, name, length=16)
+        if typ == "tailscale:index/tailnetKey:TailnetKey":
+            return {"id": f"k{h}", "key": f"tskey-auth-mock{h}", "invalid": False, "expiresAt": "2026-01-02T00:00:00Z"}
+        if typ == "tailscale:index/oauthClient:OauthClient":
+            return {"id": f"mock-client-{h}", "key": f"tskey-client-mock{h}", "userId": ""}
+        if typ == "tailscale:index/acl:Acl":
+            return {"id": "acl"}
+        return {}
 
     def _aws_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         _, module_res = typ.split(":", 1)

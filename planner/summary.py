@@ -103,14 +103,20 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
         lines.append("  API endpoint: the existing cluster's (not managed here)")
     elif eks.endpoint_public_access:
         lines.append(f"  API endpoint: public, from {', '.join(eks.public_access_cidrs)}; private in the VPC")
+    elif settings.subnet_routes:
+        routes = ", ".join(settings.subnet_routes)
+        lines.append(f"  API endpoint: private (VPC only); admins reach it over the tailnet (subnet router: {routes})")
     else:
-        lines.append("  API endpoint: private (VPC only; admins over the tailnet or from inside the VPC)")
+        lines.append("  API endpoint: private (VPC only; from inside the VPC: no subnet router in this stack)")
     raw_models = outputs.get("models")
+    raw_tailnet = outputs.get("tailnetEndpoints")
+    tailnet: dict[str, Any] = raw_tailnet if isinstance(raw_tailnet, dict) else {}
     models: dict[str, Any] = raw_models if isinstance(raw_models, dict) else {}
     for name, spec in sorted(settings.models.items()):
         callers = [f"namespace {spec.namespace}", *(f"namespace {c}" for c in spec.client_namespaces)]
         if spec.exposure == "tailnet":
-            callers.append("the tailnet (Tailscale operator proxy)")
+            who = ", ".join(settings.tailscale.access.models)
+            callers.append(f"the tailnet at {tailnet.get(name, '?')} ({who}, HTTPS via the operator's proxy)")
         if settings.scrape_namespace:
             callers.append(f"Prometheus ({settings.scrape_namespace}, metrics)")
         endpoint = (models.get(name) or {}).get("endpoint", "?")

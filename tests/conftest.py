@@ -28,8 +28,20 @@ PROD_ADMINS = {"cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::12345678
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
-    """The ``config:`` block of ``Pulumi.<stack>.yaml``."""
-    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+    """The ``config:`` block of ``Pulumi.<stack>.yaml``; ``secure:`` values become placeholder
+    strings (pass ``stack_secret_keys(stack)`` along so they count as secrets)."""
+    config = dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+    return {k: f"plan-placeholder-{k}" if _is_secure(v) else v for k, v in config.items()}
+
+
+def stack_secret_keys(stack: str) -> list[str]:
+    """The stack file's ``secure:`` keys (full ``ai-infra:<key>`` names)."""
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return sorted(k for k, v in config.items() if _is_secure(v))
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 def settings_for(env: str, **overrides: Any) -> StackSettings:
@@ -39,14 +51,40 @@ def settings_for(env: str, **overrides: Any) -> StackSettings:
     return parse_settings(deep_merge(deep_merge(raw, base), overrides), stack=env)
 
 
+MESH: dict[str, Any] = {
+    "tailscale": {
+        "enabled": True,
+        "tailnet": "tail1234.ts.net",
+        "groups": {
+            "group:admins": ["admin@example.com"],
+            "group:ml": ["ml@example.com"],
+            "group:sre": ["sre@example.com"],
+        },
+        "access": {"admins": ["group:admins"], "models": ["group:ml"], "monitoring": ["group:sre"]},
+    }
+}
+"""The Tailscale mesh switched on with a tailnet, groups and access (its OAuth keys: ``MESH_SECRETS``)."""
+MESH_SECRETS = frozenset({"tailscaleOauthClientId", "tailscaleOauthClientSecret"})
+
+
+def mesh_settings(env: str, **overrides: Any) -> StackSettings:
+    """``settings_for`` with the mesh on (and its OAuth keys given as secrets), plus ``overrides``."""
+    raw: dict[str, Any] = {"environment": env}
+    base = DEV_CIDRS if env == "dev" else PROD_ADMINS
+    document = deep_merge(deep_merge(deep_merge(raw, base), MESH), overrides)
+    return parse_settings(document, stack=env, secret_keys=MESH_SECRETS)
+
+
 def encode_config(config: Mapping[str, Any]) -> dict[str, str]:
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
 
 
 def run_stack(stack: str, config: Mapping[str, Any] | None = None, secret_keys: list[str] | None = None) -> ProgramRun:
-    """Run the whole program under mocks with ``config`` (default: the stack file's)."""
-    cfg = dict(config) if config is not None else stack_file_config(stack)
-    return run_program(ROOT, stack, encode_config(cfg), secret_keys or [])
+    """Run the whole program under mocks with ``config`` (default: the stack file's, its
+    ``secure:`` values as placeholder secrets)."""
+    if config is None:
+        config, secret_keys = stack_file_config(stack), stack_secret_keys(stack)
+    return run_program(ROOT, stack, encode_config(dict(config)), secret_keys or [])
 
 
 @cache

@@ -60,6 +60,9 @@ KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "https://prometheus-commu
 DCGM_EXPORTER = Chart("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.2")
 OPENCOST = Chart("opencost", "https://opencost.github.io/opencost-helm-chart", "2.5.14")
 """2.5.14: the newest version in the chart repository's index when pinned (tags reach 2.5.17)."""
+TAILSCALE_OPERATOR = Chart("tailscale-operator", "https://pkgs.tailscale.com/helmcharts", "1.102.3")
+"""Operator v1.102.3: the chart version is the git tag without ``v`` (tailscale/tailscale
+.github/workflows/kubemanifests.yaml packages it with --version=${VERSION_SHORT} @ v1.102.3)."""
 
 KUEUE = Chart("kueue", "oci://registry.k8s.io/kueue/charts", "0.19.2")
 """Kueue v0.19.2, published only as an OCI artifact; the chart version drops the tag's ``v``
@@ -76,4 +79,5 @@ ALL_CHARTS: tuple[Chart, ...] = (
     DCGM_EXPORTER,
     OPENCOST,
     KUEUE,
+    TAILSCALE_OPERATOR,
 )

@@ -147,7 +147,6 @@ _PROD: dict[str, Any] = {
             "cpu": "8",
             "memory": "96Gi",
             "startupBudgetSeconds": 900,
-            "exposure": "tailnet",
         },
         "qwen-coder": {
             "engine": "ollama",

@@ -14,19 +14,38 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.naming import k8s_name
+from components.core.settings.tailscale import MODEL_TAG, env_tag
 from components.specs.model_runner import FleetSpec, meta
+from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
 
-TAILSCALE_EXPOSE = "tailscale.com/expose"
-TAILSCALE_HOSTNAME = "tailscale.com/hostname"
+TAILNET_NAMESPACE = "tailscale"
+"""Where the Tailscale operator and its proxy pods run."""
+
+
+def tailnet_host(fleet: str, env: str) -> str:
+    """A fleet's MagicDNS name: ``https://<fleet>-<env>.<tailnet>`` (one tailnet serves every
+    environment, so the environment is part of the name)."""
+    return k8s_name(fleet, env)
+
+
+def tailnet_ingress(f: FleetSpec) -> k8s.networking.v1.IngressInitArgs:
+    """The fleet's tailnet endpoint: the operator's HTTPS proxy, tagged as a model runner of this
+    environment (the tailnet policy lets only the ``models`` principals reach it, on 443)."""
+    return tailnet_ingress_args(
+        name=f.resource_name,
+        namespace=f.namespace,
+        host=tailnet_host(f.name, f.env),
+        service=f.resource_name,
+        port=f.spec.port,
+        tags=[MODEL_TAG, env_tag(f.env)],
+        labels=f.labels,
+    )
 
 
 def service_args(f: FleetSpec) -> k8s.core.v1.ServiceInitArgs:
-    annotations = None
-    if f.spec.exposure == "tailnet":
-        # Read by the Tailscale operator: a tailnet-only proxy instead of a public load balancer.
-        annotations = {TAILSCALE_EXPOSE: "true", TAILSCALE_HOSTNAME: k8s_name(f.name, f.env)}
+    # ClusterIP only: the tailnet reaches it through the operator's Ingress proxy, never a load balancer.
     return k8s.core.v1.ServiceInitArgs(
-        metadata=meta(f, annotations=annotations),
+        metadata=meta(f),
         spec=k8s.core.v1.ServiceSpecArgs(
             type="ClusterIP",
             selector=f.selector,
@@ -62,14 +81,16 @@ WEIGHTS_WAIVER = {"ai-infra.io/egress-waiver": "model weights download over HTTP
 
 
 def network_policy_args(
-    f: FleetSpec, *, tailnet_namespace: str = "tailscale"
+    f: FleetSpec, *, tailnet_namespace: str = TAILNET_NAMESPACE
 ) -> k8s.networking.v1.NetworkPolicyInitArgs:
-    """Ingress: same namespace, listed client namespaces, the tailnet proxy, Prometheus.
+    """Ingress on the API port: same namespace, listed client namespaces, Prometheus, and for a
+    tailnet fleet only its own Ingress proxy pod from the operator's namespace (no other pod
+    there: not the subnet router, not other fleets' proxies).
     Egress: none of its own (the namespace's allow-dns only) when a staging Job fills the shared
     cache; HTTPS to the internet (never private ranges or instance metadata) when the pod stages
     its own weights (local NVMe, ephemeral caches)."""
     peers = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
-    sources = sorted(set(f.spec.client_namespaces) | ({tailnet_namespace} if f.spec.exposure == "tailnet" else set()))
+    sources = sorted(set(f.spec.client_namespaces))
     if f.monitoring_namespace:
         sources = sorted({*sources, f.monitoring_namespace})
     peers += [
@@ -78,6 +99,10 @@ def network_policy_args(
         )
         for ns in sources
     ]
+    if f.spec.exposure == "tailnet":
+        peers.append(
+            ingress_proxy_peer(operator_namespace=tailnet_namespace, namespace=f.namespace, ingress=f.resource_name)
+        )
     downloads = not f.staged_by_job
     return k8s.networking.v1.NetworkPolicyInitArgs(
         metadata=meta(f, annotations=WEIGHTS_WAIVER if downloads else None),

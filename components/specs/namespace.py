@@ -31,6 +31,11 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     "kueue-system": "restricted",
     # node-exporter (hostNetwork, hostPID, hostPath) runs with the kube-prometheus-stack release.
     "monitoring": "privileged",
+    # The Tailscale operator's proxies: the Connector (subnet router) and L3 proxies run a
+    # privileged init container (sysctl ip_forward) and a privileged tailscale container
+    # (cmd/k8s-operator/deploy/manifests/proxy.yaml @ v1.102.3); the operator creates them at run
+    # time, so no deploy-time policy sees them.
+    "tailscale": "privileged",
 }
 """System namespaces the platform creates and the Pod Security level each is allowed."""
 

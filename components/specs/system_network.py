@@ -32,6 +32,10 @@ from dataclasses import dataclass
 import pulumi_kubernetes as k8s
 
 from components.specs.namespace import allow_dns_args, default_deny_args
+from components.specs.tailscale import PARENT_NAME_LABEL, PARENT_NS_LABEL, PARENT_TYPE_LABEL
+
+GRAFANA_TAILNET_INGRESS = "grafana-tailnet"
+"""The Ingress the mesh puts in front of Grafana (components/tailscale_mesh.py)."""
 
 EGRESS_WAIVER = "ai-infra.io/egress-waiver"
 PUBLIC_INTERNET_EXCEPT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
@@ -56,6 +60,11 @@ class ClusterNetwork:
     """Namespace of the stack's Prometheus; None when the stack runs none."""
     external_prometheus_port: int | None = None
     """Port of a Prometheus outside the stack that KEDA queries (monitoring.prometheusUrl)."""
+    service_cidr: str | None = None
+    """The cluster's Service range when outside ``private_cidrs`` (EKS: 172.20.0.0/16): tailnet
+    proxies connect to ClusterIPs, which the VPC CNI matches before translation."""
+    tailnet_namespace: str | None = None
+    """Namespace of the Tailscale operator and its proxies, when the mesh runs."""
 
 
 def _port(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
@@ -235,7 +244,7 @@ def _monitoring(
             ns,
             labels,
             grafana,
-            ingress=[_in(prom, 3000)],
+            ingress=[_in(prom, 3000), *_grafana_tailnet(ns, net)],
             egress=[_out(prom, 9090), _out([_pods(alertmanager)], 9093)],
         ),
         _policy(
@@ -273,7 +282,43 @@ def _kueue(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.
     ]
 
 
+def _grafana_tailnet(ns: str, net: ClusterNetwork) -> list[k8s.networking.v1.NetworkPolicyIngressRuleArgs]:
+    """Grafana's tailnet Ingress proxy pod (and no other pod of the operator's namespace)."""
+    if not net.tailnet_namespace:
+        return []
+    proxy = {PARENT_TYPE_LABEL: "ingress", PARENT_NS_LABEL: ns, PARENT_NAME_LABEL: GRAFANA_TAILNET_INGRESS}
+    return [_in([_pods(proxy, net.tailnet_namespace)], 3000)]
+
+
+def _tailscale(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    # The operator and its proxies (StatefulSets it creates, unseen by CrossGuard) reach the
+    # coordination server and DERP relays over HTTPS, STUN on UDP 3478 and peers on WireGuard's
+    # UDP 41641 (Tailscale KB "What firewall ports should I open"); the Ingress proxies and the
+    # subnet router forward tailnet traffic into the cluster and the VPC, where the tailnet
+    # policy (grants) is the gate and each destination's NetworkPolicy admits the proxy.
+    internet = _internet()
+    udp = [k8s.networking.v1.NetworkPolicyPortArgs(port=p, protocol="UDP") for p in (3478, 41641)]
+    inside = _cidrs([*net.private_cidrs, *([net.service_cidr] if net.service_cidr else [])])
+    return [
+        _policy(
+            "tailscale-mesh",
+            ns,
+            labels,
+            {},
+            egress=[
+                _out(internet, 443),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=internet, ports=udp),
+                _out(inside),
+            ],
+            waiver="Tailscale coordination, DERP relays (HTTPS), STUN and WireGuard (UDP)",
+        )
+    ]
+
+
 _EXTRA = {
+    "tailscale": _tailscale,
     "kueue-system": _kueue,
     "keda": _keda,
     "autoscaler": _autoscaler,

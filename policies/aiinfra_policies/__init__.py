@@ -1,7 +1,7 @@
 """Policy domains of the ai-infra pack, one module per section of ``policies/RULES.md``.
 
 ``ALL_POLICIES`` is what ``policies/__main__.py`` serves, in rule-table section order. There is
-no RBAC (rest of E) or Tailscale (J) module yet: a module appears with its first rule.
+no RBAC (rest of E) module yet: a module appears with its first rule.
 """
 
 from aiinfra_policies import (
@@ -18,6 +18,7 @@ from aiinfra_policies import (
     pod_security,
     secrets,
     storage,
+    tailscale,
     workloads,
 )
 from aiinfra_policies.common import RulePolicy
@@ -32,13 +33,14 @@ DOMAINS = (
     storage,
     eks,
     ecr,
+    tailscale,
     monitoring,
     platform,
     contracts,
     hardening,
     batch,
 )
-"""The domain modules in section order: A, B, C, D, E, F, G, H, I, K (monitoring, platform), L (contracts,
-hardening), M (batch)."""
+"""The domain modules in section order: A, B, C, D, E, F, G, H, I, J (tailscale), K (monitoring, platform),
+L (contracts, hardening), M (batch)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -97,3 +97,13 @@ GPU_RESOURCES = ("nvidia.com/gpu", "amd.com/gpu")
 GPU_TAINT_KEY = "nvidia.com/gpu"
 """The taint GPU node groups carry (rule 27) and GPU pods tolerate (rule 26)."""
 GPU_NODE_LABELS = ("nvidia.com/gpu.present", "ai-infra.io/pool")
+
+# Tailscale (pulumi-tailscale 0.29.2 type tokens; the operator's custom resources)
+TS_ACL = "tailscale:index/acl:Acl"
+TS_TAILNET_KEY = "tailscale:index/tailnetKey:TailnetKey"
+TS_OAUTH_CLIENT = "tailscale:index/oauthClient:OauthClient"
+TS_TAILNET_SETTINGS = "tailscale:index/tailnetSettings:TailnetSettings"
+TS_CONNECTOR = "kubernetes:tailscale.com/v1alpha1:Connector"
+TS_PROXY_GROUP = "kubernetes:tailscale.com/v1alpha1:ProxyGroup"
+TS_TAGS_ANNOTATION = "tailscale.com/tags"
+"""Tags the operator gives a proxy it runs for an Ingress or Service (comma-separated)."""

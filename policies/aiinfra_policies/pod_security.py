@@ -48,6 +48,16 @@ CLUSTER_SCOPED_KINDS = frozenset({
     "ResourceFlavor", "ClusterQueue", "Cohort", "WorkloadPriorityClass",
 })
 # fmt: on
+CLUSTER_SCOPED_CUSTOM_KINDS = frozenset(
+    {
+        # scope: Cluster in tailscale/tailscale cmd/k8s-operator/deploy/crds/tailscale.com_*.yaml @ v1.102.3
+        ("tailscale.com", "Connector"),
+        ("tailscale.com", "ProxyClass"),
+        ("tailscale.com", "ProxyGroup"),
+        ("tailscale.com", "DNSConfig"),
+    }
+)  # fmt: skip
+"""Custom kinds without a namespace, by API group (a kind name alone is not unique across CRDs)."""
 
 
 def _sc(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -234,6 +244,9 @@ def _k8s_object(token: str) -> bool:
 def _explicit_namespace(r: Subject, report: Report) -> None:
     kind = r.props.get("kind")
     if not isinstance(kind, str) or kind in CLUSTER_SCOPED_KINDS or kind.endswith("List"):
+        return
+    group = str(r.props.get("apiVersion") or "").rpartition("/")[0]
+    if (group, kind) in CLUSTER_SCOPED_CUSTOM_KINDS:
         return
     namespace = (r.props.get("metadata") or {}).get("namespace")
     if not namespace:

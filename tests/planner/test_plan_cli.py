@@ -131,12 +131,13 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path]) -> 
     """Every core manifest of every stack, against the schemas of that stack's Kubernetes version
     (one validator run per version; custom resources are checked by tests/unit/specs/test_crd_schemas.py)."""
     from components.core.settings import parse_settings
-    from tests.conftest import stack_file_config
+    from tests.conftest import stack_file_config, stack_secret_keys
 
     by_version: dict[str, list[Path]] = {}
     for stack in STACKS:
         raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("ai-infra:")}
-        version = parse_settings(raw, stack=stack).cluster.kubernetes_version
+        secrets = frozenset(k.split(":", 1)[1] for k in stack_secret_keys(stack))
+        version = parse_settings(raw, stack=stack, secret_keys=secrets).cluster.kubernetes_version
         core = [p for p in sorted((plans[stack] / "manifests").rglob("*.yaml")) if _is_core(p)]
         assert core, stack
         by_version.setdefault(version, []).extend(core)
@@ -235,17 +236,26 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     text = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert "plan-placeholder" not in text and "c2VjcmV0" not in text
+    # The mesh's minted auth key and the operator's OAuth client secret (mock values) neither.
+    assert "tskey-" not in text and "mock-client-" not in text
+    # A secret map keeps its keys (the key names), every value "[secret]".
+    assert json.loads((out / "plan.json").read_text())["outputs"]["tailnetAuthKeys"] == {"rented-gpu": "[secret]"}
     # Secrets render as valid objects: their keys, each value "[secret]".
     secret = yaml.safe_load((out / "manifests" / "models" / "secret-coder-32b-api-key.yaml").read_text())
     assert secret["stringData"] == {"api-key": "[secret]"}
-    assert json.loads((out / "settings.json").read_text())["secretKeys"] == ["coderKey", "hfToken"]
+    assert json.loads((out / "settings.json").read_text())["secretKeys"] == [
+        "coderKey",
+        "hfToken",
+        "tailscaleOauthClientId",
+        "tailscaleOauthClientSecret",
+    ]
 
 
 def test_settings_json_is_the_effective_settings_without_secret_values(plans: dict[str, Path]) -> None:
     settings = json.loads((plans["prod"] / "settings.json").read_text())
     assert settings["models"]["coder-32b"]["gpuMemoryUtilization"] == 0.9  # the field default, resolved
     assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
-    assert settings["secretKeys"] == []
+    assert settings["secretKeys"] == ["tailscaleOauthClientId", "tailscaleOauthClientSecret"]
     cost = json.loads((plans["prod"] / "cost.json").read_text())
     assert cost["fleets"]["coder-32b"]["gpus"] == {"min": 4, "max": 8}
 

@@ -82,6 +82,7 @@ MODULE_SECTIONS = {
     "storage": {"G"},
     "eks": {"H"},
     "ecr": {"I"},
+    "tailscale": {"J"},
     "monitoring": {"K"},
     "platform": {"K"},
     "contracts": {"L"},

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 
 from planner.policy_host import analyze_all
-from tests.conftest import ROOT, run_stack, stack_file_config, stack_run
+from tests.conftest import ROOT, run_stack, stack_file_config, stack_run, stack_secret_keys
 
 KUEUE = "kubernetes:kueue.x-k8s.io/v1beta2"
 
@@ -77,7 +77,7 @@ def test_a_prod_stack_with_jobs_passes_every_mandatory_policy() -> None:
             },
         }
     )
-    run = run_stack("prod", config, secret_keys=["ai-infra:hfToken"])
+    run = run_stack("prod", config, secret_keys=[*stack_secret_keys("prod"), "ai-infra:hfToken"])
     kinds = Counter(
         r.type.rsplit(":", 1)[-1]
         for r in run.registrations

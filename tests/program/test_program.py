@@ -10,7 +10,7 @@ import pytest
 from components.core.settings import SettingsError
 from planner.mocks import SECRET_SIG
 from planner.render import redact
-from tests.conftest import run_stack, stack_file_config, stack_run
+from tests.conftest import run_stack, stack_file_config, stack_run, stack_secret_keys
 
 
 def _types(stack: str) -> Counter[str]:
@@ -81,7 +81,7 @@ def test_invalid_config_registers_nothing() -> None:
 
 def test_secret_config_stays_secret_in_resource_inputs() -> None:
     config = stack_file_config("prod") | {"ai-infra:hfToken": "hf_secret_value"}
-    run = run_stack("prod", config, secret_keys=["ai-infra:hfToken"])
+    run = run_stack("prod", config, secret_keys=["ai-infra:hfToken", *stack_secret_keys("prod")])
     # The token reaches only the HF-token Secrets, and only inside Pulumi's secret wrapper.
     assert "hf_secret_value" not in json.dumps(redact([r.inputs for r in run.registrations]))
     secrets = [r for r in run.registrations if r.type == "kubernetes:core/v1:Secret"]
@@ -119,9 +119,18 @@ def test_prod_vllm_fleet_is_tensor_parallel_autoscaled_and_on_the_tailnet() -> N
         for r in run.registrations
         if r.type == "kubernetes:core/v1:Service" and r.inputs["metadata"]["name"] == "vllm-coder-32b"
     )
-    assert (
-        service["spec"]["type"] == "ClusterIP" and service["metadata"]["annotations"]["tailscale.com/expose"] == "true"
+    assert service["spec"]["type"] == "ClusterIP" and "annotations" not in service["metadata"]
+    # On the tailnet through the operator's HTTPS Ingress proxy (no load balancer, no L3 proxy).
+    ingress = next(
+        r.inputs
+        for r in run.registrations
+        if r.type == "kubernetes:networking.k8s.io/v1:Ingress" and r.inputs["metadata"]["name"] == "vllm-coder-32b"
     )
+    assert ingress["spec"]["ingressClassName"] == "tailscale"
+    assert ingress["spec"]["tls"] == [{"hosts": ["coder-32b-prod"]}]
+    assert ingress["spec"]["defaultBackend"]["service"] == {"name": "vllm-coder-32b", "port": {"number": 8000}}
+    assert ingress["metadata"]["annotations"]["tailscale.com/tags"] == "tag:model-runner,tag:ai-infra-prod"
+    assert run.outputs["tailnetEndpoints"] == {"coder-32b": "https://coder-32b-prod.example-tailnet.ts.net/v1"}
 
 
 def test_the_local_example_plans_without_nfs_as_its_comment_says() -> None:

@@ -50,7 +50,11 @@ def test_a_stack_file_with_secure_values_is_valid(tmp_path: Any) -> None:
     (tmp_path / "Pulumi.mine.yaml").write_text(text)
     config = load_stack_config(tmp_path, "mine")
     raw, secrets, foreign = decode_config(config.config, frozenset(config.secret_keys))
-    assert parse_settings(raw, stack="mine", secret_keys=secrets, foreign_keys=foreign).secret_keys == {"hfToken"}
+    assert parse_settings(raw, stack="mine", secret_keys=secrets, foreign_keys=foreign).secret_keys == {
+        "hfToken",
+        "tailscaleOauthClientId",
+        "tailscaleOauthClientSecret",
+    }
 
 
 def test_any_stack_name_works_with_an_environment() -> None:

@@ -24,15 +24,12 @@ from components.core.settings.base import PROJECT, Environment, Problem, Setting
 from components.core.settings.messages import FieldProblem, as_problems, problems_from
 from components.core.settings.registry import IMAGE_NAMES
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
+from components.core.settings.tailscale import OAUTH_SECRET_KEYS
 
-SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY)
+SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY, *OAUTH_SECRET_KEYS)
 """Well-known secret config keys (models may name more), read by :func:`load_secrets`."""
 
-NOT_AVAILABLE_YET = {
-    "tailscale": "the mesh issue adds the Tailscale operator and tailnet policy",
-    "tailscaleOauthClientId": "the mesh issue reads it",
-    "tailscaleOauthClientSecret": "the mesh issue reads it",
-}
+NOT_AVAILABLE_YET: dict[str, str] = {}
 """Keys reserved for capabilities not built yet: rejected, so setting one never silently does nothing."""
 
 FIELD_KEYS = frozenset(f.alias or n for n, f in StackSettings.model_fields.items()) - {"secretKeys"}
@@ -122,7 +119,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             if not fresh:
                 break
             reported += fresh
-            if not any(_drop(doc, p.loc) for p in fresh if p.loc):
+            # Drop every field in error (a list, not any(): it would stop at the first drop).
+            dropped = [_drop(doc, p.loc) for p in fresh if p.loc]
+            if not any(dropped):
                 break
         else:
             return (settings, []) if not reported else (None, as_problems(reported))

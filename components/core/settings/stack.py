@@ -25,6 +25,15 @@ from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
+from components.core.settings.tailscale import (
+    GPU_NODE_TAG,
+    MODEL_TAG,
+    MONITORING_TAG,
+    OAUTH_SECRET_KEYS,
+    ROUTER_TAG,
+    TailscaleSettings,
+    env_tag,
+)
 
 HF_TOKEN_KEY = "hfToken"
 """The stack-wide Hugging Face token (a ``--secret`` config key)."""
@@ -103,6 +112,7 @@ class StackSettings(Settings):
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
+    tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -164,10 +174,44 @@ class StackSettings(Settings):
         return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
 
     @property
+    def tailscale_operator(self) -> bool:
+        """The Tailscale operator runs (the mesh is on and its operator not switched off)."""
+        return self.tailscale.enabled and self.tailscale.operator.enabled
+
+    @property
+    def subnet_routes(self) -> list[str]:
+        """What the Connector advertises (empty: no subnet router): the VPC CIDR on EKS by default."""
+        ts = self.tailscale
+        if not (self.tailscale_operator and ts.subnet_router.enabled):
+            return []
+        if ts.subnet_router.routes:
+            return list(ts.subnet_router.routes)
+        return [self.cluster.eks.vpc_cidr] if self.on_aws and self.cluster.eks else []
+
+    @property
+    def tailnet_fleets(self) -> list[str]:
+        return sorted(n for n, m in self.models.items() if m.exposure == "tailnet")
+
+    @property
+    def tailscale_tag_owners(self) -> dict[str, list[str]]:
+        """Every tag the stack may use -> who owns it (the platform's, then the settings' own)."""
+        admin = ["autogroup:admin"]
+        op = self.tailscale.operator
+        operator = list(op.tags)
+        owned: dict[str, list[str]] = {tag: admin for tag in operator}
+        # The operator tags its proxies and the router; admins may tag machines that join with a key.
+        owned |= {tag: operator for tag in (*op.proxy_tags, MODEL_TAG, MONITORING_TAG, ROUTER_TAG)}
+        owned |= {GPU_NODE_TAG: admin, env_tag(self.environment.value): [*operator, *admin]}
+        for tag, owners in self.tailscale.tag_owners.items():
+            owned[tag] = list(owners)
+        return owned
+
+    @property
     def system_namespaces(self) -> list[str]:
         """System namespaces this stack creates (sorted)."""
         wanted = {
             "gpu-system": True,
+            "tailscale": self.tailscale_operator,
             "autoscaler": self.on_aws,
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
@@ -337,6 +381,7 @@ class StackSettings(Settings):
                 problems.append((GRAFANA_ADMIN_KEY, "applies only when monitoring.enabled is true (it sets Grafana's)"))
         problems += _registry_problems(self)
         problems += _batch_problems(self)
+        problems += _tailscale_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         for name, spec in self.models.items():
@@ -378,6 +423,62 @@ def _registry_problems(s: StackSettings) -> list[Problem]:
                         f"modelImages.{engine}",
                         f"must be pinned by digest in prod (name@sha256:...), or built here: registry.build: "
                         f"[{ENGINES[engine].image}]",
+                    )
+                )
+    return problems
+
+
+def _tailscale_problems(s: StackSettings) -> list[Problem]:
+    """The mesh: on only with its tailnet, credentials and admins; tailnet fleets need it; every
+    tag a key uses has an owner. Secret values are never read here, only whether they were given."""
+    ts = s.tailscale
+    problems: list[Problem] = []
+    if not ts.enabled:
+        for name in s.tailnet_fleets:
+            problems.append((f"models.{name}.exposure", "tailnet needs tailscale.enabled: true (or use cluster)"))
+        for key in OAUTH_SECRET_KEYS:
+            if key in s.secret_keys:
+                problems.append((key, "applies only when tailscale.enabled is true"))
+        return problems
+    if ts.tailnet is None:
+        problems.append(
+            ("tailscale.tailnet", "is required when tailscale.enabled: the tailnet's DNS name, tail1234.ts.net")
+        )
+    for key in OAUTH_SECRET_KEYS:
+        if key not in s.secret_keys:
+            problems.append(
+                (
+                    key,
+                    "is required when tailscale.enabled: the OAuth client's credentials, `pulumi config set --secret`",
+                )
+            )
+    if not ts.access.admins:
+        problems.append(
+            ("tailscale.access.admins", "must name at least one group:/autogroup: that administers the mesh")
+        )
+    if s.tailnet_fleets and not ts.access.models:
+        problems.append(("tailscale.access.models", f"must name who may call the tailnet models {s.tailnet_fleets}"))
+    if s.tailnet_fleets and not ts.operator.enabled:
+        problems.append(
+            ("tailscale.operator.enabled", f"must be true: models {s.tailnet_fleets} are exposed on the tailnet")
+        )
+    if s.tailnet_fleets and not ts.magic_dns:
+        problems.append(("tailscale.magicDns", "must be true: tailnet models are reached by their ts.net names"))
+    if s.monitoring.enabled and s.tailscale_operator and not ts.access.monitoring:
+        problems.append(("tailscale.access.monitoring", "must name who may open Grafana over the tailnet"))
+    router = ts.subnet_router
+    if router.enabled and not ts.operator.enabled:
+        problems.append(("tailscale.subnetRouter.enabled", "the subnet router is a Connector the operator runs"))
+    elif router.enabled and not s.on_aws and not router.routes:
+        problems.append(("tailscale.subnetRouter.routes", "must list the CIDRs to advertise on an existing cluster"))
+    owned = s.tailscale_tag_owners
+    for name, auth_key in ts.auth_keys.items():
+        for i, tag in enumerate(auth_key.tags):
+            if tag not in owned:
+                problems.append(
+                    (
+                        f"tailscale.authKeys.{name}.tags[{i}]",
+                        "has no owner: add it to tailscale.tagOwners (or use tag:gpu-node)",
                     )
                 )
     return problems

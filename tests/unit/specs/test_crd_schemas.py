@@ -53,6 +53,8 @@ def test_the_plans_render_custom_resources() -> None:
         "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor",
         "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue",
         "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue",
+        "kubernetes:tailscale.com/v1alpha1:Connector",
+        "kubernetes:tailscale.com/v1alpha1:ProxyClass",
     } <= kinds
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from components.core import charts
 from components.core.charts import Chart
-from components.specs import batch, helm_values, monitoring, storage
+from components.specs import batch, helm_values, monitoring, storage, tailscale
 from tests.conftest import ROOT, settings_for
 
 DATA = ROOT / "tests" / "data" / "helm-values"
@@ -108,6 +108,11 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
             node_selector={"ai-infra.io/pool": "system"},
             replicas=2,
         ),
+    ),
+    (charts.TAILSCALE_OPERATOR, tailscale.operator_values(hostname="op")),
+    (
+        charts.TAILSCALE_OPERATOR,
+        tailscale.operator_values(hostname="op", node_selector={"ai-infra.io/pool": "system"}, proxy_class="sys"),
     ),
 ]
 

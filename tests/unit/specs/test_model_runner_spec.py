@@ -136,33 +136,54 @@ def test_cpu_only_ollama_does_not_touch_gpu_nodes() -> None:
     assert "nvidia.com/gpu" not in _container(f).resources.limits
 
 
-def test_tailnet_exposure_annotates_a_cluster_ip_service() -> None:
-    svc = serving.service_args(fleet("coder-32b", env="prod"))
-    assert svc.spec.type == "ClusterIP"
-    assert svc.metadata.annotations[serving.TAILSCALE_EXPOSE] == "true"
-    assert serving.service_args(fleet()).metadata.annotations is None
-
-
-def test_network_policy_allows_clients_tailnet_and_leaves_https_to_the_stager() -> None:
-    f = spec.FleetSpec(
-        name="q",
-        spec=fleet("coder-32b", env="prod", clientNamespaces=["apps"]).spec,
-        image="i",
-        env="prod",
-        team="t",
-        monitoring_namespace="monitoring",
+def _on_tailnet(f: spec.FleetSpec, **overrides: Any) -> spec.FleetSpec:
+    """The fleet with ``exposure: tailnet`` (settings accept that only with the mesh on)."""
+    return spec.FleetSpec(
+        name=f.name,
+        spec=f.spec.model_copy(update={"exposure": "tailnet"}),
+        image=f.image,
+        env=f.env,
+        team=f.team,
+        **overrides,
     )
+
+
+def test_tailnet_exposure_is_an_ingress_in_front_of_a_cluster_ip_service() -> None:
+    f = _on_tailnet(fleet("coder-32b", env="prod"))
+    svc = serving.service_args(f)
+    assert svc.spec.type == "ClusterIP" and svc.metadata.annotations is None
+    ingress = serving.tailnet_ingress(f)
+    assert ingress.spec.ingress_class_name == "tailscale"
+    assert ingress.spec.tls[0].hosts == ["coder-32b-prod"]
+    backend = ingress.spec.default_backend.service
+    assert (backend.name, backend.port.number) == ("vllm-coder-32b", 8000)
+    assert ingress.metadata.annotations == {"tailscale.com/tags": "tag:model-runner,tag:ai-infra-prod"}
+
+
+def test_network_policy_allows_clients_and_the_fleets_own_tailnet_proxy_and_leaves_https_to_the_stager() -> None:
+    f = _on_tailnet(fleet("coder-32b", env="prod", clientNamespaces=["apps"]), monitoring_namespace="monitoring")
     np = serving.network_policy_args(f).spec
-    sources = {
+    peers = np.ingress[0].from_
+    whole_namespaces = {
         p.namespace_selector.match_labels["kubernetes.io/metadata.name"]
-        for p in np.ingress[0].from_
-        if p.namespace_selector
+        for p in peers
+        if p.namespace_selector and p.pod_selector is None
     }
-    assert sources == {"apps", "tailscale", "monitoring"}
+    # The operator's namespace is never admitted whole: only the proxy pod of this fleet's Ingress.
+    assert whole_namespaces == {"apps", "monitoring"}
+    (proxy,) = [p for p in peers if p.namespace_selector and p.pod_selector is not None]
+    assert proxy.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}
+    assert proxy.pod_selector.match_labels == {
+        "tailscale.com/parent-resource-type": "ingress",
+        "tailscale.com/parent-resource-ns": "models",
+        "tailscale.com/parent-resource": "vllm-coder-32b",
+    }
+    assert [p.port for p in np.ingress[0].ports] == [8000]
+    cluster_only = serving.network_policy_args(fleet("coder-32b", env="prod")).spec
+    assert all(p.pod_selector is None for p in cluster_only.ingress[0].from_ if p.namespace_selector)
     # The shared cache is filled by the staging Job: the server pods have no egress of their own.
     assert f.staged_by_job and np.egress is None
-    stage = serving.stage_network_policy_args(f).spec
-    egress = stage.egress[0]
+    egress = serving.stage_network_policy_args(f).spec.egress[0]
     assert egress.ports[0].port == 443 and "169.254.0.0/16" in egress.to[0].ip_block.except_
 
 

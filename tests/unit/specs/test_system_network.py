@@ -61,7 +61,12 @@ def test_keda_admits_the_api_server_on_its_apiservice_and_webhook_ports_and_quer
 
 def test_internet_egress_never_reaches_private_ranges_and_carries_its_reason() -> None:
     waived = [p for ns in SYSTEM_NAMESPACES for p in _policies(ns).values() if p.metadata.annotations]
-    assert {str(p.metadata.name) for p in waived} == {"cluster-autoscaler", "alertmanager", "opencost"}
+    assert {str(p.metadata.name) for p in waived} == {
+        "cluster-autoscaler",
+        "alertmanager",
+        "opencost",
+        "tailscale-mesh",
+    }
     for policy in waived:
         internet = [peer.ip_block for rule in policy.spec.egress for peer in rule.to if peer.ip_block]
         assert any(b.cidr == "0.0.0.0/0" and b.except_ == list(PUBLIC_INTERNET_EXCEPT) for b in internet)
@@ -105,3 +110,22 @@ def test_kueue_admits_the_api_server_on_its_webhook_and_visibility_ports() -> No
         "app.kubernetes.io/name": "kueue",
         "control-plane": "controller-manager",
     }
+
+
+def test_the_mesh_reaches_tailscale_and_the_cluster_and_only_grafanas_proxy_reaches_grafana() -> None:
+    net = ClusterNetwork(
+        private_cidrs=("10.50.0.0/16",),
+        service_cidr="172.20.0.0/16",
+        monitoring_namespace="monitoring",
+        tailnet_namespace="tailscale",
+    )
+    (mesh,) = [p for name, p in _policies("tailscale", net).items() if name == "tailscale-mesh"]
+    https, udp, inside = mesh.spec.egress
+    assert _ports(https) == [443] and {(p.port, p.protocol) for p in udp.ports} == {(3478, "UDP"), (41641, "UDP")}
+    assert _cidrs(inside, "to") == ["10.50.0.0/16", "172.20.0.0/16"] and inside.ports is None
+    assert mesh.metadata.annotations["ai-infra.io/egress-waiver"]
+    grafana = _policies("monitoring", net)["grafana"].spec
+    (proxy,) = grafana.ingress[1].from_
+    assert proxy.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}
+    assert proxy.pod_selector.match_labels["tailscale.com/parent-resource"] == "grafana-tailnet"
+    assert len(_policies("monitoring")["grafana"].spec.ingress) == 1  # no mesh: Prometheus only
