@@ -501,6 +501,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
             cache_namespaces={n: ns.workload[n] for n in s.cache_namespaces},
             cache_class=storage.model_cache_class,
             cache_size=storage.model_cache_size,
+            writer_fleets=s.fleet_weight_volumes,
             efs=EfsArgs(
                 vpc_id=c.aws.network.vpc_id,
                 subnet_ids=list(c.aws.network.private_subnets),
@@ -569,6 +570,7 @@ def workloads_layer(
             monitoring_namespace=s.scrape_namespace,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
             pull_secret=registry.pull_secret if registry is not None else None,
+            own_weights_volume=name in s.fleet_weight_volumes,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",

@@ -65,6 +65,10 @@ class SharedStorageArgs:
     """Namespace for csi-driver-nfs (backend nfs)."""
     nfs_controller_replicas: int = 1
     extra_cache_labels: dict[str, str] = field(default_factory=dict)
+    writer_fleets: dict[str, str] = field(default_factory=dict)
+    """Fleets whose staging Job fills the cache (fleet -> namespace). On EFS each gets its own
+    access point rooted at ``/models/<namespace>/<fleet>`` and a claim ``model-weights-<fleet>``:
+    a fleet's download can write its own weights and no other fleet's."""
 
 
 class SharedStorage(pulumi.ComponentResource):
@@ -193,7 +197,61 @@ class SharedStorage(pulumi.ComponentResource):
             self._cache_pvc(
                 name, ns_name, namespace, args, labels, depends_on=[volume], volume_name=spec.cache_pv_name(ns_name)
             )
+        if args.cache_class == spec.SHARED_CLASS:
+            for fleet, ns_name in sorted(args.writer_fleets.items()):
+                self._fleet_writer(name, fleet, ns_name, args, efs, file_system.id, storage_class)
         return storage_class, file_system.id
+
+    def _fleet_writer(
+        self,
+        name: str,
+        fleet: str,
+        ns_name: str,
+        args: SharedStorageArgs,
+        efs: EfsArgs,
+        file_system_id: pulumi.Input[str],
+        storage_class: k8s.storage.v1.StorageClass,
+    ) -> None:
+        """One fleet's write path: an access point on its own directory, a static PV and a claim."""
+        labels = {**args.labels, **args.extra_cache_labels}
+        access_point = aws.efs.AccessPoint(
+            resource_name(name, f"ap-{ns_name}-{fleet}"),
+            file_system_id=file_system_id,
+            posix_user=aws.efs.AccessPointPosixUserArgs(uid=spec.MODEL_UID, gid=spec.MODEL_UID),
+            root_directory=aws.efs.AccessPointRootDirectoryArgs(
+                path=f"/models/{ns_name}/{fleet}",
+                creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
+                    owner_uid=spec.MODEL_UID, owner_gid=spec.MODEL_UID, permissions="750"
+                ),
+            ),
+            tags={**efs.tags, "Name": f"{name}-{ns_name}-{fleet}"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        claim = spec.weights_claim_name(fleet)
+        volume = k8s.core.v1.PersistentVolume(
+            resource_name(name, f"pv-{ns_name}-{fleet}"),
+            spec.efs_cache_pv_args(
+                ns_name,
+                file_system_id,
+                access_point.id,
+                args.cache_size,
+                labels,
+                pv_name=spec.weights_pv_name(ns_name, fleet),
+                claim_name=claim,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.retain, retain_on_delete=args.retain, depends_on=[storage_class]
+            ),
+        )
+        k8s.core.v1.PersistentVolumeClaim(
+            resource_name(name, f"weights-{fleet}"),
+            spec.cache_pvc_args(
+                ns_name, args.cache_class, args.cache_size, labels, spec.weights_pv_name(ns_name, fleet), name=claim
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.retain, depends_on=[args.cache_namespaces[ns_name], volume]
+            ),
+        )
 
     def _nfs(
         self, name: str, args: SharedStorageArgs, nfs: NfsServerSettings, driver_namespace: pulumi.Input[str]

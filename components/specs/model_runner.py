@@ -35,7 +35,7 @@ from components.core.naming import k8s_name
 from components.core.settings import ModelSpec
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import SERVING_PRIORITY
-from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID
+from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID, weights_claim_name
 
 MODEL_SERVER = "model-server"
 WEIGHT_STAGER = "weight-stager"
@@ -66,6 +66,9 @@ class FleetSpec:
     """RuntimeClass of GPU pods, where the stack creates one (containerd's default is not NVIDIA's)."""
     pull_secret: str | None = None
     """The registry pull Secret in the fleet's namespace (a registry host of your own)."""
+    own_weights_volume: bool = False
+    """The staging Job writes through the fleet's own claim (an EFS access point on
+    ``/models/<namespace>/<fleet>``) and the servers read that directory of the namespace cache."""
 
     @property
     def engine(self) -> Engine:
@@ -155,6 +158,7 @@ def fleet_spec(
     monitoring_namespace: str | None,
     runtime_class: str | None = None,
     pull_secret: str | None = None,
+    own_weights_volume: bool = False,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -168,6 +172,7 @@ def fleet_spec(
         monitoring_namespace=monitoring_namespace,
         runtime_class=runtime_class,
         pull_secret=pull_secret,
+        own_weights_volume=own_weights_volume,
     )
 
 
@@ -263,9 +268,12 @@ def probes(f: FleetSpec) -> Probes:
     )
 
 
-def _mounts(f: FleetSpec, *, read_only_cache: bool) -> list[k8s.core.v1.VolumeMountArgs]:
+def _mounts(f: FleetSpec, *, read_only_cache: bool, stager: bool = False) -> list[k8s.core.v1.VolumeMountArgs]:
+    # Readers of a fleet with its own write path see only its directory of the namespace cache;
+    # the stager's own claim is rooted there already.
+    sub_path = f.name if f.own_weights_volume and not stager else None
     mounts = [
-        k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT, read_only=read_only_cache),
+        k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT, read_only=read_only_cache, sub_path=sub_path),
         k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
         k8s.core.v1.VolumeMountArgs(name="home", mount_path="/home/app"),
     ]
@@ -294,9 +302,9 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     )
 
 
-def stage_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
+def stage_container(f: FleetSpec, *, in_job: bool = False) -> k8s.core.v1.ContainerArgs:
     """Writes the weights into the cache before the server starts (RW cache, token as a file)."""
-    mounts = _mounts(f, read_only_cache=False)
+    mounts = _mounts(f, read_only_cache=False, stager=in_job)
     if f.hf_token_secret:
         mounts.append(
             k8s.core.v1.VolumeMountArgs(name="hf-token", mount_path=HF_TOKEN_FILE.rsplit("/", 1)[0], read_only=True)
@@ -343,7 +351,7 @@ def init_containers(f: FleetSpec) -> list[k8s.core.v1.ContainerArgs] | None:
 # -- pod --------------------------------------------------------------------------------------
 
 
-def volumes(f: FleetSpec) -> list[k8s.core.v1.VolumeArgs]:
+def volumes(f: FleetSpec, *, stager: bool = False) -> list[k8s.core.v1.VolumeArgs]:
     vols = [
         k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit="10Gi")),
         k8s.core.v1.VolumeArgs(
@@ -361,7 +369,9 @@ def volumes(f: FleetSpec) -> list[k8s.core.v1.VolumeArgs]:
         vols.append(
             k8s.core.v1.VolumeArgs(
                 name="cache",
-                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=CACHE_PVC),
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
+                    claim_name=weights_claim_name(f.name) if stager and f.own_weights_volume else CACHE_PVC
+                ),
             )
         )
     if f.spec.gpus_per_replica > 1:
@@ -487,7 +497,7 @@ def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
     workload waits for it (``pulumi up`` reports the download), and its name changes with the
     revision, so a new revision is downloaded before any pod is rolled.
     """
-    vols = [v for v in volumes(f) if v.name != "dshm"]
+    vols = [v for v in volumes(f, stager=True) if v.name != "dshm"]
     return k8s.batch.v1.JobInitArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(name=f.stage_job_name, namespace=f.namespace, labels=f.stager_labels),
         spec=k8s.batch.v1.JobSpecArgs(
@@ -504,7 +514,7 @@ def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
                     enable_service_links=False,
                     restart_policy="Never",
                     security_context=pod_security_context(),
-                    containers=[stage_container(f)],
+                    containers=[stage_container(f, in_job=True)],
                     volumes=vols,
                 ),
             ),

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.core.naming import k8s_name
 from components.core.settings import NfsServerSettings
 from components.specs.helm_values import GPU_TOLERATION
 
@@ -123,23 +124,36 @@ def cache_pv_name(namespace: str) -> str:
     return f"{CACHE_PVC}-{namespace}"
 
 
+def weights_claim_name(fleet: str) -> str:
+    """The claim a fleet's staging Job writes through (its own EFS access point)."""
+    return k8s_name("model-weights", fleet)
+
+
+def weights_pv_name(namespace: str, fleet: str) -> str:
+    return k8s_name("model-weights", namespace, fleet)
+
+
 def efs_cache_pv_args(
     namespace: str,
     file_system_id: pulumi.Input[str],
     access_point_id: pulumi.Input[str],
     size: str,
     labels: Mapping[str, str],
+    *,
+    pv_name: str | None = None,
+    claim_name: str = CACHE_PVC,
 ) -> k8s.core.v1.PersistentVolumeInitArgs:
-    """A static PV on the namespace's access point; Retain, so deleting the PVC keeps the weights."""
+    """A static PV on an access point (the namespace's, or one fleet's ``pv_name``/``claim_name``);
+    Retain, so deleting the PVC keeps the weights."""
     handle = pulumi.Output.concat(file_system_id, "::", access_point_id)
     return k8s.core.v1.PersistentVolumeInitArgs(
-        metadata=_meta(cache_pv_name(namespace), {**labels, DATA_LABEL: MODEL_WEIGHTS}),
+        metadata=_meta(pv_name or cache_pv_name(namespace), {**labels, DATA_LABEL: MODEL_WEIGHTS}),
         spec=k8s.core.v1.PersistentVolumeSpecArgs(
             capacity={"storage": size},
             access_modes=["ReadWriteMany"],
             persistent_volume_reclaim_policy="Retain",
             storage_class_name=SHARED_CLASS,
-            claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=namespace, name=CACHE_PVC),
+            claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=namespace, name=claim_name),
             csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
                 driver="efs.csi.aws.com", volume_handle=handle, volume_attributes={"encryptInTransit": "true"}
             ),
@@ -148,11 +162,17 @@ def efs_cache_pv_args(
 
 
 def cache_pvc_args(
-    namespace: str, storage_class: str, size: str, labels: Mapping[str, str], volume_name: str | None = None
+    namespace: str,
+    storage_class: str,
+    size: str,
+    labels: Mapping[str, str],
+    volume_name: str | None = None,
+    *,
+    name: str = CACHE_PVC,
 ) -> k8s.core.v1.PersistentVolumeClaimInitArgs:
     access = "ReadWriteMany" if storage_class == SHARED_CLASS else "ReadWriteOnce"
     return k8s.core.v1.PersistentVolumeClaimInitArgs(
-        metadata=_meta(CACHE_PVC, {**labels, DATA_LABEL: MODEL_WEIGHTS}, namespace=namespace),
+        metadata=_meta(name, {**labels, DATA_LABEL: MODEL_WEIGHTS}, namespace=namespace),
         spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
             access_modes=[access],
             storage_class_name=storage_class,

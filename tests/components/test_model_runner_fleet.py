@@ -136,3 +136,18 @@ def test_per_pod_caches_still_stage_in_the_pod_with_https_egress() -> None:
     (policy,) = m.by_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
     assert policy.inputs["spec"]["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
     assert "ai-infra.io/egress-waiver" in policy.inputs["metadata"]["annotations"]
+
+
+def test_with_its_own_write_path_the_stager_writes_its_claim_and_servers_read_their_directory() -> None:
+    f = _fleet("coder-32b", "prod", own_weights_volume=True)
+    job: Any = spec.stage_job_args(f)
+    (cache,) = [v for v in job.spec.template.spec.volumes if v.name == "cache"]
+    assert cache.persistent_volume_claim.claim_name == "model-weights-coder-32b"
+    (stage,) = job.spec.template.spec.containers
+    assert all(m.sub_path is None for m in stage.volume_mounts)
+    pod: Any = spec.pod_template(f, "sa").spec
+    (cache,) = [v for v in pod.volumes if v.name == "cache"]
+    assert cache.persistent_volume_claim.claim_name == "model-cache"
+    for container in [*pod.init_containers, *pod.containers]:
+        (mount,) = [m for m in container.volume_mounts if m.name == "cache"]
+        assert mount.sub_path == "coder-32b" and mount.read_only

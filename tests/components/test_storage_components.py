@@ -57,7 +57,9 @@ def test_local_nvme_class_and_provisioner() -> None:
     assert terms[0]["matchExpressions"][0]["values"] == ["training"]
 
 
-def _efs(retain: bool, backups: bool = True, cache: bool = False) -> RecordingMonitor:
+def _efs(
+    retain: bool, backups: bool = True, cache: bool = False, writers: dict[str, str] | None = None
+) -> RecordingMonitor:
     import pulumi_kubernetes as k8s
 
     def build() -> None:
@@ -71,6 +73,7 @@ def _efs(retain: bool, backups: bool = True, cache: bool = False) -> RecordingMo
                 cache_class="shared-models",
                 cache_size="500Gi",
                 retain=retain,
+                writer_fleets=writers or {},
                 efs=EfsArgs(
                     vpc_id="vpc-1",
                     subnet_ids=["s1", "s2", "s3"],
@@ -195,3 +198,22 @@ def test_nfs_backend_installs_the_driver_and_a_retained_class() -> None:
     assert cls["reclaimPolicy"] == "Retain"
     assert not m.by_type("aws:efs/fileSystem:FileSystem")
     assert m.by_type("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs["spec"].get("volumeName") is None
+
+
+def test_each_writer_fleet_gets_its_own_access_point_and_claim() -> None:
+    m = _efs(retain=True, cache=True, writers={"coder": "models", "chat": "models"})
+    roots = sorted(r.inputs["rootDirectory"]["path"] for r in m.by_type("aws:efs/accessPoint:AccessPoint"))
+    # The namespace's (read by the servers) and one per fleet (written only by its staging Job).
+    assert roots == ["/models/models", "/models/models/chat", "/models/models/coder"]
+    claims = {r.inputs["metadata"]["name"]: r for r in m.by_type("kubernetes:core/v1:PersistentVolumeClaim")}
+    assert set(claims) == {"model-cache", "model-weights-chat", "model-weights-coder"}
+    coder = claims["model-weights-coder"]
+    assert coder.protect and coder.inputs["spec"]["volumeName"] == "model-weights-models-coder"
+    pvs = {r.inputs["metadata"]["name"]: r for r in m.by_type("kubernetes:core/v1:PersistentVolume")}
+    pv = pvs["model-weights-models-coder"]
+    assert pv.protect and pv.retain_on_delete
+    assert pv.inputs["spec"]["claimRef"] == {"namespace": "models", "name": "model-weights-coder"}
+    ap_coder = next(
+        r for r in m.by_type("aws:efs/accessPoint:AccessPoint") if r.inputs["rootDirectory"]["path"].endswith("coder")
+    )
+    assert ap_coder.inputs["posixUser"] == {"uid": 10001, "gid": 10001}

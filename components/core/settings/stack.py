@@ -226,6 +226,14 @@ class StackSettings(Settings):
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
 
     @property
+    def fleet_weight_volumes(self) -> dict[str, str]:
+        """Fleets that write their weights through their own EFS access point (fleet -> namespace):
+        shared-cache fleets on the EFS-backed ``shared-models`` class."""
+        if self.storage.shared.backend != "efs" or self.storage.model_cache_class != "shared-models":
+            return {}
+        return {name: m.namespace for name, m in sorted(self.models.items()) if m.cache == "shared"}
+
+    @property
     def built_images(self) -> list[str]:
         """Images this stack builds and pushes (their consumers get digests)."""
         return list(self.registry.build) if self.registry.enabled else []
