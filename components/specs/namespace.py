@@ -122,6 +122,7 @@ def resource_quota_args(
                 "requests.nvidia.com/gpu": str(q.gpus),
                 "pods": str(q.pods),
                 "persistentvolumeclaims": str(q.pvcs),
+                "requests.storage": q.storage,
                 # Nothing in a tenant namespace is exposed by a cloud or node port (rule 85 area):
                 # model endpoints are ClusterIP, reached in-cluster or over the tailnet.
                 "services.loadbalancers": "0",

@@ -35,6 +35,7 @@ def test_workload_namespace_gets_guardrails() -> None:
     quota = quotas["compute"]["hard"]
     assert quota["requests.nvidia.com/gpu"] == "3"
     assert quota["services.loadbalancers"] == quota["services.nodeports"] == "0"
+    assert quota["requests.storage"] == "4Ti"  # claims cannot take a whole file system
     # Not a serving namespace: no pods at the system classes nor at the serving class.
     guard = quotas["priority-guard"]
     assert guard["hard"] == {"pods": "0"}

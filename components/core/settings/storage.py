@@ -23,6 +23,9 @@ class QuotaSettings(Settings):
     memory: Quantity = "512Gi"
     pods: int = Field(50, ge=1)
     pvcs: int = Field(20, ge=0)
+    storage: Quantity = "4Ti"
+    """Total storage the namespace's claims may request (model caches, fleets' weights claims,
+    NVMe scratch): a runaway claim cannot take a whole file system or a pool's disks."""
 
 
 class LimitRangeSettings(Settings):
