@@ -461,11 +461,22 @@ def queue_labels(p: JobPlan) -> dict[str, str]:
     return {**p.labels, QUEUE_LABEL: p.spec.queue}
 
 
+NO_CPU_LIMIT = {
+    # checkov reads its waivers from the object (README lists them). Workers request CPU and cap
+    # memory; a CPU limit's CFS quota starves data loaders and NCCL's progress threads.
+    "checkov.io/skip1": "CKV_K8S_11=no CPU limit on GPU workers: CFS throttling starves data loading and "
+    "NCCL progress; CPU requests and memory limits are set"
+}
+
+
 def job_args(p: JobPlan) -> k8s.batch.v1.JobInitArgs:
     """``run: now``: Kueue's webhook suspends the Job at create and resumes it on admission."""
     return k8s.batch.v1.JobInitArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=p.resource_name, namespace=p.namespace, labels=queue_labels(p), annotations=dict(SKIP_AWAIT)
+            name=p.resource_name,
+            namespace=p.namespace,
+            labels=queue_labels(p),
+            annotations={**SKIP_AWAIT, **NO_CPU_LIMIT},
         ),
         spec=job_spec(p),
     )
@@ -475,7 +486,7 @@ def cronjob_args(p: JobPlan) -> k8s.batch.v1.CronJobInitArgs:
     """``template`` (suspended) or ``scheduled``: each run is a Job carrying the queue label."""
     s = p.spec
     return k8s.batch.v1.CronJobInitArgs(
-        metadata=meta(p),
+        metadata=meta(p, annotations=NO_CPU_LIMIT),
         spec=k8s.batch.v1.CronJobSpecArgs(
             schedule=s.schedule or TEMPLATE_SCHEDULE,
             suspend=s.run == "template",

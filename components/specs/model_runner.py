@@ -38,6 +38,12 @@ from components.specs.scheduling import SERVING_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID, weights_claim_name
 
 MODEL_SERVER = "model-server"
+NO_CPU_LIMIT = {
+    # checkov reads its waivers from the object (README "Policies" lists them). The server has CPU
+    # requests and memory limits; a CPU limit's CFS quota stalls token generation under load.
+    "checkov.io/skip1": "CKV_K8S_11=no CPU limit on inference servers: CFS throttling stalls token "
+    "generation; CPU requests and memory limits are set"
+}
 WEIGHT_STAGER = "weight-stager"
 STAGE_TIMEOUT_S = 3600
 """How long one staging Job may download (a 70 B checkpoint is ~140 GB)."""
@@ -315,9 +321,9 @@ def stage_container(f: FleetSpec, *, in_job: bool = False) -> k8s.core.v1.Contai
         image_pull_policy=pull_policy(f.image),
         command=[*f.engine.stage_command, f.engine.stage_script(f.spec)],
         env=_env(f, offline=False),
-        # Downloading needs CPU and memory, not the GPU.
+        # Downloading needs CPU and memory, not the GPU; a download may be throttled.
         resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "1", "memory": "2Gi"}, limits={"memory": "4Gi"}
+            requests={"cpu": "1", "memory": "2Gi"}, limits={"cpu": "2", "memory": "4Gi"}
         ),
         volume_mounts=[m for m in mounts if m.name != "dshm"],
         security_context=container_security_context(),
@@ -333,7 +339,7 @@ def verify_container(f: FleetSpec, script: str) -> k8s.core.v1.ContainerArgs:
         command=[*f.engine.stage_command, script],
         env=_env(f, offline=True),
         resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}
+            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "1Gi"}
         ),
         volume_mounts=[m for m in _mounts(f, read_only_cache=True) if m.name != "dshm"],
         security_context=container_security_context(),
@@ -449,7 +455,7 @@ def deployment_args(f: FleetSpec) -> k8s.apps.v1.DeploymentInitArgs:
         rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_surge=0, max_unavailable=1),
     )
     return k8s.apps.v1.DeploymentInitArgs(
-        metadata=meta(f),
+        metadata=meta(f, annotations=NO_CPU_LIMIT),
         spec=k8s.apps.v1.DeploymentSpecArgs(
             # Autoscaled fleets leave replicas to the autoscaler (see ignore_changes in the component).
             replicas=s.replicas.min if s.replicas.min > 0 else 1,
@@ -465,7 +471,7 @@ def statefulset_args(f: FleetSpec) -> k8s.apps.v1.StatefulSetInitArgs:
     """Per-replica NVMe cache: each replica claims its own local-nvme volume."""
     s = f.spec
     return k8s.apps.v1.StatefulSetInitArgs(
-        metadata=meta(f),
+        metadata=meta(f, annotations=NO_CPU_LIMIT),
         spec=k8s.apps.v1.StatefulSetSpecArgs(
             replicas=s.replicas.min if s.replicas.min > 0 else 1,
             service_name=f.resource_name,
