@@ -12,7 +12,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 # (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv policy-venv checkov-venv plan test lint typecheck check bench scan clean
+.PHONY: help venv policy-venv checkov-venv plan test lint typecheck check bench scan snapshot clean
 
 help:
 	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (make exits 2 on any failure;"
@@ -22,6 +22,7 @@ help:
 	@echo "make check             ruff + mypy"
 	@echo "make bench             planning cost for 1, 10, 100 model fleets vs the raw-SDK floor"
 	@echo "make scan [STACK=..]   checkov (own venv) on the manifests and images/, hadolint, kubernetes-validate --strict"
+	@echo "make snapshot          refresh tests/snapshots/<stack>/ (summary, cost, manifests, Helm values) for every stack"
 	@echo "make clean             remove build/ and virtualenvs"
 
 .venv-bootstrap/bin/uv:
@@ -81,6 +82,18 @@ scan: plan .venv-checkov/bin/checkov
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework dockerfile -d images
 	for f in images/*/Dockerfile; do $(VENV)/bin/hadolint --failure-threshold warning "$$f" || exit 1; done
 	$(PY) -m planner.validate_manifests build/$(STACK)
+
+# Plan snapshots: what reviewers read in a pull request's diff. `make test` fails when a plan
+# changes and its snapshot was not refreshed here. The preview-only check (mandatory policies a
+# first `pulumi preview` cannot evaluate) is part of prod's snapshot only, as in the tests.
+SNAPSHOT_STACKS := dev prod local
+snapshot: venv policy-venv
+	for stack in $(SNAPSHOT_STACKS); do \
+		$(PY) -m planner --stack $$stack $$([ $$stack = prod ] || echo --skip-preview-check) > /dev/null || exit 1; \
+		rm -rf tests/snapshots/$$stack && mkdir -p tests/snapshots/$$stack; \
+		cp -R build/$$stack/summary.txt build/$$stack/cost.json build/$$stack/manifests build/$$stack/helm \
+			tests/snapshots/$$stack/; \
+	done
 
 clean:
 	rm -rf build .venv .venv-bootstrap .venv-checkov policies/venv .pytest_cache .mypy_cache .ruff_cache

@@ -1,7 +1,7 @@
 """``make plan``: the offline plan, our answer to ``cdk synth``.
 
 Runs ``__main__.py`` under the SDK's mock engine with the stack's config, writes
-``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json), runs the policy pack
+``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json, summary.txt), runs the policy pack
 over the Analyzer gRPC protocol and prints a summary.
 
 Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 invalid config,
@@ -100,6 +100,20 @@ def main(argv: list[str] | None = None) -> int:
             "unknownAtPreview": [{"policy": v.policy, "urn": v.urn} for v in unknown_at_preview],
         }
         (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        # The summary without the run's own noise (timing, the diff against the previous plan):
+        # what `make snapshot` keeps under tests/snapshots/ for reviewers.
+        (scratch / "summary.txt").write_text(
+            summarize(
+                args.stack,
+                run,
+                counts,
+                violations,
+                unknown_at_preview,
+                Path("build") / args.stack,
+                settings=settings,
+            )
+            + "\n"
+        )
         changes = diff_plans(out_dir, scratch)
         shutil.rmtree(out_dir, ignore_errors=True)
         scratch.rename(out_dir)

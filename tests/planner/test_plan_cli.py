@@ -112,12 +112,14 @@ def test_report_names_mandatory_policies_a_preview_cannot_evaluate(plans: dict[s
 
 def test_two_runs_in_two_processes_are_byte_identical(plans: dict[str, Path], tmp_path: Path) -> None:
     # Another interpreter (its own hash seed): the program's output must not depend on it. The
-    # policy report is left out (the pack sorts its findings; starting it again costs seconds).
+    # policy report and the summary that quotes it are left out (the pack sorts its findings;
+    # starting it again costs seconds).
     again = tmp_path / "dev"
     assert plan_subprocess("dev", again, ROOT, "--no-policies").returncode == 0
     first = {p.relative_to(plans["dev"]): p.read_bytes() for p in plans["dev"].rglob("*") if p.is_file()}
     second = {p.relative_to(again): p.read_bytes() for p in again.rglob("*") if p.is_file()}
-    del first[Path("policy-report.json")], second[Path("policy-report.json")]
+    for findings in (Path("policy-report.json"), Path("summary.txt")):
+        del first[findings], second[findings]
     assert first.keys() == second.keys()
     assert [k for k in first if first[k] != second[k]] == []
 
@@ -292,3 +294,29 @@ def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None
     assert second.returncode == 0, second.stderr
     assert "Since the previous plan: 0 added, " in second.stdout and "max +0.59 USD/h" in second.stdout
     assert "~ pool-gpu-ng" in second.stdout
+
+
+SNAPSHOT_PARTS = ("summary.txt", "cost.json", "manifests", "helm")
+
+
+def _snapshot_files(root: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for part in SNAPSHOT_PARTS:
+        path = root / part
+        for f in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+            files[str(f.relative_to(root))] = f.read_bytes()
+    return files
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_plan_matches_its_snapshot(plans: dict[str, Path], stack: str) -> None:
+    """tests/snapshots/<stack>/ is the plan reviewers read in a pull request: refresh it with
+    `make snapshot` whenever the plan changes on purpose."""
+    snapshot = _snapshot_files(ROOT / "tests" / "snapshots" / stack)
+    planned = _snapshot_files(plans[stack])
+    added, removed = sorted(set(planned) - set(snapshot)), sorted(set(snapshot) - set(planned))
+    changed = sorted(name for name in set(planned) & set(snapshot) if planned[name] != snapshot[name])
+    assert not (added or removed or changed), (
+        f"the {stack} plan differs from tests/snapshots/{stack} (run `make snapshot` and review the diff): "
+        f"added {added[:5]}, removed {removed[:5]}, changed {changed[:5]}"
+    )
