@@ -185,7 +185,7 @@ def section(
     outcome = {
         "success": "succeeded",
         "failure": "failed",
-        "skipped": "skipped (a pull request from a fork, no PULUMI_BACKEND_URL variable yet, or an earlier step failed)",
+        "skipped": "skipped (a pull request from a fork, no PULUMI_BACKEND_URL yet, or an earlier step failed)",
         "cancelled": "cancelled",
     }.get(preview_outcome, preview_outcome or "did not run")
     lines.append(f"- `pulumi preview --stack {stack}` with the policy pack: {outcome}")
