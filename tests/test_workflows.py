@@ -207,6 +207,18 @@ def test_previews_run_one_at_a_time_per_stack() -> None:
     assert "${{ matrix.stack }}" in job["concurrency"]["group"]
 
 
+def test_the_cost_delta_compares_with_the_commit_the_merge_is_built_on() -> None:
+    job_steps = load("preview.yml")["jobs"]["preview"]["steps"]
+    base = next(s for s in job_steps if s.get("id") == "base")
+    assert "git rev-parse HEAD^1" in base["run"]
+    checkouts = [s for s in job_steps if str(s.get("uses", "")).startswith("actions/checkout@")]
+    assert [c["with"]["path"] for c in checkouts] == ["head", "base"]
+    assert checkouts[0]["with"]["fetch-depth"] == 2
+    assert checkouts[1]["with"]["ref"] == "${{ steps.base.outputs.sha }}"
+    base_plan = next(s for s in job_steps if s.get("id") == "base_plan")
+    assert base_plan["working-directory"] == "base" and base_plan["run"].startswith("scripts/plan ")
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_aws_credentials_come_from_oidc_role_assumption(name: str) -> None:
     doc = load(name)
