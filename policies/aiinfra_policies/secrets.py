@@ -30,6 +30,8 @@ POLICIES: list[RulePolicy] = [
         description="Kubernetes secrets must be envelope-encrypted with a customer KMS key.",
         remediation="Set encryptionConfig with the platform KMS key.",
         level=A,
+        severity="high",
+        standard="CKV_AWS_58; Security Hub EKS.3; CIS EKS 5.3.1",
         types={CLUSTER},
         check=_secrets_encryption,
     ),
