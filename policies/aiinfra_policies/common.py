@@ -120,7 +120,8 @@ def framework_of(standard: str) -> PolicyComplianceFramework:
         found = pattern.search(standard)
         if found:
             return PolicyComplianceFramework(name, version, found.group(0).strip(), standard)
-    first = re.match(r"[^;(]*(\([^)]*\))?", standard).group(0).strip()  # type: ignore[union-attr]
+    head = re.match(r"[^;(]*(\([^)]*\))?", standard)  # the first part, a parenthesis with it
+    first = (head.group(0) if head else standard).strip()
     name = "ai-infra project convention" if first.startswith("project convention") else "upstream documentation"
     return PolicyComplianceFramework(name, None, first, standard)
 
