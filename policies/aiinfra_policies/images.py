@@ -24,6 +24,7 @@ these checks cannot read it and the plan's preview report lists them.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
@@ -165,8 +166,23 @@ def dockerfile_lines(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
+def _exec_form(rest: str) -> list[str] | None:
+    """The words of an exec-form (JSON array) instruction, ``None`` for the shell form."""
+    if not rest.startswith("["):
+        return None
+    try:
+        words = json.loads(rest)
+    except ValueError:
+        return None
+    return [str(w) for w in words] if isinstance(words, list) else None
+
+
 def _commands(script: str) -> Iterator[list[str]]:
     """Each simple command of a RUN line as words, leading ``VAR=value`` assignments dropped."""
+    exec_words = _exec_form(script)
+    if exec_words is not None:
+        yield exec_words
+        return
     for part in re.split(r"&&|\|\||[;&|\n]", script):
         try:
             words = shlex.split(part)
@@ -247,11 +263,13 @@ def dockerfile_problems(text: str, config: Mapping[str, Any], build_args: Mappin
             if current:
                 stages[current] = user
         elif keyword == "ADD":
-            sources = [w for w in rest.split() if not w.startswith("--")][:-1]
+            words = [w for w in rest.split() if not w.startswith("--")]
+            exec_words = _exec_form(" ".join(words))
+            sources = (exec_words if exec_words is not None else words)[:-1]
             if any(URL_SOURCE.match(s) for s in sources):
                 yield f"line {line}: ADD must not download from a URL (fetch with a checksum in RUN, or COPY)."
         elif keyword == "RUN":
-            found = _insecure(rest)
+            found = _insecure(re.sub(r"^(--\S+\s+)+", "", rest))  # RUN's own --mount/--network flags first
             if found:
                 yield f"line {line}: RUN must not use {found}."
     if not seen_from:

@@ -159,6 +159,9 @@ def test_dockerfile_rule_passes_pinned_trusted_non_root(tmp_path: Any) -> None:
         (lambda t: t.replace("curl -fsSL", "curl --insecure"), "line 6: RUN must not use curl -k"),
         (lambda t: t.replace("&& curl", "&& sudo curl"), "line 6: RUN must not use sudo"),
         (lambda t: t.replace("curl -fsSL", "wget --no-check-certificate"), "RUN must not use wget"),
+        (lambda t: t + 'RUN ["sudo", "true"]\n', "line 12: RUN must not use sudo"),
+        (lambda t: t + "RUN --mount=type=cache,target=/c curl -k https://x\n", "line 12: RUN must not use curl -k"),
+        (lambda t: t + 'ADD --chown=1:1 ["https://example.invalid/a", "/a"]\n', "line 12: ADD must not download"),
     ],
 )
 def test_dockerfile_rule_catches_each_problem(tmp_path: Any, mutate: Any, expected: str) -> None:
