@@ -14,8 +14,10 @@ resource inputs, not files, but a local pack runs on the machine that runs the p
 starts it with the pack folder as working directory (``docs/research/pulumi-cli.md`` B1), and the
 image's ``build.dockerfile`` (pulumi-docker: relative to the program's folder, default
 ``<context>/Dockerfile``; provider/image.go ``marshalBuildAndApplyDefaults``) is found under the
-policy's ``programRoot`` (default ``..``: the pack lives in the program's ``policies/``). A
-Dockerfile the pack cannot read is a violation, not a pass. ``tests/images/test_dockerfiles.py``
+policy's ``programRoot`` (default ``..``: the pack lives in the program's ``policies/``);
+pulumi-docker-build's ``dockerfile.location`` (default ``<context.location>/Dockerfile``) the same
+way, and its ``dockerfile.inline`` as given. A Dockerfile the pack cannot read is a violation,
+not a pass. ``tests/images/test_dockerfiles.py``
 checks the same files further (digests' provenance, exact Python pins), with hadolint and checkov.
 
 An image a build produces in this stack is known only after the build: in a first preview
