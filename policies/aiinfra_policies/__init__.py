@@ -1,7 +1,6 @@
 """Policy domains of the ai-infra pack, one module per section of ``policies/RULES.md``.
 
-``ALL_POLICIES`` is what ``policies/__main__.py`` serves, in rule-table section order. There is
-no RBAC (rest of E) module yet: a module appears with its first rule.
+``ALL_POLICIES`` is what ``policies/__main__.py`` serves, in rule-table section order.
 """
 
 from aiinfra_policies import (

@@ -177,6 +177,8 @@ POLICIES: list[RulePolicy] = [
         remediation="Submit through a jobs: entry (it sets kueue.x-k8s.io/queue-name), or add the label naming "
         "a LocalQueue the namespace opted into (namespaces.<ns>.queues).",
         level=A,
+        severity="medium",
+        standard="Kueue docs tasks/run/jobs (queue-name label)",
         stack=True,
         check=_names_local_queue,
     ),
@@ -186,6 +188,8 @@ POLICIES: list[RulePolicy] = [
         description="Batch GPU pods request whole GPUs and tolerate the GPU taint.",
         remediation="Request nvidia.com/gpu in whole numbers (limits) and tolerate nvidia.com/gpu:NoSchedule.",
         level=A,
+        severity="medium",
+        standard='Kubernetes "Schedule GPUs"; project convention',
         types=BATCH_TYPES,
         check=_whole_gpus,
         exclude_namespaces=True,
@@ -196,6 +200,8 @@ POLICIES: list[RulePolicy] = [
         description="Batch work never uses the serving PriorityClass.",
         remediation="Run batch pods at priorityClassName gpu-batch (jobs: entries do).",
         level=A,
+        severity="medium",
+        standard="EKS Best Practices (multi-tenancy: priority); project convention",
         types=BATCH_TYPES,
         schema={
             "servingPriorityClasses": {

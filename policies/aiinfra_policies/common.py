@@ -2,8 +2,11 @@
 
 Each rule of ``policies/RULES.md`` is one ``policy(...)`` call: the helper builds the SDK's
 ``ResourceValidationPolicy`` or ``StackValidationPolicy``, filters resources by type token,
-applies the shared ``excludeNamespaces`` waiver where asked, and records the rule number and
-section so a test can hold the code, ``RULES.md`` and ``policies/<env>.json`` together.
+applies the shared ``excludeNamespaces`` waiver where asked, and records the rule number,
+section, severity and standard so a test can hold the code, ``RULES.md`` and
+``policies/<env>.json`` together. Severity and the standard's framework reference go to the SDK's
+own ``severity`` / ``framework`` fields too (pulumi-policy 1.21.0 ``Policy.__init__``), so the
+engine shows them with every violation.
 
 Properties arrive camelCase, as the engine sends them. During a preview some values are
 unknown; touching one raises ``UnknownValueError``, which the SDK reports as "can't run
@@ -14,16 +17,19 @@ key paths, never values (secrets are unwrapped to plain text before a policy see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterator, Mapping
 from functools import cached_property
 from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyComplianceFramework,
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
+    Severity,
     StackValidationArgs,
     StackValidationPolicy,
 )
@@ -85,6 +91,41 @@ def section_of(rule: str) -> str:
     raise ValueError(f"rule {rule} is in no section of policies/RULES.md")
 
 
+SeverityName: TypeAlias = Literal["low", "medium", "high", "critical"]
+
+FRAMEWORKS: tuple[tuple[re.Pattern[str], str, str | None], ...] = (
+    (re.compile(r"CIS EKS [0-9][^;(]*"), "CIS Amazon EKS Benchmark", "1.0.1"),
+    (re.compile(r"PSS [^;(]+|Pod Security Admission"), "Kubernetes Pod Security Standards", None),
+    (re.compile(r"NSA [^;(]+"), "NSA/CISA Kubernetes Hardening Guide", "1.2"),
+    (re.compile(r"CKV2?_[A-Z0-9]+_[^;( ]+"), "checkov", None),
+    (re.compile(r"Security Hub [^;( ]+"), "AWS Security Hub", None),
+    (re.compile(r"hadolint [^;( ]+"), "hadolint", None),
+    (re.compile(r"EKS Best Practices[^;]*"), "Amazon EKS Best Practices Guide", None),
+    (
+        re.compile(r"(compliance-policies|Pulumi CIS-K8s|Pulumi best practice|awsguard)[^;]*"),
+        "Pulumi policy packs",
+        None,
+    ),
+)
+"""Frameworks a ``Standard`` cell may cite, most authoritative first (``framework_of`` takes the
+first one cited). The rest of a cell (upstream docs, project conventions) is kept as the
+framework's specification."""
+
+
+def framework_of(standard: str) -> PolicyComplianceFramework:
+    """The SDK framework for a ``Standard`` cell: the first framework of ``FRAMEWORKS`` it cites,
+    with that citation as the reference; a cell citing none is a project convention or an upstream
+    document, referenced by its first part."""
+    for pattern, name, version in FRAMEWORKS:
+        found = pattern.search(standard)
+        if found:
+            return PolicyComplianceFramework(name, version, found.group(0).strip(), standard)
+    head = re.match(r"[^;(]*(\([^)]*\))?", standard)  # the first part, a parenthesis with it
+    first = (head.group(0) if head else standard).strip()
+    name = "ai-infra project convention" if first.startswith("project convention") else "upstream documentation"
+    return PolicyComplianceFramework(name, None, first, standard)
+
+
 # -- what a resource check sees -------------------------------------------------------------------
 def pod_spec_path(resource_type: str) -> str:
     if resource_type == POD:
@@ -138,6 +179,8 @@ class _RuleMixin:
     """Rule number in ``policies/RULES.md`` (``None`` for a pack rule without one, shown as ``—``)."""
     section: str
     """Rule-table section letter (a key of ``SECTIONS``)."""
+    standard: str
+    """Where the check comes from: the ``Standard`` cell of its ``RULES.md`` row."""
 
 
 class ResourceRule(_RuleMixin, ResourceValidationPolicy):
@@ -160,6 +203,8 @@ def policy(
     description: str,
     remediation: str,
     level: EnforcementLevel,
+    severity: SeverityName,
+    standard: str,
     types: TypeMatch,
     check: ResourceCheck,
     schema: Mapping[str, dict[str, Any]] | None = None,
@@ -176,6 +221,8 @@ def policy(
     description: str,
     remediation: str,
     level: EnforcementLevel,
+    severity: SeverityName,
+    standard: str,
     stack: Literal[True],
     check: StackCheck,
     schema: Mapping[str, dict[str, Any]] | None = None,
@@ -190,6 +237,8 @@ def policy(
     description: str,
     remediation: str,
     level: EnforcementLevel,
+    severity: SeverityName,
+    standard: str,
     types: TypeMatch | None = None,
     stack: bool = False,
     check: Any,
@@ -200,11 +249,13 @@ def policy(
 
     ``rule`` is its number in ``policies/RULES.md`` (the section follows from it); a pack rule
     without a table row passes ``rule=None`` and its ``section``. ``level`` is the dev level
-    (``policies/prod.json`` raises it). Give either ``types`` (a resource policy; ``check``
-    gets a ``Subject`` per matching resource) or ``stack=True`` (``check`` gets the stack's
-    ``StackValidationArgs`` once). ``schema`` holds the config properties beyond the level;
-    ``exclude_namespaces=True`` adds the shared ``excludeNamespaces`` waiver and skips
-    resources in those namespaces before ``check`` runs.
+    (``policies/prod.json`` raises it). ``severity`` is low, medium, high or critical;
+    ``standard`` is the ``Standard`` cell of the rule's ``RULES.md`` row (where the check comes
+    from), and ``framework_of`` picks the framework reference the SDK carries from it. Give
+    either ``types`` (a resource policy; ``check`` gets a ``Subject`` per matching resource) or
+    ``stack=True`` (``check`` gets the stack's ``StackValidationArgs`` once). ``schema`` holds
+    the config properties beyond the level; ``exclude_namespaces=True`` adds the shared
+    ``excludeNamespaces`` waiver and skips resources in those namespaces before ``check`` runs.
     """
     derived = section_of(rule) if rule is not None else section
     if derived is None or (section is not None and section != derived):
@@ -221,6 +272,8 @@ def policy(
         # No schema at all (rather than an empty one) for policies configured by level only.
         "config_schema": PolicyConfigSchema(properties=properties) if properties else None,
         "remediation_steps": remediation,
+        "severity": Severity(severity),
+        "framework": framework_of(standard),
     }
     made: RulePolicy
     if stack:
@@ -229,7 +282,7 @@ def policy(
         assert types is not None
         matches = types if callable(types) else frozenset(types).__contains__
         made = ResourceRule(validate=_resource_validate(matches, check, exclude_namespaces), **common)
-    made.rule, made.section = rule, derived
+    made.rule, made.section, made.standard = rule, derived, standard
     return made
 
 

@@ -120,6 +120,8 @@ POLICIES: list[RulePolicy] = [
         description="Helm releases may only install allowlisted official charts at pinned versions.",
         remediation="Pin the chart in components/core/charts.py and allowlist it in policies/<env>.json.",
         level=A,
+        severity="medium",
+        standard="pulumi/pulumi#10055 (Helm Release bypasses CrossGuard)",
         types={HELM_RELEASE},
         schema={
             "allowedCharts": {
@@ -137,6 +139,8 @@ POLICIES: list[RulePolicy] = [
         description="Taggable AWS resources must carry Environment, Owner and CostCenter tags.",
         remediation="Pass components.core.labels.aws_tags(...) as the resource's tags.",
         level=A,
+        severity="low",
+        standard="Pulumi best practice resource-tagging",
         types=TAGGABLE,
         check=_tagged,
     ),
@@ -147,6 +151,8 @@ POLICIES: list[RulePolicy] = [
         description="A stack's max-scale cost must stay within its budget.",
         remediation="Lower maxSize/gpuCap of the pools, or raise ai-infra:cost.budgetUsdPerHour.",
         level=A,
+        severity="medium",
+        standard="project convention (FinOps budget; cost.json)",
         stack=True,
         check=_within_budget,
     ),

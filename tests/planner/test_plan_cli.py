@@ -95,6 +95,16 @@ def test_plan_writes_every_file(plans: dict[str, Path], stack: str) -> None:
     assert list((out / "manifests").rglob("*.yaml"))
 
 
+def test_readme_explains_every_dev_advisory_and_prod_has_none(plans: dict[str, Path]) -> None:
+    """README's Policies section lists each advisory the dev plan reports, with its reason."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Policies") : readme.index("## Security: what is enforced where")]
+    dev = json.loads((plans["dev"] / "policy-report.json").read_text())["violations"]
+    for name in sorted({v["policy"] for v in dev if v["level"] == "advisory"}):
+        assert f"* `{name}`" in section, f"README: say why {name} is advisory in dev"
+    assert json.loads((plans["prod"] / "policy-report.json").read_text())["violations"] == []
+
+
 def test_report_names_mandatory_policies_a_preview_cannot_evaluate(plans: dict[str, Path]) -> None:
     report = json.loads((plans["prod"] / "policy-report.json").read_text())
     prod_levels = json.loads((ROOT / "policies" / "prod.json").read_text())

@@ -11,6 +11,8 @@ from aiinfra_policies.common import Report, ResourceRule, StackRule, Subject, po
 from aiinfra_policies.constants import CRONJOB, DEPLOYMENT, SERVICE
 from tests.conftest import stack_violations, violations
 
+META: dict[str, Any] = {"severity": "low", "standard": "CKV_K8S_1"}
+
 A = EnforcementLevel.ADVISORY
 
 
@@ -19,7 +21,9 @@ def _report_pod_path(r: Subject, report: Report) -> None:
 
 
 def _resource(**kwargs: Any) -> Any:
-    return policy("test-policy", rule="7", description="d.", remediation="r", level=A, check=_report_pod_path, **kwargs)
+    return policy(
+        "test-policy", rule="7", description="d.", remediation="r", level=A, **META, check=_report_pod_path, **kwargs
+    )
 
 
 def test_resource_policy_filters_types_and_records_its_rule() -> None:
@@ -53,14 +57,16 @@ def test_stack_policy_and_urn_optional_report() -> None:
     def check(args: Any, report: Report) -> None:
         report(f"{len(args.resources)} resources")
 
-    made = policy("test-stack", rule="43b", description="d.", remediation="r", level=A, stack=True, check=check)
+    made = policy("test-stack", rule="43b", description="d.", remediation="r", level=A, **META, stack=True, check=check)
     assert isinstance(made, StackRule)
     assert (made.rule, made.section) == ("43b", "F")
     assert stack_violations(made, [(SERVICE, {})]) == ["1 resources"]
 
 
 def test_pack_rule_without_number_names_its_section() -> None:
-    made = policy("test-x", rule=None, section="G", description="d.", remediation="r", level=A, stack=True, check=print)
+    made = policy(
+        "test-x", rule=None, section="G", description="d.", remediation="r", level=A, **META, stack=True, check=print
+    )
     assert (made.rule, made.section) == (None, "G")
 
 
@@ -77,7 +83,7 @@ def test_pack_rule_without_number_names_its_section() -> None:
 )
 def test_invalid_declarations_are_rejected(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        policy("bad", description="d.", remediation="r", level=A, check=print, **kwargs)
+        policy("bad", description="d.", remediation="r", level=A, **META, check=print, **kwargs)
 
 
 def test_sections_of_rule_numbers() -> None:

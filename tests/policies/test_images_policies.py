@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from aiinfra_policies import images
 from aiinfra_policies.constants import DEPLOYMENT
-from tests.conftest import policy_by_name, violations
+from tests.conftest import ROOT, policy_by_name, violations
 
 ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/ai-infra-prod/model-runner"
 DIGEST = "@sha256:" + "b" * 64
@@ -109,3 +110,109 @@ def test_build_push_hygiene_both_ways() -> None:
     assert _check(name, "docker-build:index:Image", new) == []
     for message in _check(name, DOCKER_IMAGE, build(imageName="evil.example/x:latest", build={"context": "c"})):
         assert "evil" not in message
+
+
+# 23 ------------------------------------------------------------------------------------------
+BASE = "docker.io/nvidia/cuda:12.8.1-base-ubuntu24.04" + DIGEST
+GOOD_DOCKERFILE = f"""# syntax=docker/dockerfile:1
+ARG BASE={BASE}
+FROM ghcr.io/astral-sh/uv:0.13.0{DIGEST} AS uv
+FROM ${{BASE}} AS build
+COPY --from=uv /uv /bin/uv
+RUN apt-get update \\
+    # a comment inside a continued line
+    && curl -fsSL https://example.invalid/x.tgz -o /tmp/x.tgz
+FROM ${{BASE}}
+COPY --from=build /opt /opt
+USER 10001:10001
+"""
+PROD_BASES: dict[str, Any] = json.loads((ROOT / "policies" / "prod.json").read_text())["image-dockerfile-base-and-user"]
+"""Prod's config of rule 23: the base registries our images use, nothing wider."""
+
+
+def _dockerfile_violations(tmp_path: Any, text: str, config: dict[str, Any] | None = None) -> list[str]:
+    (tmp_path / "img").mkdir(exist_ok=True)
+    (tmp_path / "img" / "Dockerfile").write_text(text)
+    props = build(build={"context": "img", "dockerfile": "img/Dockerfile", "platform": "linux/amd64"})
+    return _check(
+        "image-dockerfile-base-and-user", DOCKER_IMAGE, props, {"programRoot": str(tmp_path), **(config or {})}
+    )
+
+
+def test_dockerfile_rule_passes_pinned_trusted_non_root(tmp_path: Any) -> None:
+    assert _dockerfile_violations(tmp_path, GOOD_DOCKERFILE) == []
+    assert _dockerfile_violations(tmp_path, GOOD_DOCKERFILE, PROD_BASES) == []
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda t: t.replace(f"uv:0.13.0{DIGEST}", "uv:latest"), "line 3: FROM must pin its base"),
+        (lambda t: t.replace(f"ghcr.io/astral-sh/uv:0.13.0{DIGEST}", "uv"), "line 3: FROM must pin its base"),
+        (lambda t: t.replace("ghcr.io/astral-sh/", "evil.example/"), "line 3: FROM must take its base from"),
+        (lambda t: t.replace("ARG BASE=", "ARG OTHER="), "line 4: FROM names a base the pack cannot resolve"),
+        (lambda t: t.replace("USER 10001:10001", "USER root"), "final stage must end with USER"),
+        (lambda t: t.replace("USER 10001:10001", "USER 0:0"), "final stage must end with USER"),
+        (lambda t: t.replace("USER 10001:10001\n", ""), "final stage must end with USER"),
+        (lambda t: t + "ADD https://example.invalid/a.tgz /opt/\n", "line 12: ADD must not download from a URL"),
+        (lambda t: t.replace("curl -fsSL", "curl -fsSLk"), "line 6: RUN must not use curl -k"),
+        (lambda t: t.replace("curl -fsSL", "curl --insecure"), "line 6: RUN must not use curl -k"),
+        (lambda t: t.replace("&& curl", "&& sudo curl"), "line 6: RUN must not use sudo"),
+        (lambda t: t.replace("curl -fsSL", "wget --no-check-certificate"), "RUN must not use wget"),
+        (lambda t: t + 'RUN ["sudo", "true"]\n', "line 12: RUN must not use sudo"),
+        (lambda t: t + "RUN --mount=type=cache,target=/c curl -k https://x\n", "line 12: RUN must not use curl -k"),
+        (lambda t: t + 'ADD --chown=1:1 ["https://example.invalid/a", "/a"]\n', "line 12: ADD must not download"),
+    ],
+)
+def test_dockerfile_rule_catches_each_problem(tmp_path: Any, mutate: Any, expected: str) -> None:
+    found = _dockerfile_violations(tmp_path, mutate(GOOD_DOCKERFILE))
+    assert any(expected in message for message in found), found
+    assert all(message.startswith("img/Dockerfile ") for message in found)
+
+
+def test_dockerfile_rule_uses_build_args_and_the_prod_registries(tmp_path: Any) -> None:
+    text = GOOD_DOCKERFILE.replace(f"ARG BASE={BASE}", "ARG BASE")
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "Dockerfile").write_text(text)
+    props = build(build={"context": "img", "args": {"BASE": BASE}, "platform": "linux/amd64"})
+    config = {"programRoot": str(tmp_path)}
+    assert _check("image-dockerfile-base-and-user", DOCKER_IMAGE, props, config) == []
+    # Prod trusts only the bases our images use: ghcr.io beyond astral-sh is not among them.
+    other = text.replace("ghcr.io/astral-sh/", "ghcr.io/someone/")
+    (tmp_path / "img" / "Dockerfile").write_text(other)
+    assert _check("image-dockerfile-base-and-user", DOCKER_IMAGE, props, config) == []
+    assert _check("image-dockerfile-base-and-user", DOCKER_IMAGE, props, {**config, **PROD_BASES})
+
+
+def test_dockerfile_rule_reports_a_dockerfile_it_cannot_read(tmp_path: Any) -> None:
+    props = build(build={"context": "missing", "platform": "linux/amd64"})
+    found = _check("image-dockerfile-base-and-user", DOCKER_IMAGE, props, {"programRoot": str(tmp_path)})
+    assert found == [
+        "build.dockerfile: the Dockerfile cannot be read under the policy's programRoot (set it to the program folder)."
+    ]
+
+
+def test_dockerfile_rule_reads_docker_build_inline_and_location(tmp_path: Any) -> None:
+    good = {"context": {"location": "."}, "dockerfile": {"inline": GOOD_DOCKERFILE}, "platforms": ["linux/amd64"]}
+    assert _check("image-dockerfile-base-and-user", "docker-build:index:Image", good) == []
+    bad = {**good, "dockerfile": {"inline": GOOD_DOCKERFILE.replace("USER 10001:10001", "USER root")}}
+    assert _check("image-dockerfile-base-and-user", "docker-build:index:Image", bad)
+    (tmp_path / "Dockerfile").write_text("FROM ubuntu\n")
+    located = {"context": {"location": "."}, "platforms": ["linux/amd64"]}
+    assert (
+        len(
+            _check(
+                "image-dockerfile-base-and-user", "docker-build:index:Image", located, {"programRoot": str(tmp_path)}
+            )
+        )
+        == 3
+    )
+
+
+@pytest.mark.parametrize("image", ["model-runner", "ollama", "infer", "train-light", "train-heavy"])
+def test_our_dockerfiles_pass_the_prod_config(image: str) -> None:
+    """The images under images/ as the stack builds them (components/registry.py paths), prod's levels."""
+    props = build(
+        build={"context": f"images/{image}", "dockerfile": f"images/{image}/Dockerfile", "platform": "linux/amd64"}
+    )
+    assert _check("image-dockerfile-base-and-user", DOCKER_IMAGE, props, {"programRoot": str(ROOT), **PROD_BASES}) == []

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
+from pulumi_policy import Severity
 
 from aiinfra_policies import ALL_POLICIES, DOMAINS
-from aiinfra_policies.common import SECTIONS, section_of
+from aiinfra_policies.common import SECTIONS, RulePolicy, framework_of, section_of
 from tests.conftest import ROOT
 
 ORDER = {"disabled": 0, "advisory": 1, "mandatory": 2}
@@ -16,12 +20,61 @@ def _levels(env: str) -> dict[str, str]:
     return {k: v if isinstance(v, str) else v["enforcementLevel"] for k, v in config.items()}
 
 
-def test_policy_names_unique_kebab_and_described() -> None:
+DOMAIN_PREFIXES = {
+    "k8s": "Kubernetes objects (any cluster)",
+    "image": "container image builds",
+    "model": "model servers and their weights",
+    "batch": "Kueue batch work",
+    "helm": "Helm releases",
+    "keda": "KEDA",
+    "gpu": "GPU software (device plugin, operator)",
+    "priorityclass": "PriorityClasses and their quotas",
+    "monitoring": "the monitoring stack",
+    "eks": "EKS clusters, node groups, add-ons, access",
+    "ec2": "EC2 launch templates",
+    "vpc": "VPCs and the VPC CNI",
+    "iam": "IAM policies and roles",
+    "kms": "KMS keys",
+    "ecr": "ECR repositories",
+    "tailscale": "the Tailscale mesh (tailnet policy, keys, settings)",
+    "efs": "EFS file systems",
+    "ebs": "EBS volumes and their classes",
+    "s3": "S3 buckets",
+    "data": "resources holding data (protect)",
+    "resources": "every taggable AWS resource",
+    "cost": "the stack's cost",
+}
+"""The first word of every policy name: the domain it checks. A new domain is added here with what it covers."""
+KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
+
+
+def test_policy_names_unique_kebab_and_domain_prefixed() -> None:
     names = [p.name for p in ALL_POLICIES]
     assert len(names) == len(set(names))
-    for p in ALL_POLICIES:
-        assert p.name == p.name.lower() and " " not in p.name and p.name != "all"
-        assert p.description.endswith(".") and p.remediation_steps
+    for name in names:
+        assert KEBAB.match(name) and name != "all", name
+        assert name.split("-", 1)[0] in DOMAIN_PREFIXES, f"{name}: no known domain prefix"
+
+
+@pytest.mark.parametrize("policy", ALL_POLICIES, ids=lambda p: p.name)
+def test_policy_metadata_is_complete(policy: RulePolicy) -> None:
+    """One-line description, remediation, severity and a framework reference taken from the standard."""
+    assert policy.description.endswith(".") and "\n" not in policy.description
+    assert policy.remediation_steps and policy.remediation_steps.strip()
+    assert isinstance(policy.severity, Severity)
+    framework = policy.framework
+    assert framework is not None and framework.name and framework.reference
+    assert framework.reference in policy.standard and framework.specification == policy.standard
+
+
+def test_framework_is_the_most_authoritative_standard_cited() -> None:
+    cis = framework_of("PSS baseline; CKV_K8S_16; CIS EKS 4.2.1")
+    assert (cis.name, cis.version, cis.reference) == ("CIS Amazon EKS Benchmark", "1.0.1", "CIS EKS 4.2.1")
+    assert framework_of("PSS restricted; CKV_K8S_31; NSA 1.10").reference == "PSS restricted"
+    assert framework_of("CKV_AWS_51; Security Hub ECR.2").reference == "CKV_AWS_51"
+    own = framework_of("project convention (FinOps budget; cost.json)")
+    assert (own.name, own.reference) == ("ai-infra project convention", "project convention (FinOps budget; cost.json)")
+    assert framework_of("KEDA prometheus scaler").name == "upstream documentation"
 
 
 def test_env_configs_cover_every_policy_and_prod_is_never_weaker() -> None:

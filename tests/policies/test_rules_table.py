@@ -22,6 +22,7 @@ class Row:
     module: str
     dev: str
     prod: str
+    severity: str
     standard: str
 
 
@@ -30,7 +31,7 @@ def _rows() -> list[Row]:
     rows = []
     for line in RULES_MD.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
-        if len(cells) != 7 or cells[0] == "Rule" or set(cells[0]) <= {"-"}:
+        if len(cells) != 8 or cells[0] == "Rule" or set(cells[0]) <= {"-"}:
             continue
         rows.append(Row(*(c.strip("`") for c in cells)))
     return rows
@@ -60,4 +61,5 @@ def test_row_matches_code_and_configs(policy: RulePolicy) -> None:
     assert (ROOT / "policies" / "aiinfra_policies" / f"{row.module}.py").is_file()
     assert row.dev == _levels("dev")[row.policy] == policy.enforcement_level.value
     assert row.prod == _levels("prod")[row.policy]
-    assert row.standard, "say which standard the rule comes from"
+    assert row.severity == policy.severity.value
+    assert row.standard == policy.standard, "the code's standard and the table's must be the same text"
