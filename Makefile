@@ -49,7 +49,7 @@ plan: venv policy-venv
 	$(PY) -m planner --stack $(STACK)
 
 test: venv policy-venv
-	$(PY) -m pytest -n 2 --dist worksteal
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 bench: venv
 	$(PY) -m benchmarks.fleets

@@ -26,6 +26,9 @@ from planner.engine import run_program
 from planner.stack_config import load_stack_config
 from tests.conftest import ROOT, stack_run
 
+# One worker plans the three stacks once (module fixture) and runs every test that reads them.
+pytestmark = pytest.mark.xdist_group("plans")
+
 STACKS = ["dev", "prod", "local"]
 
 
