@@ -36,7 +36,12 @@ from components.core.engines import HF_TOKEN_FILE
 from components.core.labels import POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import JobSpec, NodePoolSettings
-from components.specs.model_runner import container_security_context, pod_security_context, pull_policy
+from components.specs.model_runner import (
+    container_security_context,
+    hf_token_volume,
+    pod_security_context,
+    pull_policy,
+)
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import BATCH_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS
@@ -387,16 +392,7 @@ def worker_volumes(p: JobPlan) -> list[k8s.core.v1.VolumeArgs]:
             )
         )
     if p.hf_token_secret:
-        vols.append(
-            k8s.core.v1.VolumeArgs(
-                name="hf-token",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=p.hf_token_secret,
-                    default_mode=0o440,
-                    items=[k8s.core.v1.KeyToPathArgs(key="token", path="token")],
-                ),
-            )
-        )
+        vols.append(hf_token_volume(p.hf_token_secret))
     return vols
 
 

@@ -387,17 +387,20 @@ def volumes(f: FleetSpec, *, stager: bool = False) -> list[k8s.core.v1.VolumeArg
             )
         )
     if f.hf_token_secret:
-        vols.append(
-            k8s.core.v1.VolumeArgs(
-                name="hf-token",
-                secret=k8s.core.v1.SecretVolumeSourceArgs(
-                    secret_name=f.hf_token_secret,
-                    default_mode=0o440,
-                    items=[k8s.core.v1.KeyToPathArgs(key="token", path="token")],
-                ),
-            )
-        )
+        vols.append(hf_token_volume(f.hf_token_secret))
     return vols
+
+
+def hf_token_volume(secret_name: str) -> k8s.core.v1.VolumeArgs:
+    """The Hugging Face token as a file (``HF_TOKEN_FILE``'s folder), never an env literal."""
+    return k8s.core.v1.VolumeArgs(
+        name="hf-token",
+        secret=k8s.core.v1.SecretVolumeSourceArgs(
+            secret_name=secret_name,
+            default_mode=0o440,
+            items=[k8s.core.v1.KeyToPathArgs(key="token", path="token")],
+        ),
+    )
 
 
 def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateSpecArgs:
