@@ -51,6 +51,13 @@ def plan(stack: str, out: Path, project_dir: Path = ROOT, *extra: str) -> Result
     return Result(code, stdout.getvalue(), stderr.getvalue())
 
 
+def project_copy(tmp_path: Path) -> Path:
+    """A project folder sharing the program, components and pack, for stack files of a test's own."""
+    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    return tmp_path
+
+
 def plan_subprocess(stack: str, out: Path, project_dir: Path = ROOT, *extra: str) -> Result:
     done = subprocess.run(
         [sys.executable, "-m", "planner", *_args(stack, out, project_dir, *extra)],
@@ -187,10 +194,7 @@ def test_checkov_passes_the_prod_manifests_with_waivers_only_on_the_objects(plan
 
 
 def test_invalid_config_exits_2_naming_every_key_and_keeps_the_previous_plan(tmp_path: Path) -> None:
-    for name in ("Pulumi.yaml", "__main__.py"):
-        (tmp_path / name).symlink_to(ROOT / name)
-    (tmp_path / "components").symlink_to(ROOT / "components")
-    (tmp_path / "policies").symlink_to(ROOT / "policies")
+    project_copy(tmp_path)
     (tmp_path / "Pulumi.broken.yaml").write_text(
         yaml.safe_dump(
             {
@@ -219,8 +223,7 @@ def test_invalid_config_exits_2_naming_every_key_and_keeps_the_previous_plan(tmp
 def test_bad_batch_input_exits_2_with_each_key_path(tmp_path: Path) -> None:
     """The issue's bad input: a worker wider than a node, a queue over its pool's cap, an image
     neither built nor a digest in prod, a job in a namespace without the queue."""
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
-        (tmp_path / name).symlink_to(ROOT / name)
+    project_copy(tmp_path)
     job = {"queue": "batch-infer", "command": ["python", "x.py"], "image": "ghcr.io/acme/t@sha256:" + "ab" * 32}
     config = {
         "ai-infra:environment": "prod",
@@ -246,8 +249,7 @@ def test_bad_batch_input_exits_2_with_each_key_path(tmp_path: Path) -> None:
 
 
 def test_declared_config_types_are_checked(tmp_path: Path) -> None:
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
-        (tmp_path / name).symlink_to(ROOT / name)
+    project_copy(tmp_path)
     (tmp_path / "Pulumi.typed.yaml").write_text(
         yaml.safe_dump({"config": {"ai-infra:environment": "dev", "ai-infra:cluster": "aws-eks"}})
     )
@@ -257,8 +259,7 @@ def test_declared_config_types_are_checked(tmp_path: Path) -> None:
 
 
 def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
-        (tmp_path / name).symlink_to(ROOT / name)
+    project_copy(tmp_path)
     config = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
     config["ai-infra:hfToken"] = {"secure": "v1:c2VjcmV0LWhm"}
     config["ai-infra:models"] = {"coder-32b": {"apiKeySecret": "coderKey"}}
@@ -294,8 +295,7 @@ def test_settings_json_is_the_effective_settings_without_secret_values(plans: di
 
 
 def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:
-    for name in ("Pulumi.yaml", "__main__.py", "components", "policies"):
-        (tmp_path / name).symlink_to(ROOT / name)
+    project_copy(tmp_path)
     config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "out"
