@@ -1,8 +1,10 @@
 """Section M of ``policies/RULES.md``: batch GPU work goes through Kueue and stays below serving.
 
 Kueue admits only Jobs that name a LocalQueue; one without the label starts at once and takes
-GPUs no quota counted, so in a workload namespace every Job, CronJob (its job template) and
-JobSet names a LocalQueue the stack creates there (90); the one exception is a model fleet's
+GPUs no quota counted, so in every namespace every Job, CronJob (its job template) and JobSet
+names a LocalQueue the stack creates there (90): a namespace without a ResourceQuota is no
+exception (it has no quota to fall back on either), only the policy's ``excludeNamespaces``
+waiver is; the other exception is a model fleet's
 weight-staging Job, the platform's own CPU-only download (it requests no GPU, so no queue's quota
 is at stake). A batch pod asks for whole GPUs, never a
 time-sliced share or a MIG slice, so Kueue's ``nvidia.com/gpu`` quota counts what it uses, and
@@ -12,8 +14,7 @@ it preempt model servers; Kueue reads the pod's class as the workload's priority
 
 The queue label is ``kueue.x-k8s.io/queue-name`` on the Job's (or JobSet's) own metadata
 (kubernetes-sigs/kueue site/content/en/docs/tasks/run/jobs.md @ v0.19.2); a CronJob carries it on
-``spec.jobTemplate.metadata``. Workload namespaces are the tenants: namespaces with a
-ResourceQuota (as rule 85 finds them).
+``spec.jobTemplate.metadata``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
-from aiinfra_policies.common import Report, RulePolicy, Subject, containers, get_path, namespace_of, policy
+from aiinfra_policies.common import (
+    EXCLUDE_NAMESPACES,
+    Report,
+    RulePolicy,
+    Subject,
+    containers,
+    get_path,
+    namespace_of,
+    policy,
+)
 from aiinfra_policies.constants import (
     BATCH_TYPES,
     COMPONENT_LABEL,
@@ -34,7 +44,6 @@ from aiinfra_policies.constants import (
     JOB,
     JOBSET,
     LOCAL_QUEUES,
-    RESOURCE_QUOTA,
     WEIGHT_STAGER_COMPONENT,
 )
 
@@ -89,7 +98,7 @@ def _platform_weight_stager(resource_type: str, props: Mapping[str, Any]) -> boo
 
 # 90 ------------------------------------------------------------------------------------------
 def _names_local_queue(args: StackValidationArgs, report: Report) -> None:
-    tenants = {namespace_of(r.props) for r in args.resources if r.resource_type == RESOURCE_QUOTA}
+    waived = set((args.get_config() or {}).get("excludeNamespaces") or [])
     queues: set[tuple[str | None, Any]] = set()
     for r in args.resources:
         if r.resource_type in LOCAL_QUEUES:
@@ -101,7 +110,7 @@ def _names_local_queue(args: StackValidationArgs, report: Report) -> None:
         if r.resource_type not in BATCH_TYPES:
             continue
         ns = namespace_of(r.props)
-        if ns is None or ns not in tenants or _platform_weight_stager(r.resource_type, r.props):
+        if ns in waived or _platform_weight_stager(r.resource_type, r.props):
             continue
         path = queue_labels_path(r.resource_type)
         labels = get_path(r.props, path) or {}
@@ -173,7 +182,7 @@ POLICIES: list[RulePolicy] = [
     policy(
         "batch-job-names-localqueue",
         rule="90",
-        description="Every Job, CronJob and JobSet in a workload namespace names a LocalQueue of that namespace.",
+        description="Every Job, CronJob and JobSet names a LocalQueue of its namespace, quota or not.",
         remediation="Submit through a jobs: entry (it sets kueue.x-k8s.io/queue-name), or add the label naming "
         "a LocalQueue the namespace opted into (namespaces.<ns>.queues).",
         level=A,
@@ -181,6 +190,7 @@ POLICIES: list[RulePolicy] = [
         standard="Kueue docs tasks/run/jobs (queue-name label)",
         stack=True,
         check=_names_local_queue,
+        schema=EXCLUDE_NAMESPACES,
     ),
     policy(
         "batch-gpu-whole-and-tolerated",

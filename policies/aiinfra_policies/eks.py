@@ -4,7 +4,9 @@ The control plane is reached over the tailnet, not the internet (53), and leaves
 trail (54) on a version AWS still patches (55). Nodes open no SSH (56) and boot from a launch
 template (57) that forces IMDSv2 with hop limit 1, so pods cannot borrow the node role (58),
 and encrypts its volumes without public IPs (59). The node role keeps only the node policies,
-so workloads get their own IRSA roles (60), and no IAM policy grants ``*`` (61).
+so workloads get their own IRSA roles (60), and no IAM policy grants ``*`` (61). A role's trust
+policy never lets any principal assume it, and a web-identity (IRSA) or Pod Identity trust names
+the ServiceAccount, not only the audience: otherwise every pod of the cluster takes the role (61b).
 
 Thresholds that differ per environment (public endpoint, required log types, supported
 versions) come from the policy config, so the same code runs advisory in dev and mandatory in
@@ -14,6 +16,8 @@ prod with ``policies/<env>.json``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
@@ -152,6 +156,70 @@ def _no_star(r: Subject, report: Report) -> None:
             report("policy must not Allow Action * (or service:*) on Resource *; list the actions needed.")
 
 
+# 61b -----------------------------------------------------------------------------------------
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+SA_SESSION_TAG = "aws:RequestTag/kubernetes-service-account"
+"""The session tag EKS Pod Identity sets to the pod's ServiceAccount (its trust condition)."""
+_ANY_SA = frozenset({"*", "system:serviceaccount:*", "system:serviceaccount:*:*"})
+
+
+def _listed(value: Any) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        return [value]
+    return list(value)
+
+
+def _trust_statements(document: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    doc = json.loads(document) if isinstance(document, str) and document else document
+    statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
+    for i, stmt in enumerate(_listed(statements)):
+        if isinstance(stmt, Mapping) and stmt.get("Effect") == "Allow":
+            yield i, stmt
+
+
+def _condition_values(stmt: Mapping[str, Any], suffix: str) -> list[str]:
+    """Values of every condition key ending in ``suffix`` (any operator but a negated one)."""
+    found: list[str] = []
+    conditions = stmt.get("Condition") or {}
+    for operator, block in conditions.items() if isinstance(conditions, Mapping) else []:
+        if str(operator).startswith(("StringNot", "ForAnyValue:StringNot", "Null")) or not isinstance(block, Mapping):
+            continue
+        for key, value in block.items():
+            if str(key).endswith(suffix):
+                found += [str(v) for v in _listed(value)]
+    return found
+
+
+def _trust_scoped(r: Subject, report: Report) -> None:
+    for i, stmt in _trust_statements(r.props.get("assumeRolePolicy")):
+        principal = stmt.get("Principal")
+        where = f"assumeRolePolicy.Statement[{i}]"
+        aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
+        if principal == "*" or "*" in _listed(aws):
+            report(f"{where}.Principal must name accounts, roles or services, not *: anyone could assume the role.")
+            continue
+        federated = _listed(principal.get("Federated")) if isinstance(principal, Mapping) else []
+        services = _listed(principal.get("Service")) if isinstance(principal, Mapping) else []
+        actions = _listed(stmt.get("Action"))
+        web_identity = any(":oidc-provider/" in str(f) for f in federated) and any(
+            a in ("sts:AssumeRoleWithWebIdentity", "sts:*", "*") for a in actions
+        )
+        if web_identity:
+            subjects = _condition_values(stmt, ":sub")
+            if not subjects or any(v in _ANY_SA for v in subjects):
+                report(
+                    f"{where}.Condition must check the token's sub (system:serviceaccount:<namespace>:<name>), "
+                    "not only its aud: otherwise any ServiceAccount of the cluster takes the role."
+                )
+        if POD_IDENTITY_SERVICE in services:
+            accounts = _condition_values(stmt, SA_SESSION_TAG)
+            if not accounts or any(v == "*" for v in accounts):
+                report(
+                    f"{where}.Condition must name the ServiceAccount ({SA_SESSION_TAG}): otherwise any Pod "
+                    "Identity association of the account's clusters takes the role."
+                )
+
+
 POLICIES: list[RulePolicy] = [
     policy(
         "eks-endpoint-private",
@@ -255,5 +323,19 @@ POLICIES: list[RulePolicy] = [
         standard="CKV_AWS_62/63/355",
         types={IAM_POLICY, ROLE_POLICY},
         check=_no_star,
+    ),
+    policy(
+        "iam-role-trust-scoped",
+        rule="61b",
+        description="Role trust policies name their principals, and IRSA or Pod Identity trusts name the "
+        "ServiceAccount.",
+        remediation="Trust named accounts, roles or services; in an IRSA trust check <issuer>:sub as well as "
+        ":aud (components/resources IRSA roles do); in a Pod Identity trust check the kubernetes-service-account "
+        "session tag.",
+        level=A,
+        severity="critical",
+        standard="CKV_AWS_60; EKS Best Practices (IAM: scope the IRSA trust to the ServiceAccount)",
+        types={ROLE},
+        check=_trust_scoped,
     ),
 ]

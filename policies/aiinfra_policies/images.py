@@ -4,7 +4,8 @@ What a node runs must be the image that was reviewed: a tag is a pointer anyone 
 rights can move, so containers name an explicit tag (18) and, in prod, a digest (19), from a
 registry the platform trusts (20). A tag that is not a digest is re-checked on every start
 (21). Images the stack builds (``docker:index/image:Image``) push only to a trusted registry,
-for the GPU nodes' platform, and never take credentials as build arguments (22).
+for the GPU nodes' platform, and never take credentials as build arguments, by name or as a
+URL's password in a value (22).
 
 A build's Dockerfile decides what the image is made of and who it runs as (23): every base
 pinned (a version tag or a digest, never latest) from a trusted registry, the final stage's
@@ -37,6 +38,7 @@ from pulumi_policy import EnforcementLevel
 
 from aiinfra_policies.common import Report, RulePolicy, Subject, containers, policy
 from aiinfra_policies.constants import DOCKER_IMAGES, WORKLOAD_TYPES
+from aiinfra_policies.secrets import url_credential
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
@@ -132,6 +134,11 @@ def _build_hygiene(r: Subject, report: Report) -> None:
     args = build.get("args") or r.props.get("buildArgs") or {}
     if isinstance(args, Mapping) and any(SECRET_ARG.search(str(k)) for k in args):
         report("Build arguments must not carry credentials (they stay in the image history); use build secrets.")
+    for key in args if isinstance(args, Mapping) else []:
+        if url_credential(args.get(key)):
+            report(
+                f"Build argument {key} holds a URL with a password (it stays in the image history); use build secrets."
+            )
     if r.props.get("skipPush") is True or r.props.get("push") is False:
         return
     names = [r.props.get("imageName")] if "imageName" in r.props else list(r.props.get("tags") or [])

@@ -3,7 +3,9 @@
 Model servers hold GPUs and weights and are reached only over the tailnet, so the network rules
 make every namespace default-deny (31) with narrow allow rules (32), insist the VPC CNI actually
 enforces NetworkPolicies (33: EKS ignores them otherwise), and keep Services and Ingresses off
-the internet (34–36) and model servers behind ClusterIP Services only (37). Model servers are
+the internet (34–36) and model servers behind ClusterIP Services only (37). A NetworkPolicy that
+selects a model server never admits or reaches peers by an empty ``namespaceSelector`` (every
+pod of every namespace) (37b). Model servers are
 recognised by ``app.kubernetes.io/component: model-server`` (our label helper sets it) or a
 vLLM / Ollama image.
 """
@@ -136,6 +138,57 @@ def _cluster_internal(args: StackValidationArgs, report: Report) -> None:
             report("Services in front of model servers must be ClusterIP (expose them over the tailnet).", svc.urn)
 
 
+# 37b -----------------------------------------------------------------------------------------
+def label_selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
+    """Whether a Kubernetes label selector (``matchLabels``/``matchExpressions``) picks ``labels``;
+    an empty selector picks every pod."""
+    if not isinstance(selector, Mapping):
+        return False
+    match_labels = selector.get("matchLabels") or {}
+    if any(labels.get(k) != v for k, v in match_labels.items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key"), expr.get("operator")
+        values = list(expr.get("values") or [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels.get(key) in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _is_empty_selector(value: Any) -> bool:
+    return isinstance(value, Mapping) and not value.get("matchLabels") and not value.get("matchExpressions")
+
+
+def _peers_scoped(args: StackValidationArgs, report: Report) -> None:
+    servers = [(namespace_of(r.props), pod_labels(r.props)) for r in model_servers(args)]
+    for np in args.resources:
+        if np.resource_type != NETWORK_POLICY:
+            continue
+        ns, selector = namespace_of(np.props), get_path(np.props, "spec.podSelector")
+        if not any(ns == server_ns and label_selector_matches(selector, labels) for server_ns, labels in servers):
+            continue
+        for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+            for i, rule in enumerate(get_path(np.props, f"spec.{direction}") or []):
+                for j, peer in enumerate((rule.get(peers_key) if isinstance(rule, Mapping) else None) or []):
+                    if (
+                        isinstance(peer, Mapping)
+                        and "namespaceSelector" in peer
+                        and _is_empty_selector(peer.get("namespaceSelector"))
+                    ):
+                        report(
+                            f"spec.{direction}[{i}].{peers_key}[{j}].namespaceSelector is empty: it selects every "
+                            "namespace of the cluster for a model server; match the namespace by "
+                            "kubernetes.io/metadata.name (and its pods by label).",
+                            np.urn,
+                        )
+
+
 POLICIES: list[RulePolicy] = [
     policy(
         "k8s-namespace-default-deny",
@@ -217,5 +270,17 @@ POLICIES: list[RulePolicy] = [
         standard="project convention; CIS EKS 5.4",
         stack=True,
         check=_cluster_internal,
+    ),
+    policy(
+        "model-runner-netpol-peers-scoped",
+        rule="37b",
+        description="NetworkPolicies of model servers never name peers by an empty namespaceSelector.",
+        remediation="Name the namespace (kubernetes.io/metadata.name) and the pods that may call the model "
+        "(models.<name>.clientNamespaces).",
+        level=A,
+        severity="high",
+        standard="NSA network separation; CIS EKS 5.4; project convention",
+        stack=True,
+        check=_peers_scoped,
     ),
 ]

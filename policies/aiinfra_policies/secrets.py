@@ -18,6 +18,13 @@ every Secret's data as a secret, and pulumi-policy 1.21.0 unwraps secrets before
 (``deserialize_properties(..., proxy_secrets=False)``): a literal and a config secret look the
 same. Our components take every Secret value as an ``Output`` from ``--secret`` config.
 
+A credential also hides inside values whatever their key is called (43c): the password of a URL
+(``https://user:password@host/``) in an env value, a container's command or args, a ConfigMap or
+Helm values, and the value after ``--api-key``/``--token`` in a command line (``ps`` and the pod
+spec show it to everyone who can read the pod). References Kubernetes expands from the pod's own
+environment (``$(API_KEY)``) pass. ``kubernetes.io/service-account-token`` Secrets are long-lived
+API credentials that never expire and survive the pod (43d): pods get short-lived projected tokens.
+
 Kubernetes Secrets live in etcd: envelope encryption with a customer KMS key (43b) means reading
 them needs our key, whose use CloudTrail records and which we can rotate or revoke.
 """
@@ -32,7 +39,7 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy.proxy import UnknownValueError
 
 from aiinfra_policies.common import Report, RulePolicy, Subject, containers, is_set, policy
-from aiinfra_policies.constants import CLUSTER, CONFIG_MAP, HELM_RELEASE, WORKLOAD_TYPES
+from aiinfra_policies.constants import CLUSTER, CONFIG_MAP, HELM_RELEASE, K8S_SECRET, WORKLOAD_TYPES
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
@@ -124,6 +131,102 @@ def _no_plaintext(r: Subject, report: Report) -> None:
             report(f"{path}: a credential typed into Helm values; give the chart an existing Secret instead.")
 
 
+# 43c -----------------------------------------------------------------------------------------
+URL_CREDENTIAL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:(?P<password>[^/\s@]+)@")
+"""A URL carrying ``user:password@`` (a user name alone, ``https://git@host``, carries no secret)."""
+CREDENTIAL_FLAGS = re.compile(
+    r"^--?(api[-_]?key|token|auth[-_]?token|access[-_]?token|hf[-_]?token|password|secret|private[-_]?key)$",
+    re.IGNORECASE,
+)
+_REFERENCE = re.compile(r"^\$(\([A-Za-z_][A-Za-z0-9_]*\)|\{[A-Za-z_][A-Za-z0-9_]*\})$")
+"""``$(VAR)`` (Kubernetes expands it from the container's env) or ``${VAR}`` (the shell does)."""
+
+
+def url_credential(value: Any) -> bool:
+    """Whether a string holds a URL with a literal password (a ``$(VAR)`` reference is not one)."""
+    if not isinstance(value, str):
+        return False
+    return any(not _REFERENCE.match(m.group("password")) for m in URL_CREDENTIAL.finditer(value))
+
+
+def _literal_value(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and not _REFERENCE.match(value)
+
+
+def flag_credentials(argv: Any) -> Iterator[int]:
+    """Indexes of ``--api-key=<literal>`` / ``--token <literal>`` in a command line."""
+    items = list(argv) if isinstance(argv, list | tuple) else []
+    for i, arg in enumerate(items):
+        if not isinstance(arg, str):
+            continue
+        flag, eq, value = arg.partition("=")
+        if not CREDENTIAL_FLAGS.match(flag):
+            continue
+        following = items[i + 1] if i + 1 < len(items) else None
+        literal_next = _literal_value(following) and not str(following).startswith("-")
+        if (eq and _literal_value(value)) or (not eq and literal_next):
+            yield i
+
+
+def _strings_in(values: Any, path: str) -> Iterator[tuple[str, str]]:
+    """``(key path, string)`` for every string in nested values (unknown values skipped)."""
+    if isinstance(values, str):
+        yield path, values
+    elif isinstance(values, Mapping):
+        for key in values:
+            try:
+                child = values[key]
+            except UnknownValueError:
+                continue
+            yield from _strings_in(child, f"{path}.{key}")
+    elif isinstance(values, list | tuple):
+        for i in range(len(values)):
+            try:
+                child = values[i]
+            except UnknownValueError:
+                continue
+            yield from _strings_in(child, f"{path}[{i}]")
+
+
+def _credentials_in_values(r: Subject, report: Report) -> None:
+    if r.type in WORKLOAD_TYPES:
+        for cpath, c in containers(r.pod):
+            where = f"{r.pod_path}.{cpath}"
+            for field in ("command", "args"):
+                argv = c.get(field) or []
+                for i in flag_credentials(argv):
+                    report(
+                        f"{where}.{field}[{i}] passes a credential on the command line; read it from a mounted "
+                        "Secret file (or $(VAR) from a Secret)."
+                    )
+                for path, text in _strings_in(argv, f"{where}.{field}"):
+                    if url_credential(text):
+                        report(f"{path} holds a URL with a password; keep the password in a Secret.")
+            for j, env in enumerate(c.get("env") or []):
+                if isinstance(env, Mapping) and url_credential(env.get("value")):
+                    report(f"{where}.env[{j}].value holds a URL with a password; keep the password in a Secret.")
+    elif r.type == CONFIG_MAP:
+        for path, text in _strings_in(r.props.get("data") or {}, "data"):
+            if url_credential(text):
+                report(f"{path} holds a URL with a password; a credential does not belong in a ConfigMap.")
+    elif r.type == HELM_RELEASE:
+        for path, text in _strings_in(r.props.get("values") or {}, "values"):
+            if url_credential(text):
+                report(f"{path} holds a URL with a password; give the chart an existing Secret instead.")
+
+
+# 43d -----------------------------------------------------------------------------------------
+SA_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+def _no_sa_token_secret(r: Subject, report: Report) -> None:
+    if r.props.get("type") == SA_TOKEN_TYPE:
+        report(
+            f"type {SA_TOKEN_TYPE} makes a token that never expires; pods get projected, short-lived tokens "
+            "(a TokenRequest for anything outside the cluster)."
+        )
+
+
 # 43b -----------------------------------------------------------------------------------------
 def _secrets_encryption(r: Subject, report: Report) -> None:
     enc = r.props.get("encryptionConfig") or {}
@@ -163,6 +266,33 @@ POLICIES: list[RulePolicy] = [
         types=WORKLOAD_TYPES | {CONFIG_MAP, HELM_RELEASE},
         exclude_namespaces=True,
         check=_no_plaintext,
+    ),
+    policy(
+        "k8s-no-credentials-in-values",
+        rule="43c",
+        description="No password inside a URL and no literal --api-key/--token in pod specs, ConfigMaps or Helm "
+        "values.",
+        remediation="Put the credential in a --secret config key and a Secret; pass it as a mounted file or "
+        "$(VAR) from a secretKeyRef.",
+        level=A,
+        severity="critical",
+        standard="CIS EKS 4.4.2; Pulumi secrets docs",
+        types=WORKLOAD_TYPES | {CONFIG_MAP, HELM_RELEASE},
+        exclude_namespaces=True,
+        check=_credentials_in_values,
+    ),
+    policy(
+        "k8s-no-sa-token-secrets",
+        rule="43d",
+        description="No Secret of type kubernetes.io/service-account-token (a long-lived API credential).",
+        remediation="Drop the Secret; pods use projected ServiceAccount tokens, outside callers a TokenRequest.",
+        level=A,
+        severity="high",
+        standard="EKS Best Practices (IAM: no long-lived ServiceAccount token Secrets); Kubernetes docs (legacy "
+        "service-account-token Secrets)",
+        types={K8S_SECRET},
+        exclude_namespaces=True,
+        check=_no_sa_token_secret,
     ),
     policy(
         "eks-secrets-envelope-encryption-cmk",

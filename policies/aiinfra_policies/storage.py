@@ -3,7 +3,9 @@
 Model weights and training data are the platform's data of record. Volumes and buckets are
 encrypted with customer KMS keys (44, 47, 50) whose keys rotate and cannot be deleted on a
 whim (52); volumes holding weights are retained (45); local NVMe is consumed through local
-PVs, never hostPath (46); EFS clients act as one non-root user in their own directory (48);
+PVs, never hostPath (46); EFS clients act as one non-root user in their own directory (48), and
+every file system has a policy that refuses connections without TLS and never gives everyone
+root access (48b);
 buckets are never public (49) and, in prod, versioned and access-logged (51).
 
 ``data-protected`` is a pack rule without a number (``—`` in ``RULES.md``): in prod, resources that hold data of
@@ -27,6 +29,7 @@ from aiinfra_policies.constants import (
     DATA_LABEL,
     ECR_REPOSITORY,
     EFS,
+    EFS_POLICY,
     KMS_KEY,
     LOGGING,
     MODEL_WEIGHTS,
@@ -105,6 +108,69 @@ def _access_point(r: Subject, report: Report) -> None:
 
 
 # 49, 50, 51 (stack) --------------------------------------------------------------------------
+# 48b -----------------------------------------------------------------------------------------
+def _efs_statements(document: Any) -> list[Mapping[str, Any]]:
+    doc = json.loads(document) if isinstance(document, str) and document else document
+    statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
+    listed = statements if isinstance(statements, list) else [statements]
+    return [s for s in listed if isinstance(s, Mapping)]
+
+
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _everyone(principal: Any) -> bool:
+    aws = principal.get("AWS") if isinstance(principal, Mapping) else principal
+    return principal == "*" or "*" in _listed(aws)
+
+
+def _tls_deny(statement: Mapping[str, Any]) -> bool:
+    """``Deny`` everything (or every client action) when ``aws:SecureTransport`` is false."""
+    if statement.get("Effect") != "Deny" or not _everyone(statement.get("Principal")):
+        return False
+    actions = _listed(statement.get("Action"))
+    if not any(a in ("*", "elasticfilesystem:*") for a in actions) and not {
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientWrite",
+        "elasticfilesystem:ClientRootAccess",
+    } <= set(actions):
+        return False
+    secure = get_path(statement, "Condition.Bool") or {}
+    return str(secure.get("aws:SecureTransport", "")).lower() == "false" if isinstance(secure, Mapping) else False
+
+
+def _efs_policy_restricted(args: StackValidationArgs, report: Report) -> None:
+    covered: set[str] = set()
+    for r in args.resources:
+        if r.resource_type != EFS_POLICY:
+            continue
+        covered |= {d.urn for d in r.property_dependencies.get("fileSystemId", [])}
+        statements = _efs_statements(r.props.get("policy"))
+        for i, stmt in enumerate(statements):
+            actions = _listed(stmt.get("Action"))
+            root = any(a in ("*", "elasticfilesystem:*", "elasticfilesystem:ClientRootAccess") for a in actions)
+            if stmt.get("Effect") == "Allow" and _everyone(stmt.get("Principal")) and root:
+                report(
+                    f"policy.Statement[{i}] gives every principal ClientRootAccess: root on any client owns every "
+                    "file; allow ClientMount/ClientWrite only (access points set the user).",
+                    r.urn,
+                )
+        if not any(_tls_deny(s) for s in statements):
+            report(
+                "policy needs a Deny for every principal when aws:SecureTransport is false: EFS then refuses "
+                "mounts without TLS.",
+                r.urn,
+            )
+    for fs in args.resources:
+        if fs.resource_type == EFS and fs.urn not in covered:
+            report(
+                "The file system has no file-system policy: add one that denies connections without TLS "
+                "(aws:SecureTransport false).",
+                fs.urn,
+            )
+
+
 def _config_for(args: StackValidationArgs, types: frozenset[str]) -> dict[str, list[Any]]:
     """Bucket URN -> its configuration resources (linked through the ``bucket`` property)."""
     found: dict[str, list[Any]] = {}
@@ -248,6 +314,19 @@ POLICIES: list[RulePolicy] = [
         standard="CKV_AWS_329/330",
         types={ACCESS_POINT},
         check=_access_point,
+    ),
+    policy(
+        "efs-policy-restricted",
+        rule="48b",
+        description="Every EFS file system has a policy that denies connections without TLS and no root access "
+        "for everyone.",
+        remediation="Give the file system a FileSystemPolicy with a Deny on aws:SecureTransport false, and Allow "
+        "ClientMount/ClientWrite (never ClientRootAccess) to *.",
+        level=A,
+        severity="high",
+        standard="AWS EFS user guide (encryption in transit: aws:SecureTransport; IAM for NFS clients)",
+        stack=True,
+        check=_efs_policy_restricted,
     ),
     policy(
         "s3-public-access-block",

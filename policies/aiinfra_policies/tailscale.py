@@ -8,7 +8,9 @@ reaches model runners only on their ports (68); every tag in use has an owner, n
 ``tests`` with a deny per protected tag, so drift fails the deploy (70); SSH never comes from
 everyone, never logs in as root, and uses ``check`` on protected destinations (71); the policy is
 externally managed, devices need approval in prod, and the provider's destructive Acl flags stay
-off (72).
+off (72). The operator's OAuth client holds only the scopes it needs, never ``all`` or write
+access to the policy file (67b), and nothing publishes a tailnet service to the internet with
+Funnel (68b). A grant never opens every port of a whole address range (68).
 
 Checks read the resources' inputs by type token (no pulumi-tailscale in the pack). The policy is
 JSON or HuJSON (comments and trailing commas are stripped before parsing). Messages name key
@@ -17,6 +19,7 @@ paths, never values.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -129,11 +132,70 @@ def _no_allow_all(r: Subject, report: Report) -> None:
             report(f"grants[{i}] allows everyone to reach everything; name sources and destinations.")
         if protected & set(dst) and (not ip or not set(ip) <= allowed_ports):
             report(f"grants[{i}] reaches a model-runner tag on ports beyond modelRunnerPorts.")
+        if any(_is_cidr(d) for d in dst) and (not ip or any(_all_ports(p) for p in ip)):
+            report(f"grants[{i}] opens every port of an address range; name the ports (ip: [tcp:<port>]).")
     for i, acl in _entries(document, "acls"):
         for entry in _strings(acl.get("dst")):
             tag = _tag_of(entry)
             if tag in protected and not entry.endswith(tuple(f":{p.split(':')[-1]}" for p in allowed_ports)):
                 report(f"acls[{i}].dst reaches a model-runner tag on ports beyond modelRunnerPorts.")
+
+
+def _is_cidr(entry: str) -> bool:
+    """A destination naming an address range (``10.50.0.0/16``), not a tag, host or group."""
+    if "/" not in entry:
+        return False
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+_ALL_PORTS = re.compile(r"^((tcp|udp|sctp|\*|[0-9]+):)?(\*|0?-65535|1-65535)$")
+
+
+def _all_ports(entry: str) -> bool:
+    """``*``, ``tcp:*``, ``0-65535``, ``tcp:1-65535``: every port of the destination."""
+    return bool(_ALL_PORTS.match(entry.strip()))
+
+
+# 67b -----------------------------------------------------------------------------------------
+POLICY_FILE_WRITE = "policy_file"
+"""Tailscale's OAuth scope that writes the policy file (``policy_file:read`` only reads it)."""
+
+
+def _oauth_scoped(r: Subject, report: Report) -> None:
+    scopes = _strings(r.props.get("scopes"))
+    if "all" in scopes:
+        report(
+            "scopes must not include all: list the scopes the client needs (the operator: devices:core, "
+            "auth_keys, services)."
+        )
+    if POLICY_FILE_WRITE in scopes and not r.config.get("allowPolicyFileWrite", False):
+        report(
+            "scopes must not include policy_file (write): the stack manages the policy file itself; use "
+            "policy_file:read to read it."
+        )
+
+
+# 68b -----------------------------------------------------------------------------------------
+FUNNEL_ANNOTATION = "tailscale.com/funnel"
+
+
+def _no_funnel(r: Subject, report: Report) -> None:
+    if r.type in (INGRESS, SERVICE):
+        annotations = get_path(r.props, "metadata.annotations") or {}
+        if str(annotations.get(FUNNEL_ANNOTATION, "")).strip().lower() == "true":
+            report(
+                f"metadata.annotations[{FUNNEL_ANNOTATION}] must not be true: Funnel publishes the service "
+                "to the internet; reach it over the tailnet."
+            )
+        return
+    document = parse_policy(r.props.get("acl"))
+    for i, attr in _entries(document or {}, "nodeAttrs"):
+        if "funnel" in _strings(attr.get("attr")):
+            report(f"nodeAttrs[{i}].attr must not grant funnel: it lets those nodes publish to the internet.")
 
 
 # 69 ------------------------------------------------------------------------------------------
@@ -263,9 +325,23 @@ POLICIES: list[RulePolicy] = [
         },
     ),
     policy(
+        "tailscale-oauth-client-scoped",
+        rule="67b",
+        description="Tailscale OAuth clients hold neither the all scope nor write access to the policy file.",
+        remediation="Give the operator's client devices:core, auth_keys and services only (tailscale settings); "
+        "read the policy file with policy_file:read.",
+        severity="high",
+        standard="Tailscale OAuth clients docs (scopes); Kubernetes operator install (required scopes)",
+        level=A,
+        types=[TS_OAUTH_CLIENT],
+        check=_oauth_scoped,
+        schema={"allowPolicyFileWrite": {"type": "boolean", "default": False}},
+    ),
+    policy(
         "tailscale-acl-no-allow-all",
         rule="68",
-        description="The tailnet policy never allows everything and reaches model runners only on their ports.",
+        description="The tailnet policy never allows everything, reaches model runners only on their ports, and "
+        "never opens every port of an address range.",
         remediation="Replace allow-all rules with grants naming sources, destinations and ports.",
         severity="critical",
         standard="Tailscale policy-file and grants syntax (grants are additive)",
@@ -276,6 +352,19 @@ POLICIES: list[RulePolicy] = [
             "modelRunnerTags": {"type": "array", "items": {"type": "string"}, "default": ["tag:model-runner"]},
             "modelRunnerPorts": {"type": "array", "items": {"type": "string"}, "default": ["tcp:443"]},
         },
+    ),
+    policy(
+        "tailscale-no-funnel",
+        rule="68b",
+        description="No Ingress or Service is published to the internet with Tailscale Funnel.",
+        remediation="Remove the tailscale.com/funnel annotation (and funnel nodeAttrs); callers reach the service "
+        "over the tailnet.",
+        severity="critical",
+        standard="Tailscale Funnel docs; Kubernetes operator (tailscale.com/funnel annotation)",
+        level=A,
+        types=[INGRESS, SERVICE, TS_ACL],
+        check=_no_funnel,
+        exclude_namespaces=True,
     ),
     policy(
         "tailscale-tag-owners-consistent",

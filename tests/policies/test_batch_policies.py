@@ -73,8 +73,13 @@ def test_jobs_in_a_workload_namespace_name_one_of_its_local_queues() -> None:
     assert "spec.jobTemplate.metadata.labels[kueue.x-k8s.io/queue-name]" in unlabelled[1]
     assert stack_violations(policy, [QUOTA, QUEUE, (JOB, job(queue="other"))])  # no such LocalQueue
     assert stack_violations(policy, [QUOTA, (JOB, job())])  # the queue is not created by the stack
-    # A namespace without a quota is not a workload namespace (system charts' Jobs live there).
-    assert stack_violations(policy, [QUOTA, (JOB, job(queue=None, namespace="kube-system"))]) == []
+    # A namespace without a ResourceQuota is no exception: the Job still takes GPUs nothing counted.
+    no_quota = [QUEUE, (JOB, job(queue=None, namespace="scratch")), (JOB, job(queue=None, namespace="kube-system"))]
+    assert len(stack_violations(policy, no_quota)) == 2
+    assert stack_violations(policy, [QUEUE, (JOB, job())]) == []  # named, no quota in the namespace: fine
+    assert len(stack_violations(policy, [(JOB, job(namespace="scratch"))])) == 1  # names a queue it lacks
+    # Only the policy's excludeNamespaces waiver skips a namespace.
+    assert stack_violations(policy, no_quota, {"excludeNamespaces": ["scratch", "kube-system"]}) == []
     # A fleet's weight-staging Job is the platform's CPU-only download: no queue needed...
     stager = job(queue=None)
     stager["metadata"]["labels"]["app.kubernetes.io/component"] = "weight-stager"

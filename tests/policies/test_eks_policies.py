@@ -181,3 +181,58 @@ def test_supported_versions_match_the_settings() -> None:
     from components.core.settings import SUPPORTED_K8S_VERSIONS
 
     assert tuple(eks.SUPPORTED) == SUPPORTED_K8S_VERSIONS
+
+
+# 61b ------------------------------------------------------------------------------------------
+OIDC = "oidc.eks.us-west-2.amazonaws.com/id/EXAMPLE"
+
+
+def irsa_trust(condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    cond = condition or {
+        "StringEquals": {f"{OIDC}:aud": "sts.amazonaws.com", f"{OIDC}:sub": "system:serviceaccount:kube-system:x"}
+    }
+    statement = {
+        "Effect": "Allow",
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Principal": {"Federated": f"arn:aws:iam::123456789012:oidc-provider/{OIDC}"},
+        "Condition": cond,
+    }
+    return {"assumeRolePolicy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+
+
+def trust(principal: Any, condition: dict[str, Any] | None = None, action: Any = "sts:AssumeRole") -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": action, "Principal": principal}
+    if condition:
+        statement["Condition"] = condition
+    return {"assumeRolePolicy": json.dumps({"Statement": [statement]})}
+
+
+def test_role_trust_names_principals_and_service_accounts() -> None:
+    policy = policy_by_name(eks.POLICIES, "iam-role-trust-scoped")
+    # Compliant: IRSA checking aud and sub, a service, an account, Pod Identity naming the ServiceAccount.
+    assert violations(policy, ROLE, irsa_trust()) == []
+    assert violations(policy, ROLE, trust({"Service": "ec2.amazonaws.com"})) == []
+    assert violations(policy, ROLE, trust({"AWS": "arn:aws:iam::123456789012:root"})) == []
+    pod_identity = {"Service": "pods.eks.amazonaws.com"}
+    named_sa = {"StringEquals": {"aws:RequestTag/kubernetes-service-account": "trainer"}}
+    assert violations(policy, ROLE, trust(pod_identity, named_sa, ["sts:AssumeRole", "sts:TagSession"])) == []
+    namespaced = irsa_trust({"StringLike": {f"{OIDC}:sub": "system:serviceaccount:training:*"}})
+    assert violations(policy, ROLE, namespaced) == []
+    # Violating: anyone, any account, aud without sub, a wildcard sub, Pod Identity without the SA.
+    for principal in ("*", {"AWS": "*"}, {"AWS": ["arn:aws:iam::123456789012:root", "*"]}):
+        found = violations(policy, ROLE, trust(principal))
+        assert len(found) == 1 and "Principal" in found[0], principal
+    aud_only = violations(policy, ROLE, irsa_trust({"StringEquals": {f"{OIDC}:aud": "sts.amazonaws.com"}}))
+    assert len(aud_only) == 1 and "sub" in aud_only[0]
+    assert violations(policy, ROLE, irsa_trust({"StringLike": {f"{OIDC}:sub": "system:serviceaccount:*"}}))
+    assert violations(policy, ROLE, irsa_trust({"StringNotEquals": {f"{OIDC}:sub": "system:serviceaccount:a:b"}}))
+    assert violations(policy, ROLE, trust(pod_identity, None, ["sts:AssumeRole", "sts:TagSession"]))
+    # A Deny naming everyone restricts; it is not a grant.
+    deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}]}
+    assert violations(policy, ROLE, {"assumeRolePolicy": json.dumps(deny)}) == []
+
+
+def test_role_trust_messages_never_quote_the_policy() -> None:
+    policy = policy_by_name(eks.POLICIES, "iam-role-trust-scoped")
+    found = violations(policy, ROLE, irsa_trust({"StringEquals": {f"{OIDC}:aud": "sts.amazonaws.com"}}))
+    assert found and all(OIDC not in m and "sts.amazonaws.com" not in m for m in found)

@@ -99,6 +99,12 @@ def test_build_push_hygiene_both_ways() -> None:
         name, DOCKER_IMAGE, build(build={"context": "c", "platform": "linux/amd64", "args": {"HF_TOKEN": "x"}})
     )
     assert _check(name, DOCKER_IMAGE, build(imageName=f"{ECR}:latest"))
+    # A credential inside a value, whatever the argument is called (the history keeps it).
+    mirror = {"context": "c", "platform": "linux/amd64", "args": {"PIP_INDEX_URL": "https://bot:pw-123@pypi.lab/"}}
+    found = _check(name, DOCKER_IMAGE, build(build=mirror), PROD_REGISTRIES)
+    assert len(found) == 1 and "PIP_INDEX_URL" in found[0] and "pw-123" not in found[0]
+    plain = {"context": "c", "platform": "linux/amd64", "args": {"PIP_INDEX_URL": "https://pypi.lab/simple"}}
+    assert _check(name, DOCKER_IMAGE, build(build=plain), PROD_REGISTRIES) == []
     assert _check(name, DOCKER_IMAGE, build(imageName="evil.example/x:1"))
     own = build(imageName="registry.lab:5000/ollama:c-1")
     assert _check(name, DOCKER_IMAGE, own)

@@ -93,3 +93,41 @@ def test_vpc_cni_must_enforce_network_policy() -> None:
     assert violations(policy, ADDON, good) == []
     assert violations(policy, ADDON, {"addonName": "vpc-cni"})
     assert violations(policy, ADDON, {"addonName": "coredns"}) == []
+
+
+# 37b ------------------------------------------------------------------------------------------
+def _server(namespace: str = "models") -> tuple[str, dict[str, Any]]:
+    props = gpu_deployment()
+    props["metadata"] = {**props.get("metadata", {}), "namespace": namespace}
+    return DEPLOYMENT, props
+
+
+def _server_policy(peer: dict[str, Any], selector: dict[str, Any] | None = None, direction: str = "ingress") -> Any:
+    key = "from" if direction == "ingress" else "to"
+    spec = {
+        "podSelector": selector if selector is not None else {"matchLabels": {"app.kubernetes.io/instance": "q"}},
+        "policyTypes": ["Ingress", "Egress"],
+        direction: [{key: [peer], "ports": [{"port": 8000, "protocol": "TCP"}]}],
+    }
+    return (NP, {"metadata": {"name": "vllm-q", "namespace": "models"}, "spec": spec})
+
+
+def test_model_server_policies_name_their_peer_namespaces() -> None:
+    policy = _policy("model-runner-netpol-peers-scoped")
+    monitoring = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    assert stack_violations(policy, [_server(), _server_policy(monitoring)]) == []
+    assert stack_violations(policy, [_server(), _server_policy({"podSelector": {}})]) == []
+    everyone: dict[str, Any] = {"namespaceSelector": {}}
+    found = stack_violations(policy, [_server(), _server_policy(everyone)])
+    assert len(found) == 1 and found[0].startswith("spec.ingress[0].from[0].namespaceSelector")
+    with_pods = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "x"}}}
+    assert stack_violations(policy, [_server(), _server_policy(with_pods)])  # those pods in every namespace
+    assert stack_violations(policy, [_server(), _server_policy(everyone, direction="egress")])
+    # The namespace-wide policy selects the server too; matchExpressions are evaluated.
+    assert stack_violations(policy, [_server(), _server_policy(everyone, selector={})])
+    expr = {"matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In", "values": ["model-server"]}]}
+    assert stack_violations(policy, [_server(), _server_policy(everyone, selector=expr)])
+    # A policy selecting other pods, or the same labels in another namespace, is not a model server's.
+    other = {"matchLabels": {"app.kubernetes.io/instance": "grafana"}}
+    assert stack_violations(policy, [_server(), _server_policy(everyone, selector=other)]) == []
+    assert stack_violations(policy, [_server("other"), _server_policy(everyone)]) == []

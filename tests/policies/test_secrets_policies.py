@@ -7,7 +7,16 @@ from typing import Any
 import pytest
 
 from aiinfra_policies import secrets
-from aiinfra_policies.constants import CLUSTER, CONFIG_MAP, CRONJOB, DEPLOYMENT, HELM_RELEASE, POD, WORKLOAD_TYPES
+from aiinfra_policies.constants import (
+    CLUSTER,
+    CONFIG_MAP,
+    CRONJOB,
+    DEPLOYMENT,
+    HELM_RELEASE,
+    K8S_SECRET,
+    POD,
+    WORKLOAD_TYPES,
+)
 from tests.conftest import policy_by_name, violations
 from tests.policies.test_eks_policies import cluster
 
@@ -157,3 +166,65 @@ def test_plaintext_rule_leaves_secrets_alone() -> None:
     """A Secret holds credentials by design; whether its data was a literal is not visible (module docstring)."""
     secret = {"metadata": {"name": "hf-token", "namespace": "models"}, "stringData": {"token": "hf_x"}}
     assert _f("k8s-no-plaintext-secrets", "kubernetes:core/v1:Secret", secret) == []
+
+
+# 43c: credentials inside values ------------------------------------------------------------------
+PASSWORD = "hunter2-s3cr3t"
+"""A fake credential: no message may quote it."""
+
+
+def _with(container: dict[str, Any]) -> dict[str, Any]:
+    props = pod()
+    props["spec"]["template"]["spec"]["containers"][0].update(container)
+    return props
+
+
+def test_credentials_inside_values_both_ways() -> None:
+    name = "k8s-no-credentials-in-values"
+    assert _f(name, DEPLOYMENT, pod()) == []
+    fine = _with(
+        {
+            "args": ["--api-key", "$(VLLM_API_KEY)", "--model", "/models/m", "--token-file=/run/token"],
+            "command": ["python", "-m", "serve"],
+            "env": [
+                {"name": "REPO", "value": "https://git@github.com/org/repo"},
+                {"name": "MIRROR", "value": "https://user:$(MIRROR_PASSWORD)@mirror.example/"},
+                {"name": "PLAIN", "value": "https://huggingface.co/Qwen"},
+            ],
+        }
+    )
+    assert _f(name, DEPLOYMENT, fine) == []
+    cases = [
+        ({"env": [{"name": "PIP_INDEX_URL", "value": f"https://bot:{PASSWORD}@pypi.example/simple"}]}, "env[0].value"),
+        ({"args": ["--api-key", PASSWORD]}, "args[0]"),
+        ({"args": [f"--token={PASSWORD}"]}, "args[0]"),
+        ({"command": ["serve", "--hf-token", PASSWORD]}, "command[1]"),
+        ({"args": ["--proxy", f"http://u:{PASSWORD}@proxy:3128"]}, "args[1]"),
+    ]
+    for container, where in cases:
+        found = _f(name, DEPLOYMENT, _with(container))
+        assert len(found) == 1 and where in found[0], container
+        assert PASSWORD not in found[0]
+    config_map = {"data": {"endpoint": f"postgres://app:{PASSWORD}@db:5432/app"}}
+    assert _f(name, CONFIG_MAP, config_map) and _f(name, CONFIG_MAP, {"data": {"endpoint": "postgres://db"}}) == []
+    values = {"values": {"grafana": {"datasources": [{"url": f"https://reader:{PASSWORD}@prom:9090"}]}}}
+    found = _f(name, HELM_RELEASE, values)
+    assert found == [
+        "values.grafana.datasources[0].url holds a URL with a password; give the chart an existing Secret instead."
+    ]
+    assert _f(name, HELM_RELEASE, {"values": {"url": "https://prom:9090"}}) == []
+    assert _f(name, DEPLOYMENT, _with(cases[0][0]), {"excludeNamespaces": ["models"]}) == []
+
+
+# 43d: ServiceAccount token Secrets ---------------------------------------------------------------
+def test_no_service_account_token_secrets() -> None:
+    name = "k8s-no-sa-token-secrets"
+    meta = {"name": "ci", "namespace": "models"}
+    assert _f(name, K8S_SECRET, {"metadata": meta, "type": "Opaque"}) == []
+    assert _f(name, K8S_SECRET, {"metadata": meta}) == []
+    legacy: dict[str, Any] = {
+        "metadata": {**meta, "annotations": {"kubernetes.io/service-account.name": "ci"}},
+        "type": "kubernetes.io/service-account-token",
+    }
+    assert len(_f(name, K8S_SECRET, legacy)) == 1
+    assert _f(name, K8S_SECRET, legacy, {"excludeNamespaces": ["models"]}) == []

@@ -12,6 +12,7 @@ from aiinfra_policies import storage
 from aiinfra_policies.constants import (
     ACCESS_POINT,
     EFS,
+    EFS_POLICY,
     KMS_KEY,
     LOGGING,
     PERSISTENT_VOLUME,
@@ -195,3 +196,56 @@ def test_s3_rules_follow_the_bucket_property_dependency() -> None:
     logging = _res(next(iter(LOGGING)), {}, "l", deps={"bucket": [bucket]})
     assert _stack("s3-versioning-logging", [bucket, versioning, logging]) == []
     assert len(_stack("s3-versioning-logging", [bucket])) == 2
+
+
+# 48b ------------------------------------------------------------------------------------------
+FS_ARN = "arn:aws:efs:us-west-2:123456789012:file-system/fs-1"
+MOUNT = {
+    "Sid": "MountThroughMountTargets",
+    "Effect": "Allow",
+    "Principal": {"AWS": "*"},
+    "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+    "Resource": FS_ARN,
+    "Condition": {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}},
+}
+TLS_ONLY = {
+    "Sid": "DenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "*",
+    "Resource": FS_ARN,
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+
+
+def _efs_stack(*statements: dict[str, Any], with_policy: bool = True) -> list[str]:
+    fs = PolicyResource(EFS, efs(), "urn:fs", "fs", _opts(), None, None, [], {})
+    resources = [fs]
+    if with_policy:
+        document = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+        props = {"fileSystemId": "fs-1", "policy": document}
+        resources.append(
+            PolicyResource(EFS_POLICY, props, "urn:pol", "pol", _opts(), None, None, [fs], {"fileSystemId": [fs]})
+        )
+    found: list[str] = []
+    policy = policy_by_name(storage.POLICIES, "efs-policy-restricted")
+    policy.validate(StackValidationArgs(resources, {}), lambda message, urn=None: found.append(message))
+    return found
+
+
+def test_efs_policy_denies_plain_nfs_and_root_for_everyone() -> None:
+    assert _efs_stack(MOUNT, TLS_ONLY) == []
+    no_tls = _efs_stack(MOUNT)
+    assert len(no_tls) == 1 and "aws:SecureTransport" in no_tls[0]
+    root = {**MOUNT, "Action": [*MOUNT["Action"], "elasticfilesystem:ClientRootAccess"]}
+    found = _efs_stack(root, TLS_ONLY)
+    assert len(found) == 1 and "ClientRootAccess" in found[0]
+    assert _efs_stack({**MOUNT, "Principal": "*", "Action": "elasticfilesystem:*"}, TLS_ONLY)
+    # Root for a named role is not root for everyone.
+    named_root = {**root, "Principal": {"AWS": "arn:aws:iam::123456789012:role/backup"}}
+    assert _efs_stack(MOUNT, named_root, TLS_ONLY) == []
+    # A deny that is not about transport, or only for some principals, is not the TLS guard.
+    assert _efs_stack(MOUNT, {**TLS_ONLY, "Condition": {"Bool": {"aws:ViaAWSService": "false"}}})
+    assert _efs_stack(MOUNT, {**TLS_ONLY, "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}})
+    # A file system without any policy takes plain NFS from every client the security group lets in.
+    assert len(_efs_stack(with_policy=False)) == 1

@@ -8,6 +8,7 @@ from typing import Any
 from aiinfra_policies import tailscale
 from aiinfra_policies.constants import (
     INGRESS,
+    SERVICE,
     TS_ACL,
     TS_CONNECTOR,
     TS_OAUTH_CLIENT,
@@ -162,3 +163,42 @@ def test_tag_owners_follow_the_configured_operator_tags() -> None:
     connector = (TS_CONNECTOR, {"spec": {"tags": ["tag:edge"]}})
     assert stack_violations(policy, [(TS_ACL, owned), connector])  # owned, but not by tag:k8s-operator
     assert stack_violations(policy, [(TS_ACL, owned), connector], {"operatorTags": ["tag:ts-op"]}) == []
+
+
+# 67b ------------------------------------------------------------------------------------------
+def test_oauth_client_scoped() -> None:
+    name = "tailscale-oauth-client-scoped"
+    operator = {"scopes": ["devices:core", "auth_keys", "services"], "tags": ["tag:k8s-operator"]}
+    assert _one(name, TS_OAUTH_CLIENT, operator) == []
+    assert _one(name, TS_OAUTH_CLIENT, {**operator, "scopes": ["policy_file:read", "devices:core"]}) == []
+    assert len(_one(name, TS_OAUTH_CLIENT, {**operator, "scopes": ["all"]})) == 1
+    writes_policy = {**operator, "scopes": ["devices:core", "policy_file"]}
+    assert len(_one(name, TS_OAUTH_CLIENT, writes_policy)) == 1
+    assert _one(name, TS_OAUTH_CLIENT, writes_policy, {"allowPolicyFileWrite": True}) == []
+
+
+# 68 (whole address ranges) ---------------------------------------------------------------------
+def test_grants_never_open_every_port_of_an_address_range() -> None:
+    name = "tailscale-acl-no-allow-all"
+    on_443 = [{"src": ["group:admins"], "dst": ["10.50.0.0/16"], "ip": ["tcp:443"]}]
+    assert _one(name, TS_ACL, changed(grants=on_443)) == []
+    for ports in (["*"], ["tcp:*"], ["0-65535"], ["tcp:1-65535"], []):
+        wide = [{"src": ["group:admins"], "dst": ["10.50.0.0/16"], "ip": ports}]
+        found = _one(name, TS_ACL, changed(grants=wide))
+        assert len(found) == 1 and "address range" in found[0], ports
+    # A tag on every port is a different question (GPU machines among themselves), not a range.
+    assert _one(name, TS_ACL, changed(grants=[{"src": ["tag:gpu-node"], "dst": ["tag:gpu-node"], "ip": ["*"]}])) == []
+
+
+# 68b ------------------------------------------------------------------------------------------
+def test_no_funnel() -> None:
+    name = "tailscale-no-funnel"
+    ingress = {"metadata": {"name": "grafana", "namespace": "monitoring", "annotations": {"tailscale.com/tags": "t"}}}
+    assert _one(name, INGRESS, ingress) == []
+    funnel = {"metadata": {**ingress["metadata"], "annotations": {"tailscale.com/funnel": "true"}}}
+    assert len(_one(name, INGRESS, funnel)) == 1
+    assert len(_one(name, SERVICE, funnel)) == 1
+    assert _one(name, INGRESS, funnel, {"excludeNamespaces": ["monitoring"]}) == []
+    assert _one(name, SERVICE, {"metadata": {"annotations": {"tailscale.com/funnel": "false"}}}) == []
+    assert _one(name, TS_ACL, acl()) == []
+    assert len(_one(name, TS_ACL, changed(nodeAttrs=[{"target": ["group:ml"], "attr": ["funnel"]}]))) == 1
