@@ -6,7 +6,9 @@ is not refused by ``pulumi preview`` (read in pulumi/pulumi ``pkg/workspace/conf
 ``ValidateConfigValue``, ``loaders.go`` and gopkg.in/yaml.v3 @ v3.259.0; notes with every source
 in ``docs/research/pulumi-cli.md``):
 
-1. YAML as yaml.v3 reads it: duplicate mapping keys are an error; ``yes``/``no``/``on``/``off``
+1. YAML as yaml.v3 reads it: UTF-8 (or UTF-16 with a BOM) text whose top level is a mapping;
+   merge keys (``<<: *base``) merge, the mapping's own keys winning; duplicate mapping keys (two
+   ``<<`` too) are an error; ``yes``/``no``/``on``/``off``
    are strings, only ``true``/``false`` are booleans.
 2. ``requiredPulumiVersion`` must admit the first CLI that accepts ``type: object`` (3.187.0).
 3. Stack keys without a namespace belong to the project (``team`` is ``ai-infra:team``).
@@ -20,6 +22,7 @@ in ``docs/research/pulumi-cli.md``):
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from dataclasses import dataclass, field
@@ -63,6 +66,11 @@ class StackConfig:
 # -- 1. YAML as yaml.v3 reads it ------------------------------------------------------------
 
 
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MERGE_VALUE = "map merge requires map or sequence of maps as the value"
+"""yaml.v3's words for a merge key whose value is not a mapping or a list of mappings (decode.go)."""
+
+
 class _CliYamlLoader(yaml.SafeLoader):
     """PyYAML speaks YAML 1.1 (``yes`` is true); the CLI's yaml.v3 decodes into ``any`` where
     only true/false are booleans, and rejects duplicate keys. This loader does the same."""
@@ -70,7 +78,10 @@ class _CliYamlLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
+            # A merge key (``<<: *base``) is a key like any other to yaml.v3's duplicate check; what it
+            # merges is not (the mapping's own keys win over merged ones, as in yaml.v3).
+            merge = key_node.tag == MERGE_TAG
+            key = key_node.value if merge else self.construct_object(key_node, deep=deep)
             line = key_node.start_mark.line + 1
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -90,11 +101,27 @@ _CliYamlLoader.add_implicit_resolver(
 _CliYamlLoader.add_constructor("tag:yaml.org,2002:map", _CliYamlLoader.construct_mapping)
 
 
+def _text(path: Path) -> str:
+    """The file as yaml.v3 reads it: UTF-8 (a BOM allowed) or UTF-16 with its BOM."""
+    data = path.read_bytes()
+    try:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # The offset, never the bytes: the file may hold anything.
+        message = f"is not UTF-8 text (yaml: invalid Unicode at byte {exc.start}); save it as UTF-8"
+        raise StackConfigError(path.name, [("(file)", message)]) from None
+
+
 def read_yaml(path: Path) -> Any:
     """Parse ``path`` as the CLI does; raises :class:`StackConfigError` with yaml.v3's wording."""
+    text = _text(path)
     try:
-        return yaml.load(path.read_text(), Loader=_CliYamlLoader)
+        return yaml.load(text, Loader=_CliYamlLoader)
     except yaml.constructor.ConstructorError as exc:
+        if "for merging" in str(exc.problem):  # yaml.v3 fails the whole document with its own words
+            raise StackConfigError(path.name, [("", f"yaml: {MERGE_VALUE}")]) from None
         raise StackConfigError(path.name, [("", f"yaml: unmarshal errors:\n    {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise StackConfigError(path.name, [("", f"invalid YAML file: {exc}")]) from None
@@ -102,7 +129,8 @@ def read_yaml(path: Path) -> Any:
 
 def project_name(project_dir: Path) -> str:
     """The ``name`` in ``Pulumi.yaml`` (the planner never assumes it)."""
-    project = read_yaml(project_dir / "Pulumi.yaml") or {}
+    project = read_yaml(project_dir / "Pulumi.yaml")
+    project = project if isinstance(project, dict) else {}
     name = project.get("name")
     if not isinstance(name, str) or not name:
         raise StackConfigError("Pulumi.yaml", [("name", "must be the project's name")])
@@ -196,6 +224,19 @@ def _encode(value: Any) -> str:
     return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else _string_form(value)
 
 
+def _top_mapping(document: Any, file_name: str, expected: str) -> dict[Any, Any]:
+    """The file's top level must be a mapping (an empty file is an empty one); the CLI cannot
+    unmarshal a list or a scalar into its project or stack structure."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        kind = "a list" if isinstance(document, list) else "a single value"
+        raise StackConfigError(
+            file_name, [("(file)", f"must be a mapping with {expected} at its top level, not {kind}")]
+        )
+    return document
+
+
 def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     """Read ``Pulumi.yaml`` and ``Pulumi.<stack>.yaml`` and apply the CLI's checks, in its order."""
     stack_file = f"Pulumi.{stack}.yaml"
@@ -203,11 +244,11 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     if not path.exists():
         stacks = sorted(p.name for p in project_dir.glob("Pulumi.*.yaml"))
         raise StackConfigError(stack_file, [("(file)", f"not found; stack files here: {', '.join(stacks)}")])
-    project = read_yaml(project_dir / "Pulumi.yaml") or {}
+    project = _top_mapping(read_yaml(project_dir / "Pulumi.yaml"), "Pulumi.yaml", "name: and runtime:")
     name = project_name(project_dir)
     if problems := required_version_problems(project):
         raise StackConfigError("Pulumi.yaml", problems)
-    document = read_yaml(path) or {}
+    document = _top_mapping(read_yaml(path), stack_file, "config:")
     stray = sorted(k for k in document if k not in STACK_FILE_KEYS)
     if stray:
         # The CLI ignores these silently (yaml.v3 into a struct); a setting there would do nothing.

@@ -122,3 +122,38 @@ def test_keys_outside_config_are_errors_not_silently_ignored(tmp_path: Path) -> 
     text = COMPLETE + "aws:region: us-east-1\nsecretsprovider: passphrase\n"
     messages = _messages(tmp_path, text)
     assert messages == ["is not a stack file key (the CLI ignores it): settings go under config: as ai-infra:<key>"]
+
+
+def test_merge_keys_merge_as_yaml_v3_does(tmp_path: Path) -> None:
+    text = COMPLETE + (
+        "  ai-infra:models:\n"
+        "    base: &base {engine: vllm, pool: gpu, cpu: '4'}\n"
+        "    coder:\n"
+        "      <<: *base\n"
+        "      cpu: '8'\n"
+        "    mixed:\n"
+        "      <<: [*base, {memory: 8Gi}]\n"
+    )
+    models = json.loads(load_stack_config(_project(tmp_path, text), "s").config["ai-infra:models"])
+    assert models["coder"] == {"engine": "vllm", "pool": "gpu", "cpu": "8"}  # the mapping's own key wins
+    assert models["mixed"] == {"engine": "vllm", "pool": "gpu", "cpu": "4", "memory": "8Gi"}
+    # Two merge keys are duplicate keys to yaml.v3; a merge of a scalar is its own error.
+    twice = COMPLETE + "  ai-infra:models:\n    a:\n      <<: {x: 1}\n      <<: {y: 1}\n"
+    assert _messages(tmp_path, twice) == [
+        'yaml: unmarshal errors:\n    line 10: mapping key "<<" already defined at line 9'
+    ]
+    assert _messages(tmp_path, COMPLETE + "  ai-infra:models:\n    a:\n      <<: 1\n") == [
+        "yaml: map merge requires map or sequence of maps as the value"
+    ]
+
+
+def test_a_stack_file_must_be_a_utf8_mapping(tmp_path: Path) -> None:
+    assert _messages(tmp_path, "- config\n") == ["must be a mapping with config: at its top level, not a list"]
+    assert _messages(tmp_path, "42\n") == ["must be a mapping with config: at its top level, not a single value"]
+    (tmp_path / "Pulumi.s.yaml").write_bytes(b"config:\n  ai-infra:team: \xe9quipe\n")
+    with pytest.raises(StackConfigError) as info:
+        load_stack_config(tmp_path, "s")
+    assert info.value.problems == [("(file)", "is not UTF-8 text (yaml: invalid Unicode at byte 25); save it as UTF-8")]
+    # UTF-16 with its byte-order mark is YAML yaml.v3 reads.
+    (tmp_path / "Pulumi.s.yaml").write_bytes(COMPLETE.encode("utf-16"))
+    assert load_stack_config(tmp_path, "s").environment == "dev"

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from components.core.settings import SettingsError, parse_settings
+from components.core.settings.batch import cron_problem
 from tests.conftest import settings_for
 
 DIGEST = "ghcr.io/acme/trainer@sha256:" + "ab" * 32
@@ -143,3 +144,38 @@ def test_a_jobs_token_is_a_referenced_secret() -> None:
     s = parse_settings({**raw, "trainerToken": "[secret]"}, stack="dev", secret_keys=frozenset({"trainerToken"}))
     assert s.job_hf_token_key("finetune-example") == "trainerToken"
     assert settings_for("dev").job_hf_token_key("finetune-example") is None
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["0 3 * * *", "*/15 * * * *", "5/10 0-6 * * *", "0 0 1-31/2 JAN-mar MON,fri", "0 0 ? * SUN", "@daily", "@midnight"],
+)
+def test_cron_schedules_kubernetes_accepts(schedule: str) -> None:
+    assert cron_problem(schedule) is None
+    s = settings_for("dev", jobs={"finetune-example": {"run": "scheduled", "schedule": schedule}})
+    assert s.jobs["finetune-example"].schedule == schedule
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("75 26 * * *", "its minute field takes 0-59"),
+        ("0 24 * * *", "its hour field takes 0-23"),
+        ("0 0 0 * *", "its day-of-month field takes 1-31"),
+        ("0 0 * 13 *", "its month field takes 1-12 or JAN-DEC"),
+        ("0 0 * * 7", "its day-of-week field takes 0-6 or SUN-SAT"),
+        ("0 0 * * FUNDAY", "its day-of-week field takes 0-6"),
+        ("*/0 * * * *", "a step (/n) must be a whole number of 1 or more"),
+        ("0 0 20-10 * *", "a range a-b must not start after its end"),
+        ("0,,5 * * * *", "its minute field takes 0-59"),
+        ("0 3 * *", "must be a five-field cron expression"),
+        ("@every 1h", "must be a five-field cron expression"),
+        ("TZ=UTC 0 3 * * *", "must not set a time zone"),
+    ],
+)
+def test_cron_schedules_out_of_range_are_refused_field_by_field(schedule: str, message: str) -> None:
+    problem = cron_problem(schedule)
+    assert problem is not None and message in problem
+    text = _problems("dev", jobs={"finetune-example": {"run": "scheduled", "schedule": schedule}})
+    assert "ai-infra:jobs.finetune-example.schedule" in text and message in text
+    assert schedule not in text.replace("TZ=...", "")  # the value is never quoted

@@ -8,6 +8,7 @@ import pytest
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings import Environment, SettingsError, deep_merge, parse_settings
+from components.core.settings.loader import credential_problems
 from tests.conftest import DEV_CIDRS, PROD_ADMINS, ROOT, settings_for
 
 DEV_CIDRS_RAW = DEV_CIDRS
@@ -440,3 +441,31 @@ def test_existing_clusters_name_their_ranges_for_system_network_policies() -> No
     from components.core.settings import ExistingClusterSettings
 
     assert "10.0.0.0/8" in ExistingClusterSettings(kubeconfig="/k").network_cidrs  # RFC 1918 by default
+
+
+def test_cost_center_takes_what_aws_tag_values_take() -> None:
+    for ok in ("ml-platform", "CC 4711", "Équipe IA/Forschung", "team@example.com", "a:b=c+d_e.f", "x" * 256):
+        assert settings_for("dev", costCenter=ok).cost_center == ok
+    for bad in ("ml#platform", "cost;center", "a,b", "quote'd", "x" * 257):
+        problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, {"costCenter": bad}))
+        assert "AWS tag value" in problems["ai-infra:costCenter"], bad
+    # team is a Kubernetes label value too, so a DNS label (a subset of what AWS tags take).
+    assert "DNS-1123" in _problems({"environment": "dev", **DEV_CIDRS, "team": "ML Team!"})["ai-infra:team"]
+
+
+def test_credentials_inside_values_are_refused_by_key_path() -> None:
+    raw = {
+        "environment": "dev",
+        **DEV_CIDRS,
+        "monitoring": {"prometheusUrl": "https://reader:s3cret@prom.lab:9090"},
+        "models": {"qwen-small": {"extraArgs": ["--api-key=s3cret"]}},
+        "jobs": {"finetune-example": {"command": ["train", "--hf-token", "s3cret"]}},
+    }
+    problems = _problems(raw)
+    assert "credential inside a URL" in problems["ai-infra:monitoring.prometheusUrl"]
+    assert "command line" in problems["ai-infra:models.qwen-small.extraArgs[0]"]
+    assert "command line" in problems["ai-infra:jobs.finetune-example.command[1]"]
+    assert all("s3cret" not in m for m in problems.values())
+    # A user name alone, a flag naming a file, and a flag without a value carry no secret.
+    fine = {"models": {"m": {"extraArgs": ["--token-file=/run/t", "--download-dir", "https://git@host/x", "--token"]}}}
+    assert credential_problems(fine) == []

@@ -87,7 +87,24 @@ def _number_as_text(value: object) -> object:
     return value
 
 
+AWS_TAG_VALUE_SYMBOLS = frozenset(" _.:/=+-@")
+AWS_TAG_VALUE_MAX = 256
+
+
+def _aws_tag_value(value: str) -> str:
+    """AWS tag values: letters, digits, spaces and ``_ . : / = + - @`` (any language), at most 256."""
+    if len(value) > AWS_TAG_VALUE_MAX or not all(
+        c.isalnum() or c.isspace() or c in AWS_TAG_VALUE_SYMBOLS for c in value
+    ):
+        raise ValueError(
+            "must be an AWS tag value: letters, digits, spaces and _ . : / = + - @ only, at most 256 characters"
+        )
+    return value
+
+
 K8sName = Annotated[str, AfterValidator(_dns_label)]
+AwsTagValue = Annotated[str, AfterValidator(_aws_tag_value)]
+"""A value every AWS resource's tags accept (the ``Team`` and ``CostCenter`` tags)."""
 Cidr = Annotated[str, AfterValidator(_cidr)]
 Quantity = Annotated[str, BeforeValidator(_number_as_text), AfterValidator(_quantity)]
 

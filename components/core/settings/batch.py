@@ -9,7 +9,6 @@ tolerations follow from it. Rules that need the pools, namespaces or registry ar
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -18,7 +17,66 @@ from components.core.settings.base import K8sName, Problem, Quantity, Settings, 
 
 DURATION = r"^[0-9]+(s|m|h)$"
 """A Go ``time.Duration`` as Kueue's configuration reads it (``metav1.Duration``), whole units."""
-_CRON = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
+CRON_DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+"""The descriptors Kubernetes' CronJob parser (robfig/cron v3 ``ParseStandard``) takes."""
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 0, 6, _DAYS),
+)
+"""Each field of a five-field schedule: its name, range and names (robfig/cron v3 bounds; month names
+count from 1, day names from 0 = Sunday)."""
+_CRON_FORMAT = (
+    "must be a five-field cron expression (minute hour day-of-month month day-of-week; each field *, ?, a "
+    "value, a range a-b, a step */n or a-b/n, or a comma list) or one of " + ", ".join(CRON_DESCRIPTORS)
+)
+
+
+def _cron_value(text: str, low: int, names: tuple[str, ...]) -> int | None:
+    if text.isdigit():
+        return int(text)
+    lowered = text.lower()
+    return names.index(lowered) + (low if names is _MONTHS else 0) if lowered in names else None
+
+
+def _cron_field_problem(field: str, name: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
+    """What is wrong with one field of a schedule (None when Kubernetes accepts it)."""
+    allowed = f"its {name} field takes {low}-{high}" + (f" or {names[0].upper()}-{names[-1].upper()}" if names else "")
+    for part in field.split(","):
+        span, slash, step = part.partition("/")
+        if slash and (not step.isdigit() or int(step) < 1):
+            return f"{allowed}; a step (/n) must be a whole number of 1 or more"
+        if span in ("*", "?"):
+            continue
+        first, dash, last = span.partition("-")
+        start = _cron_value(first, low, names)
+        end = _cron_value(last, low, names) if dash else start
+        if start is None or end is None or not (low <= start <= high and low <= end <= high):
+            return allowed
+        if start > end:
+            return f"{allowed}; a range a-b must not start after its end"
+    return None
+
+
+def cron_problem(schedule: str) -> str | None:
+    """Why Kubernetes would refuse a CronJob ``schedule`` (robfig/cron v3 ``ParseStandard``, which the
+    CronJob validation runs), in the user's words, without quoting it; None when it is valid."""
+    text = schedule.strip()
+    if text.startswith(("TZ=", "CRON_TZ=")):
+        return "must not set a time zone (TZ=...): Kubernetes refuses it in the schedule"
+    if text.startswith("@"):
+        return None if text.lower() in CRON_DESCRIPTORS else _CRON_FORMAT
+    fields = text.split()
+    if len(fields) != len(CRON_FIELDS):
+        return _CRON_FORMAT
+    for value, (name, low, high, names) in zip(fields, CRON_FIELDS, strict=True):
+        if problem := _cron_field_problem(value, name, low, high, names):
+            return f"is not a valid cron schedule: {problem}"
+    return None
 
 
 class QueueSettings(Settings):
@@ -97,7 +155,7 @@ class JobSpec(Settings):
             problems.append(("schedule", "is required when run is scheduled (a cron expression)"))
         if self.run != "scheduled" and self.schedule is not None:
             problems.append(("schedule", "applies only when run is scheduled"))
-        if self.schedule is not None and not _CRON.match(self.schedule.strip()):
-            problems.append(("schedule", "must be a five-field cron expression or @daily/@hourly/..."))
+        if self.schedule is not None and (problem := cron_problem(self.schedule)):
+            problems.append(("schedule", problem))
         check(problems)
         return self

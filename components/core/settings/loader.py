@@ -12,6 +12,7 @@ values are read by :func:`load_secrets` with ``require_secret`` and stay ``Outpu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings.base import PROJECT, Environment, Problem, SettingsError
-from components.core.settings.messages import FieldProblem, as_problems, problems_from
+from components.core.settings.messages import FieldProblem, as_problems, format_loc, problems_from
 from components.core.settings.registry import IMAGE_NAMES
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 from components.core.settings.tailscale import OAUTH_SECRET_KEYS
@@ -92,6 +93,7 @@ def parse_settings(
         raise SettingsError(stack_file, [*problems, (f"{PROJECT}:environment", f"{requirement} {allowed_envs}")])
 
     overrides = {k: v for k, v in raw.items() if k in FIELD_KEYS}
+    problems += credential_problems(overrides)
     document = _adapt_preset_to_mode(deep_merge(ENV_PRESETS[env_value], overrides), overrides)
     document = _drop_preset_jobs_without_image(document, overrides)
     document["secretKeys"] = frozenset(secret_keys)
@@ -100,6 +102,51 @@ def parse_settings(
     if problems or settings is None:
         raise SettingsError(stack_file, problems)
     return settings
+
+
+URL_CREDENTIAL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+"""A URL carrying ``user:password@`` (``https://git@host`` names a user, no secret)."""
+CREDENTIAL_FLAG = re.compile(
+    r"^--?(api[-_]?key|token|auth[-_]?token|access[-_]?token|hf[-_]?token|password|secret)(=.+)?$", re.IGNORECASE
+)
+
+
+def credential_problems(document: Mapping[str, Any]) -> list[Problem]:
+    """Credentials typed into the stack file's plain values: a URL's password (a build argument, an
+    engine argument, a Prometheus URL...) or the value of ``--api-key``/``--token`` in an argument
+    list. A plain value lands in ``settings.json``, ``plan.json``, the pod spec and the image history;
+    a credential belongs in a ``--secret`` key. Only key paths are reported, never the value."""
+    found: list[Problem] = []
+
+    def walk(value: Any, loc: tuple[int | str, ...]) -> None:
+        if isinstance(value, Mapping):
+            for key, child in value.items():
+                walk(child, (*loc, str(key)))
+        elif isinstance(value, list):
+            for i, child in enumerate(value):
+                walk(child, (*loc, i))
+            for i, item in enumerate(value):
+                flag = CREDENTIAL_FLAG.match(item) if isinstance(item, str) else None
+                follows = i + 1 < len(value) and isinstance(value[i + 1], str) and not value[i + 1].startswith("-")
+                if flag and (flag.group(2) or follows):
+                    found.append(
+                        (
+                            f"{PROJECT}:{format_loc((*loc, i))}",
+                            "must not pass a credential on the command line: keep it in a --secret key "
+                            "(a model's apiKeySecret, a job's hfTokenSecret)",
+                        )
+                    )
+        elif isinstance(value, str) and URL_CREDENTIAL.search(value):
+            found.append(
+                (
+                    f"{PROJECT}:{format_loc(loc)}",
+                    "must not carry a credential inside a URL (user:password@): it would be written to the plan, "
+                    "the pod spec or the image; keep it in a --secret key",
+                )
+            )
+
+    walk(document, ())
+    return found
 
 
 def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Problem]]:

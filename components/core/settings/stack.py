@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from components.core.engines import ENGINES
 from components.core.quantities import cores, gib
-from components.core.settings.base import Environment, K8sName, Problem, Quantity, Settings, check
+from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
@@ -99,7 +99,9 @@ class FleetSecretKeys:
 class StackSettings(Settings):
     environment: Environment
     team: K8sName = "ml-platform"
-    cost_center: str = Field("ml-platform", min_length=1)
+    """A DNS label: it is a Kubernetes label value and an AWS tag value, and a DNS label is both."""
+    cost_center: AwsTagValue = Field("ml-platform", min_length=1)
+    """The ``CostCenter`` tag of every AWS resource (AWS tag values' characters)."""
     cluster: ClusterSettings
     node_pools: dict[K8sName, NodePoolSettings] = Field(default_factory=dict)
     gpu: GpuSoftwareSettings = Field(default_factory=GpuSoftwareSettings)
