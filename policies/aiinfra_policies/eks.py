@@ -170,7 +170,10 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _trust_statements(document: Any) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    doc = json.loads(document) if isinstance(document, str) and document else document
+    try:
+        doc = json.loads(document) if isinstance(document, str) and document else document
+    except ValueError:
+        return  # not a policy document: IAM itself refuses it
     statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
     for i, stmt in enumerate(_listed(statements)):
         if isinstance(stmt, Mapping) and stmt.get("Effect") == "Allow":

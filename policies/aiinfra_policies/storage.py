@@ -110,7 +110,10 @@ def _access_point(r: Subject, report: Report) -> None:
 # 49, 50, 51 (stack) --------------------------------------------------------------------------
 # 48b -----------------------------------------------------------------------------------------
 def _efs_statements(document: Any) -> list[Mapping[str, Any]]:
-    doc = json.loads(document) if isinstance(document, str) and document else document
+    try:
+        doc = json.loads(document) if isinstance(document, str) and document else document
+    except ValueError:
+        return []  # not a policy document: it denies nothing
     statements = doc.get("Statement", []) if isinstance(doc, Mapping) else []
     listed = statements if isinstance(statements, list) else [statements]
     return [s for s in listed if isinstance(s, Mapping)]

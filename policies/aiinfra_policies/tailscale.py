@@ -132,10 +132,14 @@ def _no_allow_all(r: Subject, report: Report) -> None:
             report(f"grants[{i}] allows everyone to reach everything; name sources and destinations.")
         if protected & set(dst) and (not ip or not set(ip) <= allowed_ports):
             report(f"grants[{i}] reaches a model-runner tag on ports beyond modelRunnerPorts.")
-        if any(_is_cidr(d) for d in dst) and (not ip or any(_all_ports(p) for p in ip)):
+        app_only = not ip and "app" in grant  # application capabilities, no network access
+        if any(_is_cidr(d) for d in dst) and not app_only and (not ip or any(_all_ports(p) for p in ip)):
             report(f"grants[{i}] opens every port of an address range; name the ports (ip: [tcp:<port>]).")
     for i, acl in _entries(document, "acls"):
         for entry in _strings(acl.get("dst")):
+            host, _, ports = entry.rpartition(":")
+            if _is_cidr(host) and _all_ports(ports):
+                report(f"acls[{i}].dst opens every port of an address range; name the ports.")
             tag = _tag_of(entry)
             if tag in protected and not entry.endswith(tuple(f":{p.split(':')[-1]}" for p in allowed_ports)):
                 report(f"acls[{i}].dst reaches a model-runner tag on ports beyond modelRunnerPorts.")

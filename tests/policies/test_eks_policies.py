@@ -227,6 +227,7 @@ def test_role_trust_names_principals_and_service_accounts() -> None:
     assert violations(policy, ROLE, irsa_trust({"StringLike": {f"{OIDC}:sub": "system:serviceaccount:*"}}))
     assert violations(policy, ROLE, irsa_trust({"StringNotEquals": {f"{OIDC}:sub": "system:serviceaccount:a:b"}}))
     assert violations(policy, ROLE, trust(pod_identity, None, ["sts:AssumeRole", "sts:TagSession"]))
+    assert violations(policy, ROLE, {"assumeRolePolicy": "{not json"}) == []  # IAM refuses it itself
     # A Deny naming everyone restricts; it is not a grant.
     deny = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}]}
     assert violations(policy, ROLE, {"assumeRolePolicy": json.dumps(deny)}) == []

@@ -186,6 +186,12 @@ def test_grants_never_open_every_port_of_an_address_range() -> None:
         wide = [{"src": ["group:admins"], "dst": ["10.50.0.0/16"], "ip": ports}]
         found = _one(name, TS_ACL, changed(grants=wide))
         assert len(found) == 1 and "address range" in found[0], ports
+    legacy = [{"action": "accept", "src": ["group:admins"], "dst": ["10.50.0.0/16:*"]}]
+    assert len(_one(name, TS_ACL, changed(acls=legacy))) == 1
+    legacy_443 = [{"action": "accept", "src": ["group:admins"], "dst": ["10.50.0.0/16:443"]}]
+    assert _one(name, TS_ACL, changed(acls=legacy_443)) == []
+    app = [{"src": ["group:admins"], "dst": ["10.50.0.0/16"], "app": {"example.com/cap/x": [{}]}}]
+    assert _one(name, TS_ACL, changed(grants=app)) == []
     # A tag on every port is a different question (GPU machines among themselves), not a range.
     assert _one(name, TS_ACL, changed(grants=[{"src": ["tag:gpu-node"], "dst": ["tag:gpu-node"], "ip": ["*"]}])) == []
 
