@@ -149,6 +149,18 @@ def url_credential(value: Any) -> bool:
     return any(not _REFERENCE.match(m.group("password")) for m in URL_CREDENTIAL.finditer(value))
 
 
+_FLAG_NAMES = r"api[-_]?key|token|auth[-_]?token|access[-_]?token|hf[-_]?token|password|secret|private[-_]?key"
+_SCRIPT_FLAG = re.compile(rf"(?:^|\s)--?(?:{_FLAG_NAMES})(?:=|\s+)['\"]?(?P<value>[^\s'\"]+)", re.IGNORECASE)
+
+
+def script_flag_credential(text: Any) -> bool:
+    """A shell line (``sh -c "serve --api-key abc"``) passing a literal after a credential flag;
+    ``$VAR``/``$(VAR)``/``${VAR}`` and another flag are not literals."""
+    if not isinstance(text, str) or not any(c.isspace() for c in text.strip()):
+        return False
+    return any(not m.group("value").startswith(("$", "-")) for m in _SCRIPT_FLAG.finditer(text))
+
+
 def _literal_value(value: Any) -> bool:
     return isinstance(value, str) and value != "" and not _REFERENCE.match(value)
 
@@ -188,6 +200,27 @@ def _strings_in(values: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings_in(child, f"{path}[{i}]")
 
 
+def _lists_in(values: Any, path: str) -> Iterator[tuple[str, list[Any]]]:
+    """``(key path, list)`` for every list in nested values (a chart's ``extraArgs`` and the like)."""
+    if isinstance(values, Mapping):
+        for key in values:
+            try:
+                child = values[key]
+            except UnknownValueError:
+                continue
+            yield from _lists_in(child, f"{path}.{key}")
+    elif isinstance(values, list | tuple):
+        known: list[Any] = []
+        for i in range(len(values)):
+            try:
+                known.append(values[i])
+            except UnknownValueError:
+                known.append(None)
+        yield path, known
+        for i, child in enumerate(known):
+            yield from _lists_in(child, f"{path}[{i}]")
+
+
 def _credentials_in_values(r: Subject, report: Report) -> None:
     if r.type in WORKLOAD_TYPES:
         for cpath, c in containers(r.pod):
@@ -202,6 +235,11 @@ def _credentials_in_values(r: Subject, report: Report) -> None:
                 for path, text in _strings_in(argv, f"{where}.{field}"):
                     if url_credential(text):
                         report(f"{path} holds a URL with a password; keep the password in a Secret.")
+                    elif script_flag_credential(text):
+                        report(
+                            f"{path} passes a credential on a shell command line; read it from a mounted "
+                            "Secret file (or $VAR from a Secret)."
+                        )
             for j, env in enumerate(c.get("env") or []):
                 if isinstance(env, Mapping) and url_credential(env.get("value")):
                     report(f"{where}.env[{j}].value holds a URL with a password; keep the password in a Secret.")
@@ -210,9 +248,13 @@ def _credentials_in_values(r: Subject, report: Report) -> None:
             if url_credential(text):
                 report(f"{path} holds a URL with a password; a credential does not belong in a ConfigMap.")
     elif r.type == HELM_RELEASE:
-        for path, text in _strings_in(r.props.get("values") or {}, "values"):
+        values = r.props.get("values") or {}
+        for path, text in _strings_in(values, "values"):
             if url_credential(text):
                 report(f"{path} holds a URL with a password; give the chart an existing Secret instead.")
+        for path, argv in _lists_in(values, "values"):
+            for i in flag_credentials(argv):
+                report(f"{path}[{i}] passes a credential on the command line; give the chart an existing Secret.")
 
 
 # 43d -----------------------------------------------------------------------------------------

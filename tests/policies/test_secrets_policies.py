@@ -185,7 +185,7 @@ def test_credentials_inside_values_both_ways() -> None:
     fine = _with(
         {
             "args": ["--api-key", "$(VLLM_API_KEY)", "--model", "/models/m", "--token-file=/run/token"],
-            "command": ["python", "-m", "serve"],
+            "command": ["sh", "-c", 'exec serve --api-key "$API_KEY" --token=$(cat /run/token) --model m'],
             "env": [
                 {"name": "REPO", "value": "https://git@github.com/org/repo"},
                 {"name": "MIRROR", "value": "https://user:$(MIRROR_PASSWORD)@mirror.example/"},
@@ -200,6 +200,8 @@ def test_credentials_inside_values_both_ways() -> None:
         ({"args": [f"--token={PASSWORD}"]}, "args[0]"),
         ({"command": ["serve", "--hf-token", PASSWORD]}, "command[1]"),
         ({"args": ["--proxy", f"http://u:{PASSWORD}@proxy:3128"]}, "args[1]"),
+        ({"command": ["sh", "-c", f"exec serve --api-key {PASSWORD} --port 8000"]}, "command[2]"),
+        ({"command": ["sh", "-c", f"exec serve --token='{PASSWORD}'"]}, "command[2]"),
     ]
     for container, where in cases:
         found = _f(name, DEPLOYMENT, _with(container))
@@ -213,6 +215,10 @@ def test_credentials_inside_values_both_ways() -> None:
         "values.grafana.datasources[0].url holds a URL with a password; give the chart an existing Secret instead."
     ]
     assert _f(name, HELM_RELEASE, {"values": {"url": "https://prom:9090"}}) == []
+    extra_args = {"values": {"controller": {"extraArgs": ["--v=2", "--token", PASSWORD]}}}
+    found = _f(name, HELM_RELEASE, extra_args)
+    assert len(found) == 1 and found[0].startswith("values.controller.extraArgs[1]") and PASSWORD not in found[0]
+    assert _f(name, HELM_RELEASE, {"values": {"controller": {"extraArgs": ["--v=2"]}}}) == []
     assert _f(name, DEPLOYMENT, _with(cases[0][0]), {"excludeNamespaces": ["models"]}) == []
 
 
