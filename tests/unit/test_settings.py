@@ -446,7 +446,7 @@ def test_existing_clusters_name_their_ranges_for_system_network_policies() -> No
 def test_cost_center_takes_what_aws_tag_values_take() -> None:
     for ok in ("ml-platform", "CC 4711", "Équipe IA/Forschung", "team@example.com", "a:b=c+d_e.f", "x" * 256):
         assert settings_for("dev", costCenter=ok).cost_center == ok
-    for bad in ("ml#platform", "cost;center", "a,b", "quote'd", "x" * 257):
+    for bad in ("ml#platform", "cost;center", "a,b", "quote'd", "tab\tbed", "x" * 257):
         problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, {"costCenter": bad}))
         assert "AWS tag value" in problems["ai-infra:costCenter"], bad
     # team is a Kubernetes label value too, so a DNS label (a subset of what AWS tags take).

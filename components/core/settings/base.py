@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from enum import StrEnum
 from typing import Annotated
 
@@ -92,10 +93,10 @@ AWS_TAG_VALUE_MAX = 256
 
 
 def _aws_tag_value(value: str) -> str:
-    """AWS tag values: letters, digits, spaces and ``_ . : / = + - @`` (any language), at most 256."""
-    if len(value) > AWS_TAG_VALUE_MAX or not all(
-        c.isalnum() or c.isspace() or c in AWS_TAG_VALUE_SYMBOLS for c in value
-    ):
+    """AWS tag values (``^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$`` in the tagging API): letters, spaces and
+    digits of any script, and ``_ . : / = + - @``, at most 256 characters."""
+    allowed = all(unicodedata.category(c)[0] in "LZN" or c in AWS_TAG_VALUE_SYMBOLS for c in value)
+    if len(value) > AWS_TAG_VALUE_MAX or not allowed:
         raise ValueError(
             "must be an AWS tag value: letters, digits, spaces and _ . : / = + - @ only, at most 256 characters"
         )
