@@ -362,6 +362,7 @@ def observability_layer(
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
             opencost=m.opencost,
             depends_on=[namespace],
+            preinstalled=s.preinstalled,
         ),
         opts=c.k8s_opts,
     )
@@ -448,6 +449,7 @@ def platform_services_layer(
             accelerated_ami=s.on_aws,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
             dcgm_service_monitor=monitoring is not None and s.monitoring.dcgm,
+            preinstalled=s.preinstalled,
         ),
         opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=after_monitoring),
     )
@@ -464,6 +466,7 @@ def platform_services_layer(
                 tags=c.aws.tags,
                 serving_pools=s.serving_pools,
                 service_monitor=monitoring is not None,
+                preinstalled=s.preinstalled,
             ),
             opts=pulumi.ResourceOptions(
                 providers=c.all_providers, depends_on=[*c.aws.pools.values(), *after_monitoring]
@@ -487,6 +490,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
                 pools=s.local_pv_pools,
                 host_dir=storage.nvme.host_dir,
                 labels=labels,
+                preinstalled=s.preinstalled,
             ),
             opts=c.k8s_opts,
         )
@@ -518,6 +522,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
             nfs=storage.shared.nfs,
             driver_namespace=ns.system["storage-system"].namespace_name if s.needs_storage_system else None,
             nfs_controller_replicas=2 if s.is_prod else 1,
+            preinstalled=s.preinstalled,
         ),
         opts=pulumi.ResourceOptions(providers=c.all_providers),
     )
@@ -545,6 +550,7 @@ def workloads_layer(
                 namespace=ns.system["keda"].namespace_name,
                 service_monitor=monitoring is not None,
                 watch_namespaces=s.keda_namespaces,
+                preinstalled=s.preinstalled,
             ),
             opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
         )
@@ -622,6 +628,7 @@ def batch_layer(
             prometheus_namespace=s.monitoring.namespace,
             node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
             replicas=2 if s.is_prod else 1,
+            preinstalled=s.preinstalled,
             depends_on=[
                 ns.system["kueue-system"],
                 *(ns.workload[n] for n in s.batch_namespaces),

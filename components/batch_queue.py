@@ -50,6 +50,8 @@ class BatchQueueArgs:
     replicas: int = 1
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     """The batch namespaces (their LocalQueues) and the monitoring stack (its CRDs)."""
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
 
 
 class BatchQueue(pulumi.ComponentResource):
@@ -76,8 +78,10 @@ class BatchQueue(pulumi.ComponentResource):
                 replicas=args.replicas,
             ),
             depends_on=args.depends_on,
+            preinstalled=args.preinstalled,
         )
-        after = pulumi.ResourceOptions(parent=self, depends_on=[release, *args.depends_on])
+        kueue = [release] if release else []
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *args.depends_on])
         flavors = {
             pool: _custom_resource(
                 resource_name(name, spec.flavor_name(pool)), spec.resource_flavor(pool, args.labels), after
@@ -95,7 +99,7 @@ class BatchQueue(pulumi.ComponentResource):
                     namespaces=q.namespaces,
                     labels=args.labels,
                 ),
-                pulumi.ResourceOptions(parent=self, depends_on=[release, flavors[q.pool]]),
+                pulumi.ResourceOptions(parent=self, depends_on=[*kueue, flavors[q.pool]]),
             )
             for ns in q.namespaces:
                 _custom_resource(
@@ -103,7 +107,7 @@ class BatchQueue(pulumi.ComponentResource):
                     spec.local_queue(queue, ns, args.labels),
                     pulumi.ResourceOptions(parent=self, depends_on=[cq, *args.depends_on]),
                 )
-        self.release_name = release.name
+        self.release_name = pulumi.Output.from_input(release.name if release else None)
         by_namespace = {ns: sorted(q for q, s in args.queues.items() if ns in s.namespaces) for ns in namespaces}
         self.local_queues = pulumi.Output.from_input(by_namespace)
         self.register_outputs({"release_name": self.release_name, "local_queues": self.local_queues})

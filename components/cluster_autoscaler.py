@@ -34,6 +34,8 @@ class ClusterAutoscalerArgs:
     serving_pools: list[str]
     tags: dict[str, str]
     service_monitor: bool = False
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
     """Ship the chart's ServiceMonitor (the monitoring stack, and so its CRD, exists)."""
 
 
@@ -79,6 +81,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             namespace=args.namespace,
             values=values,
             depends_on=irsa.permissions,
+            preinstalled=args.preinstalled,
         )
         self.role_arn = irsa.role.arn
         self.register_outputs({"role_arn": self.role_arn})

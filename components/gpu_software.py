@@ -33,6 +33,8 @@ class GpuSoftwareArgs:
     """RuntimeClass the device plugin runs with, where the stack creates one."""
     dcgm_service_monitor: bool = False
     """gpu-operator: run its DCGM exporter with a ServiceMonitor (the monitoring stack exists)."""
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
 
 
 class GpuSoftware(pulumi.ComponentResource):
@@ -52,7 +54,12 @@ class GpuSoftware(pulumi.ComponentResource):
                 ),
             )
         self.release = pinned_release(
-            self, resource_name(name, "release"), chart, namespace=args.namespace, values=values
+            self,
+            resource_name(name, "release"),
+            chart,
+            namespace=args.namespace,
+            values=values,
+            preinstalled=args.preinstalled,
         )
-        self.release_name = self.release.name
+        self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"release_name": self.release_name})

@@ -27,6 +27,8 @@ class KedaArgs:
     """Ship the chart's ServiceMonitors (the monitoring stack, and so its CRD, exists)."""
     watch_namespaces: list[str]
     """The namespaces with ScaledObjects: KEDA watches (and may read) only these."""
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
 
 
 class Keda(pulumi.ComponentResource):
@@ -42,6 +44,7 @@ class Keda(pulumi.ComponentResource):
             KEDA,
             namespace=args.namespace,
             values=keda_values(service_monitor=args.service_monitor, watch_namespaces=args.watch_namespaces),
+            preinstalled=args.preinstalled,
         )
-        self.release_name = self.release.name
+        self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"release_name": self.release_name})

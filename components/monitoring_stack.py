@@ -53,6 +53,8 @@ class MonitoringStackArgs:
     runtime_class: str | None = None
     opencost: bool = True
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -112,9 +114,12 @@ class MonitoringStack(pulumi.ComponentResource):
                 managed_control_plane=args.managed_control_plane,
             ),
             depends_on=[*args.depends_on, *secrets],
+            preinstalled=args.preinstalled,
         )
-        # Custom resources and charts with ServiceMonitors need the operator's CRDs first.
-        with_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
+        # Custom resources and charts with ServiceMonitors need the operator's CRDs first (a
+        # preinstalled operator has them already: then the namespace is what they wait for).
+        operator = [self.release] if self.release else list(args.depends_on)
+        with_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
         if args.rule_groups:
             rule = spec.prometheus_rule(k8s_name("ai-infra", "rules"), args.namespace, args.labels, args.rule_groups)
             k8s.apiextensions.CustomResource(
@@ -138,7 +143,8 @@ class MonitoringStack(pulumi.ComponentResource):
                 DCGM_EXPORTER,
                 namespace=args.dcgm_namespace,
                 values=spec.dcgm_exporter_values(runtime_class=args.runtime_class),
-                depends_on=[self.release],
+                depends_on=operator,
+                preinstalled=args.preinstalled,
             )
         if args.opencost:
             pinned_release(
@@ -149,10 +155,11 @@ class MonitoringStack(pulumi.ComponentResource):
                 values=spec.opencost_values(
                     namespace=args.namespace, cluster_id=args.cluster_id, node_selector=args.node_selector
                 ),
-                depends_on=[self.release],
+                depends_on=operator,
+                preinstalled=args.preinstalled,
             )
         # Known at preview (a fixed Service name), so policies can check what reads it; whatever
         # reads it waits for this component (KEDA's release depends on it).
         self.prometheus_url = pulumi.Output.from_input(spec.prometheus_url(args.namespace))
-        self.release_name = self.release.name
+        self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"prometheus_url": self.prometheus_url, "release_name": self.release_name})

@@ -30,6 +30,8 @@ class NvmeStorageArgs:
     host_dir: str
     """Where the disks are mounted on the host (nodeadm mountPath, or settings on existing clusters)."""
     labels: dict[str, str]
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
 
 
 class NvmeStorage(pulumi.ComponentResource):
@@ -51,6 +53,7 @@ class NvmeStorage(pulumi.ComponentResource):
             namespace=args.namespace,
             values=spec.local_provisioner_values(pools=args.pools, host_dir=args.host_dir),
             depends_on=[storage_class],
+            preinstalled=args.preinstalled,
         )
         self.storage_class_name = storage_class.metadata.apply(lambda m: str(m.name))
         self.register_outputs({"storage_class_name": self.storage_class_name})

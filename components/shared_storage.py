@@ -65,6 +65,8 @@ class SharedStorageArgs:
     """Namespace for csi-driver-nfs (backend nfs)."""
     nfs_controller_replicas: int = 1
     extra_cache_labels: dict[str, str] = field(default_factory=dict)
+    preinstalled: frozenset[str] = frozenset()
+    """Charts the cluster already runs (``addons``): their releases are not created."""
     writer_fleets: dict[str, str] = field(default_factory=dict)
     """Fleets whose staging Job fills the cache (fleet -> namespace). On EFS each gets its own
     access point rooted at ``/models/<namespace>/<fleet>`` and a claim ``model-weights-<fleet>``:
@@ -262,11 +264,12 @@ class SharedStorage(pulumi.ComponentResource):
             CSI_DRIVER_NFS,
             namespace=driver_namespace,
             values=spec.nfs_driver_values(controller_replicas=args.nfs_controller_replicas),
+            preinstalled=args.preinstalled,
         )
         storage_class = k8s.storage.v1.StorageClass(
             resource_name(name, "class"),
             spec.nfs_class_args(nfs, retain=args.retain, labels=args.labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[driver]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[driver] if driver else []),
         )
         for ns_name, namespace in sorted(args.cache_namespaces.items()):
             self._cache_pvc(

@@ -181,6 +181,8 @@ class TailscaleMesh(pulumi.ComponentResource):
             ),
             depends_on=[secret, acl, *op.depends_on],
         )
+        # Not an `addons` chart: the operator's OAuth Secret and tags belong to this stack.
+        assert release is not None
         after_crds: list[pulumi.Resource] = [release]
         if proxy_class_name and op.node_selector:
             after_crds.append(

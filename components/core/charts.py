@@ -81,3 +81,19 @@ ALL_CHARTS: tuple[Chart, ...] = (
     KUEUE,
     TAILSCALE_OPERATOR,
 )
+
+
+# Every chart the program may install, by chart name: the keys of the `addons` setting, with
+# which a stack says the cluster already runs one (`addons.<name>.install: false`).
+ADDON_CHARTS: tuple[str, ...] = (
+    "cluster-autoscaler",
+    NVIDIA_DEVICE_PLUGIN.name,
+    GPU_OPERATOR.name,
+    LOCAL_STATIC_PROVISIONER.name,
+    CSI_DRIVER_NFS.name,
+    KEDA.name,
+    KUBE_PROMETHEUS_STACK.name,
+    DCGM_EXPORTER.name,
+    OPENCOST.name,
+    KUEUE.name,
+)

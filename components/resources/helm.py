@@ -24,7 +24,12 @@ def pinned_release(
     namespace: pulumi.Input[str],
     values: pulumi.Input[dict[str, Any]],
     depends_on: Sequence[pulumi.Resource] = (),
-) -> k8s.helm.v3.Release:
+    preinstalled: frozenset[str] = frozenset(),
+) -> k8s.helm.v3.Release | None:
+    """The release, or None when the cluster already runs the chart (``addons.<chart>.install:
+    false``): then the caller's own objects depend on nothing of it (its CRDs are already there)."""
+    if chart.name in preinstalled:
+        return None
     return k8s.helm.v3.Release(
         logical_name,
         name=chart.name,

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
+from components.core.charts import ADDON_CHARTS
 from components.core.engines import ENGINES
 from components.core.quantities import cores, gib
 from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
@@ -82,6 +83,16 @@ class MonitoringSettings(Settings):
     """OpenCost: cost allocation per namespace and pod from this Prometheus."""
 
 
+AddonName = Literal[ADDON_CHARTS]  # type: ignore[valid-type]
+"""The charts the program may install (components/core/charts.py), by chart name."""
+
+
+class AddonSettings(Settings):
+    install: bool = True
+    """False: the cluster already runs this operator (its CRDs included), so the program installs
+    no chart for it but still creates its own objects for it (ServiceMonitors, queues...)."""
+
+
 class CostSettings(Settings):
     budget_usd_per_hour: float | None = Field(None, gt=0)
     """The most this stack may cost per hour at max scale (list prices); the prod policy pack
@@ -111,6 +122,7 @@ class StackSettings(Settings):
     model_images: ModelImages = Field(default_factory=ModelImages)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     cost: CostSettings = Field(default_factory=CostSettings)
+    addons: dict[AddonName, AddonSettings] = Field(default_factory=dict)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
@@ -124,6 +136,11 @@ class StackSettings(Settings):
     @property
     def is_prod(self) -> bool:
         return self.environment == Environment.PROD
+
+    @property
+    def preinstalled(self) -> frozenset[str]:
+        """Charts the cluster already runs (``addons.<chart>.install: false``): none is installed."""
+        return frozenset(name for name, a in self.addons.items() if not a.install)
 
     @property
     def on_aws(self) -> bool:
