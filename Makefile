@@ -12,7 +12,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 # (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv policy-venv checkov-venv plan test lint typecheck check bench scan snapshot clean
+.PHONY: tools e2e help venv policy-venv checkov-venv plan test lint typecheck check bench scan snapshot clean
 
 help:
 	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (make exits 2 on any failure;"
@@ -50,6 +50,16 @@ plan: venv policy-venv
 
 test: venv policy-venv
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+# The real engine (tools/engine/build.sh): Pulumi CLI, our language host, the Kubernetes provider,
+# the control plane and kwok, from Go modules into .cache/engine/bin; skipped when built at the pins.
+tools:
+	bash tools/engine/build.sh
+
+# `pulumi up` for real onto kwok's control plane on 127.0.0.1 (tests/e2e): scheduling, admission,
+# CRDs, idempotence, update, destroy. Needs `make tools`.
+e2e: venv policy-venv tools
+	$(PY) -m pytest tests/e2e -m e2e -p no:xdist -v
 
 bench: venv
 	$(PY) -m benchmarks.fleets

@@ -64,8 +64,10 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         ):
             raise ValueError("ModelRunnerFleetArgs: api_key/hf_token must be given exactly when the fleet names them")
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on or []))
-        k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
-        secrets: list[pulumi.Resource] = []
+        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
+        # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
+        # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
+        secrets: list[pulumi.Resource] = [account]
         pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
             (f.api_key_secret, "api-key", args.api_key),
             (f.hf_token_secret, "token", args.hf_token),

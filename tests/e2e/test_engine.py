@@ -1,0 +1,305 @@
+"""The real engine (`make e2e`): `pulumi up` for real onto a local control plane.
+
+The Pulumi CLI, our Python language host and the Kubernetes provider (``make tools``) run the
+program against kwok's control plane (tests/e2e/cluster.py) with simulated nodes shaped like the
+e2e stack's pools, and the policy pack runs inside the real `pulumi up`. The tests then ask the
+real API server and scheduler what happened. They run in order on one cluster (module fixture):
+up → placement and readiness → admission → fit → idempotence → update → destroy. The cluster
+and every process are stopped at the end, also on failure; every wait is bounded.
+
+Not covered here (the plan's value checks cover them): Helm releases (charts cannot be fetched
+offline: every operator is ``addons.<chart>.install: false``, its CRDs stand in), AWS and Docker
+resources (their providers cannot be built from the module proxy), the Tailscale mesh, and what
+containers do (kwok runs no containers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.cluster import BIN, ROOT, Cluster, NodeShape, node, stand_in_crds
+
+pytestmark = pytest.mark.e2e
+
+WORK = ROOT / ".cache" / "engine" / "e2e"
+STACK = "e2e"
+STACK_TEMPLATE = Path(__file__).with_name("Pulumi.e2e.yaml")
+K8S_PROVIDER = "4.25.0"
+UP_TIMEOUT_S = 420
+OUR_NAMESPACES = ("models", "training", "gpu-system", "kueue-system")
+
+# What the e2e stack's pools look like as machines: the system pool, and the `gpu` pool's
+# machine (Pulumi.e2e.yaml: 2 GPUs, 16 CPUs, 64 GiB) twice.
+SHAPES = (NodeShape("system", 1, cpu=8, memory_gib=32), NodeShape("gpu", 2, cpu=16, memory_gib=64, gpus=2))
+
+
+def nodes() -> list[dict[str, Any]]:
+    return [node(f"{s.pool}-{i}", s) for s in SHAPES for i in range(s.count)]
+
+
+@dataclass
+class Engine:
+    cluster: Cluster
+    env: dict[str, str]
+    config_file: Path
+
+    def pulumi(self, *args: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [str(BIN / "pulumi"), *args, "--non-interactive", "--stack", STACK, "--config-file", str(self.config_file)],
+                cwd=ROOT,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError(
+                f"pulumi {args[0]} did not finish in {timeout:.0f} s; pods the scheduler could not place:\n"
+                + self.unschedulable()
+                + f"\n{e.stdout or ''}"
+            ) from None
+
+    def up(self) -> subprocess.CompletedProcess[str]:
+        done = self.pulumi(
+            "up", "--yes", "--skip-preview", "--policy-pack", "policies", "--policy-pack-config", "policies/dev.json"
+        )
+        assert done.returncode == 0, f"pulumi up failed:\n{done.stdout[-6000:]}\n{done.stderr[-3000:]}\n" + (
+            self.unschedulable()
+        )
+        return done
+
+    def unschedulable(self) -> str:
+        """The scheduler's reasons for every pod of ours it could not place (FailedScheduling)."""
+        events = self.cluster.get("events", "-A", "--field-selector", "reason=FailedScheduling")
+        return "\n".join(
+            f"{e['involvedObject'].get('namespace')}/{e['involvedObject']['name']}: {e['message']}"
+            for e in events["items"]
+        )
+
+    def write_config(self, **overrides: Any) -> None:
+        """The e2e stack file with the kubeconfig filled in, plus ``ai-infra:<key>`` overrides."""
+        text = STACK_TEMPLATE.read_text().replace("@KUBECONFIG@", str(self.cluster.kubeconfig))
+        doc = yaml.safe_load(text)
+        for key, value in overrides.items():
+            doc["config"][f"ai-infra:{key}"] = value
+        if self.config_file.exists():  # keep the salt `pulumi stack init` wrote (passphrase secrets)
+            salt = yaml.safe_load(self.config_file.read_text()).get("encryptionsalt")
+            if salt:
+                doc["encryptionsalt"] = salt
+        self.config_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _tools_built() -> bool:
+    return all((BIN / t).exists() for t in ("pulumi", "pulumi-language-python", "pulumi-resource-kubernetes", "kwokctl"))
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[Engine]:
+    if not _tools_built():
+        pytest.fail("the engine is not built: run make tools")
+    WORK.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(WORK)
+    home, state = WORK / "pulumi-home", WORK / "state"
+    for d in (home, state):
+        subprocess.run(["rm", "-rf", str(d)], check=True)
+        d.mkdir(parents=True)
+    uv_dir = ROOT / ".venv-bootstrap" / "bin"
+    env = {
+        **os.environ,
+        # Our builds first (the language host is found on PATH), then uv for the program's toolchain.
+        "PATH": os.pathsep.join([str(BIN), str(uv_dir), os.environ.get("PATH", "")]),
+        "PULUMI_HOME": str(home),
+        "PULUMI_BACKEND_URL": f"file://{state}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e-only",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_CONFIRMATIONS": "true",
+        # uv sync before each run (the uv toolchain does it) must not touch the network.
+        "UV_OFFLINE": "1",
+    }
+    e = Engine(cluster, env, WORK / f"Pulumi.{STACK}.yaml")
+    try:
+        cluster.start()
+        cluster.apply(stand_in_crds())
+        cluster.apply(nodes())
+        cluster.wait_for(
+            "the simulated nodes to be Ready",
+            lambda: all(
+                any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+                for n in cluster.get("nodes")["items"]
+            )
+            and len(cluster.get("nodes")["items"]) == sum(s.count for s in SHAPES),
+        )
+        plugin = subprocess.run(
+            [str(BIN / "pulumi"), "plugin", "install", "resource", "kubernetes", K8S_PROVIDER, "--file",
+             str(BIN / "pulumi-resource-kubernetes")],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert plugin.returncode == 0, plugin.stderr
+        # `stack init` has no --config-file: it writes the passphrase salt to Pulumi.e2e.yaml in
+        # the project, which we move into the work folder's stack file (the project keeps none).
+        root_file = ROOT / f"Pulumi.{STACK}.yaml"
+        root_file.unlink(missing_ok=True)
+        e.config_file.unlink(missing_ok=True)
+        init = subprocess.run(
+            [str(BIN / "pulumi"), "stack", "init", STACK, "--non-interactive"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert init.returncode == 0, init.stderr
+        if root_file.exists():
+            e.config_file.write_text(root_file.read_text())
+            root_file.unlink()
+        e.write_config()
+        yield e
+    finally:
+        cluster.stop()
+
+
+def pods(cluster: Cluster, namespace: str, selector: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = cluster.get("pods", "-n", namespace, "-l", selector)["items"]
+    return items
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+
+
+def pool_of(cluster: Cluster, node_name: str) -> str:
+    labels: dict[str, str] = cluster.get("node", node_name)["metadata"]["labels"]
+    return labels["ai-infra.io/pool"]
+
+
+def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine: Engine) -> None:
+    done = engine.up()
+    assert "mandatory" not in done.stdout.lower(), done.stdout[-4000:]
+    outputs = json.loads(engine.pulumi("stack", "output", "--json").stdout)
+    assert set(outputs["models"]) == {"qwen-small", "qwen-instruct"}
+
+
+def test_fleets_and_jobs_are_placed_by_the_real_scheduler_on_their_pool(engine: Engine) -> None:
+    c = engine.cluster
+    for fleet in ("ollama-qwen-small", "vllm-qwen-instruct"):
+        found = c.wait_for(f"{fleet} Ready", lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/name={f}") if ready(p)])
+        for p in found:
+            assert pool_of(c, p["spec"]["nodeName"]) == "gpu", p["metadata"]["name"]
+    # `run: now` Jobs complete (kwok completes Job pods); pulumi up already waited for it.
+    job = c.get("job", "-n", "training", "smoke")
+    assert job["status"].get("succeeded") == 1
+    (pod,) = pods(c, "training", "job-name=smoke")
+    assert pool_of(c, pod["spec"]["nodeName"]) == "gpu"
+    # Pods never raced their ServiceAccount (a Deployment ordered before it fails its first pods).
+    failed = c.get("events", "-A", "--field-selector", "reason=FailedCreate")["items"]
+    assert not failed, [e["message"] for e in failed]
+
+
+def test_custom_resources_were_accepted_against_their_crds(engine: Engine) -> None:
+    c = engine.cluster
+    assert [q["metadata"]["name"] for q in c.get("clusterqueues")["items"]] == ["train"]
+    assert [q["metadata"]["name"] for q in c.get("localqueues", "-n", "training")["items"]] == ["train"]
+    assert c.get("resourceflavors")["items"]
+
+
+def _restricted_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
+    container = {
+        "name": "c",
+        "image": "registry.example.internal/x@sha256:" + "0" * 64,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": spec.pop("resources", {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}),
+    }
+    container["securityContext"].update(spec.pop("security", {}))
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"containers": [container], **spec},
+    }
+
+
+def _refused(c: Cluster, pod: dict[str, Any]) -> str:
+    done = c.kubectl("create", "-f", "-", stdin=json.dumps(pod))
+    assert done.returncode != 0, f"{pod['metadata']['name']} was admitted"
+    return done.stderr
+
+
+def test_the_api_server_enforces_our_guardrails(engine: Engine) -> None:
+    c = engine.cluster
+    # Pod Security `restricted` on workload namespaces.
+    privileged = _restricted_pod("privileged", "models", security={"privileged": True, "allowPrivilegeEscalation": True})
+    assert "violates PodSecurity" in _refused(c, privileged)
+    # The ValidatingAdmissionPolicy: a tenant (non-serving) namespace cannot take gpu-serving.
+    wrong_class = _restricted_pod("wrong-class", "training", priorityClassName="gpu-serving")
+    assert "ai-infra-priority-classes" in _refused(c, wrong_class)
+    # The ResourceQuota: the fleets already hold the models namespace's GPUs.
+    gpu = {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}, "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"}}
+    over_quota = _restricted_pod("over-quota", "models", resources=gpu)
+    assert "exceeded quota" in _refused(c, over_quota)
+
+
+def test_a_pod_larger_than_any_node_stays_pending_for_the_scheduler(engine: Engine) -> None:
+    """The capacity model refuses a GPU pod larger than every node; so must the real scheduler."""
+    c = engine.cluster
+    c.kubectl("create", "namespace", "e2e-fit")
+    try:
+        big = {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "4"}, "limits": {"memory": "1Gi", "nvidia.com/gpu": "4"}}
+        pod = _restricted_pod(
+            "too-big", "e2e-fit", resources=big,
+            tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        )  # fmt: skip
+        done = c.kubectl("create", "-f", "-", stdin=json.dumps(pod))
+        assert done.returncode == 0, done.stderr
+        reason = c.wait_for(
+            "the scheduler's verdict on too-big",
+            lambda: [
+                cond
+                for cond in c.get("pod", "-n", "e2e-fit", "too-big")["status"].get("conditions", [])
+                if cond["type"] == "PodScheduled" and cond["status"] == "False"
+            ],
+            timeout=60,
+        )[0]
+        assert reason["reason"] == "Unschedulable"
+        assert "Insufficient nvidia.com/gpu" in reason["message"]
+    finally:
+        c.kubectl("delete", "namespace", "e2e-fit", "--wait=false")
+
+
+def test_a_second_preview_finds_nothing_to_change(engine: Engine) -> None:
+    done = engine.pulumi("preview", "--expect-no-changes")
+    assert done.returncode == 0, done.stdout[-4000:]
+
+
+def test_a_settings_change_updates_in_place(engine: Engine) -> None:
+    c = engine.cluster
+    engine.write_config(models={"qwen-small": {"cache": "ephemeral", "cpu": "1"}, "qwen-instruct": {"cache": "ephemeral"}})
+    engine.up()
+    deployment = c.get("deployment", "-n", "models", "ollama-qwen-small")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"]["cpu"] == "1"
+    c.wait_for("the updated ollama-qwen-small rollout", lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1)
+
+
+def test_destroy_leaves_no_namespace_of_ours(engine: Engine) -> None:
+    done = engine.pulumi("destroy", "--yes", "--skip-preview")
+    assert done.returncode == 0, done.stdout[-4000:]
+    c = engine.cluster
+
+    def gone() -> bool:
+        names = {n["metadata"]["name"] for n in c.get("namespaces")["items"]}
+        return not names & set(OUR_NAMESPACES)
+
+    c.wait_for("our namespaces to be deleted", gone, timeout=120)
