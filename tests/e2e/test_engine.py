@@ -55,7 +55,15 @@ class Engine:
     def pulumi(self, *args: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run(
-                [str(BIN / "pulumi"), *args, "--non-interactive", "--stack", STACK, "--config-file", str(self.config_file)],
+                [
+                    str(BIN / "pulumi"),
+                    *args,
+                    "--non-interactive",
+                    "--stack",
+                    STACK,
+                    "--config-file",
+                    str(self.config_file),
+                ],
                 cwd=ROOT,
                 env=self.env,
                 capture_output=True,
@@ -67,7 +75,8 @@ class Engine:
             raise AssertionError(
                 f"pulumi {args[0]} did not finish in {timeout:.0f} s; pods the scheduler could not place:\n"
                 + self.unschedulable()
-                + f"\n{e.stdout or ''}"
+                + "\n"
+                + (e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or ""))
             ) from None
 
     def up(self) -> subprocess.CompletedProcess[str]:
@@ -101,7 +110,9 @@ class Engine:
 
 
 def _tools_built() -> bool:
-    return all((BIN / t).exists() for t in ("pulumi", "pulumi-language-python", "pulumi-resource-kubernetes", "kwokctl"))
+    return all(
+        (BIN / t).exists() for t in ("pulumi", "pulumi-language-python", "pulumi-resource-kubernetes", "kwokctl")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -135,11 +146,13 @@ def engine() -> Iterator[Engine]:
         cluster.apply(nodes())
         cluster.wait_for(
             "the simulated nodes to be Ready",
-            lambda: all(
-                any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
-                for n in cluster.get("nodes")["items"]
-            )
-            and len(cluster.get("nodes")["items"]) == sum(s.count for s in SHAPES),
+            lambda: (
+                all(
+                    any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"].get("conditions", []))
+                    for n in cluster.get("nodes")["items"]
+                )
+                and len(cluster.get("nodes")["items"]) == sum(s.count for s in SHAPES)
+            ),
         )
         plugin = subprocess.run(
             [str(BIN / "pulumi"), "plugin", "install", "resource", "kubernetes", K8S_PROVIDER, "--file",
@@ -190,7 +203,9 @@ def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine:
 def test_fleets_and_jobs_are_placed_by_the_real_scheduler_on_their_pool(engine: Engine) -> None:
     c = engine.cluster
     for fleet in ("ollama-qwen-small", "vllm-qwen-instruct"):
-        found = c.wait_for(f"{fleet} Ready", lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/name={f}") if ready(p)])
+        found = c.wait_for(
+            f"{fleet} Ready", lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/name={f}") if ready(p)]
+        )
         for p in found:
             assert pool_of(c, p["spec"]["nodeName"]) == "gpu", p["metadata"]["name"]
     # `run: now` Jobs complete (kwok completes Job pods); pulumi up already waited for it.
@@ -220,7 +235,9 @@ def _restricted_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
-        "resources": spec.pop("resources", {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}),
+        "resources": spec.pop(
+            "resources", {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"memory": "64Mi"}}
+        ),
     }
     container["securityContext"].update(spec.pop("security", {}))
     return {
@@ -240,13 +257,18 @@ def _refused(c: Cluster, pod: dict[str, Any]) -> str:
 def test_the_api_server_enforces_our_guardrails(engine: Engine) -> None:
     c = engine.cluster
     # Pod Security `restricted` on workload namespaces.
-    privileged = _restricted_pod("privileged", "models", security={"privileged": True, "allowPrivilegeEscalation": True})
+    privileged = _restricted_pod(
+        "privileged", "models", security={"privileged": True, "allowPrivilegeEscalation": True}
+    )
     assert "violates PodSecurity" in _refused(c, privileged)
     # The ValidatingAdmissionPolicy: a tenant (non-serving) namespace cannot take gpu-serving.
     wrong_class = _restricted_pod("wrong-class", "training", priorityClassName="gpu-serving")
     assert "ai-infra-priority-classes" in _refused(c, wrong_class)
     # The ResourceQuota: the fleets already hold the models namespace's GPUs.
-    gpu = {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"}, "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"}}
+    gpu = {
+        "requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "1"},
+        "limits": {"memory": "1Gi", "nvidia.com/gpu": "1"},
+    }
     over_quota = _restricted_pod("over-quota", "models", resources=gpu)
     assert "exceeded quota" in _refused(c, over_quota)
 
@@ -256,7 +278,10 @@ def test_a_pod_larger_than_any_node_stays_pending_for_the_scheduler(engine: Engi
     c = engine.cluster
     c.kubectl("create", "namespace", "e2e-fit")
     try:
-        big = {"requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "4"}, "limits": {"memory": "1Gi", "nvidia.com/gpu": "4"}}
+        big = {
+            "requests": {"cpu": "1", "memory": "1Gi", "nvidia.com/gpu": "4"},
+            "limits": {"memory": "1Gi", "nvidia.com/gpu": "4"},
+        }
         pod = _restricted_pod(
             "too-big", "e2e-fit", resources=big,
             tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
@@ -285,12 +310,17 @@ def test_a_second_preview_finds_nothing_to_change(engine: Engine) -> None:
 
 def test_a_settings_change_updates_in_place(engine: Engine) -> None:
     c = engine.cluster
-    engine.write_config(models={"qwen-small": {"cache": "ephemeral", "cpu": "1"}, "qwen-instruct": {"cache": "ephemeral"}})
+    engine.write_config(
+        models={"qwen-small": {"cache": "ephemeral", "cpu": "1"}, "qwen-instruct": {"cache": "ephemeral"}}
+    )
     engine.up()
     deployment = c.get("deployment", "-n", "models", "ollama-qwen-small")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"]["cpu"] == "1"
-    c.wait_for("the updated ollama-qwen-small rollout", lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1)
+    c.wait_for(
+        "the updated ollama-qwen-small rollout",
+        lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1,
+    )
 
 
 def test_destroy_leaves_no_namespace_of_ours(engine: Engine) -> None:
