@@ -425,7 +425,8 @@ def mesh_layer(
                 for n, k in ts.auth_keys.items()
             },
             key_expiry_seconds=ts.key_expiry_seconds,
-            device_approval=s.is_prod,
+            # Outside prod: no value, so a dev stack never turns a shared tailnet's approval off.
+            device_approval=True if s.is_prod else None,
             magic_dns=ts.magic_dns,
             split_dns={d: list(v) for d, v in ts.split_dns.items()},
             operator=operator,
