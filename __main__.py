@@ -351,6 +351,7 @@ def observability_layer(
                     gpu_idle_hours=m.gpu_idle_hours,
                     env=s.environment.value,
                     batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
+                    runbook_base_url=m.runbook_base_url,
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
             ],

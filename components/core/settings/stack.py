@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
-from components.core.engines import ENGINES
+from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.quantities import cores, gib
 from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.batch import BatchSettings, JobSpec
@@ -72,14 +72,26 @@ class MonitoringSettings(Settings):
     storage_size: Quantity = "50Gi"
     """Prometheus's persistent volume (on the default class: gp3 on EKS)."""
     alert_receivers: dict[K8sName, AlertReceiverSettings] = Field(default_factory=dict)
-    ttft_p95_seconds: float = Field(2.0, gt=0)
-    """Time-to-first-token SLO: alert when a model's p95 stays above it."""
+    ttft_p95_seconds: float = 2.5
+    """Time-to-first-token SLO: alert when a model's p95 stays above it. Only a bucket boundary of
+    ``vllm:time_to_first_token_seconds`` (``VLLM_TTFT_BUCKETS``): between two boundaries
+    histogram_quantile interpolates, and the interpolation, not latency, would decide pages."""
+    runbook_base_url: str | None = Field(None, pattern=r"^https://[^\s#]+$")
+    """Where the alerts' runbooks live (each alert's ``runbook_url`` is ``<url>#<alert name>``);
+    unset: alerts carry their ``description`` only."""
     gpu_idle_hours: float = Field(2.0, gt=0)
     """Alert when a billed GPU node's GPUs stay idle this long."""
     dcgm: bool = True
     """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
     opencost: bool = True
     """OpenCost: cost allocation per namespace and pod from this Prometheus."""
+
+    @model_validator(mode="after")
+    def _slo_on_a_bucket(self) -> MonitoringSettings:
+        if self.ttft_p95_seconds not in VLLM_TTFT_BUCKETS:
+            allowed = ", ".join(f"{b:g}" for b in VLLM_TTFT_BUCKETS)
+            check([("ttftP95Seconds", f"must be a vLLM time-to-first-token bucket boundary, one of: {allowed}")])
+        return self
 
 
 class CostSettings(Settings):
