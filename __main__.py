@@ -584,6 +584,7 @@ def workloads_layer(
                 prometheus_external=s.queue_metrics_external,
                 keda=keda,
                 service_monitor=s.monitoring.enabled,
+                monitoring=monitoring,
                 tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
             ),
