@@ -343,7 +343,7 @@ def observability_layer(
             node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
             grafana_admin_password=secrets[s.grafana_admin_key] if s.grafana_admin_key else None,
             alert_receivers={
-                name: (secrets[r.webhook_url_secret], list(r.severities)) for name, r in m.alert_receivers.items()
+                name: (secrets[r.secret_key], list(r.severities), r.type) for name, r in m.alert_receivers.items()
             },
             rule_groups=[
                 *alert_rule_groups(

@@ -81,6 +81,11 @@ def _is_action(step: dict[str, Any]) -> bool:
     return str(step.get("uses", "")).startswith("pulumi/actions@")
 
 
+def _joined(step: dict[str, Any]) -> list[str]:
+    """A ``run:`` script's lines with backslash continuations joined."""
+    return str(step.get("run", "")).replace("\\\n", " ").splitlines()
+
+
 def _env_ref(value: str, *envs: dict[str, Any]) -> str:
     """``"$NAME"`` resolved through the step's then the job's env (the expression, unevaluated)."""
     if value.startswith("$"):
@@ -103,9 +108,9 @@ def pulumi_steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 found.append((job_id, step))
             elif _is_action(step):
                 installer = step
-            elif any(x.strip().startswith("pulumi preview ") for x in str(step.get("run", "")).splitlines()):
+            elif any(x.strip().startswith("pulumi preview ") for x in _joined(step)):
                 assert installer is not None, f"{job_id}: pulumi preview runs before the CLI is installed"
-                line = next(x for x in str(step["run"]).splitlines() if x.strip().startswith("pulumi preview"))
+                line = next(x for x in _joined(step) if x.strip().startswith("pulumi preview"))
                 words = shlex.split(line.split("|")[0])
                 envs = (step.get("env", {}), job.get("env", {}))
                 flags = {w: _env_ref(words[i + 1], *envs) for i, w in enumerate(words) if w.startswith("--")}

@@ -398,7 +398,7 @@ def alert_rule_groups(
         raise ValueError("env must not be empty")
     if batch_pending_minutes is not None and batch_pending_minutes <= 0:
         raise ValueError("batch_pending_minutes must be positive")
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"name": "ai-infra-gpu", "rules": _gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
         {"name": "ai-infra-model-serving", "rules": _serving_alerts(ttft_p95_seconds=ttft_p95_seconds, env=env)},
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},

@@ -49,12 +49,45 @@ Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 
 
-class AlertReceiverSettings(Settings):
-    """One Alertmanager receiver: a webhook (Slack incoming webhook, PagerDuty Events API v2, ...)."""
+ReceiverType = Literal["slack", "pagerduty", "webhook"]
 
-    webhook_url_secret: str = Field(min_length=1)
-    """Name of a ``--secret`` config key holding the webhook URL (URLs carry tokens)."""
+
+class AlertReceiverSettings(Settings):
+    """One Alertmanager receiver, rendered with its own integration: ``slack`` (an incoming-webhook
+    URL: ``slack_configs.api_url``), ``pagerduty`` (an Events API v2 routing key:
+    ``pagerduty_configs.routing_key``) or ``webhook`` (Alertmanager's own JSON POSTed to a URL:
+    ``webhook_configs.url``). A Slack or PagerDuty URL behind ``webhook`` would reach nobody: they
+    do not read Alertmanager's payload."""
+
+    type: ReceiverType = "webhook"
+    webhook_url_secret: str | None = Field(None, min_length=1)
+    """Name of a ``--secret`` config key holding the URL (``slack``, ``webhook``; URLs carry tokens)."""
+    routing_key_secret: str | None = Field(None, min_length=1)
+    """Name of a ``--secret`` config key holding the PagerDuty integration (routing) key."""
     severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))
+
+    @property
+    def secret_key(self) -> str:
+        """The config key of the one secret this receiver's type reads."""
+        key = self.routing_key_secret if self.type == "pagerduty" else self.webhook_url_secret
+        assert key is not None  # the validator below guarantees it
+        return key
+
+    @model_validator(mode="after")
+    def _secret_for_the_type(self) -> AlertReceiverSettings:
+        wanted, other = (
+            ("routingKeySecret", "webhookUrlSecret")
+            if self.type == "pagerduty"
+            else ("webhookUrlSecret", "routingKeySecret")
+        )
+        present = {"webhookUrlSecret": self.webhook_url_secret, "routingKeySecret": self.routing_key_secret}
+        problems: list[Problem] = []
+        if present[wanted] is None:
+            problems.append((wanted, f"is required for type {self.type} (allowed types: slack, pagerduty, webhook)"))
+        if present[other] is not None:
+            problems.append((other, f"is not read by type {self.type}: set {wanted} instead"))
+        check(problems)
+        return self
 
 
 class MonitoringSettings(Settings):

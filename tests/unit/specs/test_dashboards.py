@@ -20,8 +20,8 @@ from components.specs.dashboards import (
     canonical,
     dashboards,
 )
-from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.metrics import RECORDING_RULE, SCRAPED_METRICS, metrics_in
+from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import SAMPLES_PER_HOUR, recording_rule_groups
 from tests.unit.specs.test_alerts import PRICES, SPOT_FACTOR, run_promtool
 
