@@ -343,7 +343,7 @@ def observability_layer(
             node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
             grafana_admin_password=secrets[s.grafana_admin_key] if s.grafana_admin_key else None,
             alert_receivers={
-                name: (secrets[r.webhook_url_secret], list(r.severities)) for name, r in m.alert_receivers.items()
+                name: (secrets[r.secret_key], list(r.severities), r.type) for name, r in m.alert_receivers.items()
             },
             rule_groups=[
                 *alert_rule_groups(
@@ -351,6 +351,7 @@ def observability_layer(
                     gpu_idle_hours=m.gpu_idle_hours,
                     env=s.environment.value,
                     batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
+                    runbook_base_url=m.runbook_base_url,
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
             ],
@@ -426,7 +427,8 @@ def mesh_layer(
                 for n, k in ts.auth_keys.items()
             },
             key_expiry_seconds=ts.key_expiry_seconds,
-            device_approval=s.is_prod,
+            # Outside prod: no value, so a dev stack never turns a shared tailnet's approval off.
+            device_approval=True if s.is_prod else None,
             magic_dns=ts.magic_dns,
             split_dns={d: list(v) for d, v in ts.split_dns.items()},
             operator=operator,
@@ -588,6 +590,7 @@ def workloads_layer(
                 prometheus_external=s.queue_metrics_external,
                 keda=keda,
                 service_monitor=s.monitoring.enabled,
+                monitoring=monitoring,
                 tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
             ),

@@ -8,8 +8,8 @@
 # from starting it, on hosts with systemd and in containers without it alike.
 set -euo pipefail
 
-if command -v promtool >/dev/null 2>&1; then
-  echo "promtool already installed: $(command -v promtool)"
+if command -v promtool >/dev/null 2>&1 && command -v amtool >/dev/null 2>&1; then
+  echo "promtool and amtool already installed: $(command -v promtool) $(command -v amtool)"
   exit 0
 fi
 
@@ -33,7 +33,9 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends prometheus
+command -v promtool >/dev/null 2>&1 || $SUDO apt-get install -y --no-install-recommends prometheus
+# amtool (tests/unit/specs/test_alertmanager_config.py): Debian's prometheus-alertmanager ships it.
+command -v amtool >/dev/null 2>&1 || $SUDO apt-get install -y --no-install-recommends prometheus-alertmanager
 
 command -v promtool >/dev/null 2>&1 || { echo "install-promtool: prometheus installed but no promtool on PATH" >&2; exit 1; }
 promtool --version

@@ -40,6 +40,9 @@ class ModelRunnerFleetArgs:
     """The KEDA install; ScaledObjects wait for its CRDs."""
     service_monitor: bool = False
     """Emit a ServiceMonitor (only when the monitoring stack, and so its CRD, exists)."""
+    monitoring: pulumi.Resource | None = None
+    """The monitoring stack that installs the ServiceMonitor CRD: the ServiceMonitor waits for it
+    (the provider retries "no matches for kind" only ~60 s, less than a first install takes)."""
     tailnet_operator: pulumi.Resource | None = None
     """The Tailscale operator (its IngressClass) a tailnet fleet's Ingress waits for."""
     depends_on: list[pulumi.Resource] | None = None
@@ -138,7 +141,10 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
             )
         if args.service_monitor and f.engine.metrics_path:
-            _custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after)
+            after_crd = pulumi.ResourceOptions(
+                parent=self, depends_on=[*(args.depends_on or []), *([args.monitoring] if args.monitoring else [])]
+            )
+            _custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
         k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
 
         self.endpoint = service.metadata.apply(lambda _: f.endpoint)

@@ -42,8 +42,8 @@ class MonitoringStackArgs:
     """Where the stack's pods run (the system pool on EKS)."""
     grafana_admin_password: pulumi.Output[str] | None = None
     """Secret Output; None lets the chart generate the password in-cluster."""
-    alert_receivers: dict[str, tuple[pulumi.Output[str], list[str]]] = field(default_factory=dict)
-    """Receiver name -> (secret webhook URL, severities routed to it)."""
+    alert_receivers: dict[str, tuple[pulumi.Output[str], list[str], str]] = field(default_factory=dict)
+    """Receiver name -> (its secret: URL or routing key, severities routed to it, type)."""
     rule_groups: list[dict[str, Any]] = field(default_factory=list)
     """PrometheusRule ``spec.groups``: our alerts and recording rules."""
     dashboards: dict[str, str] = field(default_factory=dict)
@@ -87,7 +87,10 @@ class MonitoringStack(pulumi.ComponentResource):
             urls = [args.alert_receivers[n][0] for n in names]
             rendered: pulumi.Output[str] = pulumi.Output.all(*urls).apply(
                 lambda resolved: spec.alertmanager_config(
-                    {n: (str(u), args.alert_receivers[n][1]) for n, u in zip(names, resolved, strict=True)}
+                    {
+                        n: (str(u), args.alert_receivers[n][1], args.alert_receivers[n][2])
+                        for n, u in zip(names, resolved, strict=True)
+                    }
                 )
             )
             config: pulumi.Output[str] = pulumi.Output.secret(rendered)

@@ -9,7 +9,15 @@ Children, in the order they must exist:
    ``overwrite_existing_content`` and never ``reset_acl_on_destroy`` (that resets the tailnet's
    policy on destroy); ``retain_on_delete`` keeps the tailnet's policy when the stack goes.
    ``TailnetSettings`` marks the policy externally managed (console edits stop), turns HTTPS
-   certificates on (tailnet Ingress) and, in prod, device approval.
+   certificates on (tailnet Ingress) and, in prod, device approval (outside prod no value is
+   sent, never ``false``).
+
+   Every tailnet-wide child is ``retain_on_delete`` (``TAILNET_WIDE``): the policy, the
+   settings, the DNS preferences (their Delete sets *empty* preferences, MagicDNS off for the
+   whole tailnet: TF provider v0.29.2 ``resource_dns_preferences.go``) and each split-DNS domain
+   (its Delete empties that domain's nameservers for every device). A destroy, a rename or
+   ``tailscale.enabled: false`` then leaves the tailnet as it was; keys and OAuth clients are
+   this stack's own and are deleted.
 2. DNS: MagicDNS and split-DNS nameservers from settings.
 3. ``TailnetKey`` per machine outside the cluster: tagged, ephemeral, pre-authorised, short
    expiry; the ``key`` output is a secret and is exported only as one.
@@ -42,6 +50,15 @@ from components.specs.tailnet_policy import TailnetPolicyInput, policy_json
 
 TYPE = "ai-infra:mesh:TailscaleMesh"
 
+TAILNET_WIDE = (
+    "tailscale:index/acl:Acl",
+    "tailscale:index/tailnetSettings:TailnetSettings",
+    "tailscale:index/dnsPreferences:DnsPreferences",
+    "tailscale:index/dnsSplitNameservers:DnsSplitNameservers",
+)
+"""Tailscale resources whose Delete changes the whole tailnet: all ``retain_on_delete``."""
+STACK_OWNED = ("tailscale:index/tailnetKey:TailnetKey", "tailscale:index/oauthClient:OauthClient")
+"""Tailscale resources this stack alone uses: deleted with it."""
 OPERATOR_SCOPES = ("devices:core", "auth_keys", "services")
 """What the operator's OAuth client may do: register proxies, mint their keys, publish services
 (tailscale.com/docs/kubernetes-operator install guide: Devices Core, Auth Keys, Services write)."""
@@ -84,8 +101,11 @@ class TailscaleMeshArgs:
     policy: TailnetPolicyInput
     auth_keys: Mapping[str, AuthKeyArgs] = field(default_factory=dict)
     key_expiry_seconds: int = 86_400
-    device_approval: bool = False
-    """Devices need an admin's approval (prod); keys here and the operator's are pre-authorised."""
+    device_approval: bool | None = None
+    """Devices need an admin's approval (prod); keys here and the operator's are pre-authorised.
+    ``None`` sends no value: the attribute is Optional+Computed (TF provider v0.29.2
+    ``resource_tailnet_settings.go``), so the tailnet keeps whatever it has, whereas ``False``
+    would turn approval off for every team on a shared tailnet."""
     magic_dns: bool = True
     split_dns: Mapping[str, Sequence[str]] = field(default_factory=dict)
     operator: OperatorArgs | None = None
@@ -103,7 +123,6 @@ class TailscaleMesh(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TailscaleMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         acl = tailscale.Acl(
             resource_name(name, "policy"),
             acl=policy_json(args.policy),
@@ -113,18 +132,23 @@ class TailscaleMesh(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, import_="acl", retain_on_delete=True),
         )
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=[acl])
+        # Tailnet-wide: a Delete would change the tailnet for every team, so the stack lets go.
+        tailnet_wide = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
         tailscale.TailnetSettings(
             resource_name(name, "settings"),
             acls_externally_managed_on=True,
             devices_approval_on=args.device_approval,
             # Let's Encrypt certificates for the tailnet Ingress endpoints.
             https_enabled=True,
-            opts=after_policy,
+            opts=pulumi.ResourceOptions.merge(after_policy, tailnet_wide),
         )
-        tailscale.DnsPreferences(resource_name(name, "magicdns"), magic_dns=args.magic_dns, opts=child)
+        tailscale.DnsPreferences(resource_name(name, "magicdns"), magic_dns=args.magic_dns, opts=tailnet_wide)
         for domain, servers in sorted(args.split_dns.items()):
             tailscale.DnsSplitNameservers(
-                resource_name(name, f"split-dns-{domain}"), domain=domain, nameservers=list(servers), opts=child
+                resource_name(name, f"split-dns-{domain}"),
+                domain=domain,
+                nameservers=list(servers),
+                opts=tailnet_wide,
             )
 
         keys: dict[str, pulumi.Output[str]] = {}

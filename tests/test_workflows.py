@@ -77,8 +77,59 @@ def steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(job_id, step) for job_id, job in doc["jobs"].items() for step in job.get("steps", [])]
 
 
+def _is_action(step: dict[str, Any]) -> bool:
+    return str(step.get("uses", "")).startswith("pulumi/actions@")
+
+
+def _joined(step: dict[str, Any]) -> list[str]:
+    """A ``run:`` script's lines with backslash continuations joined."""
+    return str(step.get("run", "")).replace("\\\n", " ").splitlines()
+
+
+def _env_ref(value: str, *envs: dict[str, Any]) -> str:
+    """``"$NAME"`` resolved through the step's then the job's env (the expression, unevaluated)."""
+    if value.startswith("$"):
+        name = value.lstrip("${").rstrip("}")
+        for env in envs:
+            if name in env:
+                return str(env[name])
+    return value
+
+
 def pulumi_steps(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [(j, s) for j, s in steps(doc) if str(s.get("uses", "")).startswith("pulumi/actions@")]
+    """Each step that runs a pulumi command: a pulumi/actions step with a ``command``, or a
+    ``run:`` step calling ``pulumi preview`` after a pulumi/actions step that only installs the
+    CLI (its flags read back into the action's ``with`` names, so one set of checks covers both)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for job_id, job in doc["jobs"].items():
+        installer: dict[str, Any] | None = None
+        for step in job.get("steps", []):
+            if _is_action(step) and "command" in step.get("with", {}):
+                found.append((job_id, step))
+            elif _is_action(step):
+                installer = step
+            elif any(x.strip().startswith("pulumi preview ") for x in _joined(step)):
+                assert installer is not None, f"{job_id}: pulumi preview runs before the CLI is installed"
+                line = next(x for x in _joined(step) if x.strip().startswith("pulumi preview"))
+                words = shlex.split(line.split("|")[0])
+                envs = (step.get("env", {}), job.get("env", {}))
+                flags = {w: _env_ref(words[i + 1], *envs) for i, w in enumerate(words) if w.startswith("--")}
+                found.append(
+                    (
+                        job_id,
+                        {
+                            **step,
+                            "with": {
+                                "command": "preview",
+                                "stack-name": flags["--stack"],
+                                "policyPacks": flags["--policy-pack"],
+                                "policyPackConfigs": flags["--policy-pack-config"],
+                                "pulumi-version": installer["with"]["pulumi-version"],
+                            },
+                        },
+                    )
+                )
+    return found
 
 
 def run_lines(doc: dict[str, Any]) -> list[str]:
@@ -179,7 +230,8 @@ def test_each_pulumi_step_runs_an_existing_stack_through_the_pack_with_its_envir
         assert (ROOT / "policies" / "PulumiPolicy.yaml").is_file()
         # The pack's virtualenv is built before pulumi runs it (the CLI never creates it).
         names = [s.get("run", "") for s in job["steps"]]
-        assert any("make policy-venv" in n for n in names[: job["steps"].index(step)])
+        index = next(i for i, s in enumerate(job["steps"]) if s.get("name") == step.get("name"))
+        assert any("make policy-venv" in n for n in names[:index])
 
 
 def test_preview_and_deploy_cover_dev_and_prod() -> None:
@@ -269,3 +321,19 @@ def test_the_comment_is_one_sticky_comment_joined_from_each_stacks_section() -> 
     assert len(sticky) == 1 and sticky[0]["with"]["header"] and sticky[0]["with"]["path"] == "comment.md"
     section = next(s for s in doc["jobs"]["preview"]["steps"] if "scripts/pr_comment.py" in s.get("run", ""))
     assert {"PLAN_EXIT", "PREVIEW_OUTCOME", "PREVIEW_OUTPUT"} <= set(section["env"])
+
+
+def test_a_failed_preview_still_reaches_the_comment() -> None:
+    """pulumi/actions v7.0.0 sets ``output`` only after a successful run: the preview runs in a
+    shell step, tee'd to the file the comment reads, with pulumi's exit code kept."""
+    doc = load("preview.yml")
+    job = doc["jobs"]["preview"]
+    preview = next(s for s in job["steps"] if s.get("id") == "preview")
+    assert "uses" not in preview and preview["continue-on-error"] is True
+    script = preview["run"]
+    assert "set -o pipefail" in script and "set +e" not in script
+    assert '| tee "$RUNNER_TEMP/preview-$STACK.txt"' in script
+    assert not any("steps.preview.outputs.output" in json.dumps(s) for s in job["steps"])
+    section = next(s for s in job["steps"] if "scripts/pr_comment.py" in s.get("run", ""))
+    assert section["env"]["PREVIEW_OUTPUT"] == "${{ runner.temp }}/preview-${{ matrix.stack }}.txt"
+    assert '--preview-output "$PREVIEW_OUTPUT"' in section["run"]

@@ -192,6 +192,15 @@ def _ollama_rules(s: ModelSpec) -> list[tuple[str, str]]:
     return []
 
 
+VLLM_TTFT_BUCKETS: tuple[float, ...] = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75,
+    1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0,
+)  # fmt: skip
+"""``vllm:time_to_first_token_seconds`` bucket boundaries (vllm ``vllm/v1/metrics/loggers.py``,
+v1 engine of the pinned vllm-openai v0.11.0). An SLO threshold between two boundaries is decided
+by histogram_quantile's linear interpolation, not by observed latencies, so thresholds must be
+one of these."""
+
 VLLM = Engine(
     name="vllm",
     image="model-runner",

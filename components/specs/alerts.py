@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.core.engines import ENGINES
+from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 
 # -- alerting rules ---------------------------------------------------------------------------
 
@@ -91,13 +91,21 @@ def _gpu(expr: str) -> str:
 
 
 def _alert(name: str, expr: str, *, for_: str, severity: str, summary: str, runbook: str, env: str) -> dict[str, Any]:
+    # kube-prometheus-stack's own rules' annotation names: ``description`` (what to do) and
+    # ``runbook_url`` (added by alert_rule_groups when a runbook base URL is configured), which
+    # the default Alertmanager/Grafana templates and receivers know.
     return {
         "alert": name,
         "expr": expr,
         "for": for_,
         "labels": {"severity": severity, "env": env},
-        "annotations": {"summary": summary, "runbook": runbook},
+        "annotations": {"summary": summary, "description": runbook},
     }
+
+
+def runbook_url(base: str, alert: str) -> str:
+    """The alert's runbook: ``<base>#<alert name in lower case>`` (one anchor per alert)."""
+    return f"{base}#{alert.lower()}"
 
 
 def _gpu_alerts(*, gpu_idle_hours: float, env: str) -> list[dict[str, Any]]:
@@ -367,7 +375,12 @@ def _batch_alerts(*, pending_minutes: float, env: str) -> list[dict[str, Any]]:
 
 
 def alert_rule_groups(
-    *, ttft_p95_seconds: float, gpu_idle_hours: float, env: str, batch_pending_minutes: float | None = None
+    *,
+    ttft_p95_seconds: float,
+    gpu_idle_hours: float,
+    env: str,
+    batch_pending_minutes: float | None = None,
+    runbook_base_url: str | None = None,
 ) -> list[dict[str, Any]]:
     """PrometheusRule ``spec.groups``: GPU, model-serving and cluster alerts, and batch queues' when
     ``batch_pending_minutes`` is set (Kueue runs).
@@ -375,17 +388,17 @@ def alert_rule_groups(
     ``ttft_p95_seconds`` is the time-to-first-token SLO, ``gpu_idle_hours`` how long a GPU may sit
     idle before it is reported, ``env`` is put on every alert and makes the serving alerts
     critical in ``prod`` (warnings elsewhere); ``batch_pending_minutes`` how long a queue may
-    hold pending workloads.
+    hold pending workloads; ``runbook_base_url`` gives every alert a ``runbook_url``.
     """
-    if ttft_p95_seconds <= 0:
-        raise ValueError("ttft_p95_seconds must be positive")
+    if ttft_p95_seconds not in VLLM_TTFT_BUCKETS:
+        raise ValueError(f"ttft_p95_seconds must be a vLLM TTFT bucket boundary: {VLLM_TTFT_BUCKETS}")
     if gpu_idle_hours <= 0:
         raise ValueError("gpu_idle_hours must be positive")
     if not env:
         raise ValueError("env must not be empty")
     if batch_pending_minutes is not None and batch_pending_minutes <= 0:
         raise ValueError("batch_pending_minutes must be positive")
-    groups = [
+    groups: list[dict[str, Any]] = [
         {"name": "ai-infra-gpu", "rules": _gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
         {"name": "ai-infra-model-serving", "rules": _serving_alerts(ttft_p95_seconds=ttft_p95_seconds, env=env)},
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
@@ -394,4 +407,8 @@ def alert_rule_groups(
         groups.append(
             {"name": "ai-infra-batch", "rules": _batch_alerts(pending_minutes=batch_pending_minutes, env=env)}
         )
+    if runbook_base_url:
+        for group in groups:
+            for rule in group["rules"]:
+                rule["annotations"]["runbook_url"] = runbook_url(runbook_base_url, rule["alert"])
     return groups

@@ -20,6 +20,12 @@ from pathlib import Path
 
 DASHBOARD_DIR = Path(__file__).with_name("dashboards")
 
+DCGM_EXPORTER_NAMESPACE = "gpu-system"
+"""Where both DCGM exporters run (standalone chart or the GPU operator's). dcgm-exporter sets
+``pod``/``namespace`` only for GPUs mapped to a pod; an unallocated GPU keeps the scrape target's
+own labels (prometheus-operator adds the exporter pod's), so per-pod panels must drop this
+namespace or idle GPUs show up as the exporter's pod."""
+
 DASHBOARD_LABEL = ("grafana_dashboard", "1")
 """The label (key, value) kube-prometheus-stack's Grafana sidecar loads dashboard ConfigMaps by:
 ``grafana.sidecar.dashboards.label`` / ``labelValue`` defaults in kube-prometheus-stack 88.5.3."""

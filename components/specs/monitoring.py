@@ -111,13 +111,26 @@ def kube_prometheus_stack_values(
     return values
 
 
-def alertmanager_config(receivers: Mapping[str, tuple[str, list[str]]]) -> str:
-    """Alertmanager's config: alerts go to each receiver whose severities match; ``{name: (webhook
-    URL, severities)}``. Called on resolved secret values inside an ``apply``; the result only
-    ever becomes the data of a Secret (never a Helm literal or a log line)."""
+def _receiver(name: str, secret: str, kind: str) -> dict[str, Any]:
+    """One receiver with its integration's own config (prometheus/alertmanager
+    docs/configuration.md): Slack and PagerDuty do not read Alertmanager's webhook JSON."""
+    if kind == "slack":
+        return {"name": name, "slack_configs": [{"api_url": secret, "send_resolved": True}]}
+    if kind == "pagerduty":
+        return {"name": name, "pagerduty_configs": [{"routing_key": secret, "send_resolved": True}]}
+    if kind == "webhook":
+        return {"name": name, "webhook_configs": [{"url": secret, "send_resolved": True}]}
+    raise ValueError(f"receiver {name}: unknown type {kind!r} (slack, pagerduty, webhook)")
+
+
+def alertmanager_config(receivers: Mapping[str, tuple[str, list[str], str]]) -> str:
+    """Alertmanager's config: alerts go to each receiver whose severities match; ``{name: (secret,
+    severities, type)}`` (the secret: a URL, or PagerDuty's routing key). Called on resolved
+    secret values inside an ``apply``; the result only ever becomes the data of a Secret (never
+    a Helm literal or a log line)."""
     routes = [
         {"receiver": name, "matchers": [f'severity=~"{"|".join(sorted(severities))}"'], "continue": True}
-        for name, (_, severities) in sorted(receivers.items())
+        for name, (_, severities, _kind) in sorted(receivers.items())
     ]
     config = {
         "route": {
@@ -130,10 +143,7 @@ def alertmanager_config(receivers: Mapping[str, tuple[str, list[str]]]) -> str:
         },
         "receivers": [
             {"name": "null"},
-            *(
-                {"name": name, "webhook_configs": [{"url": url, "send_resolved": True}]}
-                for name, (url, _) in sorted(receivers.items())
-            ),
+            *(_receiver(name, secret, kind) for name, (secret, _, kind) in sorted(receivers.items())),
         ],
     }
     return yaml.safe_dump(config, sort_keys=True)

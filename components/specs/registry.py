@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,12 +131,19 @@ def cache_pull_policy(*, account_id: str, region: str, prefixes: list[str]) -> s
 
 
 def context_tag(context: Path, build_args: dict[str, str] | None = None) -> str:
-    """``c-<12 hex>``: the hash of every file's relative path and bytes under ``context`` and of
-    the build arguments (they change the image as much as a file does)."""
+    """``c-<12 hex>``: the hash of every file's relative path, mode and bytes under ``context`` and
+    of the build arguments (they change the image as much as a file does).
+
+    The mode counts because pulumi-docker's own context digest hashes it (pulumi/pulumi-docker
+    ``provider/provider.go``, ``contextHashAccumulator.hashPath`` writes ``fileMode.String()``
+    per file, v4.x and v5.x): a checkout under another umask is a ``build`` change the provider
+    rebuilds and pushes, so it must be a new tag, or the IMMUTABLE repository refuses the push."""
     digest = hashlib.sha256()
     digest.update(json.dumps(build_args or {}, sort_keys=True).encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(path.relative_to(context).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(stat.filemode(path.lstat().st_mode).encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())
     return f"c-{digest.hexdigest()[:12]}"

@@ -56,7 +56,7 @@ def test_prometheus_selects_every_monitor_keeps_data_and_skips_the_eks_control_p
 def test_grafana_admin_and_alertmanager_config_are_secrets_never_helm_literals() -> None:
     password = pulumi.Output.secret("grafana-pw")
     webhook = pulumi.Output.secret("https://hooks.example.com/T0/B0/secret")
-    m = _build(grafana_admin_password=password, alert_receivers={"oncall": (webhook, ["critical"])})
+    m = _build(grafana_admin_password=password, alert_receivers={"oncall": (webhook, ["critical"], "webhook")})
     values = _release(m, "kube-prometheus-stack")["values"]
     assert values["grafana"]["admin"]["existingSecret"] == spec.GRAFANA_ADMIN_SECRET
     assert values["alertmanager"]["alertmanagerSpec"] == {

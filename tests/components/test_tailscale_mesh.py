@@ -9,7 +9,14 @@ from typing import Any
 import pulumi
 
 from components.specs.tailnet_policy import TailnetPolicyInput
-from components.tailscale_mesh import AuthKeyArgs, OperatorArgs, TailscaleMesh, TailscaleMeshArgs
+from components.tailscale_mesh import (
+    STACK_OWNED,
+    TAILNET_WIDE,
+    AuthKeyArgs,
+    OperatorArgs,
+    TailscaleMesh,
+    TailscaleMeshArgs,
+)
 from planner.mocks import SECRET_SIG, RecordingMonitor
 from planner.render import redact
 from tests.conftest import build_under_mocks
@@ -33,12 +40,13 @@ POLICY = TailnetPolicyInput(
 def _mesh(operator: OperatorArgs | None = None, **overrides: Any) -> tuple[RecordingMonitor, dict[str, Any]]:
     built: dict[str, Any] = {}
 
+    overrides.setdefault("device_approval", True)
+
     def build() -> TailscaleMesh:
         args = TailscaleMeshArgs(
             policy=POLICY,
             auth_keys={"box": AuthKeyArgs(tags=["tag:gpu-node"])},
             key_expiry_seconds=3600,
-            device_approval=True,
             split_dns={"corp.internal": ["10.50.0.2"]},
             operator=operator,
             **overrides,
@@ -76,6 +84,28 @@ def test_the_policy_is_adopted_never_reset_and_kept_on_delete() -> None:
         "domain": "corp.internal",
         "nameservers": ["10.50.0.2"],
     }
+
+
+def test_every_tailnet_wide_resource_is_retained_on_delete() -> None:
+    """DnsPreferences' Delete sets empty preferences (MagicDNS off tailnet-wide) and a split-DNS
+    Delete empties the domain for every device (TF provider v0.29.2): the stack must let go."""
+    m, _ = _mesh(operator=_operator())
+    recorded = {r.type for r in m.registrations if r.type.startswith("tailscale:")}
+    assert recorded <= set(TAILNET_WIDE) | set(STACK_OWNED), "classify every new tailscale resource"
+    assert set(TAILNET_WIDE) <= recorded
+    for r in m.registrations:
+        if r.type in TAILNET_WIDE:
+            assert r.retain_on_delete, r.name
+        elif r.type in STACK_OWNED:
+            assert not r.retain_on_delete, r.name
+
+
+def test_outside_prod_device_approval_is_not_sent() -> None:
+    """``False`` would turn approval off for the whole (shared) tailnet; no value keeps it."""
+    m, _ = _mesh(device_approval=None)
+    settings = m.by_type("tailscale:index/tailnetSettings:TailnetSettings")[0].inputs
+    assert "devicesApprovalOn" not in settings
+    assert settings == {"aclsExternallyManagedOn": True, "httpsEnabled": True}
 
 
 def test_keys_are_tagged_ephemeral_preauthorized_short_and_after_the_policy() -> None:

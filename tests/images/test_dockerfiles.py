@@ -471,3 +471,24 @@ def test_server_entrypoints_match_the_engine_commands():
     for image, engine in (("model-runner", VLLM), ("ollama", OLLAMA)):
         entry = of(image, "ENTRYPOINT")[-1].args
         assert Path(shlex.split(entry.strip("[]").replace(",", " "))[0]).name == engine.server_command[0]
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_train_heavy_ofi_nccl_path_matches_the_pinned_efa_installer():
+    """aws/deep-learning-containers scripts/docker/common/install_efa.sh check_libnccl_net_so:
+    before 1.44.0 the plugin is lib/x86_64-linux-gnu/libnccl-net.so, from 1.44.0 the flat
+    lib/libnccl-net-ofi.so. The build's check and LD_LIBRARY_PATH must name the right one."""
+    args = dict(a.args.partition("=")[::2] for a in of("train-heavy", "ARG") if "=" in a.args)
+    version = _version_tuple(args["EFA_INSTALLER_VERSION"])
+    if version >= (1, 44, 0):
+        lib_dir, plugin = "/opt/amazon/ofi-nccl/lib", "libnccl-net-ofi.so"
+    else:
+        lib_dir, plugin = "/opt/amazon/ofi-nccl/lib/x86_64-linux-gnu", "libnccl-net.so"
+    runs = " ".join(r.args for r in of("train-heavy", "RUN"))
+    assert f"ls {lib_dir}/{plugin}" in runs
+    path = env_of_final_stage("train-heavy")["LD_LIBRARY_PATH"].split(":")
+    assert lib_dir in path
+    assert not any(p.startswith("/opt/amazon/ofi-nccl") and p != lib_dir for p in path)

@@ -199,3 +199,23 @@ def test_keda_watches_only_fleet_namespaces_and_reads_secrets_in_its_own() -> No
     assert values["watchNamespace"] == "models"
     for part in ("operator", "metricServer"):
         assert values["permissions"][part]["restrict"]["secret"] is True
+
+
+def test_service_monitors_wait_for_the_release_that_installs_their_crd() -> None:
+    """The provider retries "no matches for kind ServiceMonitor" only ~60 s: a first `up` must
+    order every ServiceMonitor after kube-prometheus-stack (the e2e's pre-installed operators
+    would hide a missing edge, so the program's own dependency is checked here)."""
+    run = stack_run("prod")
+    release = next(
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["chart"] == "kube-prometheus-stack"
+    )
+    monitors = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor" and r.name.startswith("model-")
+    ]
+    assert monitors
+    for monitor in monitors:
+        assert release.urn in monitor.dependencies or release.parent in monitor.dependencies, monitor.name

@@ -469,3 +469,11 @@ def test_credentials_inside_values_are_refused_by_key_path() -> None:
     # A user name alone, a flag naming a file, and a flag without a value carry no secret.
     fine = {"models": {"m": {"extraArgs": ["--token-file=/run/t", "--download-dir", "https://git@host/x", "--token"]}}}
     assert credential_problems(fine) == []
+
+
+def test_ttft_slo_must_be_a_vllm_bucket_boundary() -> None:
+    """Between two boundaries, interpolation (not latency) decides pages: boundaries only, named."""
+    problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, {"monitoring": {"ttftP95Seconds": 2}}))
+    message = problems["ai-infra:monitoring.ttftP95Seconds"]
+    assert "bucket boundary" in message and "2.5" in message and "1, 2.5" in message
+    assert settings_for("dev", monitoring={"ttftP95Seconds": 2.5})

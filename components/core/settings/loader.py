@@ -286,7 +286,7 @@ def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
         (raw.get("jobs"), ("hfTokenSecret",)),
         (
             (raw.get("monitoring") or {}).get("alertReceivers") if isinstance(raw.get("monitoring"), Mapping) else None,
-            ("webhookUrlSecret",),
+            ("webhookUrlSecret", "routingKeySecret"),
         ),
     ]
     keys: set[str] = set()

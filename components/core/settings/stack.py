@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, model_validator
 
 from components.core.charts import ADDON_CHARTS
-from components.core.engines import ENGINES
+from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.quantities import cores, gib
 from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.batch import BatchSettings, JobSpec
@@ -50,12 +50,45 @@ Severity = Literal["critical", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning")
 
 
-class AlertReceiverSettings(Settings):
-    """One Alertmanager receiver: a webhook (Slack incoming webhook, PagerDuty Events API v2, ...)."""
+ReceiverType = Literal["slack", "pagerduty", "webhook"]
 
-    webhook_url_secret: str = Field(min_length=1)
-    """Name of a ``--secret`` config key holding the webhook URL (URLs carry tokens)."""
+
+class AlertReceiverSettings(Settings):
+    """One Alertmanager receiver, rendered with its own integration: ``slack`` (an incoming-webhook
+    URL: ``slack_configs.api_url``), ``pagerduty`` (an Events API v2 routing key:
+    ``pagerduty_configs.routing_key``) or ``webhook`` (Alertmanager's own JSON POSTed to a URL:
+    ``webhook_configs.url``). A Slack or PagerDuty URL behind ``webhook`` would reach nobody: they
+    do not read Alertmanager's payload."""
+
+    type: ReceiverType = "webhook"
+    webhook_url_secret: str | None = Field(None, min_length=1)
+    """Name of a ``--secret`` config key holding the URL (``slack``, ``webhook``; URLs carry tokens)."""
+    routing_key_secret: str | None = Field(None, min_length=1)
+    """Name of a ``--secret`` config key holding the PagerDuty integration (routing) key."""
     severities: list[Severity] = Field(default_factory=lambda: list(SEVERITIES))
+
+    @property
+    def secret_key(self) -> str:
+        """The config key of the one secret this receiver's type reads."""
+        key = self.routing_key_secret if self.type == "pagerduty" else self.webhook_url_secret
+        assert key is not None  # the validator below guarantees it
+        return key
+
+    @model_validator(mode="after")
+    def _secret_for_the_type(self) -> AlertReceiverSettings:
+        wanted, other = (
+            ("routingKeySecret", "webhookUrlSecret")
+            if self.type == "pagerduty"
+            else ("webhookUrlSecret", "routingKeySecret")
+        )
+        present = {"webhookUrlSecret": self.webhook_url_secret, "routingKeySecret": self.routing_key_secret}
+        problems: list[Problem] = []
+        if present[wanted] is None:
+            problems.append((wanted, f"is required for type {self.type} (allowed types: slack, pagerduty, webhook)"))
+        if present[other] is not None:
+            problems.append((other, f"is not read by type {self.type}: set {wanted} instead"))
+        check(problems)
+        return self
 
 
 class MonitoringSettings(Settings):
@@ -73,14 +106,26 @@ class MonitoringSettings(Settings):
     storage_size: Quantity = "50Gi"
     """Prometheus's persistent volume (on the default class: gp3 on EKS)."""
     alert_receivers: dict[K8sName, AlertReceiverSettings] = Field(default_factory=dict)
-    ttft_p95_seconds: float = Field(2.0, gt=0)
-    """Time-to-first-token SLO: alert when a model's p95 stays above it."""
+    ttft_p95_seconds: float = 2.5
+    """Time-to-first-token SLO: alert when a model's p95 stays above it. Only a bucket boundary of
+    ``vllm:time_to_first_token_seconds`` (``VLLM_TTFT_BUCKETS``): between two boundaries
+    histogram_quantile interpolates, and the interpolation, not latency, would decide pages."""
+    runbook_base_url: str | None = Field(None, pattern=r"^https://[^\s#]+$")
+    """Where the alerts' runbooks live (each alert's ``runbook_url`` is ``<url>#<alert name>``);
+    unset: alerts carry their ``description`` only."""
     gpu_idle_hours: float = Field(2.0, gt=0)
     """Alert when a billed GPU node's GPUs stay idle this long."""
     dcgm: bool = True
     """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
     opencost: bool = True
     """OpenCost: cost allocation per namespace and pod from this Prometheus."""
+
+    @model_validator(mode="after")
+    def _slo_on_a_bucket(self) -> MonitoringSettings:
+        if self.ttft_p95_seconds not in VLLM_TTFT_BUCKETS:
+            allowed = ", ".join(f"{b:g}" for b in VLLM_TTFT_BUCKETS)
+            check([("ttftP95Seconds", f"must be a vLLM time-to-first-token bucket boundary, one of: {allowed}")])
+        return self
 
 
 AddonName = Literal[ADDON_CHARTS]  # type: ignore[valid-type]

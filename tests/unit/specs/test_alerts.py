@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components.core.engines import ENGINES
+from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.naming import k8s_name
 from components.specs import alerts, metrics
@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 PROMTOOL_DATA = ROOT / "tests" / "data" / "promtool"
 # The arguments the promtool unit tests were written for (their headers say the same).
-ALERT_ARGS: dict[str, Any] = {"ttft_p95_seconds": 2.0, "gpu_idle_hours": 2, "env": "prod", "batch_pending_minutes": 60}
+ALERT_ARGS: dict[str, Any] = {"ttft_p95_seconds": 2.5, "gpu_idle_hours": 2, "env": "prod", "batch_pending_minutes": 60}
 PRICES = {"g5.xlarge": 1.006, "g6.xlarge": 0.805, "g6e.12xlarge": 10.493, "p4d.24xlarge": 21.958}
 SPOT_FACTOR = 0.6
 PROMTOOL_TESTS = {"alerts.test.yaml": "alerts", "recording.test.yaml": "recording"}
@@ -106,8 +106,10 @@ def test_every_alert_has_severity_summary_runbook_and_for(env: str) -> None:
         assert rule["labels"]["severity"] in ("critical", "warning"), name
         assert rule["labels"]["env"] == env, name
         assert rule["annotations"]["summary"].strip(), name
-        runbook = rule["annotations"]["runbook"]
-        assert runbook.strip() and "://" not in runbook, f"{name}: runbook must be URL-free text"
+        # kube-prometheus-stack's annotation names: description and runbook_url, never "runbook".
+        assert set(rule["annotations"]) == {"summary", "description"}, name
+        description = rule["annotations"]["description"]
+        assert description.strip() and "://" not in description, f"{name}: description must be URL-free text"
         assert re.fullmatch(r"\d+[mh]", rule["for"]), f"{name}: for {rule['for']!r}"
 
 
@@ -130,16 +132,32 @@ def test_gpu_idle_hours_become_a_prometheus_duration(hours: float, duration: str
 
 
 def test_ttft_slo_is_the_threshold() -> None:
-    rule = next(r for r in alert_rules(ttft_p95_seconds=1.5) if r["alert"] == "VllmTimeToFirstTokenSlo")
-    assert rule["expr"].endswith("> 1.5")
+    rule = next(r for r in alert_rules(ttft_p95_seconds=1.0) if r["alert"] == "VllmTimeToFirstTokenSlo")
+    assert rule["expr"].endswith("> 1")
     assert "by (namespace, model_name, le)" in rule["expr"]
-    assert "(SLO 1.5s)" in rule["annotations"]["summary"]
+    assert "(SLO 1s)" in rule["annotations"]["summary"]
+
+
+def test_ttft_slo_sits_on_a_vllm_bucket_boundary() -> None:
+    """Between two boundaries histogram_quantile interpolates: the default must be a boundary."""
+    assert ALERT_ARGS["ttft_p95_seconds"] in VLLM_TTFT_BUCKETS
+    with pytest.raises(ValueError, match="bucket boundary"):
+        alert_rules(ttft_p95_seconds=2.0)
+
+
+def test_runbook_url_per_alert_when_a_base_is_given() -> None:
+    rules = alert_rules(runbook_base_url="https://runbooks.example.com/ai-infra")
+    for rule in rules:
+        assert "runbook" not in rule["annotations"]
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"https://runbooks.example.com/ai-infra#{rule['alert'].lower()}"
 
 
 @pytest.mark.parametrize(
     "overrides",
     [
         {"ttft_p95_seconds": 0},
+        {"ttft_p95_seconds": 2.0},
         {"gpu_idle_hours": 0},
         {"gpu_idle_hours": -1},
         {"gpu_idle_hours": 0.001},

@@ -13,8 +13,15 @@ import pytest
 import yaml
 
 from components.specs.alerts import model_runner_name_regex
-from components.specs.dashboards import DASHBOARD_DIR, DASHBOARD_LABEL, canonical, dashboards
+from components.specs.dashboards import (
+    DASHBOARD_DIR,
+    DASHBOARD_LABEL,
+    DCGM_EXPORTER_NAMESPACE,
+    canonical,
+    dashboards,
+)
 from components.specs.metrics import RECORDING_RULE, SCRAPED_METRICS, metrics_in
+from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import SAMPLES_PER_HOUR, recording_rule_groups
 from tests.unit.specs.test_alerts import PRICES, SPOT_FACTOR, run_promtool
 
@@ -180,3 +187,13 @@ def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
     path = tmp_path / "dashboards.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}, width=1000))
     run_promtool("check", "rules", str(path))
+
+
+def test_per_pod_gpu_panels_exclude_the_exporters_own_namespace() -> None:
+    """Unallocated GPUs carry the exporter pod's target labels: they are not a workload's."""
+    assert DCGM_EXPORTER_NAMESPACE in SYSTEM_NAMESPACES
+    board = json.loads(dashboards()["gpu-fleet"])
+    per_pod = [(t, e) for t, e in all_exprs(board) if "DCGM_FI_" in e and re.search(r"by \([^)]*\bpod\b", e)]
+    assert per_pod
+    for title, expr in per_pod:
+        assert f'namespace!="{DCGM_EXPORTER_NAMESPACE}"' in expr, title

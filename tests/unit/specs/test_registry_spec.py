@@ -77,3 +77,14 @@ def test_docker_config_json_is_what_kubelet_reads() -> None:
     doc = json.loads(spec.docker_config_json("registry.lab:5000", "bot", "pw"))
     entry = doc["auths"]["registry.lab:5000"]
     assert base64.b64decode(entry["auth"]).decode() == "bot:pw"
+
+
+def test_context_tag_changes_with_a_file_mode(tmp_path: Path) -> None:
+    """pulumi-docker hashes each file's mode into its context digest (a checkout under another
+    umask rebuilds), so the immutable tag must change with it."""
+    script = tmp_path / "entrypoint.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    before = spec.context_tag(tmp_path)
+    script.chmod(0o664)
+    assert spec.context_tag(tmp_path) != before
