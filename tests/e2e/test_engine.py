@@ -52,7 +52,11 @@ class Engine:
     env: dict[str, str]
     config_file: Path
 
-    def pulumi(self, *args: str, timeout: float = UP_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    def pulumi(
+        self, *args: str, timeout: float = UP_TIMEOUT_S, config: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        # `stack output` takes no --config-file (the CLI refuses the flag).
+        extra = ["--config-file", str(self.config_file)] if config else []
         try:
             return subprocess.run(
                 [
@@ -61,8 +65,7 @@ class Engine:
                     "--non-interactive",
                     "--stack",
                     STACK,
-                    "--config-file",
-                    str(self.config_file),
+                    *extra,
                 ],
                 cwd=ROOT,
                 env=self.env,
@@ -196,15 +199,17 @@ def pool_of(cluster: Cluster, node_name: str) -> str:
 def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine: Engine) -> None:
     done = engine.up()
     assert "mandatory" not in done.stdout.lower(), done.stdout[-4000:]
-    outputs = json.loads(engine.pulumi("stack", "output", "--json").stdout)
+    outputs = json.loads(engine.pulumi("stack", "output", "--json", config=False).stdout)
     assert set(outputs["models"]) == {"qwen-small", "qwen-instruct"}
 
 
 def test_fleets_and_jobs_are_placed_by_the_real_scheduler_on_their_pool(engine: Engine) -> None:
     c = engine.cluster
-    for fleet in ("ollama-qwen-small", "vllm-qwen-instruct"):
+    # Fleet pods carry app.kubernetes.io/name=<engine> and instance=<fleet> (specs/model_runner.py).
+    for fleet in ("qwen-small", "qwen-instruct"):
         found = c.wait_for(
-            f"{fleet} Ready", lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/name={f}") if ready(p)]
+            f"{fleet} Ready",
+            lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/instance={f}") if ready(p)],
         )
         for p in found:
             assert pool_of(c, p["spec"]["nodeName"]) == "gpu", p["metadata"]["name"]
