@@ -76,7 +76,15 @@ def kueue_config(*, namespaces: list[str], pods_ready_timeout: str) -> dict[str,
     webhooks would fail every pod create in the cluster while Kueue is down) and only the batch
     namespaces are managed (the chart copies ``managedJobsNamespaceSelector`` onto its webhooks:
     templates/webhook/manifests.yaml). ``waitForPodsReady`` requeues an admitted job whose pods do
-    not all start in time (apis/config/v1beta2/configuration_types.go: ``timeout`` is required)."""
+    not all start in time (apis/config/v1beta2/configuration_types.go: ``timeout`` is required).
+
+    ``manageJobsWithoutQueueName: true``: a Job created in a batch namespace without the queue
+    label (``kubectl create job``) is suspended by Kueue's webhook and its Workload names no
+    LocalQueue, so it never starts — it cannot skip the queue and its GPU quota. The namespace
+    selector bounds this to the batch namespaces (for ``batch/job`` the selector "only modulates
+    the effects of ManageJobsWithoutQueueName": apis/config/v1beta2/configuration_types.go,
+    pkg/controller/jobframework/defaults.go ``ApplyDefaultForSuspend`` @ v0.19.2); the serving
+    namespaces' staging Jobs stay unmanaged."""
     return {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",
@@ -95,7 +103,7 @@ def kueue_config(*, namespaces: list[str], pods_ready_timeout: str) -> dict[str,
             }
         },
         "clientConnection": {"qps": 300, "burst": 500},
-        "manageJobsWithoutQueueName": False,
+        "manageJobsWithoutQueueName": True,
         "managedJobsNamespaceSelector": {
             "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(namespaces)}]
         },

@@ -56,7 +56,9 @@ def test_kueue_comes_from_its_oci_chart_with_only_batch_jobs_in_batch_namespaces
     config = yaml.safe_load(release["values"]["managerConfig"]["controllerManagerConfigYaml"])
     assert config["integrations"]["frameworks"] == ["batch/job"]
     assert config["managedJobsNamespaceSelector"]["matchExpressions"][0]["values"] == ["training"]
-    assert config["manageJobsWithoutQueueName"] is False and config["waitForPodsReady"] == {"timeout": "20m"}
+    assert config["waitForPodsReady"] == {"timeout": "20m"}
+    # An unlabelled Job in a batch namespace (kubectl create job) is held, not run past the queue.
+    assert config["manageJobsWithoutQueueName"] is True
     assert release["values"]["enablePrometheus"] is True
     assert release["values"]["controllerManager"]["podDisruptionBudget"]["enabled"] is True
 
