@@ -54,11 +54,12 @@ from components.specs.batch import JobPlan, queue_quota
 from components.specs.cost import cost_tags, instance_prices, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
+from components.specs.image_admission import DEV_REGISTRIES, PROD_REGISTRIES, ImageAdmission, repository_of
 from components.specs.model_runner import fleet_spec
 from components.specs.model_serving import TAILNET_NAMESPACE, tailnet_host
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
-from components.specs.registry import cache_rules
+from components.specs.registry import cache_rules, ecr_host
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 from components.specs.system_network import ClusterNetwork
 from components.specs.tailnet_policy import TailnetPolicyInput
@@ -218,6 +219,24 @@ def cluster_network(s: StackSettings) -> ClusterNetwork:
     return ClusterNetwork(private_cidrs=tuple(s.cluster.existing.network_cidrs), api_ports=(443, 6443), **common)
 
 
+def image_admission(s: StackSettings, c: ClusterLayer) -> ImageAdmission:
+    """What the workload namespaces' image admission policies allow: the environment's trusted
+    registries (the pack's), the stack's own registry, and the images its settings name."""
+    own: list[str] = []
+    if s.registry.enabled and c.aws is not None:
+        own.append(f"{ecr_host(c.aws.account_id, c.aws.region)}/")
+    elif s.registry.enabled and s.registry.host:
+        own.append(f"{s.registry.host}/")
+    named = [s.model_images.for_engine(m.engine) for m in s.models.values() if not s.engine_image_built(m.engine)]
+    named += [job.image for name, job in s.jobs.items() if not s.job_image_built(name)]
+    return ImageAdmission(
+        namespaces=tuple(sorted(s.namespaces)),
+        prefixes=(*own, *(PROD_REGISTRIES if s.is_prod else DEV_REGISTRIES)),
+        repositories=tuple(sorted({repository_of(image) for image in named})),
+        deny_tags=s.is_prod,
+    )
+
+
 def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
     """Namespaces with their guardrails and the cluster-wide scheduling classes."""
     env, team = s.environment.value, s.team
@@ -255,6 +274,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
             labels=standard_labels(env=env, team=team, app="scheduling", component="guardrails"),
             nvidia_runtime_class=s.nvidia_runtime_class,
             tenant_namespaces={name: name in s.serving_namespaces for name in s.namespaces},
+            images=image_admission(s, c),
         ),
         opts=c.k8s_opts,
     )
