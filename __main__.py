@@ -143,7 +143,6 @@ def aws_platform(s: StackSettings, eks: EksSettings, cluster_name: str, cost: di
             admin_principal_arns=list(eks.admin_principal_arns),
             operator_principal_arns=list(eks.operator_principal_arns),
             viewer_principal_arns=list(eks.viewer_principal_arns),
-            workload_namespaces=sorted(s.namespaces),
             cluster_tags=cost_tags(cost),
         ),
         opts=opts,
@@ -263,6 +262,7 @@ def namespaces_layer(s: StackSettings, c: ClusterLayer) -> Namespaces:
                 pod_security="restricted",
                 workload=ns_settings,
                 serving=name in s.serving_namespaces,
+                batch=name in s.batch_namespaces,
             ),
             opts=c.k8s_opts,
         )

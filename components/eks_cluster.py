@@ -20,6 +20,7 @@ from components.core.naming import resource_name
 from components.core.settings import EKS_SERVICE_CIDR, EksSettings
 from components.resources.irsa import irsa_role
 from components.specs import aws_iam
+from components.specs.namespace import OPERATOR_GROUP
 from components.specs.node_pool import al2023_user_data, launch_template_args
 
 TYPE = "ai-infra:aws:EksCluster"
@@ -71,9 +72,8 @@ class EksClusterArgs:
     """Protect and retain the KMS key and log group (prod)."""
     admin_principal_arns: list[str] = field(default_factory=list)
     operator_principal_arns: list[str] = field(default_factory=list)
-    """Edit access in ``workload_namespaces`` only."""
+    """Access entries in the operators' Kubernetes group (the workload namespaces' operator Role)."""
     viewer_principal_arns: list[str] = field(default_factory=list)
-    workload_namespaces: list[str] = field(default_factory=list)
     cluster_tags: dict[str, str] = field(default_factory=dict)
     """Extra tags on the cluster only (the stack's cost estimate and budget)."""
 
@@ -212,32 +212,34 @@ class EksCluster(pulumi.ComponentResource):
         )
         admin_access: list[pulumi.Resource] = []
         # Three access levels, never standing cluster-admin for everyone: admins cluster-wide,
-        # operators edit only the workload namespaces, viewers read (EKS access policies).
+        # viewers read (EKS access policies); operators carry the Kubernetes group that each
+        # workload namespace's `ai-infra-operator` Role is bound to (no Secret read, no exec:
+        # specs/namespace.py operator_rules), not AmazonEKSEditPolicy, which reads Secrets and
+        # execs into pods.
         grants = [
-            ("admin", args.admin_principal_arns, ACCESS_POLICY + "AmazonEKSClusterAdminPolicy", None),
-            ("operator", args.operator_principal_arns, ACCESS_POLICY + "AmazonEKSEditPolicy", args.workload_namespaces),
-            ("viewer", args.viewer_principal_arns, ACCESS_POLICY + "AmazonEKSViewPolicy", None),
+            ("admin", args.admin_principal_arns, ACCESS_POLICY + "AmazonEKSClusterAdminPolicy"),
+            ("operator", args.operator_principal_arns, None),
+            ("viewer", args.viewer_principal_arns, ACCESS_POLICY + "AmazonEKSViewPolicy"),
         ]
-        for level, principals, policy_arn, namespaces in grants:
+        for level, principals, policy_arn in grants:
             for i, principal in enumerate(principals):
                 entry = aws.eks.AccessEntry(
                     resource_name(name, f"{level}-{i}"),
                     cluster_name=self.cluster.name,
                     principal_arn=principal,
                     type="STANDARD",
+                    kubernetes_groups=[OPERATOR_GROUP] if policy_arn is None else None,
                     tags=tags,
                     opts=child,
                 )
+                if policy_arn is None:
+                    continue
                 association = aws.eks.AccessPolicyAssociation(
                     resource_name(name, f"{level}-{i}"),
                     cluster_name=self.cluster.name,
                     principal_arn=principal,
                     policy_arn=policy_arn,
-                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
-                        type="namespace", namespaces=list(namespaces)
-                    )
-                    if namespaces is not None
-                    else aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[entry]),
                 )
                 if level == "admin":

@@ -1,6 +1,6 @@
 """``PlatformNamespace``: one namespace with its Pod Security level and, for workload
 namespaces, the guardrails every tenant gets (default-deny + DNS NetworkPolicies,
-ResourceQuota with a GPU line, LimitRange); system namespaces get default-deny plus the allows
+ResourceQuota with a GPU line, LimitRange, the operators' scoped Role); system namespaces get default-deny plus the allows
 their charts need (``specs/system_network.py``). In every namespace the ``default``
 ServiceAccount's token is no longer mounted.
 """
@@ -32,6 +32,8 @@ class PlatformNamespaceArgs:
     """Quota and limit settings; set for workload namespaces, None for system namespaces."""
     serving: bool = False
     """The namespace runs model fleets (may use the serving PriorityClass)."""
+    batch: bool = False
+    """The namespace submits to batch queues (operators may create Jobs there)."""
     network: ClusterNetwork | None = None
     """For system namespaces: the cluster's addresses, for default-deny plus each component's allows."""
 
@@ -39,8 +41,8 @@ class PlatformNamespaceArgs:
 class PlatformNamespace(pulumi.ComponentResource):
     """Children: Namespace and a ServiceAccountPatch of ``default`` (no token automount); for
     workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuotas
-    ``compute`` and ``priority-guard`` (no pods at classes the namespace may not use) and
-    LimitRange ``defaults``; for system namespaces given ``network``, the system NetworkPolicies."""
+    ``compute`` and ``priority-guard`` (no pods at classes the namespace may not use),
+    LimitRange ``defaults`` and the operators' Role and RoleBinding (``ai-infra-operator``); for system namespaces given ``network``, the system NetworkPolicies."""
 
     namespace_name: pulumi.Output[str]
     """metadata.name of the namespace (depends on its creation)."""
@@ -83,6 +85,13 @@ class PlatformNamespace(pulumi.ComponentResource):
                 resource_name(name, "limits"),
                 spec.limit_range_args(args.name, args.workload, args.labels),
                 opts=child,
+            )
+            role_args, binding_args = spec.operator_role_args(args.name, args.labels, batch=args.batch)
+            role = k8s.rbac.v1.Role(resource_name(name, "operator-role"), role_args, opts=child)
+            k8s.rbac.v1.RoleBinding(
+                resource_name(name, "operator-binding"),
+                binding_args,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
             )
         elif args.network is not None:
             for np_args in system_network_policies(args.name, args.network, args.labels):

@@ -251,3 +251,70 @@ def limit_range_args(
             ]
         ),
     )
+
+
+OPERATOR_GROUP = "ai-infra:operators"
+"""The Kubernetes group operators' EKS access entries carry (``kubernetesGroups``; EKS refuses
+names starting ``system:``, ``eks:``, ``aws:``, ``amazon:`` or ``iam:``). On an existing cluster,
+map your operators to this group in your authenticator."""
+OPERATOR_ROLE = "ai-infra-operator"
+_READ = ["get", "list", "watch"]
+
+
+def operator_rules(*, batch: bool) -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    """What an operator may do in a workload namespace: read the workloads, their pods, logs and
+    events, restart a replica (delete a pod), scale a fleet; in a batch namespace also submit and
+    delete Jobs (``kubectl create job --from=cronjob/...``). Never read Secrets, and never exec,
+    attach or port-forward into a pod (each would hand out the HF token or API keys a pod holds,
+    or reach a model server past its NetworkPolicy); never change a pod template (a patched
+    Deployment could mount any Secret). Rule 40 of the pack holds this role to that."""
+    rule = k8s.rbac.v1.PolicyRuleArgs
+    rules = [
+        rule(
+            api_groups=[""],
+            resources=[
+                "pods",
+                "pods/log",
+                "services",
+                "endpoints",
+                "configmaps",
+                "persistentvolumeclaims",
+                "events",
+                "serviceaccounts",
+                "resourcequotas",
+                "limitranges",
+            ],
+            verbs=_READ,
+        ),
+        rule(api_groups=[""], resources=["pods"], verbs=["delete"]),
+        rule(api_groups=["events.k8s.io"], resources=["events"], verbs=_READ),
+        rule(
+            api_groups=["apps"],
+            resources=["deployments", "statefulsets", "replicasets", "controllerrevisions"],
+            verbs=_READ,
+        ),
+        rule(api_groups=["apps"], resources=["deployments/scale", "statefulsets/scale"], verbs=["get", "update", "patch"]),
+        rule(api_groups=["batch"], resources=["jobs", "cronjobs"], verbs=_READ),
+        rule(api_groups=["autoscaling"], resources=["horizontalpodautoscalers"], verbs=_READ),
+        rule(api_groups=["policy"], resources=["poddisruptionbudgets"], verbs=_READ),
+        rule(api_groups=["networking.k8s.io"], resources=["networkpolicies", "ingresses"], verbs=_READ),
+        rule(api_groups=["keda.sh"], resources=["scaledobjects"], verbs=_READ),
+        rule(api_groups=["kueue.x-k8s.io"], resources=["workloads", "localqueues"], verbs=_READ),
+    ]
+    if batch:
+        rules.append(rule(api_groups=["batch"], resources=["jobs"], verbs=["create", "delete"]))
+    return rules
+
+
+def operator_role_args(
+    namespace: str, labels: Mapping[str, str], *, batch: bool
+) -> tuple[k8s.rbac.v1.RoleInitArgs, k8s.rbac.v1.RoleBindingInitArgs]:
+    """The operators' Role in ``namespace`` and its binding to ``OPERATOR_GROUP``."""
+    meta = k8s.meta.v1.ObjectMetaArgs(name=OPERATOR_ROLE, namespace=namespace, labels=dict(labels))
+    role = k8s.rbac.v1.RoleInitArgs(metadata=meta, rules=operator_rules(batch=batch))
+    binding = k8s.rbac.v1.RoleBindingInitArgs(
+        metadata=meta,
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=OPERATOR_ROLE),
+        subjects=[k8s.rbac.v1.SubjectArgs(api_group="rbac.authorization.k8s.io", kind="Group", name=OPERATOR_GROUP)],
+    )
+    return role, binding

@@ -44,7 +44,6 @@ def _eks(prod: bool = True, efs: bool = True, **overrides: Any) -> RecordingMoni
                 admin_principal_arns=list(eks.admin_principal_arns),
                 operator_principal_arns=list(eks.operator_principal_arns),
                 viewer_principal_arns=list(eks.viewer_principal_arns),
-                workload_namespaces=sorted(settings.namespaces),
             ),
         )
     )
@@ -449,5 +448,12 @@ def test_admins_operators_and_viewers_get_their_own_access_level() -> None:
         for r in m.by_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
     }
     assert grants["deployer"] == ("AmazonEKSClusterAdminPolicy", {"type": "cluster"})
-    assert grants["oncall"] == ("AmazonEKSEditPolicy", {"type": "namespace", "namespaces": ["models", "training"]})
     assert grants["auditor"] == ("AmazonEKSViewPolicy", {"type": "cluster"})
+    # Operators get no EKS access policy (AmazonEKSEditPolicy reads Secrets and execs into pods):
+    # their entry carries the group the namespaces' ai-infra-operator Role is bound to.
+    assert "oncall" not in grants
+    entries = {
+        r.inputs["principalArn"].rsplit("/", 1)[-1]: r.inputs.get("kubernetesGroups")
+        for r in m.by_type("aws:eks/accessEntry:AccessEntry")
+    }
+    assert entries["oncall"] == ["ai-infra:operators"] and entries["auditor"] is None

@@ -96,3 +96,32 @@ def test_a_serving_namespace_may_use_the_serving_class() -> None:
         "system-cluster-critical",
         "system-node-critical",
     ]
+
+
+def _operator_role(*, batch: bool) -> tuple[list[dict[str, object]], dict[str, object]]:
+    m = build_under_mocks(
+        lambda: PlatformNamespace(
+            "ns-training",
+            PlatformNamespaceArgs(name="training", labels={}, workload=NamespaceSettings(), batch=batch),
+        )
+    )
+    (role,) = m.by_type("kubernetes:rbac.authorization.k8s.io/v1:Role")
+    (binding,) = m.by_type("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
+    return role.inputs["rules"], binding.inputs
+
+
+def test_operators_get_a_role_without_secrets_or_exec() -> None:
+    rules, binding = _operator_role(batch=False)
+    granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    resources = {r for _, r, _ in granted}
+    assert not resources & {"secrets", "pods/exec", "pods/attach", "pods/portforward", "pods/proxy"}
+    assert ("", "pods/log", "get") in granted and ("", "pods", "delete") in granted
+    assert ("apps", "deployments/scale", "update") in granted
+    # No pod template can be changed (a patched Deployment could mount any Secret of the namespace).
+    assert not {(g, r, v) for g, r, v in granted if v in ("create", "update", "patch") and not r.endswith("/scale")}
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "ai-infra:operators"}
+    ]
+    assert binding["roleRef"]["name"] == "ai-infra-operator"
+    batch_rules, _ = _operator_role(batch=True)
+    assert {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "delete"]} in batch_rules

@@ -64,7 +64,8 @@ class EksSettings(Settings):
     admin_principal_arns: list[str] = Field(default_factory=list)
     """Cluster admins (the deployer, break-glass): ``AmazonEKSClusterAdminPolicy`` cluster-wide."""
     operator_principal_arns: list[str] = Field(default_factory=list)
-    """Operators: ``AmazonEKSEditPolicy`` in the workload namespaces only (no RBAC, no cluster objects)."""
+    """Operators: the ``ai-infra-operator`` Role in each workload namespace (through the access entry's
+    Kubernetes group): read workloads, logs and events, restart and scale; no Secrets, no exec."""
     viewer_principal_arns: list[str] = Field(default_factory=list)
     """Read-only: ``AmazonEKSViewPolicy`` cluster-wide (no Secrets)."""
     key_admin_principal_arns: list[str] | None = None
