@@ -95,9 +95,19 @@ def _secrets_as_files(r: Subject, report: Report) -> None:
 
 
 # 43 ------------------------------------------------------------------------------------------
+SECRET_NAME_KEYS = frozenset({"alertmanager.alertmanagerSpec.configSecret"})
+"""Helm keys whose value is the *name* of a Secret, though the key reads like a credential:
+kube-prometheus-stack's ``alertmanager.alertmanagerSpec.configSecret`` ("the name of a Secret in
+the same namespace" holding alertmanager.yaml: charts/kube-prometheus-stack/values.yaml and
+templates/alertmanager/alertmanager.yaml @ kube-prometheus-stack-88.5.3). Matched by full path,
+so a ``configSecret`` anywhere else is still a credential."""
+
+
 def _helm_credentials(values: Any, path: str) -> Iterator[str]:
     if isinstance(values, Mapping):
         for key in values:
+            if f"{path}.{key}".removeprefix("values.") in SECRET_NAME_KEYS:
+                continue
             if credential_name(key) and literal(values, key):
                 yield f"{path}.{key}"
             else:

@@ -162,6 +162,18 @@ def test_plaintext_in_helm_values_both_ways() -> None:
     ]
 
 
+def test_helm_keys_that_name_a_secret_are_no_credential() -> None:
+    # kube-prometheus-stack reads alertmanager.yaml from the Secret this key names (alert receivers).
+    named = {"alertmanager": {"alertmanagerSpec": {"useExistingSecret": True, "configSecret": "alertmanager-cfg"}}}
+    release = {"chart": "kube-prometheus-stack", "namespace": "monitoring", "values": named}
+    assert _f("k8s-no-plaintext-secrets", HELM_RELEASE, release) == []
+    # The same key anywhere else is still a credential typed into values.
+    release["values"] = {"webhook": {"configSecret": "hunter2"}}
+    assert _f("k8s-no-plaintext-secrets", HELM_RELEASE, release) == [
+        "values.webhook.configSecret: a credential typed into Helm values; give the chart an existing Secret instead."
+    ]
+
+
 def test_plaintext_rule_leaves_secrets_alone() -> None:
     """A Secret holds credentials by design; whether its data was a literal is not visible (module docstring)."""
     secret = {"metadata": {"name": "hf-token", "namespace": "models"}, "stringData": {"token": "hf_x"}}

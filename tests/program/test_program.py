@@ -219,3 +219,23 @@ def test_service_monitors_wait_for_the_release_that_installs_their_crd() -> None
     assert monitors
     for monitor in monitors:
         assert release.urn in monitor.dependencies or release.parent in monitor.dependencies, monitor.name
+
+
+def test_prod_with_an_alert_receiver_has_no_mandatory_finding() -> None:
+    # The receiver's Alertmanager config goes in a Secret the chart reads by name (configSecret);
+    # the pack once took that name for a credential typed into Helm values.
+    from planner.policy_host import analyze_all
+    from tests.conftest import ROOT
+
+    config = stack_file_config("prod")
+    config["ai-infra:monitoring"] = {
+        **config.get("ai-infra:monitoring", {}),
+        "alertReceivers": {"oncall": {"type": "slack", "webhookUrlSecret": "slackWebhook"}},
+    }
+    config["ai-infra:slackWebhook"] = "https://hooks.slack.example/not-real"
+    run = run_stack("prod", config, secret_keys=[*stack_secret_keys("prod"), "ai-infra:slackWebhook"])
+    release = next(r for r in run.registrations if r.inputs.get("name") == "kube-prometheus-stack")
+    assert release.inputs["values"]["alertmanager"]["alertmanagerSpec"]["configSecret"]
+    pack = json.loads((ROOT / "policies" / "prod.json").read_text())
+    found = analyze_all(ROOT / "policies", pack, run.registrations)
+    assert [f"{v.policy}: {v.message}" for v in found if v.level == "mandatory"] == []
