@@ -2,8 +2,11 @@
 
 - ``plan.json``: every resource as ``{urn, type, name, parent, inputs}`` (+ options), secrets
   shown as ``"[secret]"``;
-- ``manifests/<namespace or _cluster>/<kind>-<name>.yaml``: every Kubernetes object, custom
-  resources too, as ``kubectl apply`` would accept it;
+- ``manifests/<namespace or _cluster>/<kind>-<name>.yaml``: every Kubernetes object but Secrets,
+  custom resources too, as ``kubectl apply`` would accept it;
+- ``secrets/<namespace>/<name>.yaml``: each Secret's name, type and key names, never a manifest: a
+  Secret whose data read ``[secret]`` would overwrite the real one on ``kubectl apply -f
+  manifests``, so no file in the plan is an applicable Secret;
 - ``patches/<namespace or _cluster>/<kind>-<name>.yaml``: server-side-apply patches of objects
   the platform does not own (applied with ``kubectl apply --server-side``);
 - ``helm/<release>.yaml``: chart, repo, version and values of every Helm release.
@@ -46,6 +49,23 @@ def is_k8s_object(reg: Registration) -> bool:
         and not reg.type.startswith("kubernetes:yaml")
         and "apiVersion" in reg.inputs
     )
+
+
+K8S_SECRET = "kubernetes:core/v1:Secret"
+
+
+def secret_summary(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What a Secret holds, without values and without ``apiVersion``/``kind`` (so ``kubectl
+    apply`` refuses the file instead of overwriting the real Secret with placeholders)."""
+    keys = sorted({*(manifest.get("data") or {}), *(manifest.get("stringData") or {})})
+    meta = manifest["metadata"]
+    return {
+        "secret": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "type": manifest.get("type", "Opaque"),
+        "keys": keys,
+        "note": "not a manifest: the values live only in the stack's --secret config and the cluster",
+    }
 
 
 def is_patch(reg: Registration) -> bool:
@@ -131,6 +151,12 @@ def write_plan(out_dir: Path, stack: str, registrations: list[Registration], out
         if not is_k8s_object(reg):
             continue
         manifest = manifest_of(reg)
+        if reg.type == K8S_SECRET:
+            path = out_dir / "secrets" / str(manifest["metadata"].get("namespace") or "_cluster")
+            path = path / f"{manifest['metadata'].get('name', 'unnamed')}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(dump_yaml(secret_summary(manifest)))
+            continue
         # Patches are partial objects: apply them with `kubectl apply --server-side`, not as manifests.
         folder = "patches" if is_patch(reg) else "manifests"
         path = out_dir / folder / manifest_path(manifest)

@@ -274,9 +274,12 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
     assert "tskey-" not in text and "mock-client-" not in text
     # A secret map keeps its keys (the key names), every value "[secret]".
     assert json.loads((out / "plan.json").read_text())["outputs"]["tailnetAuthKeys"] == {"rented-gpu": "[secret]"}
-    # Secrets render as valid objects: their keys, each value "[secret]".
-    secret = yaml.safe_load((out / "manifests" / "models" / "secret-coder-32b-api-key.yaml").read_text())
-    assert secret["stringData"] == {"api-key": "[secret]"}
+    # No Secret is an applicable manifest (`kubectl apply -f manifests` would overwrite the real
+    # one with "[secret]"): secrets/ lists each one's keys, in a file kubectl refuses.
+    assert not list(out.glob("manifests/**/secret-*.yaml"))
+    secret = yaml.safe_load((out / "secrets" / "models" / "coder-32b-api-key.yaml").read_text())
+    assert secret["keys"] == ["api-key"] and secret["secret"] == "coder-32b-api-key"
+    assert "apiVersion" not in secret and "kind" not in secret and "stringData" not in secret
     assert json.loads((out / "settings.json").read_text())["secretKeys"] == [
         "coderKey",
         "hfToken",
