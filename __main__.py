@@ -593,7 +593,7 @@ def workloads_layer(
             image=image,
             env=s.environment.value,
             team=s.team,
-            api_key=keys.api_key is not None,
+            api_key=keys.api_key is not None or s.generates_api_key(name),
             hf_token=keys.hf_token is not None,
             monitoring_namespace=s.scrape_namespace,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
@@ -605,6 +605,7 @@ def workloads_layer(
             ModelRunnerFleetArgs(
                 fleet=fleet,
                 api_key=secrets[keys.api_key] if keys.api_key else None,
+                generate_api_key=s.generates_api_key(name),
                 hf_token=secrets[keys.hf_token] if keys.hf_token else None,
                 prometheus_url=queue_metrics,
                 prometheus_external=s.queue_metrics_external,
@@ -716,6 +717,10 @@ pulumi.export(
     "models",
     {name: {"endpoint": f.endpoint, "service": f.service_name, "namespace": f.namespace} for name, f in fleets.items()},
 )
+api_keys = {name: f.api_key for name, f in fleets.items() if f.api_key is not None}
+if api_keys:
+    # Only as a secret: `pulumi stack output modelApiKeys --show-secrets` for a client's key.
+    pulumi.export("modelApiKeys", pulumi.Output.secret(api_keys))
 pulumi.export("storageClasses", sorted(settings.storage_classes))
 pulumi.export("costEstimate", cost)
 if registry is not None:

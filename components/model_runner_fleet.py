@@ -1,7 +1,8 @@
 """``ModelRunnerFleet``: one model served by vLLM or Ollama, from one ``ModelSpec``.
 
 All specs come from ``components/specs/model_runner.py``; this component only wires them:
-ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals),
+ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals; a prod
+fleet that names no API key gets a generated one),
 the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service, a tailnet
 Ingress (``https://<fleet>-<env>.<tailnet>``) when exposed there, a PodDisruptionBudget when it
 can run more than one replica, autoscaling when max > min (KEDA on queue depth where the engine
@@ -17,6 +18,7 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from components.core.naming import resource_name
 from components.specs import model_runner as spec
@@ -29,7 +31,10 @@ TYPE = "ai-infra:models:ModelRunnerFleet"
 class ModelRunnerFleetArgs:
     fleet: spec.FleetSpec
     api_key: pulumi.Output[str] | None = None
-    """Secret Output with the API key (set iff fleet.api_key_secret); must already be secret."""
+    """Secret Output with the API key from ``--secret`` config; must already be secret."""
+    generate_api_key: bool = False
+    """Generate the API key instead (a ``random.RandomPassword``: prod fleets that name none).
+    ``fleet.api_key_secret`` is set iff one of the two is."""
     hf_token: pulumi.Output[str] | None = None
     """Secret Output with the Hugging Face token (set iff fleet.hf_token_secret)."""
     prometheus_url: pulumi.Input[str] = ""
@@ -50,29 +55,41 @@ class ModelRunnerFleetArgs:
 
 
 class ModelRunnerFleet(pulumi.ComponentResource):
-    """Children: ServiceAccount, Secrets, the weight-staging Job and its NetworkPolicy (shared
-    cache), Deployment|StatefulSet, Service, Ingress (tailnet), PodDisruptionBudget,
+    """Children: the generated API key (RandomPassword, when asked), ServiceAccount, Secrets, the
+    weight-staging Job and its NetworkPolicy (shared cache), Deployment|StatefulSet, Service, Ingress (tailnet), PodDisruptionBudget,
     ScaledObject|HorizontalPodAutoscaler, ServiceMonitor, NetworkPolicy."""
 
     endpoint: pulumi.Output[str]
     """In-cluster OpenAI-compatible base URL."""
+    api_key: pulumi.Output[str] | None
+    """The fleet's API key, a secret Output (None: the API is unauthenticated)."""
     service_name: pulumi.Output[str]
     namespace: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelRunnerFleetArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         f = args.fleet
-        if (f.api_key_secret is None) != (args.api_key is None) or (f.hf_token_secret is None) != (
-            args.hf_token is None
+        keyed = args.api_key is not None or args.generate_api_key
+        if (
+            (f.api_key_secret is None) == keyed
+            or (args.api_key is not None and args.generate_api_key)
+            or (f.hf_token_secret is None) != (args.hf_token is None)
         ):
             raise ValueError("ModelRunnerFleetArgs: api_key/hf_token must be given exactly when the fleet names them")
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on or []))
+        api_key = args.api_key
+        if args.generate_api_key:
+            # 48 letters and digits (~285 bits); `result` is a secret output of the provider.
+            password = random.RandomPassword(
+                resource_name(name, "api-key"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+            )
+            api_key = pulumi.Output.secret(password.result)
         account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
         # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
         # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
         secrets: list[pulumi.Resource] = [account]
         pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
-            (f.api_key_secret, "api-key", args.api_key),
+            (f.api_key_secret, "api-key", api_key),
             (f.hf_token_secret, "token", args.hf_token),
         ]
         for secret_name, key, value in pairs:
@@ -150,8 +167,14 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         self.endpoint = service.metadata.apply(lambda _: f.endpoint)
         self.service_name = service.metadata.apply(lambda m: str(m.name))
         self.namespace = pulumi.Output.from_input(f.namespace)
+        self.api_key = api_key
         self.register_outputs(
-            {"endpoint": self.endpoint, "service_name": self.service_name, "namespace": self.namespace}
+            {
+                "endpoint": self.endpoint,
+                "service_name": self.service_name,
+                "namespace": self.namespace,
+                **({"api_key": api_key} if api_key is not None else {}),
+            }
         )
 
 

@@ -98,6 +98,9 @@ class RecordingMocks(Mocks):
         elif typ.startswith("tailscale:"):
             state.update(self._tailscale_outputs(typ, name))
             rid = state.get("id", rid)
+        elif typ == "random:index/randomPassword:RandomPassword":
+            # A fake of the generated value (the SDK marks `result` secret); never a real key.
+            state.update(result=f"mock-random-{short_hash(typ, name, length=16)}", bcryptHash="$2a$10$mock")
         elif typ == "docker:index/image:Image":
             # The pushed digest: what consumers run. Deterministic from the (content-hash) tag.
             image_name = str(inputs.get("imageName", name))

@@ -9,7 +9,7 @@ import pytest
 
 from components.core.settings import SettingsError
 from planner.mocks import SECRET_SIG
-from planner.render import redact
+from planner.render import plan_document, redact
 from tests.conftest import run_stack, stack_file_config, stack_run, stack_secret_keys
 
 
@@ -239,3 +239,24 @@ def test_prod_with_an_alert_receiver_has_no_mandatory_finding() -> None:
     pack = json.loads((ROOT / "policies" / "prod.json").read_text())
     found = analyze_all(ROOT / "policies", pack, run.registrations)
     assert [f"{v.policy}: {v.message}" for v in found if v.level == "mandatory"] == []
+
+
+def test_prod_vllm_fleets_get_a_generated_api_key_exported_only_as_a_secret() -> None:
+    run = stack_run("prod")
+    (password,) = [r for r in run.registrations if r.type == "random:index/randomPassword:RandomPassword"]
+    assert "coder-32b" in password.urn and password.inputs["length"] >= 32 and password.inputs["special"] is False
+    (secret,) = [
+        r for r in run.registrations if r.type == "kubernetes:core/v1:Secret" and "coder-32b-api-key" in r.urn
+    ]
+    assert SECRET_SIG in json.dumps(secret.inputs["stringData"])
+    deployment = next(r for r in run.registrations if r.urn.endswith("model-coder-32b-deployment"))
+    (server,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in server["env"]}
+    assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "coder-32b-api-key", "key": "api-key"}
+    # The key leaves the stack only as a secret output; Ollama (no API keys) gets none.
+    keys = run.outputs["modelApiKeys"]
+    assert isinstance(keys, dict) and SECRET_SIG in keys
+    assert "mock-random-" not in json.dumps(plan_document("prod", run.registrations, run.outputs))
+    assert "modelApiKeys" not in stack_run("dev").outputs  # dev keeps the choice (and the e2e stack)
+    assert not [r for r in stack_run("dev").registrations if r.type.startswith("random:")]
+

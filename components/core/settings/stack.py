@@ -365,6 +365,14 @@ class StackSettings(Settings):
         hf_token = spec.hf_token_secret or (HF_TOKEN_KEY if HF_TOKEN_KEY in self.secret_keys else None)
         return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
 
+    def generates_api_key(self, name: str) -> bool:
+        """Prod never serves an unauthenticated API: a fleet whose engine takes an API key and
+        that names no ``apiKeySecret`` gets a generated one (a ``random`` password, a Secret,
+        the ``modelApiKeys`` secret output). Dev keeps the choice (and the real-engine e2e,
+        which has no ``random`` provider, creates none)."""
+        spec = self.models[name]
+        return self.is_prod and spec.api_key_secret is None and spec.engine_record.api_key_env is not None
+
     @property
     def clamps(self) -> list[Problem]:
         """Values the platform changes from what the settings say, and why (shown in the plan)."""
