@@ -23,8 +23,8 @@ from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.core.gpu_instances import SPOT_DISCOUNT
-from components.core.labels import aws_tags, standard_labels
-from components.core.naming import k8s_name
+from components.core.labels import aws_tags, selector_labels, standard_labels
+from components.core.naming import k8s_name, resource_name
 from components.core.settings import (
     EKS_API_SERVICE_IP,
     EKS_SERVICE_CIDR,
@@ -61,8 +61,15 @@ from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
 from components.specs.registry import cache_rules, ecr_host
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
-from components.specs.system_network import ClusterNetwork
+from components.specs.system_network import (
+    GRAFANA_PODS,
+    GRAFANA_PORT,
+    GRAFANA_TAILNET_INGRESS,
+    ClusterNetwork,
+    TailnetBackend,
+)
 from components.specs.tailnet_policy import TailnetPolicyInput
+from components.specs.tailscale import GRAFANA_SERVICE_PORT
 from components.tailscale_mesh import AuthKeyArgs, OperatorArgs, TailscaleMesh, TailscaleMeshArgs
 
 
@@ -202,10 +209,36 @@ def cluster_layer(s: StackSettings, cluster_name: str, cost: dict[str, Any]) -> 
 
 def cluster_network(s: StackSettings) -> ClusterNetwork:
     """The addresses system NetworkPolicies name: the VPC on EKS, the configured ranges elsewhere."""
+    backends = [
+        TailnetBackend(
+            namespace=m.namespace,
+            ingress=k8s_name(m.engine_record.name, name),
+            service_port=m.port,
+            pods=selector_labels(app=m.engine_record.name, instance=name),
+            target_port=m.port,
+        )
+        for name, m in sorted(s.models.items())
+        if m.exposure == "tailnet"
+    ]
+    if s.tailscale_operator and s.monitoring.enabled:
+        backends.append(
+            TailnetBackend(
+                namespace=s.monitoring.namespace,
+                ingress=GRAFANA_TAILNET_INGRESS,
+                service_port=GRAFANA_SERVICE_PORT,
+                pods=GRAFANA_PODS,
+                target_port=GRAFANA_PORT,
+            )
+        )
+    ts = s.tailscale
     common: dict[str, Any] = {
         "monitoring_namespace": s.scrape_namespace,
         "external_prometheus_port": s.external_prometheus_port,
         "tailnet_namespace": TAILNET_NAMESPACE if s.tailscale_operator else None,
+        "tailnet_backends": tuple(backends) if s.tailscale_operator else (),
+        "subnet_router": resource_name("mesh", "router") if s.subnet_routes else None,
+        "router_routes": tuple(s.subnet_routes),
+        "router_dns_servers": tuple(sorted({ip for servers in ts.split_dns.values() for ip in servers})),
     }
     if s.cluster.eks is not None:
         return ClusterNetwork(
@@ -418,6 +451,7 @@ def mesh_layer(
         model_ports=sorted({m.port for m in s.models.values()}) or [8000],
         operator_tags=list(ts.operator.tags),
         proxy_tags=list(ts.operator.proxy_tags),
+        api_ports=list(cluster_network(s).api_ports),
     )
     operator = None
     if s.tailscale_operator:

@@ -56,8 +56,9 @@ class ModelRunnerFleetArgs:
 
 class ModelRunnerFleet(pulumi.ComponentResource):
     """Children: the generated API key (RandomPassword, when asked), ServiceAccount, Secrets, the
-    weight-staging Job and its NetworkPolicy (shared cache), Deployment|StatefulSet, Service, Ingress (tailnet), PodDisruptionBudget,
-    ScaledObject|HorizontalPodAutoscaler, ServiceMonitor, NetworkPolicy."""
+    weight-staging Job and its NetworkPolicy (shared cache), Deployment|StatefulSet, Service,
+    Ingress (tailnet), PodDisruptionBudget, ScaledObject|HorizontalPodAutoscaler, ServiceMonitor,
+    NetworkPolicy."""
 
     endpoint: pulumi.Output[str]
     """In-cluster OpenAI-compatible base URL."""

@@ -1,7 +1,7 @@
 """``PlatformNamespace``: one namespace with its Pod Security level and, for workload
 namespaces, the guardrails every tenant gets (default-deny + DNS NetworkPolicies,
-ResourceQuota with a GPU line, LimitRange, the operators' scoped Role); system namespaces get default-deny plus the allows
-their charts need (``specs/system_network.py``). In every namespace the ``default``
+ResourceQuota with a GPU line, LimitRange, the operators' scoped Role); system namespaces get
+default-deny plus the allows their charts need (``specs/system_network.py``). In every namespace the ``default``
 ServiceAccount's token is no longer mounted.
 """
 
@@ -42,7 +42,8 @@ class PlatformNamespace(pulumi.ComponentResource):
     """Children: Namespace and a ServiceAccountPatch of ``default`` (no token automount); for
     workload namespaces also NetworkPolicies default-deny and allow-dns, ResourceQuotas
     ``compute`` and ``priority-guard`` (no pods at classes the namespace may not use),
-    LimitRange ``defaults`` and the operators' Role and RoleBinding (``ai-infra-operator``); for system namespaces given ``network``, the system NetworkPolicies."""
+    LimitRange ``defaults`` and the operators' Role and RoleBinding (``ai-infra-operator``); for
+    system namespaces given ``network``, the system NetworkPolicies."""
 
     namespace_name: pulumi.Output[str]
     """metadata.name of the namespace (depends on its creation)."""

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
 from planner.diff import PlanChanges
 from planner.engine import ProgramRun
@@ -113,12 +114,15 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
     tailnet: dict[str, Any] = raw_tailnet if isinstance(raw_tailnet, dict) else {}
     models: dict[str, Any] = raw_models if isinstance(raw_models, dict) else {}
     for name, spec in sorted(settings.models.items()):
-        callers = [f"namespace {spec.namespace}", *(f"namespace {c}" for c in spec.client_namespaces)]
+        callers = [
+            f"pods labelled {MODEL_CLIENT_LABEL}=true in {spec.namespace}",
+            *(f"namespace {c}" for c in spec.client_namespaces if c != spec.namespace),
+        ]
         if spec.exposure == "tailnet":
             who = ", ".join(settings.tailscale.access.models)
             callers.append(f"the tailnet at {tailnet.get(name, '?')} ({who}, HTTPS via the operator's proxy)")
         if settings.scrape_namespace:
-            callers.append(f"Prometheus ({settings.scrape_namespace}, metrics)")
+            callers.append(f"Prometheus's pods ({settings.scrape_namespace}, metrics)")
         endpoint = (models.get(name) or {}).get("endpoint", "?")
         lines.append(f"  model {name}: {endpoint} (ClusterIP) — callers: {', '.join(callers)}")
     return lines

@@ -16,6 +16,9 @@ MANAGED_BY = "pulumi"
 ENV_LABEL = "ai-infra.io/env"
 TEAM_LABEL = "ai-infra.io/team"
 POOL_LABEL = "ai-infra.io/pool"
+MODEL_CLIENT_LABEL = "ai-infra.io/model-client"
+"""A pod in a fleet's own namespace that may call its API carries this label set to ``"true"``
+(other namespaces' callers are listed in ``models.<n>.clientNamespaces``)."""
 
 _LABEL_VALUE_INVALID = re.compile(r"[^A-Za-z0-9_.-]+")
 

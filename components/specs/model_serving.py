@@ -13,9 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.naming import k8s_name
 from components.core.settings.tailscale import MODEL_TAG, env_tag
 from components.specs.model_runner import FleetSpec, meta
+from components.specs.system_network import PROMETHEUS
 from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
 
 TAILNET_NAMESPACE = "tailscale"
@@ -83,22 +85,35 @@ WEIGHTS_WAIVER = {"ai-infra.io/egress-waiver": "model weights download over HTTP
 def network_policy_args(
     f: FleetSpec, *, tailnet_namespace: str = TAILNET_NAMESPACE
 ) -> k8s.networking.v1.NetworkPolicyInitArgs:
-    """Ingress on the API port: same namespace, listed client namespaces, Prometheus, and for a
-    tailnet fleet only its own Ingress proxy pod from the operator's namespace (no other pod
-    there: not the subnet router, not other fleets' proxies).
+    """Ingress on the API port from: the fleet's own namespace's pods labelled
+    ``ai-infra.io/model-client: "true"`` (not every pod there), the listed client namespaces,
+    Prometheus's pods (not the whole monitoring namespace), and for a tailnet fleet only its own
+    Ingress proxy pod from the operator's namespace (not the subnet router, not other fleets'
+    proxies).
     Egress: none of its own (the namespace's allow-dns only) when a staging Job fills the shared
     cache; HTTPS to the internet (never private ranges or instance metadata) when the pod stages
     its own weights (local NVMe, ephemeral caches)."""
-    peers = [k8s.networking.v1.NetworkPolicyPeerArgs(pod_selector=k8s.meta.v1.LabelSelectorArgs())]
-    sources = sorted(set(f.spec.client_namespaces))
-    if f.monitoring_namespace:
-        sources = sorted({*sources, f.monitoring_namespace})
+    peers = [
+        k8s.networking.v1.NetworkPolicyPeerArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={MODEL_CLIENT_LABEL: "true"})
+        )
+    ]
     peers += [
         k8s.networking.v1.NetworkPolicyPeerArgs(
             namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns})
         )
-        for ns in sources
+        for ns in sorted(set(f.spec.client_namespaces) - {f.namespace})
     ]
+    if f.monitoring_namespace:
+        # kube-prometheus-stack's Prometheus pods (specs/system_network.py PROMETHEUS).
+        peers.append(
+            k8s.networking.v1.NetworkPolicyPeerArgs(
+                namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                    match_labels={"kubernetes.io/metadata.name": f.monitoring_namespace}
+                ),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(PROMETHEUS)),
+            )
+        )
     if f.spec.exposure == "tailnet":
         peers.append(
             ingress_proxy_peer(operator_namespace=tailnet_namespace, namespace=f.namespace, ingress=f.resource_name)

@@ -293,7 +293,9 @@ def operator_rules(*, batch: bool) -> list[k8s.rbac.v1.PolicyRuleArgs]:
             resources=["deployments", "statefulsets", "replicasets", "controllerrevisions"],
             verbs=_READ,
         ),
-        rule(api_groups=["apps"], resources=["deployments/scale", "statefulsets/scale"], verbs=["get", "update", "patch"]),
+        rule(
+            api_groups=["apps"], resources=["deployments/scale", "statefulsets/scale"], verbs=["get", "update", "patch"]
+        ),
         rule(api_groups=["batch"], resources=["jobs", "cronjobs"], verbs=_READ),
         rule(api_groups=["autoscaling"], resources=["horizontalpodautoscalers"], verbs=_READ),
         rule(api_groups=["policy"], resources=["poddisruptionbudgets"], verbs=_READ),

@@ -26,16 +26,21 @@ control plane) and allow the API on 443 and 6443 (kubeadm's port behind the Clus
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
+from components.core.naming import k8s_name
 from components.specs.namespace import allow_dns_args, default_deny_args
 from components.specs.tailscale import PARENT_NAME_LABEL, PARENT_NS_LABEL, PARENT_TYPE_LABEL
 
 GRAFANA_TAILNET_INGRESS = "grafana-tailnet"
 """The Ingress the mesh puts in front of Grafana (components/tailscale_mesh.py)."""
+GRAFANA_PODS = {"app.kubernetes.io/name": "grafana"}
+GRAFANA_PORT = 3000
+"""Grafana's container port (grafana chart: the ``grafana`` container listens on 3000)."""
 
 EGRESS_WAIVER = "ai-infra.io/egress-waiver"
 PUBLIC_INTERNET_EXCEPT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
@@ -65,6 +70,28 @@ class ClusterNetwork:
     proxies connect to ClusterIPs, which the VPC CNI matches before translation."""
     tailnet_namespace: str | None = None
     """Namespace of the Tailscale operator and its proxies, when the mesh runs."""
+    tailnet_backends: tuple[TailnetBackend, ...] = ()
+    """What the tailnet Ingress proxies forward to: the only in-cluster egress they get."""
+    subnet_router: str | None = None
+    """The Connector's name, when the mesh runs a subnet router."""
+    router_routes: tuple[str, ...] = ()
+    """The routes it advertises: it may reach them on ``api_ports`` only (the API endpoint)."""
+    router_dns_servers: tuple[str, ...] = ()
+    """Split-DNS resolvers admins query through it (port 53)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TailnetBackend:
+    """One tailnet Ingress and the Service behind it: the proxy connects to the Service's
+    ClusterIP and port (cmd/k8s-operator/ingress.go @ v1.102.3: ``Proxy: http://<ClusterIP>:<port>``),
+    which the VPC CNI matches before translation; CNIs that match after it see the pods' port."""
+
+    namespace: str
+    ingress: str
+    service_port: int
+    pods: Mapping[str, str]
+    """The backend pods' labels."""
+    target_port: int
 
 
 def _port(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
@@ -205,7 +232,7 @@ def _monitoring(
     ns: str, net: ClusterNetwork, labels: Mapping[str, str]
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
     prom = [_pods(PROMETHEUS)]
-    grafana = {"app.kubernetes.io/name": "grafana"}
+    grafana = dict(GRAFANA_PODS)
     opencost = {"app.kubernetes.io/name": "opencost"}
     alertmanager = {"app.kubernetes.io/name": "alertmanager"}
     return [
@@ -244,7 +271,7 @@ def _monitoring(
             ns,
             labels,
             grafana,
-            ingress=[_in(prom, 3000), *_grafana_tailnet(ns, net)],
+            ingress=[_in(prom, GRAFANA_PORT), *_grafana_tailnet(ns, net)],
             egress=[_out(prom, 9090), _out([_pods(alertmanager)], 9093)],
         ),
         _policy(
@@ -287,7 +314,7 @@ def _grafana_tailnet(ns: str, net: ClusterNetwork) -> list[k8s.networking.v1.Net
     if not net.tailnet_namespace:
         return []
     proxy = {PARENT_TYPE_LABEL: "ingress", PARENT_NS_LABEL: ns, PARENT_NAME_LABEL: GRAFANA_TAILNET_INGRESS}
-    return [_in([_pods(proxy, net.tailnet_namespace)], 3000)]
+    return [_in([_pods(proxy, net.tailnet_namespace)], GRAFANA_PORT)]
 
 
 def _tailscale(
@@ -295,26 +322,41 @@ def _tailscale(
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
     # The operator and its proxies (StatefulSets it creates, unseen by CrossGuard) reach the
     # coordination server and DERP relays over HTTPS, STUN on UDP 3478 and peers on WireGuard's
-    # UDP 41641 (Tailscale KB "What firewall ports should I open"); the Ingress proxies and the
-    # subnet router forward tailnet traffic into the cluster and the VPC, where the tailnet
-    # policy (grants) is the gate and each destination's NetworkPolicy admits the proxy.
+    # UDP 41641 (Tailscale KB "What firewall ports should I open"). Inside the cluster and the
+    # VPC each proxy reaches only what it forwards to: an Ingress proxy its Service's port (and
+    # the backend pods' port), the subnet router the API endpoint's port on its routes and the
+    # split-DNS resolvers; the operator only the API server (allow-apiserver). The tailnet
+    # policy (grants) is the gate in front, each destination's NetworkPolicy the one behind.
     internet = _internet()
     udp = [k8s.networking.v1.NetworkPolicyPortArgs(port=p, protocol="UDP") for p in (3478, 41641)]
-    inside = _cidrs([*net.private_cidrs, *([net.service_cidr] if net.service_cidr else [])])
-    return [
+    policies = [
         _policy(
             "tailscale-mesh",
             ns,
             labels,
             {},
-            egress=[
-                _out(internet, 443),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=internet, ports=udp),
-                _out(inside),
-            ],
+            egress=[_out(internet, 443), k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=internet, ports=udp)],
             waiver="Tailscale coordination, DERP relays (HTTPS), STUN and WireGuard (UDP)",
         )
     ]
+    for b in net.tailnet_backends:
+        proxy = {PARENT_TYPE_LABEL: "ingress", PARENT_NS_LABEL: b.namespace, PARENT_NAME_LABEL: b.ingress}
+        egress = [_out([_pods(b.pods, b.namespace)], b.target_port)]
+        if net.service_cidr:
+            egress.insert(0, _out(_cidrs([net.service_cidr]), b.service_port))
+        policies.append(_policy(k8s_name("proxy", b.namespace, b.ingress), ns, labels, proxy, egress=egress))
+    if net.subnet_router and net.router_routes:
+        router = {PARENT_TYPE_LABEL: "connector", PARENT_NS_LABEL: ns, PARENT_NAME_LABEL: net.subnet_router}
+        egress = [_out(_cidrs(net.router_routes), *net.api_ports)]
+        if net.router_dns_servers:
+            dns = [k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
+            egress.append(
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=_cidrs([str(ipaddress.ip_network(ip)) for ip in net.router_dns_servers]), ports=dns
+                )
+            )
+        policies.append(_policy("subnet-router", ns, labels, router, egress=egress))
+    return policies
 
 
 _EXTRA = {

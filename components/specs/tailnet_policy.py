@@ -9,7 +9,9 @@ so each one is as narrow as the job it does:
 * the ``monitoring`` principals reach ``tag:monitoring`` (Grafana's tailnet Ingress) on 443 only;
 * ``tag:gpu-node`` machines reach each other on any port (NCCL / torch.distributed pick ports at
   run time) and nothing else;
-* the ``admins`` reach the subnet router's routes on 443 (the EKS API endpoint), the split-DNS
+* the ``admins`` reach the subnet router's routes on the API endpoint's port only (443 on EKS;
+  443 and 6443 on an existing cluster), which is also all the router's NetworkPolicy lets it
+  reach there (``specs/system_network.py``), the split-DNS
   resolvers on 53, and ``tag:gpu-node`` on 22 for Tailscale SSH (``check`` mode in prod).
 
 ``tests`` hold an accept and a deny assertion for every tag a grant reaches and a deny for every
@@ -64,6 +66,8 @@ class TailnetPolicyInput:
     """The fleets' API container ports (never reachable from the tailnet directly)."""
     operator_tags: Sequence[str] = (OPERATOR_TAG,)
     proxy_tags: Sequence[str] = (PROXY_TAG,)
+    api_ports: Sequence[int] = (443,)
+    """The Kubernetes API endpoint's ports: the admins' grant on the routes."""
 
 
 def _groups_only(principals: Sequence[str]) -> list[str]:
@@ -91,7 +95,7 @@ def grants(p: TailnetPolicyInput) -> list[dict[str, Any]]:
     # Training traffic between GPU machines: collective libraries pick ports at run time.
     found.append({"src": [GPU_NODE_TAG], "dst": [GPU_NODE_TAG], "ip": ["*"]})
     if p.admins and p.routes:
-        found.append({"src": list(p.admins), "dst": list(p.routes), "ip": [HTTPS]})
+        found.append({"src": list(p.admins), "dst": list(p.routes), "ip": [f"tcp:{port}" for port in p.api_ports]})
     if p.admins and p.dns_servers:
         found.append({"src": list(p.admins), "dst": list(p.dns_servers), "ip": ["tcp:53", "udp:53"]})
     if p.admins and p.ssh_users:
@@ -162,7 +166,7 @@ def policy_tests(p: TailnetPolicyInput, env_tag: str) -> list[dict[str, Any]]:
         }
     )
     for src in _groups_only(p.admins):
-        accept = [_host_port(ip, 443) for ip in routed]
+        accept = [_host_port(ip, port) for ip in routed for port in p.api_ports]
         if p.ssh_users:
             accept.append(f"{GPU_NODE_TAG}:22")
         tests.append(

@@ -62,3 +62,30 @@ def test_no_tailscale_secret_in_plain_outputs_or_plan_json() -> None:
         json.loads(json.dumps(plan_document("p", [provider], {})))["resources"][0]["inputs"]["oauthClientSecret"]
         == "[secret]"
     )
+
+
+def test_prod_tailscale_egress_names_the_real_proxies_and_router() -> None:
+    run = stack_run("prod")
+    netpols = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]
+        for r in run.registrations
+        if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy" and r.inputs["metadata"]["namespace"] == "tailscale"
+    }
+    (connector,) = [r.inputs for r in run.registrations if r.type == CONNECTOR]
+    router = netpols["subnet-router"]
+    assert router["podSelector"]["matchLabels"]["tailscale.com/parent-resource"] == connector["metadata"]["name"]
+    assert router["egress"][0]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    ingresses = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r.inputs
+        for r in run.registrations
+        if r.type == "kubernetes:networking.k8s.io/v1:Ingress"
+    }
+    assert ingresses  # coder-32b and Grafana
+    for (namespace, name), ingress in ingresses.items():
+        proxy = netpols[f"proxy-{namespace}-{name}"]
+        port = ingress["spec"]["defaultBackend"]["service"]["port"]["number"]
+        assert proxy["egress"][0]["ports"] == [{"port": port, "protocol": "TCP"}]
+    # The admins' grant: the routes on the API endpoint's port only.
+    acl = json.loads(next(r.inputs["acl"] for r in run.registrations if r.type == "tailscale:index/acl:Acl"))
+    admin_grants = [g for g in acl["grants"] if g["dst"] == connector["spec"]["subnetRouter"]["advertiseRoutes"]]
+    assert admin_grants and all(g["ip"] == ["tcp:443"] for g in admin_grants)

@@ -169,9 +169,14 @@ def test_network_policy_allows_clients_and_the_fleets_own_tailnet_proxy_and_leav
         for p in peers
         if p.namespace_selector and p.pod_selector is None
     }
-    # The operator's namespace is never admitted whole: only the proxy pod of this fleet's Ingress.
-    assert whole_namespaces == {"apps", "monitoring"}
-    (proxy,) = [p for p in peers if p.namespace_selector and p.pod_selector is not None]
+    # Only listed client namespaces are admitted whole: from monitoring Prometheus's pods, from the
+    # operator's namespace the proxy pod of this fleet's Ingress, from its own the labelled clients.
+    assert whole_namespaces == {"apps"}
+    prometheus, proxy = [p for p in peers if p.namespace_selector and p.pod_selector is not None]
+    assert prometheus.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "monitoring"}
+    assert prometheus.pod_selector.match_labels == {"app.kubernetes.io/name": "prometheus"}
+    (own,) = [p for p in peers if p.namespace_selector is None]
+    assert own.pod_selector.match_labels == {"ai-infra.io/model-client": "true"}
     assert proxy.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}
     assert proxy.pod_selector.match_labels == {
         "tailscale.com/parent-resource-type": "ingress",
@@ -181,6 +186,7 @@ def test_network_policy_allows_clients_and_the_fleets_own_tailnet_proxy_and_leav
     assert [p.port for p in np.ingress[0].ports] == [8000]
     cluster_only = serving.network_policy_args(fleet("coder-32b", env="prod")).spec
     assert all(p.pod_selector is None for p in cluster_only.ingress[0].from_ if p.namespace_selector)
+    assert not [p for p in cluster_only.ingress[0].from_ if p.pod_selector and not p.pod_selector.match_labels]
     # The shared cache is filled by the staging Job: the server pods have no egress of their own.
     assert f.staged_by_job and np.egress is None
     egress = serving.stage_network_policy_args(f).spec.egress[0]

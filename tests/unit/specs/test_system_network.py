@@ -112,18 +112,47 @@ def test_kueue_admits_the_api_server_on_its_webhook_and_visibility_ports() -> No
     }
 
 
-def test_the_mesh_reaches_tailscale_and_the_cluster_and_only_grafanas_proxy_reaches_grafana() -> None:
+def test_the_mesh_reaches_tailscale_and_each_proxy_only_what_it_forwards_to() -> None:
+    from components.specs.system_network import TailnetBackend
+
     net = ClusterNetwork(
         private_cidrs=("10.50.0.0/16",),
         service_cidr="172.20.0.0/16",
         monitoring_namespace="monitoring",
         tailnet_namespace="tailscale",
+        tailnet_backends=(
+            TailnetBackend(
+                namespace="models", ingress="vllm-coder", service_port=8000, pods={"app": "vllm"}, target_port=8000
+            ),
+        ),
+        subnet_router="mesh-router",
+        router_routes=("10.50.0.0/16",),
+        router_dns_servers=("10.50.0.2",),
     )
-    (mesh,) = [p for name, p in _policies("tailscale", net).items() if name == "tailscale-mesh"]
-    https, udp, inside = mesh.spec.egress
+    policies = _policies("tailscale", net)
+    mesh = policies["tailscale-mesh"]
+    # Every pod: the coordination server and relays only; nothing inside the VPC or Service range.
+    https, udp = mesh.spec.egress
     assert _ports(https) == [443] and {(p.port, p.protocol) for p in udp.ports} == {(3478, "UDP"), (41641, "UDP")}
-    assert _cidrs(inside, "to") == ["10.50.0.0/16", "172.20.0.0/16"] and inside.ports is None
     assert mesh.metadata.annotations["ai-infra.io/egress-waiver"]
+    # An Ingress proxy: its Service's ClusterIP range and its backend pods, on their port only.
+    proxy = policies["proxy-models-vllm-coder"].spec
+    assert proxy.pod_selector.match_labels == {
+        "tailscale.com/parent-resource-type": "ingress",
+        "tailscale.com/parent-resource-ns": "models",
+        "tailscale.com/parent-resource": "vllm-coder",
+    }
+    service, pods = proxy.egress
+    assert _cidrs(service, "to") == ["172.20.0.0/16"] and _ports(service) == [8000]
+    assert pods.to[0].pod_selector.match_labels == {"app": "vllm"} and _ports(pods) == [8000]
+    # The subnet router: the API endpoint's port on its routes, and the split-DNS resolvers.
+    router = policies["subnet-router"].spec
+    assert router.pod_selector.match_labels["tailscale.com/parent-resource-type"] == "connector"
+    api, dns = router.egress
+    assert _cidrs(api, "to") == ["10.50.0.0/16"] and _ports(api) == [443]
+    assert _cidrs(dns, "to") == ["10.50.0.2/32"] and {p.port for p in dns.ports} == {53}
+    # No rule anywhere in the namespace opens every port.
+    assert all(rule.ports for p in policies.values() for rule in (p.spec.egress or []) if p.metadata.name != "default-deny")
     grafana = _policies("monitoring", net)["grafana"].spec
     (proxy,) = grafana.ingress[1].from_
     assert proxy.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}

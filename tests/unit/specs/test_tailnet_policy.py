@@ -120,3 +120,16 @@ def test_the_section_j_policies_pass_the_generated_policy(s: StackSettings) -> N
     # SSH with prod's configuration (policies/prod.json): check mode on GPU machines.
     config = {"checkDestinations": ["tag:ai-infra-prod", "tag:gpu-node"]} if s.is_prod else {}
     assert violations(policy_by_name(pack.POLICIES, "tailscale-ssh-restricted"), TS_ACL, props, config) == []
+
+
+def test_admins_reach_the_routes_on_the_api_ports_only() -> None:
+    from dataclasses import replace
+
+    base = policy_input(PROD)
+    (grant,) = [g for g in tailnet_policy(base)["grants"] if g["dst"] == list(base.routes)]
+    assert grant["ip"] == ["tcp:443"]  # EKS: the private endpoint's port, not the whole VPC's services
+    existing = replace(base, api_ports=(443, 6443))
+    (grant,) = [g for g in tailnet_policy(existing)["grants"] if g["dst"] == list(base.routes)]
+    assert grant["ip"] == ["tcp:443", "tcp:6443"]
+    admin_tests = [t for t in tailnet_policy(existing)["tests"] if t["src"] in base.admins]
+    assert admin_tests and all(any(a.endswith(":6443") for a in t["accept"]) for t in admin_tests)
