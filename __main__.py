@@ -486,6 +486,7 @@ def mesh_layer(
             magic_dns=ts.magic_dns,
             split_dns={d: list(v) for d, v in ts.split_dns.items()},
             operator=operator,
+            own_policy=ts.policy == "own",
         ),
         opts=pulumi.ResourceOptions(providers=[provider, c.k8s_provider]),
     )

@@ -109,10 +109,14 @@ class TailscaleMeshArgs:
     magic_dns: bool = True
     split_dns: Mapping[str, Sequence[str]] = field(default_factory=dict)
     operator: OperatorArgs | None = None
+    own_policy: bool = True
+    """Write the policy file and the tailnet-wide settings (``tailscale.policy: own``); False
+    (``shared``): another stack owns them, this one creates only keys and the operator."""
 
 
 class TailscaleMesh(pulumi.ComponentResource):
-    """Children: Acl, TailnetSettings, DnsPreferences, DnsSplitNameservers, TailnetKeys,
+    """Children: Acl, TailnetSettings, DnsPreferences, DnsSplitNameservers (``own_policy`` only),
+    TailnetKeys,
     OauthClient, Secret ``operator-oauth``, helm.v3.Release ``tailscale-operator``, ProxyClass,
     Connector, Ingress (Grafana)."""
 
@@ -123,33 +127,37 @@ class TailscaleMesh(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TailscaleMeshArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        acl = tailscale.Acl(
-            resource_name(name, "policy"),
-            acl=policy_json(args.policy),
-            overwrite_existing_content=False,
-            reset_acl_on_destroy=False,
-            # Adopt the tailnet's existing policy (the only ID is "acl"), then replace it with ours.
-            opts=pulumi.ResourceOptions(parent=self, import_="acl", retain_on_delete=True),
-        )
-        after_policy = pulumi.ResourceOptions(parent=self, depends_on=[acl])
-        # Tailnet-wide: a Delete would change the tailnet for every team, so the stack lets go.
-        tailnet_wide = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
-        tailscale.TailnetSettings(
-            resource_name(name, "settings"),
-            acls_externally_managed_on=True,
-            devices_approval_on=args.device_approval,
-            # Let's Encrypt certificates for the tailnet Ingress endpoints.
-            https_enabled=True,
-            opts=pulumi.ResourceOptions.merge(after_policy, tailnet_wide),
-        )
-        tailscale.DnsPreferences(resource_name(name, "magicdns"), magic_dns=args.magic_dns, opts=tailnet_wide)
-        for domain, servers in sorted(args.split_dns.items()):
-            tailscale.DnsSplitNameservers(
-                resource_name(name, f"split-dns-{domain}"),
-                domain=domain,
-                nameservers=list(servers),
-                opts=tailnet_wide,
+        acl: tailscale.Acl | None = None
+        if args.own_policy:
+            acl = tailscale.Acl(
+                resource_name(name, "policy"),
+                acl=policy_json(args.policy),
+                overwrite_existing_content=False,
+                reset_acl_on_destroy=False,
+                # Adopt the tailnet's existing policy (the only ID is "acl"), then replace it with ours.
+                opts=pulumi.ResourceOptions(parent=self, import_="acl", retain_on_delete=True),
             )
+        policy_first = [acl] if acl is not None else []
+        after_policy = pulumi.ResourceOptions(parent=self, depends_on=policy_first)
+        if args.own_policy:
+            # Tailnet-wide: a Delete would change the tailnet for every team, so the stack lets go.
+            tailnet_wide = pulumi.ResourceOptions(parent=self, retain_on_delete=True)
+            tailscale.TailnetSettings(
+                resource_name(name, "settings"),
+                acls_externally_managed_on=True,
+                devices_approval_on=args.device_approval,
+                # Let's Encrypt certificates for the tailnet Ingress endpoints.
+                https_enabled=True,
+                opts=pulumi.ResourceOptions.merge(after_policy, tailnet_wide),
+            )
+            tailscale.DnsPreferences(resource_name(name, "magicdns"), magic_dns=args.magic_dns, opts=tailnet_wide)
+            for domain, servers in sorted(args.split_dns.items()):
+                tailscale.DnsSplitNameservers(
+                    resource_name(name, f"split-dns-{domain}"),
+                    domain=domain,
+                    nameservers=list(servers),
+                    opts=tailnet_wide,
+                )
 
         keys: dict[str, pulumi.Output[str]] = {}
         for key_name, key in sorted(args.auth_keys.items()):
@@ -168,10 +176,14 @@ class TailscaleMesh(pulumi.ComponentResource):
             keys[key_name] = pulumi.Output.secret(minted.key)
         self.auth_keys = pulumi.Output.secret(pulumi.Output.all(**keys)) if keys else pulumi.Output.from_input({})
 
-        self.operator = self._operator(name, args.operator, acl, env_tag(args.policy.env)) if args.operator else None
+        self.operator = (
+            self._operator(name, args.operator, policy_first, env_tag(args.policy.env)) if args.operator else None
+        )
         self.register_outputs({"auth_keys": self.auth_keys})
 
-    def _operator(self, name: str, op: OperatorArgs, acl: tailscale.Acl, stack_tag: str) -> pulumi.Resource:
+    def _operator(
+        self, name: str, op: OperatorArgs, policy_first: list[pulumi.Resource], stack_tag: str
+    ) -> pulumi.Resource:
         if op.client_id is not None and op.client_secret is not None:
             client_id, client_secret = op.client_id, op.client_secret
         else:
@@ -180,7 +192,7 @@ class TailscaleMesh(pulumi.ComponentResource):
                 scopes=list(OPERATOR_SCOPES),
                 tags=list(op.tags),
                 description="ai-infra tailscale operator",
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[acl]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=policy_first),
             )
             client_id, client_secret = pulumi.Output.secret(client.id), pulumi.Output.secret(client.key)
         secret = k8s.core.v1.Secret(
@@ -203,7 +215,7 @@ class TailscaleMesh(pulumi.ComponentResource):
                 node_selector=op.node_selector,
                 proxy_class=proxy_class_name,
             ),
-            depends_on=[secret, acl, *op.depends_on],
+            depends_on=[secret, *policy_first, *op.depends_on],
         )
         # Not an `addons` chart: the operator's OAuth Secret and tags belong to this stack.
         assert release is not None
@@ -228,7 +240,7 @@ class TailscaleMesh(pulumi.ComponentResource):
                     proxy_class=proxy_class_name,
                 ),
                 # The policy's autoApprovers must exist before the routes are first advertised.
-                pulumi.ResourceOptions(parent=self, depends_on=[*after_crds, acl]),
+                pulumi.ResourceOptions(parent=self, depends_on=[*after_crds, *policy_first]),
             )
         if op.grafana_namespace:
             k8s.networking.v1.Ingress(

@@ -98,6 +98,9 @@ _PROD: dict[str, Any] = {
             "systemPool": {"instanceTypes": ["m7i.xlarge"], "desiredSize": 3, "maxSize": 6},
         },
     },
+    # Prod's stack owns the tailnet policy and tailnet-wide settings; other stacks on the same
+    # tailnet (dev ones: the field's default) use `shared` and add only their devices and keys.
+    "tailscale": {"policy": "own"},
     "nodePools": {
         "serving": {"instanceTypes": ["g6e.12xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 4, "gpuCap": 16},
         "training": {

@@ -9,6 +9,11 @@ from planner.render import plan_document
 from tests.conftest import MESH, MESH_SECRETS, run_stack, stack_file_config, stack_run
 
 CONNECTOR = "kubernetes:tailscale.com/v1alpha1:Connector"
+TAILNET_WIDE = {
+    "tailscale:index/acl:Acl",
+    "tailscale:index/tailnetSettings:TailnetSettings",
+    "tailscale:index/dnsPreferences:DnsPreferences",
+}
 
 
 def test_prod_plans_the_mesh_and_the_connector_for_its_vpc_cidr() -> None:
@@ -42,6 +47,12 @@ def test_dev_plans_no_mesh_unless_switched_on() -> None:
     run = run_stack("dev", config, secret_keys=[f"ai-infra:{k}" for k in sorted(MESH_SECRETS)])
     (connector,) = [r.inputs for r in run.registrations if r.type == CONNECTOR]
     assert connector["spec"]["subnetRouter"]["advertiseRoutes"] == ["10.40.0.0/16"]  # the default vpcCidr
+    # A dev stack shares the tailnet by default: no policy file, no tailnet-wide settings.
+    assert not [r for r in run.registrations if r.type in TAILNET_WIDE]
+    assert [r for r in run.registrations if r.type == "tailscale:index/oauthClient:OauthClient"]  # the operator's
+    owned = {**config, "ai-infra:tailscale": {**MESH["tailscale"], "policy": "own"}}
+    run = run_stack("dev", owned, secret_keys=[f"ai-infra:{k}" for k in sorted(MESH_SECRETS)])
+    assert {r.type for r in run.registrations} >= TAILNET_WIDE
     acl = json.loads(next(r.inputs["acl"] for r in run.registrations if r.type == "tailscale:index/acl:Acl"))
     assert acl["ssh"][0]["action"] == "accept"  # check mode is prod's
 

@@ -121,3 +121,28 @@ def test_the_operators_tags_come_from_settings_and_own_what_it_assigns() -> None
     assert owners["tag:ts-proxy"] == owners["tag:model-runner"] == owners["tag:subnet-router"] == ["tag:ts-op"]
     problems = _problems("dev", deep_merge(MESH, {"tailscale": {"operator": {"tags": ["k8s-operator"]}}}))
     assert "ai-infra:tailscale.operator.tags[0]" in problems
+
+
+def test_who_owns_the_tailnet_is_said_loudly() -> None:
+    prod = dict(mesh_settings("prod").warnings)
+    assert "REPLACES THE WHOLE TAILNET POLICY FILE" in prod["tailscale.policy"]
+    dev = mesh_settings("dev")
+    assert dev.tailscale.policy == "shared"
+    shared = dict(dev.warnings)["tailscale.policy"]
+    assert "writes no policy" in shared and "tag:ai-infra-dev" in shared and "10.40.0.0/16" in shared
+    assert "tailscale.policy" not in dict(settings_for("dev").warnings)  # no mesh, no word
+
+
+def test_everyone_on_the_tailnet_reaching_prod_models_is_warned() -> None:
+    anyone = mesh_settings("prod", tailscale={"access": {"models": ["autogroup:member"]}})
+    assert "every member of the tailnet" in dict(anyone.warnings)["tailscale.access.models"]
+    assert "tailscale.access.models" not in dict(mesh_settings("prod").warnings)
+    dev = mesh_settings("dev", tailscale={"access": {"models": ["autogroup:member"]}})
+    assert "tailscale.access.models" not in dict(dev.warnings)
+
+
+def test_admins_without_a_group_break_ssh_tests_and_are_refused() -> None:
+    with pytest.raises(SettingsError) as err:
+        mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}})
+    assert "ai-infra:tailscale.access.admins: must include a group: while tailscale.ssh.enabled" in str(err.value)
+    mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}, "ssh": {"enabled": False}})

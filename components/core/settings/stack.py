@@ -402,6 +402,7 @@ class StackSettings(Settings):
                 )
             )
         found += capacity_warnings(self)
+        found += _tailscale_warnings(self)
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -508,6 +509,43 @@ def _registry_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
+def _tailscale_warnings(s: StackSettings) -> list[Problem]:
+    """Who owns the tailnet: loud when this stack replaces its policy, and what a sharing stack
+    needs from the owner; everyone in the tailnet reaching prod's models."""
+    ts = s.tailscale
+    if not ts.enabled:
+        return []
+    found: list[Problem] = []
+    if ts.policy == "own":
+        found.append(
+            (
+                "tailscale.policy",
+                f"is own: `pulumi up` REPLACES THE WHOLE TAILNET POLICY FILE of {ts.tailnet} (adopting the "
+                "console's) and sets tailnet-wide settings (HTTPS, MagicDNS, split DNS"
+                + (", device approval on" if s.is_prod else "")
+                + "); every other stack on this tailnet must use tailscale.policy: shared",
+            )
+        )
+    else:
+        tags = sorted(s.tailscale_tag_owners)
+        routes = s.subnet_routes
+        found.append(
+            (
+                "tailscale.policy",
+                f"is shared: this stack writes no policy; the owning stack's policy must own tags {tags}"
+                + (f" and auto-approve routes {routes} for tag:subnet-router" if routes else ""),
+            )
+        )
+    if s.is_prod and "autogroup:member" in ts.access.models:
+        found.append(
+            (
+                "tailscale.access.models",
+                "lists autogroup:member: every member of the tailnet may call prod's models; name a group instead",
+            )
+        )
+    return found
+
+
 def _tailscale_problems(s: StackSettings) -> list[Problem]:
     """The mesh: on only with its tailnet, credentials and admins; tailnet fleets need it; every
     tag a key uses has an owner. Secret values are never read here, only whether they were given."""
@@ -535,6 +573,16 @@ def _tailscale_problems(s: StackSettings) -> list[Problem]:
     if not ts.access.admins:
         problems.append(
             ("tailscale.access.admins", "must name at least one group:/autogroup: that administers the mesh")
+        )
+    if ts.access.admins and ts.ssh.enabled and not any(a.startswith("group:") for a in ts.access.admins):
+        # sshTests take users or groups, never autogroups: without a group the policy's ssh rules
+        # go untested, which Tailscale accepts but the pack (rule 70) refuses.
+        problems.append(
+            (
+                "tailscale.access.admins",
+                "must include a group: while tailscale.ssh.enabled (sshTests test SSH from a group; autogroups "
+                "cannot be tested): add a group, or set ssh.enabled: false",
+            )
         )
     if s.tailnet_fleets and not ts.access.models:
         problems.append(("tailscale.access.models", f"must name who may call the tailnet models {s.tailnet_fleets}"))

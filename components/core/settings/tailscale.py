@@ -130,6 +130,12 @@ class SshSettings(Settings):
 class TailscaleSettings(Settings):
     enabled: bool = False
     """Run the mesh: tailnet policy, auth keys, operator, subnet router, tailnet endpoints."""
+    policy: Literal["own", "shared"] = "shared"
+    """``own``: this stack writes the whole tailnet policy file (adopting and replacing the
+    console's) and the tailnet-wide settings (HTTPS, MagicDNS, split DNS, device approval in
+    prod) — one stack per tailnet (prod's preset). ``shared``: the tailnet's policy belongs to
+    another stack; this one only adds its devices, keys, operator and router, and the plan
+    lists the tags and routes the owner's policy must carry."""
     tailnet: str | None = Field(None, pattern=TAILNET_DNS.pattern)
     """The tailnet's DNS name (``tail1234.ts.net``, admin console → DNS): endpoints are
     ``https://<host>.<tailnet>``."""
