@@ -471,6 +471,7 @@ def mesh_layer(
             grafana_namespace=s.monitoring.namespace if s.monitoring.enabled else None,
             grafana_host=k8s_name("grafana", env),
             depends_on=[namespace],
+            image_digests=s.chart_digests("tailscale-operator"),
         )
     return TailscaleMesh(
         "mesh",
@@ -524,6 +525,7 @@ def platform_services_layer(
                 serving_pools=s.serving_pools,
                 service_monitor=monitoring is not None,
                 preinstalled=s.preinstalled,
+                image_digests=s.chart_digests("cluster-autoscaler"),
             ),
             opts=pulumi.ResourceOptions(
                 providers=c.all_providers, depends_on=[*c.aws.pools.values(), *after_monitoring]
@@ -688,6 +690,7 @@ def batch_layer(
             node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
             replicas=2 if s.is_prod else 1,
             preinstalled=s.preinstalled,
+            image_digests=s.chart_digests("kueue"),
             depends_on=[
                 ns.system["kueue-system"],
                 *(ns.workload[n] for n in s.batch_namespaces),

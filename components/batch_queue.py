@@ -52,6 +52,8 @@ class BatchQueueArgs:
     """The batch namespaces (their LocalQueues) and the monitoring stack (its CRDs)."""
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    image_digests: dict[str, str] = field(default_factory=dict)
+    """The chart's images by digest (``addons.<chart>.imageDigests``; prod requires them)."""
 
 
 class BatchQueue(pulumi.ComponentResource):
@@ -79,6 +81,7 @@ class BatchQueue(pulumi.ComponentResource):
             ),
             depends_on=args.depends_on,
             preinstalled=args.preinstalled,
+            image_digests=args.image_digests,
         )
         kueue = [release] if release else []
         after = pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *args.depends_on])

@@ -7,7 +7,7 @@ breaks ties. Chart line and image tag follow the cluster's minor version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -36,6 +36,8 @@ class ClusterAutoscalerArgs:
     service_monitor: bool = False
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    image_digests: dict[str, str] = field(default_factory=dict)
+    """The chart's images by digest (``addons.<chart>.imageDigests``; prod requires them)."""
     """Ship the chart's ServiceMonitor (the monitoring stack, and so its CRD, exists)."""
 
 
@@ -82,6 +84,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             values=values,
             depends_on=irsa.permissions,
             preinstalled=args.preinstalled,
+            image_digests=args.image_digests,
         )
         self.role_arn = irsa.role.arn
         self.register_outputs({"role_arn": self.role_arn})

@@ -94,6 +94,8 @@ class OperatorArgs:
     grafana_host: str = "grafana"
     depends_on: Sequence[pulumi.Resource] = ()
     """The operator's namespace."""
+    image_digests: Mapping[str, str] = field(default_factory=dict)
+    """The operator and proxy images by digest (``tailscale.operator.imageDigests``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +218,7 @@ class TailscaleMesh(pulumi.ComponentResource):
                 proxy_class=proxy_class_name,
             ),
             depends_on=[secret, *policy_first, *op.depends_on],
+            image_digests=op.image_digests,
         )
         # Not an `addons` chart: the operator's OAuth Secret and tags belong to this stack.
         assert release is not None

@@ -92,6 +92,7 @@ POLICY_KEYS = {
     "k8s-image-tag-not-latest": "ai-infra:modelImages",
     "k8s-image-trusted-registry": "ai-infra:registry.build / modelImages",
     "k8s-image-pull-policy": "ai-infra:modelImages",
+    "kms-keys-guarded": "ai-infra:cluster.eks.keyAdminPrincipalArns (or adminPrincipalArns)",
 }
 """The stack key that fixes a policy's violation, where the violation comes from settings."""
 

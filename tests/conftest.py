@@ -24,7 +24,15 @@ from planner.stack_config import project_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CIDRS = {"cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}}}
-PROD_ADMINS = {"cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/deployer"]}}}
+TEST_DIGEST = "sha256:" + "ab" * 32
+PROD_ADMINS = {
+    "cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/deployer"]}},
+    # Prod runs chart images by digest (components/core/chart_images.py).
+    "addons": {
+        "cluster-autoscaler": {"imageDigests": {"cluster-autoscaler": TEST_DIGEST}},
+        "kueue": {"imageDigests": {"manager": TEST_DIGEST}},
+    },
+}
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
@@ -61,6 +69,7 @@ MESH: dict[str, Any] = {
             "group:sre": ["sre@example.com"],
         },
         "access": {"admins": ["group:admins"], "models": ["group:ml"], "monitoring": ["group:sre"]},
+        "operator": {"imageDigests": {"operator": TEST_DIGEST, "proxy": TEST_DIGEST}},
     }
 }
 """The Tailscale mesh switched on with a tailnet, groups and access (its OAuth keys: ``MESH_SECRETS``)."""

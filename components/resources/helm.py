@@ -7,13 +7,15 @@ are atomic so a failed install rolls back instead of leaving a half-installed op
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.core.chart_images import digest_values
 from components.core.charts import Chart
+from components.core.settings import deep_merge
 
 
 def pinned_release(
@@ -25,11 +27,18 @@ def pinned_release(
     values: pulumi.Input[dict[str, Any]],
     depends_on: Sequence[pulumi.Resource] = (),
     preinstalled: frozenset[str] = frozenset(),
+    image_digests: Mapping[str, str] | None = None,
 ) -> k8s.helm.v3.Release | None:
     """The release, or None when the cluster already runs the chart (``addons.<chart>.install:
-    false``): then the caller's own objects depend on nothing of it (its CRDs are already there)."""
+    false``): then the caller's own objects depend on nothing of it (its CRDs are already there).
+    ``image_digests`` pins the chart's images (``components/core/chart_images.py``)."""
     if chart.name in preinstalled:
         return None
+    if image_digests:
+        digests = dict(image_digests)
+        values = pulumi.Output.from_input(values).apply(
+            lambda v: deep_merge(v, digest_values(chart.name, digests, v))
+        )
     return k8s.helm.v3.Release(
         logical_name,
         name=chart.name,

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 
+from components.core.chart_images import CHART_IMAGES, DIGEST, PLACEHOLDER_DIGEST
 from components.core.charts import ADDON_CHARTS
 from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.quantities import cores, gib
@@ -136,6 +137,9 @@ class AddonSettings(Settings):
     install: bool = True
     """False: the cluster already runs this operator (its CRDs included), so the program installs
     no chart for it but still creates its own objects for it (ServiceMonitors, queues...)."""
+    image_digests: dict[str, str] = Field(default_factory=dict)
+    """Image name (``components/core/chart_images.py``) -> ``sha256:...`` the chart runs it by;
+    required in prod for every image listed there."""
 
 
 class CostSettings(Settings):
@@ -373,6 +377,10 @@ class StackSettings(Settings):
         spec = self.models[name]
         return self.is_prod and spec.api_key_secret is None and spec.engine_record.api_key_env is not None
 
+    def chart_digests(self, chart: str) -> dict[str, str]:
+        """The digests ``chart``'s images run by (empty: the chart's tags)."""
+        return chart_digest_keys(self).get(chart, ("", {}))[1]
+
     @property
     def clamps(self) -> list[Problem]:
         """Values the platform changes from what the settings say, and why (shown in the plan)."""
@@ -403,6 +411,16 @@ class StackSettings(Settings):
             )
         found += capacity_warnings(self)
         found += _tailscale_warnings(self)
+        for chart, (key, digests) in chart_digest_keys(self).items():
+            for image, digest in sorted(digests.items()):
+                if digest == PLACEHOLDER_DIGEST:
+                    found.append(
+                        (
+                            f"{key}.{image}",
+                            f"is the all-zero placeholder: replace it with the real digest of {chart}'s {image} "
+                            "image before `pulumi up` (a placeholder cannot be pulled)",
+                        )
+                    )
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -463,6 +481,7 @@ class StackSettings(Settings):
         problems += _registry_problems(self)
         problems += _batch_problems(self)
         problems += _tailscale_problems(self)
+        problems += _chart_digest_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         for name, spec in self.models.items():
@@ -506,6 +525,52 @@ def _registry_problems(s: StackSettings) -> list[Problem]:
                         f"[{ENGINES[engine].image}]",
                     )
                 )
+    return problems
+
+
+def chart_digest_keys(s: StackSettings) -> dict[str, tuple[str, dict[str, str]]]:
+    """Chart -> (its settings key, the digests given) for each chart with pinnable images the
+    stack installs."""
+    found: dict[str, tuple[str, dict[str, str]]] = {}
+    installs = {
+        "cluster-autoscaler": s.on_aws,
+        "kueue": s.batch.enabled,
+        "tailscale-operator": s.tailscale_operator,
+    }
+    for chart, installed in installs.items():
+        if not installed or chart in s.preinstalled:
+            continue
+        if chart == "tailscale-operator":
+            found[chart] = ("tailscale.operator.imageDigests", dict(s.tailscale.operator.image_digests))
+        else:
+            addon = s.addons.get(chart)
+            found[chart] = (f"addons.{chart}.imageDigests", dict(addon.image_digests) if addon else {})
+    return found
+
+
+def _chart_digest_problems(s: StackSettings) -> list[Problem]:
+    """Known image names, digest syntax; in prod a digest for every image of every chart installed."""
+    problems: list[Problem] = []
+    given = {f"addons.{name}.imageDigests": (name, dict(a.image_digests)) for name, a in s.addons.items()}
+    given["tailscale.operator.imageDigests"] = ("tailscale-operator", dict(s.tailscale.operator.image_digests))
+    for key, (chart, digests) in given.items():
+        names = [i.name for i in CHART_IMAGES.get(chart, ())]
+        for image, digest in digests.items():
+            if image not in names:
+                problems.append((f"{key}.{image}", f"is not an image of chart {chart}: one of {names or 'none'}"))
+            elif not DIGEST.match(digest):
+                problems.append((f"{key}.{image}", "must be a digest: sha256: and 64 hex digits"))
+    if s.is_prod:
+        for chart, (key, digests) in chart_digest_keys(s).items():
+            for image in CHART_IMAGES[chart]:
+                if image.name not in digests:
+                    problems.append(
+                        (
+                            f"{key}.{image.name}",
+                            f"is required in prod: the sha256 digest of {image.repository} at the tag chart {chart} "
+                            "runs (crane digest <repository>:<tag>); prod runs chart images by digest",
+                        )
+                    )
     return problems
 
 

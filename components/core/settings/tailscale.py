@@ -111,6 +111,9 @@ class OperatorSettings(Settings):
     """``create``: the stack creates the operator's own OAuth client (devices, auth keys and
     services scopes, tag ``tag:k8s-operator``) and keeps its secret in the ``operator-oauth``
     Secret; ``stack``: the operator uses the stack's own OAuth client (the ``--secret`` keys)."""
+    image_digests: dict[str, str] = Field(default_factory=dict)
+    """``operator`` / ``proxy`` -> ``sha256:...``: the chart's two images by digest (required
+    in prod; ``components/core/chart_images.py``)."""
 
 
 class SubnetRouterSettings(Settings):
