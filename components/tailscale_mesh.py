@@ -139,7 +139,7 @@ class TailscaleMesh(pulumi.ComponentResource):
                 # Adopt the tailnet's existing policy (the only ID is "acl"), then replace it with ours.
                 opts=pulumi.ResourceOptions(parent=self, import_="acl", retain_on_delete=True),
             )
-        policy_first = [acl] if acl is not None else []
+        policy_first: list[pulumi.Resource] = [acl] if acl is not None else []
         after_policy = pulumi.ResourceOptions(parent=self, depends_on=policy_first)
         if args.own_policy:
             # Tailnet-wide: a Delete would change the tailnet for every team, so the stack lets go.

@@ -36,9 +36,7 @@ def pinned_release(
         return None
     if image_digests:
         digests = dict(image_digests)
-        values = pulumi.Output.from_input(values).apply(
-            lambda v: deep_merge(v, digest_values(chart.name, digests, v))
-        )
+        values = pulumi.Output.from_input(values).apply(lambda v: deep_merge(v, digest_values(chart.name, digests, v)))
     return k8s.helm.v3.Release(
         logical_name,
         name=chart.name,

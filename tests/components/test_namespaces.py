@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from components.core.settings import NamespaceSettings, QuotaSettings
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from tests.conftest import build_under_mocks
@@ -98,7 +100,7 @@ def test_a_serving_namespace_may_use_the_serving_class() -> None:
     ]
 
 
-def _operator_role(*, batch: bool) -> tuple[list[dict[str, object]], dict[str, object]]:
+def _operator_role(*, batch: bool) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     m = build_under_mocks(
         lambda: PlatformNamespace(
             "ns-training",

@@ -245,9 +245,7 @@ def test_prod_vllm_fleets_get_a_generated_api_key_exported_only_as_a_secret() ->
     run = stack_run("prod")
     (password,) = [r for r in run.registrations if r.type == "random:index/randomPassword:RandomPassword"]
     assert "coder-32b" in password.urn and password.inputs["length"] >= 32 and password.inputs["special"] is False
-    (secret,) = [
-        r for r in run.registrations if r.type == "kubernetes:core/v1:Secret" and "coder-32b-api-key" in r.urn
-    ]
+    (secret,) = [r for r in run.registrations if r.type == "kubernetes:core/v1:Secret" and "coder-32b-api-key" in r.urn]
     assert SECRET_SIG in json.dumps(secret.inputs["stringData"])
     deployment = next(r for r in run.registrations if r.urn.endswith("model-coder-32b-deployment"))
     (server,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
@@ -259,4 +257,3 @@ def test_prod_vllm_fleets_get_a_generated_api_key_exported_only_as_a_secret() ->
     assert "mock-random-" not in json.dumps(plan_document("prod", run.registrations, run.outputs))
     assert "modelApiKeys" not in stack_run("dev").outputs  # dev keeps the choice (and the e2e stack)
     assert not [r for r in stack_run("dev").registrations if r.type.startswith("random:")]
-

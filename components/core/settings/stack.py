@@ -555,11 +555,11 @@ def _chart_digest_problems(s: StackSettings) -> list[Problem]:
     given["tailscale.operator.imageDigests"] = ("tailscale-operator", dict(s.tailscale.operator.image_digests))
     for key, (chart, digests) in given.items():
         names = [i.name for i in CHART_IMAGES.get(chart, ())]
-        for image, digest in digests.items():
-            if image not in names:
-                problems.append((f"{key}.{image}", f"is not an image of chart {chart}: one of {names or 'none'}"))
+        for image_name, digest in digests.items():
+            if image_name not in names:
+                problems.append((f"{key}.{image_name}", f"is not an image of chart {chart}: one of {names or 'none'}"))
             elif not DIGEST.match(digest):
-                problems.append((f"{key}.{image}", "must be a digest: sha256: and 64 hex digits"))
+                problems.append((f"{key}.{image_name}", "must be a digest: sha256: and 64 hex digits"))
     if s.is_prod:
         for chart, (key, digests) in chart_digest_keys(s).items():
             for image in CHART_IMAGES[chart]:

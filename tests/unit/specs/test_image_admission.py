@@ -72,7 +72,7 @@ def test_prod_denies_tags_dev_warns_and_both_deny_untrusted_registries() -> None
     def actions(deny_tags: bool) -> dict[str, list[str]]:
         admission = spec.ImageAdmission(("models",), spec.DEV_REGISTRIES, (), deny_tags)
         return {
-            str(b.metadata.name): list(b.spec.validation_actions)  # type: ignore[union-attr]
+            str(b.metadata.name): list(b.spec.validation_actions)
             for _, b in spec.image_admission_policy_args(admission, {})
         }
 
