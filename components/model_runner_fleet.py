@@ -174,7 +174,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 "endpoint": self.endpoint,
                 "service_name": self.service_name,
                 "namespace": self.namespace,
-                **({"api_key": api_key} if api_key is not None else {}),
+                "api_key": self.api_key,
             }
         )
 

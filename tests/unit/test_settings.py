@@ -183,6 +183,7 @@ def test_existing_mode_needs_a_kubeconfig_and_drops_aws_presets() -> None:
             "cluster": existing_prod,
             "namespaces": {"models": {"modelCache": False}},
             "models": {"coder-32b": None, "qwen-coder": None},  # null removes a preset entry
+            "addons": {"kueue": {"imageDigests": {"manager": "sha256:" + "ab" * 32}}},
         },
         stack="prod",
     )
