@@ -132,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             changes=changes,
         )
     )
+    if stack_config.undecryptable:
+        keys = ", ".join(k.split(":", 1)[1] for k in stack_config.undecryptable)
+        print(
+            f"warning: {stack_config.stack_file}: {keys}: secure: value is a placeholder no secrets provider "
+            "can decrypt; a real `pulumi preview` refuses the stack (validating stack config: bad value) "
+            f"until you run `pulumi config set --secret <key>` for each (the plan never decrypts)"
+        )
     print(f"(planned in {time.monotonic() - started:.1f}s)")
     return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
 
