@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from components.core.charts import ALL_CHARTS
 from components.core.settings import StackSettings
 from planner.diff import PlanChanges
 from planner.engine import ProgramRun
@@ -124,6 +125,22 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
     return lines
 
 
+def preinstalled_lines(settings: StackSettings) -> list[str]:
+    """The operators the stack expects the cluster to run already (``addons.<chart>.install:
+    false``): no chart is installed for them, yet the program still creates its objects for them
+    (ServiceMonitors, queues, ScaledObjects...), which need the operators' CRDs to be there."""
+    if not settings.preinstalled:
+        return []
+    versions: dict[str, list[str]] = defaultdict(list)
+    for chart in ALL_CHARTS:
+        versions[chart.name].append(chart.version)
+    lines = ["Expected on the cluster already (ai-infra:addons.<chart>.install: false; no chart installed):"]
+    for name in sorted(settings.preinstalled):
+        pinned = " or ".join(sorted(set(versions.get(name, []))))
+        lines.append(f"  {name}" + (f" (the chart we pin: {pinned}; its CRDs must be installed)" if pinned else ""))
+    return lines
+
+
 def summarize(
     stack: str,
     run: ProgramRun,
@@ -150,6 +167,7 @@ def summarize(
     lines += cost_lines(run.outputs.get("costEstimate"))
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
+        lines += preinstalled_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
     for warning in run.warnings:
