@@ -22,6 +22,7 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
+from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
@@ -394,6 +395,7 @@ class StackSettings(Settings):
                 )
             )
         found += capacity_warnings(self)
+        found += fit_warnings(self)
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -456,6 +458,7 @@ class StackSettings(Settings):
         problems += _tailscale_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
+        problems += fit_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
