@@ -75,7 +75,9 @@ MODELS: dict[str, ModelFacts] = {
         0.49, "bfloat16", 0.99, 24, 2, 64, 32768, source=_hub("Qwen/Qwen2.5-0.5B-Instruct")
     ),
     # hidden 3584 / 28 heads = 128.
-    "Qwen/Qwen2.5-7B-Instruct": ModelFacts(7.62, "bfloat16", 15.2, 28, 4, 128, 32768, source=_hub("Qwen/Qwen2.5-7B-Instruct")),
+    "Qwen/Qwen2.5-7B-Instruct": ModelFacts(
+        7.62, "bfloat16", 15.2, 28, 4, 128, 32768, source=_hub("Qwen/Qwen2.5-7B-Instruct")
+    ),
     "Qwen/Qwen2.5-Coder-7B-Instruct": ModelFacts(
         7.62, "bfloat16", 15.2, 28, 4, 128, 32768, source=_hub("Qwen/Qwen2.5-Coder-7B-Instruct")
     ),

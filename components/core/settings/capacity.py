@@ -120,4 +120,3 @@ def capacity_warnings(s: StackSettings) -> list[Problem]:
                 )
             )
     return warnings
-

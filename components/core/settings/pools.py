@@ -152,7 +152,14 @@ class NodePoolSettings(Settings):
                     ("sharing.mode", "Bottlerocket runs NVIDIA's device plugin on the host; use AL2023 to share GPUs")
                 )
             if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
-                problems.append(("gpuCap", "must allow at least minSize nodes' GPUs"))
+                problems.append(
+                    (
+                        "gpuCap",
+                        f"{self.gpu_cap} must allow at least minSize nodes' GPUs: {self.min_size} node(s) x "
+                        f"{self.gpus_per_node} GPU(s) = {self.min_size * self.gpus_per_node}; raise gpuCap or lower "
+                        "minSize",
+                    )
+                )
         check(problems)
         return self
 
