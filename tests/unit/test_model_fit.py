@@ -88,7 +88,7 @@ def test_a_context_whose_kv_cache_does_not_fit_is_an_error_set_or_unset() -> Non
 
 def test_a_quantization_the_checkpoint_cannot_take_is_an_error() -> None:
     awq = _problems("dev", **_fleet("Qwen/Qwen2.5-7B-Instruct", maxModelLen=8192, quantization="awq"))
-    assert "is awq but Qwen/Qwen2.5-7B-Instruct is a bfloat16 checkpoint" in awq["ai-infra:models.big.quantization"]
+    assert "is awq but Qwen/Qwen2.5-7B-Instruct's checkpoint is bfloat16" in awq["ai-infra:models.big.quantization"]
     again = _problems("dev", **_fleet("Qwen/Qwen2.5-Coder-32B-Instruct-AWQ", maxModelLen=8192, quantization="fp8"))
     assert "fp8 cannot quantize" in again["ai-infra:models.big.quantization"]
     settings_for("dev", **_fleet("Qwen/Qwen2.5-Coder-32B-Instruct-AWQ", maxModelLen=8192, quantization="awq"))

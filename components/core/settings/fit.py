@@ -102,16 +102,16 @@ def _quantization(spec: ModelSpec, facts: ModelFacts) -> list[Problem]:
         return [
             (
                 "quantization",
-                f"is {q} but {spec.model} is a {facts.dtype} checkpoint ({facts.source}): vLLM reads the "
-                f"quantization from the checkpoint, so its weights stay {facts.dtype}; serve an {q.upper()} "
-                "checkpoint, or quantize while loading (fp8, bitsandbytes)",
+                f"is {q} but {spec.model}'s checkpoint is {facts.dtype} ({facts.source}): vLLM reads the "
+                f"quantization from the checkpoint, so its weights stay {facts.dtype}; serve a checkpoint saved "
+                f"in {q}, or quantize while loading (fp8, bitsandbytes)",
             )
         ]
     if facts.dtype not in SIXTEEN_BIT:
         return [
             (
                 "quantization",
-                f"{q} cannot quantize {spec.model} again: it is a {facts.dtype} checkpoint, and vLLM refuses a "
+                f"{q} cannot quantize {spec.model} again: its checkpoint is {facts.dtype}, and vLLM refuses a "
                 "quantization other than the checkpoint's; remove quantization",
             )
         ]
