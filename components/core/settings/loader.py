@@ -193,7 +193,7 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
     and are not repeated."""
     doc = _thaw(document)
     reported: list[FieldProblem] = []
-    dropped_entries: set[str] = set()
+    dropped_entries: set[tuple[str, str]] = set()
     for _ in range(6):
         try:
             settings = StackSettings.model_validate(doc)
@@ -212,7 +212,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             locs = {p.loc for p in fresh if p.loc}
             dropped = [_drop(doc, loc) for loc in sorted(locs, key=len, reverse=True)]
             dropped_entries |= {
-                str(loc[-1]) for loc in locs if len(loc) >= 2 and not allowed_keys(StackSettings, loc[:-1])
+                (str(loc[-2]), str(loc[-1]))
+                for loc in locs
+                if len(loc) >= 2 and not allowed_keys(StackSettings, loc[:-1])
             }
             if not any(dropped):
                 break
@@ -221,11 +223,16 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
     return None, as_problems(reported)
 
 
-def _names_dropped(doc: Mapping[str, Any], problem: FieldProblem, dropped: set[str]) -> bool:
-    """A problem at a key whose value names an entry dropped in an earlier round (a model's
+REFERENCES = {"nodePools": "pool", "namespaces": "namespace", "queues": "queue"}
+"""Named sections -> the key other entries name one of theirs with (``models.<n>.pool``)."""
+
+
+def _names_dropped(doc: Mapping[str, Any], problem: FieldProblem, dropped: set[tuple[str, str]]) -> bool:
+    """A problem at a reference whose value names an entry dropped in an earlier round (a model's
     ``pool: gpu`` once pool ``gpu`` was dropped) is a knock-on of that entry's own problems."""
-    value = value_at(doc, parse_path(problem.path.partition(":")[2]))
-    return isinstance(value, str) and value in dropped
+    parts = parse_path(problem.path.partition(":")[2])
+    value = value_at(doc, parts)
+    return bool(parts) and any(parts[-1] == REFERENCES.get(section) and value == name for section, name in dropped)
 
 
 def _related(path: str, other: str) -> bool:

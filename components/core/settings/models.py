@@ -7,6 +7,7 @@ here too (tags now, ``@sha256:`` digests once the registry builds them).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -112,7 +113,7 @@ class ModelSpec(Settings):
             return self.facts.as_facts(gated)
         if row is None:
             return None
-        return row if row.gated == gated else ModelFacts(**{**row.__dict__, "gated": gated})
+        return replace(row, gated=gated)
 
     @property
     def engine_record(self) -> Engine:
