@@ -195,3 +195,12 @@ def test_the_stack_files_models_are_known_and_fit(path: str) -> None:
     }
     settings = parse_settings(raw, stack=path, secret_keys=secret)
     assert settings.models and all(spec.model_facts is not None for spec in settings.models.values())
+
+
+def test_on_a_mig_pool_a_replicas_gpu_is_one_slice() -> None:
+    mig = {"mode": "mig", "migStrategy": "single", "migProfile": "all-1g.5gb"}
+    fleet = _fleet("Qwen/Qwen2.5-7B-Instruct", maxModelLen=4096)
+    fleet["nodePools"] = {"gpu": {"instanceTypes": ["p4d.24xlarge"], "maxSize": 1, "gpuCap": 8, "sharing": mig}}
+    message = _problems("dev", **fleet)["ai-infra:models.big.gpusPerReplica"]
+    assert "on each of 1 A100 1g.5gb MIG slice(s)" in message and "(5 GiB x gpuMemoryUtilization 0.9" in message
+    settings_for("dev", **{**fleet, "nodePools": {"gpu": {**fleet["nodePools"]["gpu"], "sharing": None}}})

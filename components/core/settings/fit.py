@@ -19,6 +19,7 @@ A model with no facts is an error in prod and a warning in dev (its fit is unche
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING
 
 from components.core.model_catalogue import (
@@ -31,7 +32,6 @@ from components.core.model_catalogue import (
 from components.core.settings.base import Problem
 
 if TYPE_CHECKING:
-    from components.core.gpu_instances import GpuInstance
     from components.core.settings.models import ModelSpec
     from components.core.settings.pools import NodePoolSettings
     from components.core.settings.stack import StackSettings
@@ -40,6 +40,8 @@ CHECKPOINT_QUANTIZATIONS = frozenset({"awq", "gptq"})
 """Quantizations a checkpoint is saved in (vLLM reads them from its config, never converts to them)."""
 MIN_CONTEXT = 256
 """The smallest ``maxModelLen`` the settings accept."""
+UNIFORM_MIG = re.compile(r"^all-(\d+)g\.(\d+)gb$")
+"""A MIG layout of one profile on every GPU (``all-1g.10gb``): a replica's GPU is one such slice."""
 
 
 def fit_problems(s: StackSettings) -> list[Problem]:
@@ -126,13 +128,22 @@ def weights_gib(spec: ModelSpec, facts: ModelFacts) -> float:
     return facts.weights_gib
 
 
-def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Problem]:
+def gpu_of(pool: NodePoolSettings) -> tuple[str, int]:
+    """(what a replica's GPU is, its memory in GiB): the pool's smallest GPU, or its MIG slice."""
     gpu = min(pool.instances, key=lambda i: i.gpu_memory_gib)
+    sliced = UNIFORM_MIG.match(pool.sharing.mig_profile or "") if pool.sharing.mode == "mig" else None
+    if sliced:
+        return f"{gpu.gpu_model} {sliced[1]}g.{sliced[2]}gb MIG slice(s)", int(sliced[2])
+    return f"{gpu.gpu_model} GPU(s)", gpu.gpu_memory_gib
+
+
+def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Problem]:
+    gpu, memory = gpu_of(pool)
     tp = spec.gpus_per_replica
     weights = weights_gib(spec, facts)
     vllm = "maxModelLen" in spec.engine_record.options
     # What the engine may fill of each GPU, less its activation reserve.
-    usable = gpu.gpu_memory_gib * (spec.gpu_memory_utilization if vllm else 1.0) - ACTIVATION_RESERVE_GIB
+    usable = memory * (spec.gpu_memory_utilization if vllm else 1.0) - ACTIVATION_RESERVE_GIB
     found: list[Problem] = []
     too_long = (
         vllm
@@ -150,7 +161,7 @@ def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Pro
             )
         )
     if weights / tp > usable:
-        found.append(("gpusPerReplica", _weights_message(spec, facts, pool, gpu, weights, usable, vllm)))
+        found.append(("gpusPerReplica", _weights_message(spec, facts, pool, (gpu, memory), weights, usable, vllm)))
     if found or not vllm:
         return found
     per_token = facts.kv_bytes_per_token_per_gpu(tp)
@@ -172,7 +183,7 @@ def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Pro
         (
             "maxModelLen",
             f"{lead}: one sequence needs {need:.2f} GiB of KV cache on each GPU, but {free:.2f} GiB of each of "
-            f"the {tp} {gpu.gpu_model} GPU(s) ({gpu.gpu_memory_gib} GiB) is left after the weights "
+            f"the {tp} {gpu} ({memory} GiB) is left after the weights "
             f"({weights / tp:.2f} GiB each) at gpuMemoryUtilization {spec.gpu_memory_utilization:g}: {advice}, "
             "or raise gpuMemoryUtilization or gpusPerReplica",
         )
@@ -183,15 +194,16 @@ def _weights_message(
     spec: ModelSpec,
     facts: ModelFacts,
     pool: NodePoolSettings,
-    gpu: GpuInstance,
+    gpu: tuple[str, int],
     weights: float,
     usable: float,
     vllm: bool,
 ) -> str:
     tp = spec.gpus_per_replica
+    kind, memory = gpu
     least = 2 ** math.ceil(math.log2(max(1.0, weights / usable)))
     share = (
-        f"vLLM may fill {usable:.1f} GiB of each ({gpu.gpu_memory_gib} GiB x gpuMemoryUtilization "
+        f"vLLM may fill {usable:.1f} GiB of each ({memory} GiB x gpuMemoryUtilization "
         f"{spec.gpu_memory_utilization:g}, less ~{ACTIVATION_RESERVE_GIB:g} GiB for activations)"
         if vllm
         else f"each holds {usable:.1f} GiB for them (less ~{ACTIVATION_RESERVE_GIB:g} GiB for Ollama's compute "
@@ -199,7 +211,7 @@ def _weights_message(
     )
     return (
         f"{spec.model}'s weights take {weights:.1f} GiB ({facts.parameters_b:g} B parameters, {facts.dtype}): "
-        f"{weights / tp:.1f} GiB on each of {tp} {gpu.gpu_model} GPU(s), but {share}; it needs at least {least} "
+        f"{weights / tp:.1f} GiB on each of {tp} {kind}, but {share}; it needs at least {least} "
         f"such GPUs per replica (pool {spec.pool} has {pool.gpus_per_node} per node), larger GPUs, or a "
         "quantized checkpoint"
     )
