@@ -204,3 +204,9 @@ def test_on_a_mig_pool_a_replicas_gpu_is_one_slice() -> None:
     message = _problems("dev", **fleet)["ai-infra:models.big.gpusPerReplica"]
     assert "on each of 1 A100 1g.5gb MIG slice(s)" in message and "(5 GiB x gpuMemoryUtilization 0.9" in message
     settings_for("dev", **{**fleet, "nodePools": {"gpu": {**fleet["nodePools"]["gpu"], "sharing": None}}})
+
+
+def test_facts_name_a_known_precision() -> None:
+    facts = {**UNKNOWN_FACTS, "dtype": "AWQ-int4"}
+    problems = _problems("dev", **_fleet("acme/model-13b", maxModelLen=4096, facts=facts))
+    assert "must match the pattern" in problems["ai-infra:models.big.facts.dtype"]

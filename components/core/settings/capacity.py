@@ -99,7 +99,11 @@ def _quota_problems(s: StackSettings) -> list[Problem]:
             ),
             ("pods", pods, q.pods, f"is below the {pods} pods its model fleets run at max replicas"),
         ]
-        problems += [(f"namespaces.{namespace}.quota.{key}", msg) for key, need, have, msg in checks if need > have]
+        problems += [
+            (f"namespaces.{namespace}.quota.{key}", f"{getattr(q, key)} {msg}")
+            for key, need, have, msg in checks
+            if need > have
+        ]
     return problems
 
 

@@ -34,8 +34,9 @@ class ModelFactsSettings(Settings):
 
     parameters_b: float = Field(gt=0)
     """Parameters in billions (``parametersB: 7.6``)."""
-    dtype: str = Field(min_length=1)
-    """The checkpoint's precision: bfloat16, float16, awq, gptq, fp8, or the GGUF's (gguf-q4_K_M)."""
+    dtype: str = Field(pattern=r"^(bfloat16|float16|float32|fp8|awq|gptq|gguf-[A-Za-z0-9_]+)$")
+    """The checkpoint's precision (``torch_dtype``, or ``quantization_config.quant_method``): bfloat16,
+    float16, float32, fp8, awq, gptq, or an Ollama tag's GGUF type (gguf-q4_K_M)."""
     weights_gb: float = Field(gt=0)
     """The weights' size in GB as the Hub lists it (the sum of the safetensors files)."""
     layers: int | None = Field(None, ge=1)

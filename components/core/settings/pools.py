@@ -132,7 +132,10 @@ class NodePoolSettings(Settings):
         known = self.instances
         if known and (self.machine is not None or len(known) == len(self.instance_types)):
             if len({i.gpus for i in known}) > 1:
-                problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
+                counts = ", ".join(str(n) for n in sorted({i.gpus for i in known}))
+                problems.append(
+                    ("instanceTypes", f"must all have the same GPU count per node (scale-from-zero); here {counts}")
+                )
             if len({i.gpu_model for i in known}) > 1:
                 problems.append(
                     (
