@@ -4,7 +4,8 @@ A fleet that cannot hold its model fails at start, after the nodes were bought: 
 ``maxModelLen`` above the model's ``max_position_embeddings`` ("User-specified max_model_len ... is
 greater than the derived max_model_len", vLLM ``vllm/config/model.py``) and refuses to start when one
 sequence of ``maxModelLen`` tokens does not fit the KV cache left after the weights ("To serve at
-least one request with the model's max seq len ...", ``vllm/v1/core/kv_cache_utils.py``); Ollama
+least one request with the model's max seq len ...", ``vllm/v1/core/kv_cache_utils.py``; the
+fleets run vllm-openai v0.11.0, whose messages these are); Ollama
 puts the layers that do not fit the GPUs on the CPU. The plan checks both from these facts, per
 model: parameter count, the checkpoint's precision (dtype or quantization) and the bytes of its
 weights, the attention shape the KV cache follows (layers, KV heads, head size) and the maximum
