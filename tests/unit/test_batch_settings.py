@@ -36,7 +36,7 @@ def test_presets_queue_on_their_pools() -> None:
 
 def test_a_queue_over_its_pools_gpu_cap_is_rejected() -> None:
     text = _problems("prod", batch={"queues": {"train": {"gpus": 17}}})
-    assert "ai-infra:batch.queues.train.gpus: exceeds pool training's GPU cap of 16" in text
+    assert "ai-infra:batch.queues.train.gpus: 17 exceeds pool training's GPU cap of 16" in text
     shared = _problems("prod", batch={"queues": {"train": {"gpus": 14}}})
     assert "ai-infra:batch.queues.train.gpus: queues batch-infer, train on pool training take 18 GPUs" in shared
     assert "ai-infra:batch.queues.train.pool: must name a node pool" in _problems(
@@ -65,13 +65,15 @@ def test_a_job_in_a_namespace_without_the_queue_is_rejected() -> None:
 
 def test_a_job_wider_than_a_node_or_its_queue_is_rejected() -> None:
     text = _problems("prod", jobs={"ft": {**PROD_JOB, "gpusPerWorker": 16}})
-    assert "ai-infra:jobs.ft.gpusPerWorker: must fit one node of pool training (8 GPU(s) per node)" in text
+    assert "ai-infra:jobs.ft.gpusPerWorker: 16 must fit one node of pool training (8 GPU(s) per node)" in text
     wide = _problems("prod", jobs={"ft": {**PROD_JOB, "queue": "batch-infer", "gpusPerWorker": 8, "workers": 2}})
     assert "ai-infra:jobs.ft.workers: workers x gpusPerWorker = 16 GPUs exceeds queue batch-infer's quota of 4" in wide
     memory = _problems("prod", jobs={"ft": {**PROD_JOB, "memory": "4000Gi"}})
-    assert "ai-infra:jobs.ft.memory: a worker needs more than a p4d.24xlarge node" in memory
+    assert (
+        "ai-infra:jobs.ft.memory: a worker needs 4000 GiB but a p4d.24xlarge node of pool training has about" in memory
+    )
     quota = _problems("prod", jobs={"ft": {**PROD_JOB, "workers": 41, "gpusPerWorker": 1}})
-    assert "ai-infra:jobs.ft.workers: needs more pods than namespaces.training.quota.pods allows" in quota
+    assert "ai-infra:jobs.ft.workers: 41 worker(s) need 41 pods but namespaces.training.quota.pods allows 40" in quota
 
 
 def test_prod_jobs_run_built_images_or_digests() -> None:

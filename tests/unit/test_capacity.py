@@ -12,7 +12,7 @@ import pytest
 
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.settings import SettingsError, parse_settings
-from tests.conftest import DEV_CIDRS, PROD_ADMINS, settings_for
+from tests.conftest import PROD_ADMINS, settings_for
 
 
 def _problems(env: str, **overrides: Any) -> dict[str, str]:
@@ -70,23 +70,6 @@ def test_max_replicas_over_the_cap_is_a_warning_with_the_numbers() -> None:
     settings = parse_settings(raw, stack="prod")
     warnings = dict(settings.warnings)
     assert "holds 16 GPU(s); its fleets want 18 at max replicas" in warnings["nodePools.serving.gpuCap"]
-
-
-def test_a_full_context_that_does_not_fit_gets_a_fitting_max_model_len() -> None:
-    # deepseek-coder-33B AWQ on one 24 GB L4: ~2.7 GiB left after the weights, 3.9 GiB needed.
-    raw = {
-        "environment": "dev",
-        **DEV_CIDRS,
-        "models": {
-            "qwen-instruct": None,
-            "coder": small("vllm", model="TheBloke/deepseek-coder-33B-instruct-AWQ", gpuMemoryUtilization=0.9),
-        },
-    }
-    warnings = dict(parse_settings(raw, stack="dev").warnings)
-    message = warnings["models.coder.maxModelLen"]
-    assert "16384-token context" in message and "set maxModelLen to 11264 or less" in message
-    unknown = {**raw, "models": {"qwen-instruct": None, "coder": small("vllm", model="org/unknown")}}
-    assert "may not fit" in dict(parse_settings(unknown, stack="dev").warnings)["models.coder.maxModelLen"]
 
 
 def test_the_presets_fit() -> None:

@@ -132,7 +132,10 @@ class NodePoolSettings(Settings):
         known = self.instances
         if known and (self.machine is not None or len(known) == len(self.instance_types)):
             if len({i.gpus for i in known}) > 1:
-                problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
+                counts = ", ".join(str(n) for n in sorted({i.gpus for i in known}))
+                problems.append(
+                    ("instanceTypes", f"must all have the same GPU count per node (scale-from-zero); here {counts}")
+                )
             if len({i.gpu_model for i in known}) > 1:
                 problems.append(
                     (
@@ -152,7 +155,14 @@ class NodePoolSettings(Settings):
                     ("sharing.mode", "Bottlerocket runs NVIDIA's device plugin on the host; use AL2023 to share GPUs")
                 )
             if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
-                problems.append(("gpuCap", "must allow at least minSize nodes' GPUs"))
+                problems.append(
+                    (
+                        "gpuCap",
+                        f"{self.gpu_cap} must allow at least minSize nodes' GPUs: {self.min_size} node(s) x "
+                        f"{self.gpus_per_node} GPU(s) = {self.min_size * self.gpus_per_node}; raise gpuCap or lower "
+                        "minSize",
+                    )
+                )
         check(problems)
         return self
 

@@ -22,6 +22,7 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
+from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
@@ -394,6 +395,7 @@ class StackSettings(Settings):
                 )
             )
         found += capacity_warnings(self)
+        found += fit_warnings(self)
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -456,6 +458,7 @@ class StackSettings(Settings):
         problems += _tailscale_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
+        problems += fit_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
@@ -601,12 +604,14 @@ def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
             problems.append(
                 (
                     "gpusPerReplica",
-                    f"must fit one node of pool {spec.pool} ({per_node} GPU(s) per node; tensor parallelism "
-                    "cannot span nodes)",
+                    f"{spec.gpus_per_replica} must fit one node of pool {spec.pool} ({per_node} GPU(s) per node; "
+                    "tensor parallelism cannot span nodes)",
                 )
             )
         elif spec.gpus_per_replica and per_node % spec.gpus_per_replica:
-            problems.append(("gpusPerReplica", f"must divide the pool's {per_node} GPU(s) per node"))
+            problems.append(
+                ("gpusPerReplica", f"{spec.gpus_per_replica} must divide the pool's {per_node} GPU(s) per node")
+            )
     if spec.replicas.max > 1 and spec.cache == "shared" and s.storage.shared.backend == "none":
         problems.append(
             (
@@ -662,7 +667,10 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
         cap = s.pool_gpu_cap(q.pool)
         if q.gpus is not None and q.gpus > cap:
             problems.append(
-                (f"batch.queues.{name}.gpus", f"exceeds pool {q.pool}'s GPU cap of {cap}: lower it or raise gpuCap")
+                (
+                    f"batch.queues.{name}.gpus",
+                    f"{q.gpus} exceeds pool {q.pool}'s GPU cap of {cap}: lower it or raise nodePools.{q.pool}.gpuCap",
+                )
             )
         if not s.queue_namespaces(name):
             problems.append(
@@ -723,15 +731,26 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             problems.append(
                 (
                     "gpusPerWorker",
-                    f"must fit one node of pool {queue.pool} ({pool.gpus_per_node} GPU(s) per node); "
+                    f"{job.gpus_per_worker} must fit one node of pool {queue.pool} ({pool.gpus_per_node} GPU(s) "
+                    "per node); "
                     "add workers instead",
                 )
             )
         if cores(job.cpu) > node.allocatable_cpu:
-            problems.append(("cpu", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods"))
+            problems.append(
+                (
+                    "cpu",
+                    f"a worker needs {cores(job.cpu):g} CPU but a {node.name} node of pool {queue.pool} has about "
+                    f"{node.allocatable_cpu:g} for pods",
+                )
+            )
         if gib(job.memory) > node.allocatable_memory_gib:
             problems.append(
-                ("memory", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods")
+                (
+                    "memory",
+                    f"a worker needs {gib(job.memory):g} GiB but a {node.name} node of pool {queue.pool} has about "
+                    f"{node.allocatable_memory_gib:g} GiB for pods",
+                )
             )
         if gpus > s.queue_gpus(job.queue):
             problems.append(
@@ -757,7 +776,8 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
         problems += [
             (
                 "workers",
-                f"needs more {key} than namespaces.{job.namespace}.quota.{key} allows for all its workers",
+                f"{job.workers} worker(s) need {need:g} {key} but namespaces.{job.namespace}.quota.{key} "
+                f"allows {have:g}",
             )
             for key, need, have in checks
             if need > have
