@@ -40,6 +40,7 @@ from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.keda import Keda, KedaArgs
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
@@ -544,7 +545,8 @@ def workloads_layer(
     mesh: TailscaleMesh | None,
     secrets: dict[str, pulumi.Output[str]],
 ) -> dict[str, ModelRunnerFleet]:
-    """KEDA when a fleet scales on queue depth, then one ModelRunnerFleet per model."""
+    """KEDA when a fleet scales on queue depth, metrics-server when one scales on CPU, then one
+    ModelRunnerFleet per model."""
     keda = (
         Keda(
             "keda",
@@ -559,6 +561,19 @@ def workloads_layer(
         if s.needs_keda
         else None
     )
+    if s.needs_metrics_server:
+        # CPU HPAs (engines without a queue metric) read the resource metrics API it serves.
+        MetricsServer(
+            "metrics-server",
+            MetricsServerArgs(
+                namespace=ns.system["metrics-server"].namespace_name,
+                node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+                replicas=2 if s.is_prod else 1,
+                service_monitor=monitoring is not None,
+                preinstalled=s.preinstalled,
+            ),
+            opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
+        )
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     fleets = {}

@@ -44,6 +44,8 @@ GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
 """Grafana's admin password (a ``--secret`` config key; optional)."""
 KUEUE_NAMESPACE = "kueue-system"
 """Where Kueue's controller runs (batch.enabled)."""
+METRICS_SERVER_NAMESPACE = "metrics-server"
+"""Where metrics-server runs (a fleet autoscales on CPU)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -233,6 +235,12 @@ class StackSettings(Settings):
         return bool(self.keda_namespaces)
 
     @property
+    def needs_metrics_server(self) -> bool:
+        """metrics-server is installed only when a fleet autoscales on CPU (an engine without a queue
+        metric: its HorizontalPodAutoscaler reads the resource metrics API, which EKS lacks)."""
+        return any(m.autoscaled and m.engine_record.autoscaler == "hpa" for m in self.models.values())
+
+    @property
     def needs_storage_system(self) -> bool:
         """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
         return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
@@ -279,6 +287,7 @@ class StackSettings(Settings):
             "autoscaler": self.on_aws,
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
+            METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
             MONITORING_NAMESPACE: self.monitoring.enabled,
             KUEUE_NAMESPACE: self.batch.enabled,
         }
