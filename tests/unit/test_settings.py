@@ -504,3 +504,17 @@ def test_a_machines_gpu_model_is_known_or_its_memory_is_given() -> None:
     assert "A100 has 40 GiB" in wrong and "A100-80GB" in wrong
     own = parse_settings(_machine_raw(gpuModel="MI300X", gpuMemoryGib=192), stack="local")
     assert own.node_pools["gpu"].instances[0].gpu_memory_gib == 192
+
+
+def test_an_existing_models_path_needs_the_nfs_backend_and_the_shared_class() -> None:
+    nfs = {"server": "nfs.lab", "share": "/exports/ai", "existingModelsPath": "/exports/weights"}
+    efs = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"shared": {"backend": "efs", "nfs": nfs}}}
+    assert "backend is nfs" in _problems(efs)["ai-infra:storage.shared.nfs.existingModelsPath"]
+    raw = _machine_raw(gpuModel="L4") | {
+        "storage": {"shared": {"backend": "nfs", "nfs": nfs}, "modelCacheClass": "local-nvme", "nvme": {"enabled": True}},
+        "namespaces": {"models": {"modelCache": True}},
+    }
+    problems = _problems(raw)
+    assert "must be shared-models" in problems["ai-infra:storage.shared.nfs.existingModelsPath"]
+    bad = _machine_raw(gpuModel="L4") | {"storage": {"shared": {"backend": "nfs", "nfs": nfs | {"existingModelsPath": "w"}}}}
+    assert "ai-infra:storage.shared.nfs.existingModelsPath" in _problems(bad)

@@ -583,6 +583,17 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
                     "replica on the shared cache; use shared-models",
                 )
             )
+    nfs = s.storage.shared.nfs
+    if nfs is not None and nfs.existing_models_path:
+        if s.storage.shared.backend != "nfs":
+            problems.append(("storage.shared.nfs.existingModelsPath", "applies only when storage.shared.backend is nfs"))
+        elif s.storage.model_cache_class != "shared-models":
+            problems.append(
+                (
+                    "storage.shared.nfs.existingModelsPath",
+                    "binds the model-cache claims, so storage.modelCacheClass must be shared-models",
+                )
+            )
     if s.storage.nvme.enabled and not s.local_pv_pools:
         problems.append(
             ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
