@@ -298,6 +298,13 @@ class StackSettings(Settings):
         """Workload namespaces that get a ``model-cache`` PVC."""
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
 
+    def cache_filled(self, namespace: str) -> bool:
+        """Whether anything writes ``namespace``'s model cache: a shared-cache fleet there (its
+        staging Job), or weights that already exist (``storage.shared.nfs.existingModelsPath``)."""
+        nfs = self.storage.shared.nfs
+        existing = self.storage.shared.backend == "nfs" and nfs is not None and nfs.existing_models_path
+        return bool(existing) or any(m.namespace == namespace and m.cache == "shared" for m in self.models.values())
+
     @property
     def fleet_weight_volumes(self) -> dict[str, str]:
         """Fleets that write their weights through their own EFS access point (fleet -> namespace):
@@ -727,6 +734,29 @@ def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
         problems.append(("image", f"must be built here (one of {', '.join(IMAGE_NAMES)}) or pinned by digest in prod"))
     if job.model_cache and ns is not None and not ns.model_cache:
         problems.append(("modelCache", f"needs namespaces.{job.namespace}.modelCache: true"))
+    elif job.model_cache and ns is not None and not s.cache_filled(job.namespace):
+        problems.append(
+            (
+                "modelCache",
+                f"namespace {job.namespace}'s model cache is never filled: only the staging Jobs of its shared-cache "
+                "fleets write it (none runs there), so it would stay empty; serve the model in that namespace "
+                "(models.<n>.namespace), point storage.shared.nfs.existingModelsPath at existing weights, or download "
+                "in the job (modelCache: false)",
+            )
+        )
+    out = job.output
+    if out is not None and out.volume is not None and s.storage.shared.backend == "none":
+        problems.append(
+            (
+                "output.volume",
+                "needs a ReadWriteMany class every worker and run can write: storage.shared.backend efs or nfs "
+                "(or output.s3 on EKS)",
+            )
+        )
+    if out is not None and out.s3 is not None and not s.on_aws:
+        problems.append(
+            ("output.s3", "needs cluster.mode aws-eks (the job's IAM role is an IRSA role); use output.volume here")
+        )
     problems += _job_capacity_problems(s, job, ns)
     return problems
 
@@ -765,6 +795,7 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             problems.append(
                 ("scratch", f"local-nvme needs storage.nvme.enabled and pool {queue.pool} with nvme: local-pv")
             )
+    output_volume = job.output.volume if job.output is not None else None
     if ns is not None:
         q = ns.quota
         checks = [
@@ -772,7 +803,8 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             ("cpu", job.workers * cores(job.cpu), cores(q.cpu)),
             ("memory", job.workers * gib(job.memory), gib(q.memory)),
             ("pods", job.workers, q.pods),
-            ("pvcs", job.workers if job.scratch == "local-nvme" else 0, q.pvcs),
+            ("pvcs", (job.workers if job.scratch == "local-nvme" else 0) + (1 if output_volume else 0), q.pvcs),
+            ("storage", gib(output_volume.size) if output_volume else 0, gib(q.storage)),
         ]
         problems += [
             (
