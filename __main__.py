@@ -682,7 +682,9 @@ def batch_layer(
                 hf_token=secrets[token_key] if token_key else None,
                 # Settings allow an S3 output only on EKS.
                 s3=S3OutputArgs(
-                    oidc_provider_arn=c.aws.cluster.oidc_provider_arn, oidc_issuer=c.aws.cluster.oidc_issuer, tags=c.aws.tags
+                    oidc_provider_arn=c.aws.cluster.oidc_provider_arn,
+                    oidc_issuer=c.aws.cluster.oidc_issuer,
+                    tags=c.aws.tags,
                 )
                 if s3 is not None and c.aws is not None
                 else None,

@@ -3,9 +3,10 @@
 A dedicated ServiceAccount (no token), the Hugging Face token as a Secret mounted as a file, a
 NetworkPolicy letting the workers reach each other and HTTPS, a headless Service for several
 workers' rendezvous, where results outlive the pods (``output``: a ReadWriteMany claim mounted at
-``/output``, kept in prod, or an IRSA role that may use one S3 prefix), and the job itself: a ``batch/v1`` Job (``run: now``; Kueue suspends it until
-admitted, and Pulumi does not wait for it to finish) or a CronJob (a suspended template to submit
-with ``kubectl create job --from=cronjob/<name>``, or a schedule). Builders: ``specs/batch.py``.
+``/output``, kept in prod, or an IRSA role that may use one S3 prefix), and the job itself: a
+``batch/v1`` Job (``run: now``; Kueue suspends it until admitted, and Pulumi does not wait for it
+to finish) or a CronJob (a suspended template to submit with ``kubectl create job
+--from=cronjob/<name>``, or a schedule). Builders: ``specs/batch.py``.
 """
 
 from __future__ import annotations

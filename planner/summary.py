@@ -140,12 +140,14 @@ def storage_lines(settings: StackSettings) -> list[str]:
         if keep
         else "deleted with its contents when its claim is (onDelete delete)"
     )
-    lines = [f"Storage: shared-models on NFS {nfs.server}: each claim gets its own directory {base}/<namespace>/<claim>, {fate}"]
+    lines = [
+        f"Storage: shared-models on NFS {nfs.server}: each claim gets its own directory {base}/<namespace>/<claim>,"
+    ]
+    lines[0] += f" {fate}"
     if nfs.existing_models_path and settings.cache_namespaces:
-        lines.append(
-            f"  model-cache of {', '.join(settings.cache_namespaces)}: the existing {nfs.server}:{nfs.existing_models_path} "
-            "(a static volume, never deleted)"
-        )
+        where = f"{nfs.server}:{nfs.existing_models_path}"
+        namespaces = ", ".join(settings.cache_namespaces)
+        lines.append(f"  model-cache of {namespaces}: the existing {where} (a static volume, never deleted)")
     return lines
 
 

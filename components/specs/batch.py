@@ -19,7 +19,9 @@ CronJob: ``kubectl create job --from=cronjob/<name>`` submits a run with the que
 pkg/cmd/create/create_job.go ``createJobFromCronJob``). Pods are restricted (UID 10001,
 read-only root, no capabilities, RuntimeDefault seccomp, no token), tolerate the GPU taint, run at
 ``gpu-batch`` priority, and mount the model cache read-only, scratch, ``/dev/shm`` and the
-Hugging Face token as a file.
+Hugging Face token as a file. Results outlive the pods through ``output``: a ReadWriteMany claim
+at ``/output`` (``$OUTPUT_DIR`` = ``/output/<run>``) or an S3 prefix (``$OUTPUT_URI``) the job's
+IRSA role may write; ``<run>`` is the Job's name, so runs created from one CronJob never collide.
 """
 
 from __future__ import annotations

@@ -245,7 +245,10 @@ def test_an_output_volume_is_a_kept_shared_claim_mounted_at_output_per_run() -> 
 
 def test_an_s3_output_gets_an_irsa_role_on_that_prefix_only() -> None:
     s = settings_for(
-        "prod", jobs={"ft": {**SMALL, "image": DIGEST, "run": "now", "output": {"s3": {"bucket": "acme-ml", "prefix": "runs/ft"}}}}
+        "prod",
+        jobs={
+            "ft": {**SMALL, "image": DIGEST, "run": "now", "output": {"s3": {"bucket": "acme-ml", "prefix": "runs/ft"}}}
+        },
     )
     plan = spec.JobPlan(name="ft", spec=s.jobs["ft"], pool="training", image=DIGEST, env="prod", team="ml")
     s3 = S3OutputArgs(

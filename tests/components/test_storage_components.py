@@ -216,7 +216,7 @@ def test_an_existing_directory_of_weights_backs_every_model_cache_on_nfs() -> No
                 cache_class="shared-models",
                 cache_size="100Gi",
                 retain=False,
-                nfs=NfsServerSettings(server="nfs.lab", share="/exports/ai", existingModelsPath="/exports/weights"),
+                nfs=NfsServerSettings(server="nfs.lab", share="/exports/ai", existing_models_path="/exports/weights"),
                 driver_namespace="storage-system",
             ),
         )
@@ -227,7 +227,10 @@ def test_an_existing_directory_of_weights_backs_every_model_cache_on_nfs() -> No
     pv = pvs["model-cache-models"]
     assert pv.retain_on_delete and pv.inputs["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
     csi = pv.inputs["spec"]["csi"]
-    assert csi["driver"] == "nfs.csi.k8s.io" and csi["volumeAttributes"] == {"server": "nfs.lab", "share": "/exports/weights"}
+    assert csi["driver"] == "nfs.csi.k8s.io" and csi["volumeAttributes"] == {
+        "server": "nfs.lab",
+        "share": "/exports/weights",
+    }
     assert csi["volumeHandle"] != pvs["model-cache-research"].inputs["spec"]["csi"]["volumeHandle"]
     assert csi["volumeHandle"].endswith("#retain")
     claims = {r.inputs["metadata"]["namespace"]: r for r in m.by_type("kubernetes:core/v1:PersistentVolumeClaim")}

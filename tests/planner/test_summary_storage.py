@@ -15,7 +15,9 @@ def _settings(env: str, **nfs: Any) -> Any:
     raw = {
         "environment": "dev",
         "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
-        "nodePools": {"gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 32, "memoryGib": 256}}},
+        "nodePools": {
+            "gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 32, "memoryGib": 256}}
+        },
         "storage": {"shared": {"backend": "nfs", "nfs": NFS | nfs}},
     }
     settings = parse_settings(raw, stack="local")

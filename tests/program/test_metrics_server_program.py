@@ -30,12 +30,15 @@ def test_a_cpu_autoscaled_fleet_brings_metrics_server_in_a_restricted_namespace(
     assert release["namespace"] == "metrics-server" and release["version"] == "3.13.1"
     assert release["repositoryOpts"]["repo"] == "https://kubernetes-sigs.github.io/metrics-server"
     assert release["values"]["nodeSelector"] == {"ai-infra.io/pool": "system"}
-    (ns,) = [r.inputs for r in run.registrations if r.type == NAMESPACE and r.inputs["metadata"]["name"] == "metrics-server"]
+    (ns,) = [
+        r.inputs for r in run.registrations if r.type == NAMESPACE and r.inputs["metadata"]["name"] == "metrics-server"
+    ]
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     policies = {
         r.inputs["metadata"]["name"]
         for r in run.registrations
-        if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy" and r.inputs["metadata"]["namespace"] == "metrics-server"
+        if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+        and r.inputs["metadata"]["namespace"] == "metrics-server"
     }
     assert policies == {"default-deny", "allow-dns", "allow-apiserver", "metrics-server"}
 

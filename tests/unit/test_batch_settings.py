@@ -223,7 +223,9 @@ def test_an_output_needs_storage_that_can_hold_it() -> None:
     existing = {
         "environment": "dev",
         "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
-        "nodePools": {"gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 16, "memoryGib": 64}}},
+        "nodePools": {
+            "gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 16, "memoryGib": 64}}
+        },
         "storage": {"shared": {"backend": "nfs", "nfs": {"server": "nfs.lab", "share": "/x"}}},
         "jobs": {"finetune-example": {"image": DIGEST, "output": {"s3": {"bucket": "acme-ml", "prefix": "p"}}}},
     }

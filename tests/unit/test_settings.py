@@ -511,10 +511,16 @@ def test_an_existing_models_path_needs_the_nfs_backend_and_the_shared_class() ->
     efs = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"shared": {"backend": "efs", "nfs": nfs}}}
     assert "backend is nfs" in _problems(efs)["ai-infra:storage.shared.nfs.existingModelsPath"]
     raw = _machine_raw(gpuModel="L4") | {
-        "storage": {"shared": {"backend": "nfs", "nfs": nfs}, "modelCacheClass": "local-nvme", "nvme": {"enabled": True}},
+        "storage": {
+            "shared": {"backend": "nfs", "nfs": nfs},
+            "modelCacheClass": "local-nvme",
+            "nvme": {"enabled": True},
+        },
         "namespaces": {"models": {"modelCache": True}},
     }
     problems = _problems(raw)
     assert "must be shared-models" in problems["ai-infra:storage.shared.nfs.existingModelsPath"]
-    bad = _machine_raw(gpuModel="L4") | {"storage": {"shared": {"backend": "nfs", "nfs": nfs | {"existingModelsPath": "w"}}}}
+    bad = _machine_raw(gpuModel="L4") | {
+        "storage": {"shared": {"backend": "nfs", "nfs": nfs | {"existingModelsPath": "w"}}}
+    }
     assert "ai-infra:storage.shared.nfs.existingModelsPath" in _problems(bad)

@@ -593,7 +593,9 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
     nfs = s.storage.shared.nfs
     if nfs is not None and nfs.existing_models_path:
         if s.storage.shared.backend != "nfs":
-            problems.append(("storage.shared.nfs.existingModelsPath", "applies only when storage.shared.backend is nfs"))
+            problems.append(
+                ("storage.shared.nfs.existingModelsPath", "applies only when storage.shared.backend is nfs")
+            )
         elif s.storage.model_cache_class != "shared-models":
             problems.append(
                 (
