@@ -734,7 +734,11 @@ if jobs:
     pulumi.export(
         "jobs",
         {
-            name: {"kind": j.kind, "name": j.job_name, **({"rerun": j.rerun} if j.rerun is not None else {})}
+            name: {
+                "kind": j.kind,
+                "name": j.job_name,
+                **({"rerun": j.rerun} if settings.jobs[name].run == "now" else {}),
+            }
             for name, j in jobs.items()
         },
     )

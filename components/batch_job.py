@@ -52,6 +52,8 @@ class BatchJob(pulumi.ComponentResource):
 
     kind: pulumi.Output[str]
     job_name: pulumi.Output[str]
+    rerun: pulumi.Output[str | None]
+    """The command that runs a ``run: now`` Job again (None for CronJobs)."""
 
     def __init__(self, name: str, args: BatchJobArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
@@ -116,7 +118,9 @@ class BatchJob(pulumi.ComponentResource):
         self.job_name = workload.metadata.apply(lambda m: str(m.name))
         # A finished Job cannot be started again; replacing it (delete, then create: it has a fixed
         # name) runs it anew. None for CronJobs (`kubectl create job --from=cronjob/...`).
-        self.rerun: pulumi.Output[str] | None = (
-            pulumi.Output.concat("pulumi up --replace '", workload.urn, "'") if p.kind == "Job" else None
+        self.rerun = (
+            pulumi.Output.concat("pulumi up --replace '", workload.urn, "'")
+            if p.kind == "Job"
+            else pulumi.Output.from_input(None)
         )
         self.register_outputs({"kind": self.kind, "job_name": self.job_name, "rerun": self.rerun})

@@ -138,7 +138,7 @@ def storage_lines(settings: StackSettings) -> list[str]:
     fate = (
         "kept when its claim is deleted (reclaim Retain, onDelete retain)"
         if keep
-        else "deleted with its contents when its claim is (onDelete delete)"
+        else "deleted with its contents when the claim is deleted (reclaim Delete, onDelete delete)"
     )
     lines = [
         f"Storage: shared-models on NFS {nfs.server}: each claim gets its own directory {base}/<namespace>/<claim>,"
