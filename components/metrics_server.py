@@ -6,7 +6,10 @@ Engines without a queue metric (Ollama) scale with a CPU HorizontalPodAutoscaler
 restricted ``metrics-server`` namespace on the system pool and registers the
 ``v1beta1.metrics.k8s.io`` APIService: the API server dials its pod, which
 ``specs/system_network.py`` allows. A cluster that already runs one sets
-``addons.metrics-server.install: false`` (most managed clusters other than EKS do).
+``addons.metrics-server.install: false`` (most managed clusters other than EKS do). It verifies
+each kubelet's serving certificate (EKS signs them with the cluster CA); clusters whose kubelets
+self-sign (kind, kubeadm without ``serverTLSBootstrap``) need that fixed, not
+``--kubelet-insecure-tls``.
 """
 
 from __future__ import annotations

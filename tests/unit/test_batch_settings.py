@@ -232,3 +232,10 @@ def test_an_output_needs_storage_that_can_hold_it() -> None:
     with pytest.raises(SettingsError) as err:
         parse_settings(existing, stack="local")
     assert "jobs.finetune-example.output.s3: needs cluster.mode aws-eks" in str(err.value)
+
+
+def test_a_model_cache_nothing_fills_is_a_warning_naming_the_key() -> None:
+    s = settings_for("prod", namespaces={"training": {"modelCache": True}})
+    (message,) = [m for k, m in s.warnings if k == "namespaces.training.modelCache"]
+    assert "nothing fills this cache" in message
+    assert not [k for k, _ in settings_for("prod").warnings if k.endswith(".modelCache")]

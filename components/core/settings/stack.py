@@ -410,6 +410,15 @@ class StackSettings(Settings):
                 )
             )
         found += capacity_warnings(self)
+        for ns in self.cache_namespaces:
+            if not self.cache_filled(ns):
+                found.append(
+                    (
+                        f"namespaces.{ns}.modelCache",
+                        f"nothing fills this cache (no shared-cache fleet runs in {ns}, no "
+                        "storage.shared.nfs.existingModelsPath): its claim stays empty; set modelCache: false",
+                    )
+                )
         if not self.monitoring.enabled:
             found.append(
                 (
