@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import json
+
 import yaml
 
+from planner.policy_host import analyze_all
 from tests.conftest import ROOT, run_stack, stack_file_config, stack_run
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -41,6 +44,13 @@ def test_a_cpu_autoscaled_fleet_brings_metrics_server_in_a_restricted_namespace(
         and r.inputs["metadata"]["namespace"] == "metrics-server"
     }
     assert policies == {"default-deny", "allow-dns", "allow-apiserver", "metrics-server"}
+    # The pack (prod's config, every rule mandatory) finds nothing on the add-on or its namespace.
+    pack = json.loads((ROOT / "policies" / "prod.json").read_text())
+    ours = {r.urn for r in run.registrations if "metrics-server" in r.urn}
+    assert ours
+    assert [
+        f"{v.policy}: {v.message}" for v in analyze_all(ROOT / "policies", pack, run.registrations) if v.urn in ours
+    ] == []
 
 
 def test_no_metrics_server_without_a_cpu_hpa_or_when_the_cluster_runs_one() -> None:
