@@ -141,6 +141,33 @@ def preinstalled_lines(settings: StackSettings) -> list[str]:
     return lines
 
 
+def storage_lines(settings: StackSettings) -> list[str]:
+    """Where claims on an NFS server of yours live and what deleting one does: csi-driver-nfs makes a
+    directory per claim and, unless told to retain, removes it with its contents when the claim
+    goes (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md, pkg/nfs/controllerserver.go
+    ``DeleteVolume`` @ v4.13.4)."""
+    shared = settings.storage.shared
+    keep = settings.is_prod
+    if shared.backend != "nfs" or shared.nfs is None:
+        return []
+    nfs = shared.nfs
+    base = nfs.share.rstrip("/") + ("/" + nfs.sub_dir.strip("/") if nfs.sub_dir else "")
+    fate = (
+        "kept when its claim is deleted (reclaim Retain, onDelete retain)"
+        if keep
+        else "deleted with its contents when the claim is deleted (reclaim Delete, onDelete delete)"
+    )
+    lines = [
+        f"Storage: shared-models on NFS {nfs.server}: each claim gets its own directory {base}/<namespace>/<claim>,"
+    ]
+    lines[0] += f" {fate}"
+    if nfs.existing_models_path and settings.cache_namespaces:
+        where = f"{nfs.server}:{nfs.existing_models_path}"
+        namespaces = ", ".join(settings.cache_namespaces)
+        lines.append(f"  model-cache of {namespaces}: the existing {where} (a static volume, never deleted)")
+    return lines
+
+
 def summarize(
     stack: str,
     run: ProgramRun,
@@ -168,6 +195,10 @@ def summarize(
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
         lines += preinstalled_lines(settings)
+    return lines
+
+
+        lines += storage_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
     for warning in run.warnings:

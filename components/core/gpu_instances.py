@@ -160,6 +160,19 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
 
 GPU_FAMILIES: tuple[str, ...] = tuple(sorted({i.family for i in GPU_INSTANCES.values()}))
 
+GPU_MEMORY_GIB: dict[str, int] = {
+    # The catalogue's own GPUs (per-GPU memory as above)...
+    **{i.gpu_model: i.gpu_memory_gib for i in GPU_INSTANCES.values()},
+    # ...and boards common in existing clusters (NVIDIA's product specifications).
+    "A10": 24,
+    "A40": 48,
+    "L40": 48,
+    "RTX-4090": 24,
+    "RTX-A6000": 48,
+    "RTX-6000-Ada": 48,
+}
+"""Memory per GPU by model name: a machine pool naming one of these needs no ``gpuMemoryGib``."""
+
 
 def sizes_of(family: str) -> list[str]:
     """Instance type names of ``family`` that the catalogue knows, sorted."""

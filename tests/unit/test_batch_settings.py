@@ -101,6 +101,7 @@ def test_scratch_and_cache_need_the_storage_they_name() -> None:
     ok = settings_for(
         "prod",
         namespaces={"training": {"modelCache": True}},
+        models={"qwen-coder": {"namespace": "training"}},
         jobs={"ft": {**PROD_JOB, "scratch": "local-nvme", "modelCache": True}},
     )
     assert ok.jobs["ft"].scratch == "local-nvme"
@@ -181,3 +182,62 @@ def test_cron_schedules_out_of_range_are_refused_field_by_field(schedule: str, m
     text = _problems("dev", jobs={"finetune-example": {"run": "scheduled", "schedule": schedule}})
     assert "ai-infra:jobs.finetune-example.schedule" in text and message in text
     assert schedule not in text.replace("TZ=...", "")  # the value is never quoted
+
+
+def test_a_jobs_model_cache_must_have_something_that_fills_it() -> None:
+    """Issue 22 item 11: only fleets' staging Jobs write a namespace's cache; training runs none."""
+    text = _problems(
+        "prod", namespaces={"training": {"modelCache": True}}, jobs={"ft": {**PROD_JOB, "modelCache": True}}
+    )
+    assert "ai-infra:jobs.ft.modelCache: namespace training's model cache is never filled" in text
+    assert "existingModelsPath" in text
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        ({"run": "scheduled", "schedule": "0 3 * * *", "timeZone": "Mars/Olympus"}, "timeZone: must be an IANA"),
+        ({"timeZone": "UTC"}, "timeZone: applies only when run is scheduled"),
+        ({"output": {}}, "output.volume: give exactly one of volume"),
+        ({"output": {"volume": {}, "s3": {"bucket": "acme-ml", "prefix": "p"}}}, "give exactly one"),
+        ({"output": {"s3": {"bucket": "Acme_ML", "prefix": "p"}}}, "output.s3.bucket"),
+        ({"output": {"s3": {"bucket": "acme-ml", "prefix": "/p/"}}}, "output.s3.prefix"),
+    ],
+)
+def test_output_and_time_zone_fields(job: dict[str, Any], message: str) -> None:
+    assert message in _problems("prod", jobs={"ft": {**PROD_JOB, **job}})
+
+
+def test_a_scheduled_job_takes_an_iana_time_zone() -> None:
+    job = {**PROD_JOB, "run": "scheduled", "schedule": "0 3 * * *", "timeZone": "America/New_York"}
+    assert settings_for("prod", jobs={"ft": job}).jobs["ft"].time_zone == "America/New_York"
+
+
+def test_an_output_needs_storage_that_can_hold_it() -> None:
+    volume = {"output": {"volume": {"size": "100Gi"}}}
+    no_shared = _problems("dev", storage={"shared": {"backend": "none"}}, namespaces={"models": {"modelCache": False}},
+                          models={"qwen-small": {"cache": "ephemeral"}, "qwen-instruct": {"cache": "ephemeral"}},
+                          jobs={"finetune-example": volume})  # fmt: skip
+    assert "ai-infra:jobs.finetune-example.output.volume: needs a ReadWriteMany class" in no_shared
+    assert "quota.pvcs" not in no_shared
+    over = _problems("dev", jobs={"finetune-example": {"output": {"volume": {"size": "8Ti"}}}})
+    assert "needs more storage than namespaces.training.quota.storage" in over
+    existing = {
+        "environment": "dev",
+        "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
+        "nodePools": {
+            "gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 16, "memoryGib": 64}}
+        },
+        "storage": {"shared": {"backend": "nfs", "nfs": {"server": "nfs.lab", "share": "/x"}}},
+        "jobs": {"finetune-example": {"image": DIGEST, "output": {"s3": {"bucket": "acme-ml", "prefix": "p"}}}},
+    }
+    with pytest.raises(SettingsError) as err:
+        parse_settings(existing, stack="local")
+    assert "jobs.finetune-example.output.s3: needs cluster.mode aws-eks" in str(err.value)
+
+
+def test_a_model_cache_nothing_fills_is_a_warning_naming_the_key() -> None:
+    s = settings_for("prod", namespaces={"training": {"modelCache": True}})
+    (message,) = [m for k, m in s.warnings if k == "namespaces.training.modelCache"]
+    assert "nothing fills this cache" in message
+    assert not [k for k, _ in settings_for("prod").warnings if k.endswith(".modelCache")]

@@ -45,6 +45,8 @@ GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
 """Grafana's admin password (a ``--secret`` config key; optional)."""
 KUEUE_NAMESPACE = "kueue-system"
 """Where Kueue's controller runs (batch.enabled)."""
+METRICS_SERVER_NAMESPACE = "metrics-server"
+"""Where metrics-server runs (a fleet autoscales on CPU)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -234,6 +236,12 @@ class StackSettings(Settings):
         return bool(self.keda_namespaces)
 
     @property
+    def needs_metrics_server(self) -> bool:
+        """metrics-server is installed only when a fleet autoscales on CPU (an engine without a queue
+        metric: its HorizontalPodAutoscaler reads the resource metrics API, which EKS lacks)."""
+        return any(m.autoscaled and m.engine_record.autoscaler == "hpa" for m in self.models.values())
+
+    @property
     def needs_storage_system(self) -> bool:
         """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
         return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
@@ -280,6 +288,7 @@ class StackSettings(Settings):
             "autoscaler": self.on_aws,
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
+            METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
             MONITORING_NAMESPACE: self.monitoring.enabled,
             KUEUE_NAMESPACE: self.batch.enabled,
         }
@@ -289,6 +298,13 @@ class StackSettings(Settings):
     def cache_namespaces(self) -> list[str]:
         """Workload namespaces that get a ``model-cache`` PVC."""
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
+
+    def cache_filled(self, namespace: str) -> bool:
+        """Whether anything writes ``namespace``'s model cache: a shared-cache fleet there (its
+        staging Job), or weights that already exist (``storage.shared.nfs.existingModelsPath``)."""
+        nfs = self.storage.shared.nfs
+        existing = self.storage.shared.backend == "nfs" and nfs is not None and nfs.existing_models_path
+        return bool(existing) or any(m.namespace == namespace and m.cache == "shared" for m in self.models.values())
 
     @property
     def fleet_weight_volumes(self) -> dict[str, str]:
@@ -396,6 +412,15 @@ class StackSettings(Settings):
             )
         found += capacity_warnings(self)
         found += fit_warnings(self)
+        for ns in self.cache_namespaces:
+            if not self.cache_filled(ns):
+                found.append(
+                    (
+                        f"namespaces.{ns}.modelCache",
+                        f"nothing fills this cache (no shared-cache fleet runs in {ns}, no "
+                        "storage.shared.nfs.existingModelsPath): its claim stays empty; set modelCache: false",
+                    )
+                )
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -577,6 +602,19 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
                     "replica on the shared cache; use shared-models",
                 )
             )
+    nfs = s.storage.shared.nfs
+    if nfs is not None and nfs.existing_models_path:
+        if s.storage.shared.backend != "nfs":
+            problems.append(
+                ("storage.shared.nfs.existingModelsPath", "applies only when storage.shared.backend is nfs")
+            )
+        elif s.storage.model_cache_class != "shared-models":
+            problems.append(
+                (
+                    "storage.shared.nfs.existingModelsPath",
+                    "binds the model-cache claims, so storage.modelCacheClass must be shared-models",
+                )
+            )
     if s.storage.nvme.enabled and not s.local_pv_pools:
         problems.append(
             ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
@@ -715,6 +753,29 @@ def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
         problems.append(("image", f"must be built here (one of {', '.join(IMAGE_NAMES)}) or pinned by digest in prod"))
     if job.model_cache and ns is not None and not ns.model_cache:
         problems.append(("modelCache", f"needs namespaces.{job.namespace}.modelCache: true"))
+    elif job.model_cache and ns is not None and not s.cache_filled(job.namespace):
+        problems.append(
+            (
+                "modelCache",
+                f"namespace {job.namespace}'s model cache is never filled: only the staging Jobs of its shared-cache "
+                "fleets write it (none runs there), so it would stay empty; serve the model in that namespace "
+                "(models.<n>.namespace), point storage.shared.nfs.existingModelsPath at existing weights, or download "
+                "in the job (modelCache: false)",
+            )
+        )
+    out = job.output
+    if out is not None and out.volume is not None and s.storage.shared.backend == "none":
+        problems.append(
+            (
+                "output.volume",
+                "needs a ReadWriteMany class every worker and run can write: storage.shared.backend efs or nfs "
+                "(or output.s3 on EKS)",
+            )
+        )
+    if out is not None and out.s3 is not None and not s.on_aws:
+        problems.append(
+            ("output.s3", "needs cluster.mode aws-eks (the job's IAM role is an IRSA role); use output.volume here")
+        )
     problems += _job_capacity_problems(s, job, ns)
     return problems
 
@@ -764,6 +825,7 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             problems.append(
                 ("scratch", f"local-nvme needs storage.nvme.enabled and pool {queue.pool} with nvme: local-pv")
             )
+    output_volume = job.output.volume if job.output is not None else None
     if ns is not None:
         q = ns.quota
         checks = [
@@ -771,7 +833,8 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             ("cpu", job.workers * cores(job.cpu), cores(q.cpu)),
             ("memory", job.workers * gib(job.memory), gib(q.memory)),
             ("pods", job.workers, q.pods),
-            ("pvcs", job.workers if job.scratch == "local-nvme" else 0, q.pvcs),
+            ("pvcs", (job.workers if job.scratch == "local-nvme" else 0) + (1 if output_volume else 0), q.pvcs),
+            ("storage", gib(output_volume.size) if output_volume else 0, gib(q.storage)),
         ]
         problems += [
             (
