@@ -195,9 +195,6 @@ def summarize(
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
         lines += preinstalled_lines(settings)
-    return lines
-
-
         lines += storage_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
