@@ -16,7 +16,9 @@ def test_a_72b_model_on_two_24gb_gpus_exits_2_with_the_numbers(tmp_path: Path) -
     project_copy(tmp_path)
     local = yaml.safe_load((Path(__file__).resolve().parents[2] / "Pulumi.local.yaml").read_text())
     config = local["config"]
-    config["ai-infra:nodePools"]["gpu"]["machine"]["gpuMemoryGib"] = 24
+    machine = config["ai-infra:nodePools"]["gpu"]["machine"]
+    machine.pop("gpuMemoryGib", None)
+    machine["gpuModel"] = "RTX-4090"  # 24 GB, known (components/core/gpu_instances.py)
     config["ai-infra:models"] = {
         "big": {"engine": "vllm", "model": "Qwen/Qwen2.5-72B-Instruct", "pool": "gpu", "gpusPerReplica": 2},
         "qwen-small": None,

@@ -43,3 +43,24 @@ def test_capacity_errors_name_their_numbers_and_the_origin_of_unset_keys() -> No
     )
     # A key the stack file sets carries no origin note.
     assert "[not set" not in bounds["ai-infra:nodePools.gpu.minSize"]
+
+
+def test_a_field_dropped_from_an_entry_raises_no_knock_on_in_that_entry() -> None:
+    """Dropping a pool's ``machine`` (its GPU memory disagrees with its model) must not report
+    the pool as neither EC2 nor on-prem in the next round."""
+    import yaml
+
+    from components.core.settings import SettingsError, parse_settings
+    from tests.conftest import ROOT
+
+    config = {
+        k.split(":", 1)[1]: v for k, v in yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())["config"].items()
+    }
+    config["nodePools"]["gpu"]["machine"]["gpuMemoryGib"] = 24
+    try:
+        parse_settings(config, stack="local")
+    except SettingsError as exc:
+        text = str(exc)
+    else:
+        raise AssertionError("a 24 GiB RTX-A6000 was accepted")
+    assert "nodePools.gpu.machine.gpuMemoryGib" in text and "instanceTypes" not in text

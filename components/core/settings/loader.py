@@ -194,6 +194,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
     doc = _thaw(document)
     reported: list[FieldProblem] = []
     dropped_entries: set[tuple[str, str]] = set()
+    # Entries (``nodePools.gpu``) a field was dropped from: their later-round problems come from
+    # the drop (a pool without its ``machine`` is neither EC2 nor on-prem), not from the stack.
+    altered: set[tuple[int | str, ...]] = set()
     for _ in range(6):
         try:
             settings = StackSettings.model_validate(doc)
@@ -201,7 +204,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             fresh = [
                 p
                 for p in problems_from(exc, StackSettings)
-                if not any(_related(p.path, r.path) for r in reported) and not _names_dropped(doc, p, dropped_entries)
+                if not any(_related(p.path, r.path) for r in reported)
+                and not _names_dropped(doc, p, dropped_entries)
+                and not (p.loc and tuple(p.loc[:2]) in altered)
             ]
             if not fresh:
                 break
@@ -211,6 +216,7 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             # not any(): it would stop at the first drop.
             locs = {p.loc for p in fresh if p.loc}
             dropped = [_drop(doc, loc) for loc in sorted(locs, key=len, reverse=True)]
+            altered |= {tuple(loc[:2]) for loc in locs if len(loc) > 2}
             dropped_entries |= {
                 (str(loc[-2]), str(loc[-1]))
                 for loc in locs

@@ -834,7 +834,6 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             ("memory", job.workers * gib(job.memory), gib(q.memory)),
             ("pods", job.workers, q.pods),
             ("pvcs", (job.workers if job.scratch == "local-nvme" else 0) + (1 if output_volume else 0), q.pvcs),
-            ("storage", gib(output_volume.size) if output_volume else 0, gib(q.storage)),
         ]
         problems += [
             (
@@ -845,4 +844,12 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             for key, need, have in checks
             if need > have
         ]
+        if output_volume is not None and gib(output_volume.size) > gib(q.storage):
+            problems.append(
+                (
+                    "output.volume.size",
+                    f"{gib(output_volume.size):g} GiB needs more storage than namespaces.{job.namespace}.quota.storage "
+                    f"allows ({gib(q.storage):g} GiB)",
+                )
+            )
     return problems
