@@ -45,17 +45,22 @@ def _tree(regs: list[Registration]) -> list[str]:
 
 
 def cost_lines(cost: Any) -> list[str]:
-    """The cost table: per pool at min/desired/max, the fixed lines, the stack at idle and at max."""
+    """The cost table: per pool idle and at max, the fixed lines, the stack at idle and at max, each
+    fleet's share at min and at max replicas; where the prices come from and when."""
     if not isinstance(cost, dict) or (not cost.get("pools") and not cost.get("fixed")):
         return [f"Cost: {cost.get('note')}"] if isinstance(cost, dict) and cost.get("note") else []
-    lines = ["Cost estimate (USD, list prices; build/<stack>/cost.json):"]
-    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes min/des/max':>17} {'$/h min':>9} {'$/h max':>9}")
+    lines = [f"Cost estimate (USD, {cost.get('region', '?')}; build/<stack>/cost.json): {cost.get('pricing', '')}"]
+    lines.append(
+        "  idle = what must run with no traffic (nodes the fleets' min replicas and the system pods need, "
+        "cheapest listed type); max = every pool at its max (dearest listed type)"
+    )
+    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes idle/max':>17} {'$/h idle':>9} {'$/h max':>9}")
     for name, p in sorted(cost["pools"].items()):
         nodes = p["nodes"]
         lines.append(
             f"  {name:<14} {p['instanceTypes'][0]:<16} {p['capacityType'].lower():<9} "
-            f"{nodes['min']:>5}/{nodes['desired']}/{nodes['max']:<9} "
-            f"{p['usdPerHour']['min']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
+            f"{nodes['idle']:>8}/{nodes['max']:<8} "
+            f"{p['usdPerHour']['idle']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
         )
     for name, f in sorted(cost.get("fixed", {}).items()):
         lines.append(f"  {name:<59} {f['idle']:>9.2f} {f['max']:>9.2f}")
@@ -65,13 +70,17 @@ def cost_lines(cost: Any) -> list[str]:
             f"  {'stack total':<59} {total['idleUsdPerHour']:>9.2f} {total['maxUsdPerHour']:>9.2f}"
             f"   (per month: {total['idleUsdPerMonth']:.0f} idle, {total['maxUsdPerMonth']:.0f} at max)"
         )
-    for name, f in sorted(cost.get("fleets", {}).items()):
+    if cost.get("fleets"):
         lines.append(
-            f"  fleet {name:<22} GPUs {f['gpus']['min']}-{f['gpus']['max']} on {f['pool']:<13}"
-            f"{f['usdPerHour']['min']:>17.2f} {f['usdPerHour']['max']:>9.2f}   (its share of the pool)"
+            f"  {'fleet (GPU share of its pool, cheapest listed type)':<59} {'$/h min':>9} {'$/h max':>9}"
+            "   (at min / max replicas)"
         )
+    for name, f in sorted(cost.get("fleets", {}).items()):
+        gpus = f["gpus"]
+        label = f"{name}: GPUs {gpus['minReplicas']}-{gpus['maxReplicas']} on {f['pool']}"
+        lines.append(f"  {label:<59} {f['usdPerHour']['minReplicas']:>9.2f} {f['usdPerHour']['maxReplicas']:>9.2f}")
     if cost.get("budgetUsdPerHour") is not None:
-        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale")
+        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale (ai-infra:cost.budgetUsdPerHour)")
     return lines
 
 
