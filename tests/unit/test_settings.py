@@ -402,8 +402,8 @@ def test_foreign_namespace_keys_say_what_to_write_instead() -> None:
 
 
 def test_a_clamped_value_is_reported() -> None:
-    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 3}}).clamps)
-    assert clamps["nodePools.gpu.maxSize"] == "3 -> 2: capped by gpuCap 2 (1 GPU(s) per node)"
+    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 5}}).clamps)
+    assert clamps["nodePools.gpu.maxSize"] == "5 -> 3: capped by gpuCap 3 (1 GPU(s) per node)"
 
 
 def test_each_principal_gets_one_access_level() -> None:
