@@ -8,10 +8,13 @@ from typing import Any
 
 from components.core.charts import ALL_CHARTS
 from components.core.settings import StackSettings
-from planner.diff import PlanChanges
+from planner.diff import PlanChanges, change_lines
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
+
+DIFF_LINES = 15
+"""Changes of each kind the terminal lists; ``build/<stack>/diff.txt`` has them all."""
 
 
 def _tree(regs: list[Registration]) -> list[str]:
@@ -95,6 +98,7 @@ POLICY_KEYS = {
     "model-runner-has-servicemonitor": "ai-infra:monitoring.enabled",
     "keda-scaledobject-metrics-source": "ai-infra:monitoring.enabled / prometheusUrl",
     "cost-within-budget": "ai-infra:cost.budgetUsdPerHour / nodePools.<pool>.maxSize, gpuCap",
+    "kms-keys-guarded": "ai-infra:cluster.eks.keyAdminPrincipalArns (default: adminPrincipalArns)",
     "data-protected": "ai-infra:environment (prod protects data)",
     "efs-encrypted-cmk": "ai-infra:storage.shared",
     "k8s-image-digest-pinned": "ai-infra:registry.build / modelImages (name@sha256:...)",
@@ -160,6 +164,7 @@ def summarize(
     *,
     settings: StackSettings | None = None,
     changes: PlanChanges | None = None,
+    config_warnings: list[str] | None = None,
 ) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
@@ -179,7 +184,7 @@ def summarize(
         lines += preinstalled_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
-    for warning in run.warnings:
+    for warning in [*(config_warnings or []), *run.warnings]:
         lines.append(f"Warning: {warning}")
     if changes is not None and changes.previous:
         delta = ", ".join(f"{k.removesuffix('UsdPerHour')} {v:+.2f} USD/h" for k, v in changes.cost_delta.items())
@@ -187,18 +192,17 @@ def summarize(
             f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
             f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
         )
-        for label, urns in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
-            lines += [f"  {label} {urn.rsplit('::', 1)[-1]}" for urn in urns[:15]]
-            if len(urns) > 15:
-                lines.append(f"  {label} … and {len(urns) - 15} more")
+        lines += change_lines(changes, limit=DIFF_LINES)
+        if max(len(changes.added), len(changes.changed), len(changes.removed)) > DIFF_LINES:
+            lines.append(f"  (every change, with its fields: {out_dir}/diff.txt)")
     levels = Counter(v.level for v in violations)
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         mark = "✗" if v.level == "mandatory" else "!"
         fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
-        lines.append(
-            f"  {mark} [{v.level}] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}{fix}"
-        )
+        # Stack policies (the budget, monitoring present) report on the stack, not a resource.
+        subject = v.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+        lines.append(f"  {mark} [{v.level}] {v.policy}: {subject} — {v.message.splitlines()[-1]}{fix}")
     if unknown_at_preview:
         lines.append(
             "Mandatory policies `pulumi preview` cannot evaluate on a new stack (values known only after apply; "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class GpuInstance:
     """One instance type: its GPUs, their memory, instance store and hourly price."""
@@ -163,4 +164,3 @@ GPU_FAMILIES: tuple[str, ...] = tuple(sorted({i.family for i in GPU_INSTANCES.va
 def sizes_of(family: str) -> list[str]:
     """Instance type names of ``family`` that the catalogue knows, sorted."""
     return sorted(n for n, i in GPU_INSTANCES.items() if i.family == family)
-

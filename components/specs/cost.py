@@ -94,9 +94,7 @@ def idle_nodes(s: StackSettings, pool_name: str) -> int:
     """GPU nodes of a pool that stay up with no traffic: minSize, or what its fleets' minimum
     replicas need (never above the pool's capped maximum: the capacity checks refuse that)."""
     pool = s.node_pools[pool_name]
-    replicas = [
-        r for m in s.models.values() if m.pool == pool_name for r in fleet_replicas(m, m.replicas.min)
-    ]
+    replicas = [r for m in s.models.values() if m.pool == pool_name for r in fleet_replicas(m, m.replicas.min)]
     return max(pool.min_size, min(pool.max_nodes, nodes_for_replicas(pool, replicas)))
 
 
@@ -194,7 +192,10 @@ def fleet_costs(s: StackSettings) -> dict[str, Any]:
         if pool is None or not pool.instances or not spec.gpus_per_replica:
             continue
         per_gpu = min(hourly_price(t, pool.capacity_type, region) for t in pool.instance_types) / pool.gpus_per_node
-        gpus = {"minReplicas": spec.replicas.min * spec.gpus_per_replica, "maxReplicas": spec.replicas.max * spec.gpus_per_replica}
+        gpus = {
+            "minReplicas": spec.replicas.min * spec.gpus_per_replica,
+            "maxReplicas": spec.replicas.max * spec.gpus_per_replica,
+        }
         per_hour = {k: g * per_gpu for k, g in gpus.items()}
         fleets[name] = {
             "pool": spec.pool,

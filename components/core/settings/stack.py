@@ -401,6 +401,15 @@ class StackSettings(Settings):
                 )
             )
         found += capacity_warnings(self)
+        for name, q in sorted(self.batch.queues.items() if self.batch.enabled else []):
+            if q.pool in self.node_pools and self.queue_gpus(name) == 0:
+                found.append(
+                    (
+                        f"batch.queues.{name}.gpus",
+                        f"is 0: pool {q.pool}'s fleets hold its whole GPU cap ({self.pool_gpu_cap(q.pool)}) at min "
+                        f"replicas, so the queue admits no GPU job; raise nodePools.{q.pool}.gpuCap and maxSize",
+                    )
+                )
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -435,7 +444,10 @@ class StackSettings(Settings):
             for i, t in enumerate(pool.instance_types if eks else []):
                 if t in GPU_INSTANCES and on_demand_price(t, eks.region) is None:
                     problems.append(
-                        (f"nodePools.{name}.instanceTypes[{i}]", f"{t} has no list price in {eks.region} (not offered there): pick another type or region")
+                        (
+                            f"nodePools.{name}.instanceTypes[{i}]",
+                            f"{t} has no list price in {eks.region} (not offered there): pick another type or region",
+                        )
                     )
             if pool.machine is not None and self.on_aws:
                 problems.append(

@@ -34,7 +34,9 @@ def test_a_fleet_at_min_replicas_keeps_its_gpu_node_in_the_idle_cost() -> None:
     """Issue 22 item 1: an always-on fleet on a minSize-0 on-demand L40S pool printed idle +0.00."""
     pool = {"l40s": {"instanceTypes": ["g6e.xlarge"], "gpuCap": 2}}
     base = settings_for("dev", nodePools=pool)
-    with_fleet = settings_for("dev", nodePools=pool, models={"always-on": ALWAYS_ON}, namespaces={"models": {"quota": {"gpus": 3}}})
+    with_fleet = settings_for(
+        "dev", nodePools=pool, models={"always-on": ALWAYS_ON}, namespaces={"models": {"quota": {"gpus": 3}}}
+    )
     assert idle_nodes(base, "l40s") == 0 and idle_nodes(with_fleet, "l40s") == 1
     delta = stack_cost(with_fleet)["total"]["idleUsdPerHour"] - stack_cost(base)["total"]["idleUsdPerHour"]
     assert delta == pytest.approx(1.861, abs=0.01)  # one on-demand g6e.xlarge; the plan diff shows this delta
@@ -68,8 +70,14 @@ def test_prices_are_kept_per_allowed_region_with_their_dates() -> None:
     assert cost["region"] == "us-west-2" and PRICES_AS_OF in cost["pricing"] and SPOT_AS_OF in cost["pricing"]
     with pytest.raises(SettingsError, match=r"cluster\.eks\.region: must be one of"):
         settings_for("dev", cluster={"eks": {"region": "eu-west-1"}})
-    with pytest.raises(SettingsError, match=r"nodePools\.training\.instanceTypes\[0\]: p4de\.24xlarge has no list price"):
-        settings_for("prod", cluster={"eks": {"region": "us-east-2"}}, nodePools={"training": {"instanceTypes": ["p4de.24xlarge"]}})
+    with pytest.raises(
+        SettingsError, match=r"nodePools\.training\.instanceTypes\[0\]: p4de\.24xlarge has no list price"
+    ):
+        settings_for(
+            "prod",
+            cluster={"eks": {"region": "us-east-2"}},
+            nodePools={"training": {"instanceTypes": ["p4de.24xlarge"]}},
+        )
 
 
 def test_spot_is_priced_per_family() -> None:
