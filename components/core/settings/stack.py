@@ -441,12 +441,13 @@ class StackSettings(Settings):
                 ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
             )
         for name, pool in self.node_pools.items():
-            for i, t in enumerate(pool.instance_types if eks else []):
-                if t in GPU_INSTANCES and on_demand_price(t, eks.region) is None:
+            region = eks.region if eks else None
+            for i, t in enumerate(pool.instance_types if region else []):
+                if t in GPU_INSTANCES and region and on_demand_price(t, region) is None:
                     problems.append(
                         (
                             f"nodePools.{name}.instanceTypes[{i}]",
-                            f"{t} has no list price in {eks.region} (not offered there): pick another type or region",
+                            f"{t} has no list price in {region} (not offered there): pick another type or region",
                         )
                     )
             if pool.machine is not None and self.on_aws:
@@ -771,11 +772,12 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
                 ("memory", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods")
             )
         if gpus > s.queue_gpus(job.queue):
+            cap, serving = s.pool_gpu_cap(queue.pool), s.pool_serving_gpus(queue.pool)
             derived = (
                 ""
                 if queue.gpus is not None
-                else f" (batch.queues.{job.queue}.gpus is unset: pool {queue.pool}'s GPU cap of "
-                f"{s.pool_gpu_cap(queue.pool)} less the {s.pool_serving_gpus(queue.pool)} its fleets hold at min replicas)"
+                else f" (batch.queues.{job.queue}.gpus is unset: pool {queue.pool}'s GPU cap of {cap} "
+                f"less the {serving} its fleets hold at min replicas)"
             )
             problems.append(
                 (
