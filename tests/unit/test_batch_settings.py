@@ -198,3 +198,13 @@ def test_cron_schedules_out_of_range_are_refused_field_by_field(schedule: str, m
     text = _problems("dev", jobs={"finetune-example": {"run": "scheduled", "schedule": schedule}})
     assert "ai-infra:jobs.finetune-example.schedule" in text and message in text
     assert schedule not in text.replace("TZ=...", "")  # the value is never quoted
+
+
+def test_a_queue_left_no_gpus_by_the_fleets_is_a_warning_naming_its_key() -> None:
+    third = {"engine": "ollama", "model": "qwen2.5:0.5b", "pool": "gpu", "cpu": "2", "memory": "8Gi"}
+    s = settings_for(
+        "dev", models={"third": third}, namespaces={"models": {"quota": {"gpus": 3}}}, jobs={"finetune-example": None}
+    )
+    warnings = dict(s.warnings)
+    assert warnings["batch.queues.train.gpus"].startswith("is 0: pool gpu's fleets hold its whole GPU cap (3)")
+    assert "batch.queues.train.gpus" not in dict(settings_for("dev").warnings)

@@ -477,3 +477,36 @@ def test_ttft_slo_must_be_a_vllm_bucket_boundary() -> None:
     message = problems["ai-infra:monitoring.ttftP95Seconds"]
     assert "bucket boundary" in message and "2.5" in message and "1, 2.5" in message
     assert settings_for("dev", monitoring={"ttftP95Seconds": 2.5})
+
+
+def test_readme_names_every_key_without_a_default() -> None:
+    """Issue 22 item 14: the README said every key but ``environment`` has a default. Each minimal
+    stack below (a choice the README names) fails only on keys the troubleshooting row lists."""
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `Stack 'x' is missing configuration"))
+    existing = {"mode": "existing", "existing": {"kubeconfig": "~/.kube/config"}}
+    cases: list[dict[str, Any]] = [
+        {"environment": "dev"},
+        {"environment": "prod"},
+        {"environment": "dev", "cluster": {"mode": "existing"}},
+        {
+            "environment": "dev",
+            "cluster": existing,
+            "registry": {"build": []},
+            "storage": {"shared": {"backend": "nfs"}},
+        },
+        {
+            "environment": "dev",
+            "cluster": {"eks": {"publicAccessCidrs": ["10.0.0.0/8"]}},
+            "tailscale": {"enabled": True},
+        },
+    ]
+    named = set()
+    for raw in cases:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw, stack="x")
+        named |= {key.removeprefix("ai-infra:") for key, _ in info.value.problems}
+    for key in sorted(named):
+        assert f"`{key}`" in row, f"README troubleshooting: {key} has no default"
+    # What exit 2 does to build/<stack>/ (tests/planner/test_plan_cli.py checks the tool does this).
+    assert "`build/<stack>/` keeps the\nprevious plan, unchanged" in readme and "is removed so no stale" not in readme
