@@ -699,7 +699,8 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
             problems.append(
                 (
                     f"batch.queues.{queues[-1]}.gpus",
-                    _over_cap(s, pool_name, f"queues {shares}", total) + "; give each queue a gpus share",
+                    _over_cap(s, pool_name, f"queues {shares}", total)
+                    + ("; give each queue a gpus share" if any(known[q].gpus is None for q in queues) else ""),
                 )
             )
     for name, job in sorted(s.jobs.items()):
