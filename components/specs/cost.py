@@ -129,9 +129,11 @@ def system_pods(s: StackSettings) -> list[SystemPod]:
         pods.append(SystemPod("keda", 3, 0.1, 100 / 1024, "estimate: KEDA chart's 100m/100Mi per component"))
     if s.monitoring.enabled:
         pods.append(SystemPod("prometheus", 1, 0.5, 2.0, "ours (components/specs/monitoring.py)"))
-        pods.append(SystemPod("grafana-operator-alertmanager-ksm", 4, 0.1, 0.25, "estimate: chart defaults are {}"))
+        # Grafana, the operator, Alertmanager and kube-state-metrics keep kube-prometheus-stack's
+        # `resources: {}` (we set none): no requests, so they add nothing the autoscaler counts.
+        pods.append(SystemPod("opencost", 1, 0.01, 55 / 1024, "estimate: the opencost chart's exporter requests"))
     if s.gpu.stack == "gpu-operator":
-        pods.append(SystemPod("gpu-operator-nfd", 2, 0.2, 0.25, "estimate"))
+        pods.append(SystemPod("gpu-operator-and-nfd-master", 2, 0.2, 0.25, "estimate"))
     if s.tailscale_operator:
         pods.append(SystemPod("tailscale-operator", 1, 0.0, 0.0, "chart default resources: {}"))
     return pods
