@@ -17,7 +17,15 @@ from components.core.prices import (
 )
 from components.core.settings import SettingsError
 from components.core.settings.cluster import PricedRegion
-from components.specs.cost import fleet_costs, idle_nodes, stack_cost, system_idle_nodes
+from components.specs.cost import (
+    BUDGET_TAG,
+    MAX_COST_TAG,
+    cost_tags,
+    fleet_costs,
+    idle_nodes,
+    stack_cost,
+    system_idle_nodes,
+)
 from tests.conftest import settings_for
 
 ALWAYS_ON = {
@@ -100,3 +108,15 @@ def test_fleet_columns_mean_the_same_in_every_stack() -> None:
                 assert fleet["usdPerHour"][key] == pytest.approx(gpus * fleet["usdPerGpuHour"], abs=0.01)
     dev = fleet_costs(settings_for("dev"))["qwen-small"]
     assert dev["usdPerGpuHour"] == hourly_price("g6.xlarge", "SPOT", "us-west-2")  # not g6.2xlarge's
+
+
+def test_both_presets_carry_a_budget_their_max_fits_and_a_raised_pool_breaks() -> None:
+    """Issue 22 item 3: prod had no budget, so a serving pool raised to 10 nodes planned clean at
+    ~$97k/month. The presets' budgets hold their own max; the raised pool exceeds prod's."""
+    for env in ("dev", "prod"):
+        cost = stack_cost(settings_for(env))
+        tags = cost_tags(cost)
+        assert cost["budgetUsdPerHour"] is not None and BUDGET_TAG in tags
+        assert float(tags[MAX_COST_TAG]) <= float(tags[BUDGET_TAG]), env
+    raised = stack_cost(settings_for("prod", nodePools={"serving": {"maxSize": 10, "gpuCap": 40}}))
+    assert raised["total"]["maxUsdPerHour"] > raised["budgetUsdPerHour"]  # cost-within-budget: mandatory in prod
