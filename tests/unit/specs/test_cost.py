@@ -120,3 +120,13 @@ def test_both_presets_carry_a_budget_their_max_fits_and_a_raised_pool_breaks() -
         assert float(tags[MAX_COST_TAG]) <= float(tags[BUDGET_TAG]), env
     raised = stack_cost(settings_for("prod", nodePools={"serving": {"maxSize": 10, "gpuCap": 40}}))
     assert raised["total"]["maxUsdPerHour"] > raised["budgetUsdPerHour"]  # cost-within-budget: mandatory in prod
+
+
+def test_the_default_dev_stack_has_no_capacity_or_cost_findings() -> None:
+    """Done-means of issue 22: dev plans clean. Its one settings warning is monitoring off, by
+    design (README, Presets); no capacity, queue or budget finding."""
+    dev = settings_for("dev")
+    assert [key for key, _ in dev.warnings] == ["monitoring.enabled"]
+    assert dev.queue_gpus("train") >= dev.jobs["finetune-example"].gpus_per_worker  # the README's job can run
+    cost = stack_cost(dev)
+    assert cost["total"]["maxUsdPerHour"] <= cost["budgetUsdPerHour"]
