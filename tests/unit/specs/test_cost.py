@@ -123,10 +123,10 @@ def test_both_presets_carry_a_budget_their_max_fits_and_a_raised_pool_breaks() -
 
 
 def test_the_default_dev_stack_has_no_capacity_or_cost_findings() -> None:
-    """Done-means of issue 22: dev plans clean. Its one settings warning is monitoring off, by
-    design (README, Presets); no capacity, queue or budget finding."""
+    """Done-means of issue 22: dev plans clean. Its settings warnings are the two by design
+    (README: the example's documentation CIDR, monitoring off); no capacity, queue or budget finding."""
     dev = settings_for("dev")
-    assert [key for key, _ in dev.warnings] == ["monitoring.enabled"]
+    assert [key for key, _ in dev.warnings] == ["cluster.eks.publicAccessCidrs", "monitoring.enabled"]
     assert dev.queue_gpus("train") >= dev.jobs["finetune-example"].gpus_per_worker  # the README's job can run
     cost = stack_cost(dev)
     assert cost["total"]["maxUsdPerHour"] <= cost["budgetUsdPerHour"]
