@@ -718,7 +718,8 @@ def _over_cap(s: StackSettings, pool_name: str, queues: str, queue_gpus: int) ->
     held = f"its fleets hold {serving} at min replicas ({fleets}) and " if serving else ""
     return (
         f"pool {pool_name} holds {cap} GPU(s) (nodePools.{pool_name}.gpuCap / maxSize); {held}{queues} GPU(s) "
-        f"of quota make {serving + queue_gpus}, so admitted jobs would wait for GPUs that never free up: "
+        f"of quota make {serving + queue_gpus}, so Kueue would admit jobs the pool has no GPUs for (they stay "
+        f"Pending): "
         f"lower the quota to {max(0, cap - serving)} in all or raise nodePools.{pool_name}.gpuCap and maxSize"
     )
 
@@ -785,7 +786,11 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
                     "workers",
                     f"workers x gpusPerWorker = {gpus} GPUs exceeds queue {job.queue}'s quota of "
                     f"{s.queue_gpus(job.queue)}{derived}: Kueue would never admit it; raise "
-                    f"nodePools.{queue.pool}.gpuCap and maxSize",
+                    + (
+                        f"batch.queues.{job.queue}.gpus"
+                        if queue.gpus is not None
+                        else f"nodePools.{queue.pool}.gpuCap and maxSize"
+                    ),
                 )
             )
         if job.scratch == "local-nvme" and (pool.nvme != "local-pv" or not s.storage.nvme.enabled):
