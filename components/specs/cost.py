@@ -72,7 +72,10 @@ def nodes_for_replicas(pool: NodePoolSettings, replicas: list[tuple[int, float, 
     """Nodes of ``plan_node(pool)`` that hold ``replicas`` (GPUs, CPU, memory GiB each): first fit,
     largest first, as the scheduler fills nodes the autoscaler adds for pending pods."""
     node = plan_node(pool)
-    capacity = (pool.gpus_per_node, node.allocatable_cpu, node.allocatable_memory_gib)
+    # Time-slicing advertises each GPU `replicas` times: that many 1-GPU pods share it. (MIG slices
+    # are counted as whole GPUs: an upper bound for the floor.)
+    slices = (pool.sharing.replicas or 1) if pool.sharing.mode == "time-slicing" else 1
+    capacity = (pool.gpus_per_node * slices, node.allocatable_cpu, node.allocatable_memory_gib)
     free: list[list[float]] = []
     for need in sorted(replicas, reverse=True):
         for left in free:

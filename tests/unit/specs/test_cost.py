@@ -60,6 +60,16 @@ def test_replicas_are_packed_onto_nodes_by_gpus_cpu_and_memory() -> None:
     assert idle_nodes(crowded, "serving") == 4
 
 
+def test_time_sliced_gpus_hold_several_replicas_per_node() -> None:
+    small = {"cpu": "1", "memory": "4Gi"}
+    fleets = {"qwen-small": small, "qwen-instruct": small}
+    sliced = {"gpu": {"sharing": {"mode": "time-slicing", "replicas": 2}}}
+    assert idle_nodes(settings_for("dev", models=fleets), "gpu") == 2
+    assert idle_nodes(settings_for("dev", models=fleets, nodePools=sliced), "gpu") == 1  # one L4, two slices
+    # The preset's fleets do not fit one g6.xlarge together (20 GiB of requests): two nodes anyway.
+    assert idle_nodes(settings_for("dev", nodePools=sliced), "gpu") == 2
+
+
 def test_system_nodes_at_idle_follow_the_system_pods() -> None:
     dev = settings_for("dev")
     assert system_idle_nodes(dev) == 1  # CoreDNS, CSI controllers, Kueue fit one m7i.large
