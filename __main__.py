@@ -22,7 +22,6 @@ from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.core.gpu_instances import SPOT_DISCOUNT
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import (
@@ -52,7 +51,7 @@ from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
 from components.specs.aws_iam import node_role_name, role_arn
 from components.specs.batch import JobPlan, queue_quota
-from components.specs.cost import cost_tags, instance_prices, stack_cost
+from components.specs.cost import cost_tags, instance_prices, spot_fractions, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.model_runner import fleet_spec
@@ -355,7 +354,7 @@ def observability_layer(
                     batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
                     runbook_base_url=m.runbook_base_url,
                 ),
-                *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
+                *recording_rule_groups(prices=instance_prices(s), spot_factor=spot_fractions(s)),
             ],
             dashboards=dashboards(),
             # The GPU operator runs its own DCGM exporter (GpuSoftware turns its monitor on).

@@ -8,10 +8,13 @@ from typing import Any
 
 from components.core.charts import ALL_CHARTS
 from components.core.settings import StackSettings
-from planner.diff import PlanChanges
+from planner.diff import PlanChanges, change_lines
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
+
+DIFF_LINES = 15
+"""Changes of each kind the terminal lists; ``build/<stack>/diff.txt`` has them all."""
 
 
 def _tree(regs: list[Registration]) -> list[str]:
@@ -45,17 +48,22 @@ def _tree(regs: list[Registration]) -> list[str]:
 
 
 def cost_lines(cost: Any) -> list[str]:
-    """The cost table: per pool at min/desired/max, the fixed lines, the stack at idle and at max."""
+    """The cost table: per pool idle and at max, the fixed lines, the stack at idle and at max, each
+    fleet's share at min and at max replicas; where the prices come from and when."""
     if not isinstance(cost, dict) or (not cost.get("pools") and not cost.get("fixed")):
         return [f"Cost: {cost.get('note')}"] if isinstance(cost, dict) and cost.get("note") else []
-    lines = ["Cost estimate (USD, list prices; build/<stack>/cost.json):"]
-    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes min/des/max':>17} {'$/h min':>9} {'$/h max':>9}")
+    lines = [f"Cost estimate (USD, {cost.get('region', '?')}; build/<stack>/cost.json): {cost.get('pricing', '')}"]
+    lines.append(
+        "  idle = what must run with no traffic (nodes the fleets' min replicas and the system pods need, "
+        "cheapest listed type); max = every pool at its max (dearest listed type)"
+    )
+    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes idle/max':>17} {'$/h idle':>9} {'$/h max':>9}")
     for name, p in sorted(cost["pools"].items()):
         nodes = p["nodes"]
         lines.append(
             f"  {name:<14} {p['instanceTypes'][0]:<16} {p['capacityType'].lower():<9} "
-            f"{nodes['min']:>5}/{nodes['desired']}/{nodes['max']:<9} "
-            f"{p['usdPerHour']['min']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
+            f"{nodes['idle']:>8}/{nodes['max']:<8} "
+            f"{p['usdPerHour']['idle']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
         )
     for name, f in sorted(cost.get("fixed", {}).items()):
         lines.append(f"  {name:<59} {f['idle']:>9.2f} {f['max']:>9.2f}")
@@ -65,13 +73,17 @@ def cost_lines(cost: Any) -> list[str]:
             f"  {'stack total':<59} {total['idleUsdPerHour']:>9.2f} {total['maxUsdPerHour']:>9.2f}"
             f"   (per month: {total['idleUsdPerMonth']:.0f} idle, {total['maxUsdPerMonth']:.0f} at max)"
         )
-    for name, f in sorted(cost.get("fleets", {}).items()):
+    if cost.get("fleets"):
         lines.append(
-            f"  fleet {name:<22} GPUs {f['gpus']['min']}-{f['gpus']['max']} on {f['pool']:<13}"
-            f"{f['usdPerHour']['min']:>17.2f} {f['usdPerHour']['max']:>9.2f}   (its share of the pool)"
+            f"  {'fleet (GPU share of its pool, cheapest listed type)':<59} {'$/h min':>9} {'$/h max':>9}"
+            "   (at min / max replicas)"
         )
+    for name, f in sorted(cost.get("fleets", {}).items()):
+        gpus = f["gpus"]
+        label = f"{name}: GPUs {gpus['minReplicas']}-{gpus['maxReplicas']} on {f['pool']}"
+        lines.append(f"  {label:<59} {f['usdPerHour']['minReplicas']:>9.2f} {f['usdPerHour']['maxReplicas']:>9.2f}")
     if cost.get("budgetUsdPerHour") is not None:
-        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale")
+        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale (ai-infra:cost.budgetUsdPerHour)")
     return lines
 
 
@@ -86,6 +98,7 @@ POLICY_KEYS = {
     "model-runner-has-servicemonitor": "ai-infra:monitoring.enabled",
     "keda-scaledobject-metrics-source": "ai-infra:monitoring.enabled / prometheusUrl",
     "cost-within-budget": "ai-infra:cost.budgetUsdPerHour / nodePools.<pool>.maxSize, gpuCap",
+    "kms-keys-guarded": "ai-infra:cluster.eks.keyAdminPrincipalArns (default: adminPrincipalArns)",
     "data-protected": "ai-infra:environment (prod protects data)",
     "efs-encrypted-cmk": "ai-infra:storage.shared",
     "k8s-image-digest-pinned": "ai-infra:registry.build / modelImages (name@sha256:...)",
@@ -178,6 +191,7 @@ def summarize(
     *,
     settings: StackSettings | None = None,
     changes: PlanChanges | None = None,
+    config_warnings: list[str] | None = None,
 ) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
@@ -198,7 +212,7 @@ def summarize(
         lines += storage_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
-    for warning in run.warnings:
+    for warning in [*(config_warnings or []), *run.warnings]:
         lines.append(f"Warning: {warning}")
     if changes is not None and changes.previous:
         delta = ", ".join(f"{k.removesuffix('UsdPerHour')} {v:+.2f} USD/h" for k, v in changes.cost_delta.items())
@@ -206,18 +220,17 @@ def summarize(
             f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
             f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
         )
-        for label, urns in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
-            lines += [f"  {label} {urn.rsplit('::', 1)[-1]}" for urn in urns[:15]]
-            if len(urns) > 15:
-                lines.append(f"  {label} … and {len(urns) - 15} more")
+        lines += change_lines(changes, limit=DIFF_LINES)
+        if max(len(changes.added), len(changes.changed), len(changes.removed)) > DIFF_LINES:
+            lines.append(f"  (every change, with its fields: {out_dir}/diff.txt)")
     levels = Counter(v.level for v in violations)
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         mark = "✗" if v.level == "mandatory" else "!"
         fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
-        lines.append(
-            f"  {mark} [{v.level}] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}{fix}"
-        )
+        # Stack policies (the budget, monitoring present) report on the stack, not a resource.
+        subject = v.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+        lines.append(f"  {mark} [{v.level}] {v.policy}: {subject} — {v.message.splitlines()[-1]}{fix}")
     if unknown_at_preview:
         lines.append(
             "Mandatory policies `pulumi preview` cannot evaluate on a new stack (values known only after apply; "

@@ -23,7 +23,8 @@ def _problems(env: str, **overrides: Any) -> str:
 def test_presets_queue_on_their_pools() -> None:
     dev, prod = settings_for("dev"), settings_for("prod")
     assert dev.batch_namespaces == prod.batch_namespaces == ["training"]
-    assert dev.queue_gpus("train") == dev.pool_gpu_cap("gpu") == 2  # the pool's cap by default
+    # By default a queue gets what the pool's cap leaves once its fleets hold their min replicas.
+    assert (dev.pool_gpu_cap("gpu"), dev.pool_serving_gpus("gpu"), dev.queue_gpus("train")) == (3, 2, 1)
     assert {q: prod.queue_gpus(q) for q in prod.batch.queues} == {"train": 12, "batch-infer": 4}
     assert sum(prod.queue_gpus(q) for q in prod.batch.queues) == prod.pool_gpu_cap("training")
     assert "kueue-system" in dev.system_namespaces and "kueue-system" in prod.system_namespaces
@@ -36,12 +37,30 @@ def test_presets_queue_on_their_pools() -> None:
 
 def test_a_queue_over_its_pools_gpu_cap_is_rejected() -> None:
     text = _problems("prod", batch={"queues": {"train": {"gpus": 17}}})
-    assert "ai-infra:batch.queues.train.gpus: 17 exceeds pool training's GPU cap of 16" in text
+    assert "ai-infra:batch.queues.train.gpus: pool training holds 16 GPU(s)" in text
+    assert "queue train's 17 GPU(s) of quota make 17" in text and "lower the quota to 16 in all" in text
     shared = _problems("prod", batch={"queues": {"train": {"gpus": 14}}})
-    assert "ai-infra:batch.queues.train.gpus: queues batch-infer, train on pool training take 18 GPUs" in shared
+    assert "ai-infra:batch.queues.train.gpus: pool training holds 16 GPU(s)" in shared
+    assert "queues batch-infer 4 + train 14 GPU(s) of quota make 18" in shared
     assert "ai-infra:batch.queues.train.pool: must name a node pool" in _problems(
         "prod", batch={"queues": {"train": {"pool": "nope"}}}
     )
+
+
+def test_fleets_at_min_and_queue_quotas_must_fit_the_pool_together() -> None:
+    """Issue 22 item 7: dev's fleets took the gpu pool's whole cap at min replicas and the train
+    queue claimed the cap again, so the README's example job stayed Pending forever."""
+    old_preset = _problems("dev", nodePools={"gpu": {"maxSize": 2, "gpuCap": 2}})
+    assert (
+        "ai-infra:jobs.finetune-example.workers: workers x gpusPerWorker = 1 GPUs exceeds queue train's quota of 0 "
+        "(batch.queues.train.gpus is unset: pool gpu's GPU cap of 2 less the 2 its fleets hold at min replicas)"
+    ) in old_preset
+    explicit = _problems("dev", batch={"queues": {"train": {"gpus": 2}}})
+    assert (
+        "ai-infra:batch.queues.train.gpus: pool gpu holds 3 GPU(s) (nodePools.gpu.gpuCap / maxSize); its fleets "
+        "hold 2 at min replicas (qwen-instruct 1, qwen-small 1) and queue train's 2 GPU(s) of quota make 4"
+    ) in explicit
+    assert settings_for("dev", batch={"queues": {"train": {"gpus": 1}}}).queue_gpus("train") == 1
 
 
 def test_namespaces_opt_into_queues_that_exist() -> None:
@@ -241,3 +260,13 @@ def test_a_model_cache_nothing_fills_is_a_warning_naming_the_key() -> None:
     (message,) = [m for k, m in s.warnings if k == "namespaces.training.modelCache"]
     assert "nothing fills this cache" in message
     assert not [k for k, _ in settings_for("prod").warnings if k.endswith(".modelCache")]
+
+
+def test_a_queue_left_no_gpus_by_the_fleets_is_a_warning_naming_its_key() -> None:
+    third = {"engine": "ollama", "model": "qwen2.5:0.5b", "pool": "gpu", "cpu": "2", "memory": "8Gi"}
+    s = settings_for(
+        "dev", models={"third": third}, namespaces={"models": {"quota": {"gpus": 3}}}, jobs={"finetune-example": None}
+    )
+    warnings = dict(s.warnings)
+    assert warnings["batch.queues.train.gpus"].startswith("is 0: pool gpu's fleets hold its whole GPU cap (3)")
+    assert "batch.queues.train.gpus" not in dict(settings_for("dev").warnings)

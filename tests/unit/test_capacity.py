@@ -30,7 +30,7 @@ def test_fleets_over_the_pools_gpu_cap_at_min_replicas() -> None:
     models = {f"extra-{i}": small() for i in range(4)}
     problems = _problems("dev", models=models, namespaces={"models": {"quota": {"gpus": 8}}})
     message = problems["ai-infra:nodePools.gpu.gpuCap"]
-    assert "holds 2 GPU(s)" in message and "need 6 at min replicas" in message
+    assert "holds 3 GPU(s)" in message and "need 6 at min replicas" in message
 
 
 def test_the_default_fleet_size_does_not_fit_a_small_node() -> None:
@@ -89,13 +89,16 @@ def test_the_readme_walkthrough_adds_a_model_as_written() -> None:
             "maxModelLen": 8192,
         }
     }
-    assert set(_problems("dev", models=coder)) == {
-        "ai-infra:nodePools.gpu.gpuCap",
+    # The third fleet takes the GPU the train queue had: the example job could never be admitted.
+    problems = _problems("dev", models=coder)
+    assert set(problems) == {
+        "ai-infra:jobs.finetune-example.workers",
         "ai-infra:namespaces.models.quota.gpus",
     }
+    assert "raise nodePools.gpu.gpuCap and maxSize" in problems["ai-infra:jobs.finetune-example.workers"]
     settings_for(
         "dev",
         models=coder,
-        nodePools={"gpu": {"maxSize": 3, "gpuCap": 3}},
+        nodePools={"gpu": {"maxSize": 4, "gpuCap": 4}},
         namespaces={"models": {"quota": {"gpus": 3}}},
     )

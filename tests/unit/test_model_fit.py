@@ -55,7 +55,7 @@ def test_weights_larger_than_the_replicas_gpus_are_an_error_with_the_numbers() -
 def test_the_same_model_fits_eight_gpus_or_loaded_in_fp8() -> None:
     eight = _fleet("Qwen/Qwen2.5-72B-Instruct", gpusPerReplica=8, maxModelLen=8192)
     eight["nodePools"] = {"gpu": {"instanceTypes": ["g6.48xlarge"], "maxSize": 1, "gpuCap": 8}}
-    settings_for("dev", **eight)
+    settings_for("dev", **eight, jobs={"finetune-example": None})  # the fleet holds the queue's GPUs
     # fp8 halves the weights: 67.7 GiB over two 48 GiB L40S fits; bfloat16 (135.4 GiB) does not.
     l40s = {"gpu": {"instanceTypes": ["g6e.12xlarge"], "maxSize": 1, "gpuCap": 4}}
     fp8 = _fleet("Qwen/Qwen2.5-72B-Instruct", gpusPerReplica=2, maxModelLen=8192, quantization="fp8")

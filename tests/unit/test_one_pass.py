@@ -31,11 +31,11 @@ def test_pool_bounds_and_the_quota_are_reported_in_one_run() -> None:
 
 
 def test_capacity_errors_name_their_numbers_and_the_origin_of_unset_keys() -> None:
-    problems = _local_problems(nodePools={"gpu": {"minSize": 2, "desiredSize": 2}})
-    # gpuCap comes from the dev preset (2): the message says so and gives the numbers.
+    # gpuCap removed from the stack file comes from the dev preset (3): the message says so.
+    problems = _local_problems(nodePools={"gpu": {"minSize": 2, "desiredSize": 2, "gpuCap": None}})
     assert problems["ai-infra:nodePools.gpu.gpuCap"] == (
-        "2 must allow at least minSize nodes' GPUs: 2 node(s) x 2 GPU(s) = 4; raise gpuCap or lower minSize "
-        "[not set in Pulumi.local.yaml: the dev preset's value (2)]"
+        "3 must allow at least minSize nodes' GPUs: 2 node(s) x 2 GPU(s) = 4; raise gpuCap or lower minSize "
+        "[not set in Pulumi.local.yaml: the dev preset's value (3)]"
     )
     bounds = _local_problems(nodePools={"gpu": {"minSize": 3, "gpuCap": 8}})
     assert bounds["ai-infra:nodePools.gpu.desiredSize"] == (

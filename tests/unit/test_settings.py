@@ -402,8 +402,8 @@ def test_foreign_namespace_keys_say_what_to_write_instead() -> None:
 
 
 def test_a_clamped_value_is_reported() -> None:
-    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 3}}).clamps)
-    assert clamps["nodePools.gpu.maxSize"] == "3 -> 2: capped by gpuCap 2 (1 GPU(s) per node)"
+    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 5}}).clamps)
+    assert clamps["nodePools.gpu.maxSize"] == "5 -> 3: capped by gpuCap 3 (1 GPU(s) per node)"
 
 
 def test_each_principal_gets_one_access_level() -> None:
@@ -524,3 +524,36 @@ def test_an_existing_models_path_needs_the_nfs_backend_and_the_shared_class() ->
         "storage": {"shared": {"backend": "nfs", "nfs": nfs | {"existingModelsPath": "w"}}}
     }
     assert "ai-infra:storage.shared.nfs.existingModelsPath" in _problems(bad)
+
+
+def test_readme_names_every_key_without_a_default() -> None:
+    """Issue 22 item 14: the README said every key but ``environment`` has a default. Each minimal
+    stack below (a choice the README names) fails only on keys the troubleshooting row lists."""
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `Stack 'x' is missing configuration"))
+    existing = {"mode": "existing", "existing": {"kubeconfig": "~/.kube/config"}}
+    cases: list[dict[str, Any]] = [
+        {"environment": "dev"},
+        {"environment": "prod"},
+        {"environment": "dev", "cluster": {"mode": "existing"}},
+        {
+            "environment": "dev",
+            "cluster": existing,
+            "registry": {"build": []},
+            "storage": {"shared": {"backend": "nfs"}},
+        },
+        {
+            "environment": "dev",
+            "cluster": {"eks": {"publicAccessCidrs": ["10.0.0.0/8"]}},
+            "tailscale": {"enabled": True},
+        },
+    ]
+    named = set()
+    for raw in cases:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw, stack="x")
+        named |= {key.removeprefix("ai-infra:") for key, _ in info.value.problems}
+    for key in sorted(named):
+        assert f"`{key}`" in row, f"README troubleshooting: {key} has no default"
+    # What exit 2 does to build/<stack>/ (tests/planner/test_plan_cli.py checks the tool does this).
+    assert "`build/<stack>/` keeps the\nprevious plan, unchanged" in readme and "is removed so no stale" not in readme

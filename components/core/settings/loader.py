@@ -194,8 +194,9 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
     doc = _thaw(document)
     reported: list[FieldProblem] = []
     dropped_entries: set[tuple[str, str]] = set()
-    # Entries (``nodePools.gpu``) a field was dropped from: their later-round problems come from
-    # the drop (a pool without its ``machine`` is neither EC2 nor on-prem), not from the stack.
+    # Entries (``nodePools.gpu``) a field was dropped from, and mappings dropped whole
+    # (``storage.shared``): their later-round problems come from the drop (a pool without its
+    # ``machine`` is neither EC2 nor on-prem; a dropped ``shared`` falls back to efs), not the stack.
     altered: set[tuple[int | str, ...]] = set()
     for _ in range(6):
         try:
@@ -206,7 +207,7 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
                 for p in problems_from(exc, StackSettings)
                 if not any(_related(p.path, r.path) for r in reported)
                 and not _names_dropped(doc, p, dropped_entries)
-                and not (p.loc and tuple(p.loc[:2]) in altered)
+                and not _inside(p, altered)
             ]
             if not fresh:
                 break
@@ -216,7 +217,7 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
             # not any(): it would stop at the first drop.
             locs = {p.loc for p in fresh if p.loc}
             dropped = [_drop(doc, loc) for loc in sorted(locs, key=len, reverse=True)]
-            altered |= {tuple(loc[:2]) for loc in locs if len(loc) > 2}
+            altered |= {tuple(loc[:2]) if len(loc) > 2 else tuple(loc) for loc in locs}
             dropped_entries |= {
                 (str(loc[-2]), str(loc[-1]))
                 for loc in locs
@@ -231,6 +232,13 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
 
 REFERENCES = {"nodePools": "pool", "namespaces": "namespace", "queues": "queue"}
 """Named sections -> the key other entries name one of theirs with (``models.<n>.pool``)."""
+
+
+def _inside(problem: FieldProblem, altered: set[tuple[int | str, ...]]) -> bool:
+    """The problem's key lies in an entry a field was dropped from, or in a dropped mapping (its
+    ``loc`` may be the rule's, so its key path decides)."""
+    parts = tuple(str(k) for k in parse_path(problem.path.partition(":")[2]))
+    return any(parts[: len(a)] == tuple(str(k) for k in a) for a in altered)
 
 
 def _names_dropped(doc: Mapping[str, Any], problem: FieldProblem, dropped: set[tuple[str, str]]) -> bool:

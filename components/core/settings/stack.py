@@ -17,6 +17,8 @@ from pydantic import Field, model_validator
 
 from components.core.charts import ADDON_CHARTS
 from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
+from components.core.gpu_instances import GPU_INSTANCES
+from components.core.prices import on_demand_price
 from components.core.quantities import cores, gib
 from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.batch import BatchSettings, JobSpec
@@ -333,9 +335,14 @@ class StackSettings(Settings):
         return sorted(n for n, ns in self.namespaces.items() if queue in ns.queues)
 
     def queue_gpus(self, queue: str) -> int:
-        """A queue's nominal GPU quota: its own, else its pool's GPU cap."""
+        """A queue's nominal GPU quota: its own, else what its pool's GPU cap leaves once the
+        pool's fleets hold their minimum replicas (a quota over that admits jobs that stay Pending)."""
         q = self.batch.queues[queue]
-        return q.gpus if q.gpus is not None else self.pool_gpu_cap(q.pool)
+        return q.gpus if q.gpus is not None else max(0, self.pool_gpu_cap(q.pool) - self.pool_serving_gpus(q.pool))
+
+    def pool_serving_gpus(self, pool: str) -> int:
+        """GPUs the pool's fleets hold at their minimum replicas (never released to batch jobs)."""
+        return sum(m.replicas.min * m.gpus_per_replica for m in self.models.values() if m.pool == pool)
 
     def pool_gpu_cap(self, pool: str) -> int:
         """GPUs the pool can ever hold (nodes at its capped maximum times GPUs per node)."""
@@ -421,6 +428,15 @@ class StackSettings(Settings):
                         "storage.shared.nfs.existingModelsPath): its claim stays empty; set modelCache: false",
                     )
                 )
+        for name, q in sorted(self.batch.queues.items() if self.batch.enabled else []):
+            if q.pool in self.node_pools and self.queue_gpus(name) == 0:
+                found.append(
+                    (
+                        f"batch.queues.{name}.gpus",
+                        f"is 0: pool {q.pool}'s fleets hold its whole GPU cap ({self.pool_gpu_cap(q.pool)}) at min "
+                        f"replicas, so the queue admits no GPU job; raise nodePools.{q.pool}.gpuCap and maxSize",
+                    )
+                )
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -452,6 +468,15 @@ class StackSettings(Settings):
                 ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
             )
         for name, pool in self.node_pools.items():
+            region = eks.region if eks else None
+            for i, t in enumerate(pool.instance_types if region else []):
+                if t in GPU_INSTANCES and region and on_demand_price(t, region) is None:
+                    problems.append(
+                        (
+                            f"nodePools.{name}.instanceTypes[{i}]",
+                            f"{t} has no list price in {region} (not offered there): pick another type or region",
+                        )
+                    )
             if pool.machine is not None and self.on_aws:
                 problems.append(
                     (f"nodePools.{name}.machine", "describes existing machines; EKS pools take instanceTypes")
@@ -702,32 +727,44 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
             problems.append((f"batch.queues.{name}.pool", f"must name a node pool: {sorted(s.node_pools)}"))
             continue
         by_pool.setdefault(q.pool, []).append(name)
-        cap = s.pool_gpu_cap(q.pool)
-        if q.gpus is not None and q.gpus > cap:
-            problems.append(
-                (
-                    f"batch.queues.{name}.gpus",
-                    f"{q.gpus} exceeds pool {q.pool}'s GPU cap of {cap}: lower it or raise nodePools.{q.pool}.gpuCap",
-                )
-            )
+        cap, serving = s.pool_gpu_cap(q.pool), s.pool_serving_gpus(q.pool)
+        if q.gpus is not None and q.gpus + serving > cap:
+            problems.append((f"batch.queues.{name}.gpus", _over_cap(s, q.pool, f"queue {name}'s {q.gpus}", q.gpus)))
         if not s.queue_namespaces(name):
             problems.append(
                 (f"batch.queues.{name}", "no namespace submits to it: list it in namespaces.<namespace>.queues")
             )
     for pool_name, queues in sorted(by_pool.items()):
-        cap = s.pool_gpu_cap(pool_name)
+        cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
         total = sum(s.queue_gpus(q) for q in queues)
-        if len(queues) > 1 and total > cap:
+        if len(queues) > 1 and total + serving > cap:
+            shares = " + ".join(f"{q} {s.queue_gpus(q)}" for q in queues)
             problems.append(
                 (
                     f"batch.queues.{queues[-1]}.gpus",
-                    f"queues {', '.join(queues)} on pool {pool_name} take {total} GPUs, over its GPU cap of {cap}: "
-                    "give each a gpus share",
+                    _over_cap(s, pool_name, f"queues {shares}", total)
+                    + ("; give each queue a gpus share" if any(known[q].gpus is None for q in queues) else ""),
                 )
             )
     for name, job in sorted(s.jobs.items()):
         problems += [(f"jobs.{name}.{p}", m) for p, m in _job_problems(s, name, job)]
     return problems
+
+
+def _over_cap(s: StackSettings, pool_name: str, queues: str, queue_gpus: int) -> str:
+    """Why queue quotas on a pool cannot all be used: the pool's fleets at min replicas hold GPUs
+    that Kueue does not see, so jobs it admits past what is left stay Pending."""
+    cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
+    fleets = ", ".join(
+        f"{n} {m.replicas.min * m.gpus_per_replica}" for n, m in sorted(s.models.items()) if m.pool == pool_name
+    )
+    held = f"its fleets hold {serving} at min replicas ({fleets}) and " if serving else ""
+    return (
+        f"pool {pool_name} holds {cap} GPU(s) (nodePools.{pool_name}.gpuCap / maxSize); {held}{queues} GPU(s) "
+        f"of quota make {serving + queue_gpus}, so Kueue would admit jobs the pool has no GPUs for (they stay "
+        f"Pending): "
+        f"lower the quota to {max(0, cap - serving)} in all or raise nodePools.{pool_name}.gpuCap and maxSize"
+    )
 
 
 def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
@@ -814,11 +851,23 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
                 )
             )
         if gpus > s.queue_gpus(job.queue):
+            cap, serving = s.pool_gpu_cap(queue.pool), s.pool_serving_gpus(queue.pool)
+            derived = (
+                ""
+                if queue.gpus is not None
+                else f" (batch.queues.{job.queue}.gpus is unset: pool {queue.pool}'s GPU cap of {cap} "
+                f"less the {serving} its fleets hold at min replicas)"
+            )
             problems.append(
                 (
                     "workers",
                     f"workers x gpusPerWorker = {gpus} GPUs exceeds queue {job.queue}'s quota of "
-                    f"{s.queue_gpus(job.queue)}: Kueue would never admit it",
+                    f"{s.queue_gpus(job.queue)}{derived}: Kueue would never admit it; raise "
+                    + (
+                        f"batch.queues.{job.queue}.gpus"
+                        if queue.gpus is not None
+                        else f"nodePools.{queue.pool}.gpuCap and maxSize"
+                    ),
                 )
             )
         if job.scratch == "local-nvme" and (pool.nvme != "local-pv" or not s.storage.nvme.enabled):
