@@ -360,13 +360,24 @@ def test_a_second_preview_finds_nothing_to_change(engine: Engine) -> None:
 
 def test_a_settings_change_updates_in_place(engine: Engine) -> None:
     c = engine.cluster
+    # qwen-small autoscales now: Ollama has no queue metric, so its HPA scales on CPU, which
+    # needs metrics-server (preinstalled here: its APIService would make the API server dial a pod).
+    autoscaled = {"cache": "ephemeral", "cpu": "1", "replicas": {"min": 1, "max": 2}}
     engine.write_config(
-        models={"qwen-small": {"cache": "ephemeral", "cpu": "1"}, "qwen-instruct": {"cache": "ephemeral"}}
+        models={"qwen-small": autoscaled, "qwen-instruct": {"cache": "ephemeral"}},
+        namespaces={"models": {"modelCache": False, "quota": {"gpus": 3}}},
     )
     engine.up()
     deployment = c.get("deployment", "-n", "models", "ollama-qwen-small")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"]["cpu"] == "1"
+    (hpa,) = [
+        h
+        for h in c.get("hpa", "-n", "models")["items"]
+        if h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ollama-qwen-small"}
+    ]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 2)
+    assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
     c.wait_for(
         "the updated ollama-qwen-small rollout",
         lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1,
