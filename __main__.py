@@ -18,11 +18,10 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_tailscale as tailscale
 
-from components.batch_job import BatchJob, BatchJobArgs
+from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from components.core.gpu_instances import SPOT_DISCOUNT
 from components.core.labels import aws_tags, selector_labels, standard_labels
 from components.core.naming import k8s_name, resource_name
 from components.core.settings import (
@@ -40,6 +39,7 @@ from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.keda import Keda, KedaArgs
+from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
@@ -51,7 +51,7 @@ from components.shared_storage import EfsArgs, SharedStorage, SharedStorageArgs
 from components.specs.alerts import alert_rule_groups
 from components.specs.aws_iam import node_role_name, role_arn
 from components.specs.batch import JobPlan, queue_quota
-from components.specs.cost import cost_tags, instance_prices, stack_cost
+from components.specs.cost import cost_tags, instance_prices, spot_fractions, stack_cost
 from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.image_admission import DEV_REGISTRIES, PROD_REGISTRIES, ImageAdmission, repository_of
@@ -61,6 +61,7 @@ from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
 from components.specs.registry import cache_rules, ecr_host
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
+from components.specs.storage import SHARED_CLASS
 from components.specs.system_network import (
     GRAFANA_PODS,
     GRAFANA_PORT,
@@ -406,7 +407,7 @@ def observability_layer(
                     batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
                     runbook_base_url=m.runbook_base_url,
                 ),
-                *recording_rule_groups(prices=instance_prices(s), spot_factor=SPOT_DISCOUNT),
+                *recording_rule_groups(prices=instance_prices(s), spot_factor=spot_fractions(s)),
             ],
             dashboards=dashboards(),
             # The GPU operator runs its own DCGM exporter (GpuSoftware turns its monitor on).
@@ -601,7 +602,8 @@ def workloads_layer(
     mesh: TailscaleMesh | None,
     secrets: dict[str, pulumi.Output[str]],
 ) -> dict[str, ModelRunnerFleet]:
-    """KEDA when a fleet scales on queue depth, then one ModelRunnerFleet per model."""
+    """KEDA when a fleet scales on queue depth, metrics-server when one scales on CPU, then one
+    ModelRunnerFleet per model."""
     keda = (
         Keda(
             "keda",
@@ -616,6 +618,19 @@ def workloads_layer(
         if s.needs_keda
         else None
     )
+    if s.needs_metrics_server:
+        # CPU HPAs (engines without a queue metric) read the resource metrics API it serves.
+        MetricsServer(
+            "metrics-server",
+            MetricsServerArgs(
+                namespace=ns.system["metrics-server"].namespace_name,
+                node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+                replicas=2 if s.is_prod else 1,
+                service_monitor=monitoring is not None,
+                preinstalled=s.preinstalled,
+            ),
+            opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
+        )
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     fleets = {}
@@ -715,15 +730,26 @@ def batch_layer(
             hf_token_secret=k8s_name(name, "hf-token") if token_key else None,
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
             pull_secret=registry.pull_secret if registry is not None else None,
+            output_class=SHARED_CLASS if job.output is not None and job.output.volume is not None else None,
         )
+        s3 = job.output.s3 if job.output is not None else None
         jobs[name] = BatchJob(
             f"job-{name}",
             BatchJobArgs(
                 job=plan,
                 hf_token=secrets[token_key] if token_key else None,
+                # Settings allow an S3 output only on EKS.
+                s3=S3OutputArgs(
+                    oidc_provider_arn=c.aws.cluster.oidc_provider_arn,
+                    oidc_issuer=c.aws.cluster.oidc_issuer,
+                    tags=c.aws.tags,
+                )
+                if s3 is not None and c.aws is not None
+                else None,
+                retain_output=s.is_prod,
                 depends_on=[ns.workload[job.namespace], queue, *([shared_storage] if shared_storage else [])],
             ),
-            opts=c.k8s_opts,
+            opts=pulumi.ResourceOptions(providers=c.all_providers),
         )
     return jobs
 
@@ -767,7 +793,17 @@ if registry is not None:
 if monitoring is not None:
     pulumi.export("prometheusUrl", monitoring.prometheus_url)
 if jobs:
-    pulumi.export("jobs", {name: {"kind": j.kind, "name": j.job_name} for name, j in jobs.items()})
+    pulumi.export(
+        "jobs",
+        {
+            name: {
+                "kind": j.kind,
+                "name": j.job_name,
+                **({"rerun": j.rerun} if settings.jobs[name].run == "now" else {}),
+            }
+            for name, j in jobs.items()
+        },
+    )
 if mesh is not None:
     tailnet = settings.tailscale.tailnet
     pulumi.export(

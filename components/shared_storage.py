@@ -271,10 +271,20 @@ class SharedStorage(pulumi.ComponentResource):
             spec.nfs_class_args(nfs, retain=args.retain, labels=args.labels),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[driver] if driver else []),
         )
+        labels = {**args.labels, **args.extra_cache_labels}
         for ns_name, namespace in sorted(args.cache_namespaces.items()):
-            self._cache_pvc(
-                name, ns_name, namespace, args, {**args.labels, **args.extra_cache_labels}, depends_on=[storage_class]
-            )
+            if nfs.existing_models_path:
+                # The weights already there: a static volume per namespace, whatever the environment.
+                volume = k8s.core.v1.PersistentVolume(
+                    resource_name(name, f"cache-pv-{ns_name}"),
+                    spec.nfs_cache_pv_args(ns_name, nfs, args.cache_size, labels),
+                    opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True, depends_on=[storage_class]),
+                )
+                self._cache_pvc(
+                    name, ns_name, namespace, args, labels, depends_on=[volume], volume_name=spec.cache_pv_name(ns_name)
+                )
+            else:
+                self._cache_pvc(name, ns_name, namespace, args, labels, depends_on=[storage_class])
         return storage_class
 
     def _cache_pvc(

@@ -1,7 +1,8 @@
 """``make plan``: the offline plan, our answer to ``cdk synth``.
 
 Runs ``__main__.py`` under the SDK's mock engine with the stack's config, writes
-``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json, summary.txt), runs the policy pack
+``build/<stack>/`` (plan.json, manifests/, helm/, policy-report.json, summary.txt, and diff.txt: every
+change since the previous plan), runs the policy pack
 over the Analyzer gRPC protocol and prints a summary.
 
 Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 invalid config,
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from components.core.settings import StackSettings, decode_config, effective_settings, parse_settings
-from planner.diff import diff_plans
+from planner.diff import diff_plans, diff_text
 from planner.engine import run_program
 from planner.policy_host import CANT_RUN, PolicyHostError, Violation, analyze_all, policy_levels
 from planner.render import write_plan
@@ -111,10 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                 unknown_at_preview,
                 Path("build") / args.stack,
                 settings=settings,
+                config_warnings=_config_warnings(stack_config),
             )
             + "\n"
         )
         changes = diff_plans(out_dir, scratch)
+        if changes.previous:
+            (scratch / "diff.txt").write_text(diff_text(changes))
         shutil.rmtree(out_dir, ignore_errors=True)
         scratch.rename(out_dir)
     finally:
@@ -130,10 +134,22 @@ def main(argv: list[str] | None = None) -> int:
             out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir,
             settings=settings,
             changes=changes,
+            config_warnings=_config_warnings(stack_config),
         )
     )
     print(f"(planned in {time.monotonic() - started:.1f}s)")
     return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
+
+
+def _config_warnings(stack_config: StackConfig) -> list[str]:
+    """One warning per ``secure:`` placeholder no secrets provider can decrypt, naming its key (in
+    the summary and summary.txt, with the settings' warnings; the value is never printed)."""
+    return [
+        f"{key}: its secure: value is a placeholder no secrets provider can decrypt: the plan never decrypts, "
+        f"but a real `pulumi preview` refuses the stack (validating stack config: bad value) until "
+        f"`pulumi config set --secret {key}`"
+        for key in stack_config.undecryptable
+    ]
 
 
 def _settings(stack_config: StackConfig) -> StackSettings:

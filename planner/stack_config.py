@@ -17,11 +17,17 @@ in ``docs/research/pulumi-cli.md``):
 5. Only then, declared types are checked on the value's string form (the first failure only),
    and declared ``secret: true`` keys must be encrypted.
 
-``secure:`` values are replaced by placeholders (nothing is decrypted) and listed as secret keys.
+``secure:`` values are replaced by placeholders (nothing is decrypted) and listed as secret keys;
+the CLI decrypts every one of them before it checks types, so values no provider can decrypt
+(``v1:placeholder…``) are listed too (``undecryptable``): the plan warns, a real preview refuses.
+The real CLI's verdict on every stack file is compared with this module's in
+``tests/e2e/test_cli_config.py`` (``make e2e``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import json
 import re
@@ -56,6 +62,10 @@ class StackConfig:
     stack_file: str
     config: dict[str, str] = field(default_factory=dict)
     secret_keys: list[str] = field(default_factory=list)
+    undecryptable: list[str] = field(default_factory=list)
+    """Secret keys whose ``secure:`` value no secrets provider can decrypt (a placeholder): the
+    CLI decrypts every secret while validating, so a real preview refuses the stack with
+    ``validating stack config: bad value`` until ``pulumi config set --secret <key>``."""
 
     @property
     def environment(self) -> str | None:
@@ -122,7 +132,7 @@ def read_yaml(path: Path) -> Any:
     except yaml.constructor.ConstructorError as exc:
         if "for merging" in str(exc.problem):  # yaml.v3 fails the whole document with its own words
             raise StackConfigError(path.name, [("", f"yaml: {MERGE_VALUE}")]) from None
-        raise StackConfigError(path.name, [("", f"yaml: unmarshal errors:\n    {exc.problem}")]) from None
+        raise StackConfigError(path.name, [("", f"yaml: unmarshal errors:\n  {exc.problem}")]) from None
     except yaml.YAMLError as exc:
         raise StackConfigError(path.name, [("", f"invalid YAML file: {exc}")]) from None
 
@@ -207,6 +217,35 @@ def _has_secure(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_secure(v) for v in value)
     return False
+
+
+def _ciphertexts(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return [str(value["secure"])]
+        return [c for v in value.values() for c in _ciphertexts(v)]
+    if isinstance(value, list):
+        return [c for v in value for c in _ciphertexts(v)]
+    return []
+
+
+def _base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return bool(text)
+
+
+def decryptable_shape(ciphertext: str) -> bool:
+    """Whether some secrets provider could decrypt ``ciphertext``: the passphrase provider's
+    ``v1:<nonce>:<ciphertext>`` (both base64; sdk/go/common/resource/config/crypt.go
+    ``symmetricCrypter.DecryptValue`` answers "bad value" otherwise), or the plain base64 of the
+    service and cloud KMS providers."""
+    parts = ciphertext.split(":")
+    if len(parts) == 3:
+        return parts[0] == "v1" and _base64(parts[1]) and _base64(parts[2])
+    return len(parts) == 1 and _base64(ciphertext)
 
 
 def _placeholder(value: Any, key: str) -> Any:
@@ -297,6 +336,8 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
         value = values[key]
         if _has_secure(value):
             result.secret_keys.append(key)
+            if not all(decryptable_shape(c) for c in _ciphertexts(value)):
+                result.undecryptable.append(key)
             value = _placeholder(value, key)
         result.config[key] = _encode(value)
     return result

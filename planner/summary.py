@@ -6,12 +6,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from components.core.charts import ALL_CHARTS
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
-from planner.diff import PlanChanges
+from planner.diff import PlanChanges, change_lines
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
+
+DIFF_LINES = 15
+"""Changes of each kind the terminal lists; ``build/<stack>/diff.txt`` has them all."""
 
 
 def _tree(regs: list[Registration]) -> list[str]:
@@ -45,17 +49,22 @@ def _tree(regs: list[Registration]) -> list[str]:
 
 
 def cost_lines(cost: Any) -> list[str]:
-    """The cost table: per pool at min/desired/max, the fixed lines, the stack at idle and at max."""
+    """The cost table: per pool idle and at max, the fixed lines, the stack at idle and at max, each
+    fleet's share at min and at max replicas; where the prices come from and when."""
     if not isinstance(cost, dict) or (not cost.get("pools") and not cost.get("fixed")):
         return [f"Cost: {cost.get('note')}"] if isinstance(cost, dict) and cost.get("note") else []
-    lines = ["Cost estimate (USD, list prices; build/<stack>/cost.json):"]
-    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes min/des/max':>17} {'$/h min':>9} {'$/h max':>9}")
+    lines = [f"Cost estimate (USD, {cost.get('region', '?')}; build/<stack>/cost.json): {cost.get('pricing', '')}"]
+    lines.append(
+        "  idle = what must run with no traffic (nodes the fleets' min replicas and the system pods need, "
+        "cheapest listed type); max = every pool at its max (dearest listed type)"
+    )
+    lines.append(f"  {'pool':<14} {'type':<16} {'capacity':<9} {'nodes idle/max':>17} {'$/h idle':>9} {'$/h max':>9}")
     for name, p in sorted(cost["pools"].items()):
         nodes = p["nodes"]
         lines.append(
             f"  {name:<14} {p['instanceTypes'][0]:<16} {p['capacityType'].lower():<9} "
-            f"{nodes['min']:>5}/{nodes['desired']}/{nodes['max']:<9} "
-            f"{p['usdPerHour']['min']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
+            f"{nodes['idle']:>8}/{nodes['max']:<8} "
+            f"{p['usdPerHour']['idle']:>9.2f} {p['usdPerHour']['max']:>9.2f}"
         )
     for name, f in sorted(cost.get("fixed", {}).items()):
         lines.append(f"  {name:<59} {f['idle']:>9.2f} {f['max']:>9.2f}")
@@ -65,13 +74,17 @@ def cost_lines(cost: Any) -> list[str]:
             f"  {'stack total':<59} {total['idleUsdPerHour']:>9.2f} {total['maxUsdPerHour']:>9.2f}"
             f"   (per month: {total['idleUsdPerMonth']:.0f} idle, {total['maxUsdPerMonth']:.0f} at max)"
         )
-    for name, f in sorted(cost.get("fleets", {}).items()):
+    if cost.get("fleets"):
         lines.append(
-            f"  fleet {name:<22} GPUs {f['gpus']['min']}-{f['gpus']['max']} on {f['pool']:<13}"
-            f"{f['usdPerHour']['min']:>17.2f} {f['usdPerHour']['max']:>9.2f}   (its share of the pool)"
+            f"  {'fleet (GPU share of its pool, cheapest listed type)':<59} {'$/h min':>9} {'$/h max':>9}"
+            "   (at min / max replicas)"
         )
+    for name, f in sorted(cost.get("fleets", {}).items()):
+        gpus = f["gpus"]
+        label = f"{name}: GPUs {gpus['minReplicas']}-{gpus['maxReplicas']} on {f['pool']}"
+        lines.append(f"  {label:<59} {f['usdPerHour']['minReplicas']:>9.2f} {f['usdPerHour']['maxReplicas']:>9.2f}")
     if cost.get("budgetUsdPerHour") is not None:
-        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale")
+        lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale (ai-infra:cost.budgetUsdPerHour)")
     return lines
 
 
@@ -86,13 +99,13 @@ POLICY_KEYS = {
     "model-runner-has-servicemonitor": "ai-infra:monitoring.enabled",
     "keda-scaledobject-metrics-source": "ai-infra:monitoring.enabled / prometheusUrl",
     "cost-within-budget": "ai-infra:cost.budgetUsdPerHour / nodePools.<pool>.maxSize, gpuCap",
+    "kms-keys-guarded": "ai-infra:cluster.eks.keyAdminPrincipalArns (default: adminPrincipalArns)",
     "data-protected": "ai-infra:environment (prod protects data)",
     "efs-encrypted-cmk": "ai-infra:storage.shared",
     "k8s-image-digest-pinned": "ai-infra:registry.build / modelImages (name@sha256:...)",
     "k8s-image-tag-not-latest": "ai-infra:modelImages",
     "k8s-image-trusted-registry": "ai-infra:registry.build / modelImages",
     "k8s-image-pull-policy": "ai-infra:modelImages",
-    "kms-keys-guarded": "ai-infra:cluster.eks.keyAdminPrincipalArns (or adminPrincipalArns)",
 }
 """The stack key that fixes a policy's violation, where the violation comes from settings."""
 
@@ -129,6 +142,49 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
     return lines
 
 
+def preinstalled_lines(settings: StackSettings) -> list[str]:
+    """The operators the stack expects the cluster to run already (``addons.<chart>.install:
+    false``): no chart is installed for them, yet the program still creates its objects for them
+    (ServiceMonitors, queues, ScaledObjects...), which need the operators' CRDs to be there."""
+    if not settings.preinstalled:
+        return []
+    versions: dict[str, list[str]] = defaultdict(list)
+    for chart in ALL_CHARTS:
+        versions[chart.name].append(chart.version)
+    lines = ["Expected on the cluster already (ai-infra:addons.<chart>.install: false; no chart installed):"]
+    for name in sorted(settings.preinstalled):
+        pinned = " or ".join(sorted(set(versions.get(name, []))))
+        lines.append(f"  {name}" + (f" (the chart we pin: {pinned}; its CRDs must be installed)" if pinned else ""))
+    return lines
+
+
+def storage_lines(settings: StackSettings) -> list[str]:
+    """Where claims on an NFS server of yours live and what deleting one does: csi-driver-nfs makes a
+    directory per claim and, unless told to retain, removes it with its contents when the claim
+    goes (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md, pkg/nfs/controllerserver.go
+    ``DeleteVolume`` @ v4.13.4)."""
+    shared = settings.storage.shared
+    keep = settings.is_prod
+    if shared.backend != "nfs" or shared.nfs is None:
+        return []
+    nfs = shared.nfs
+    base = nfs.share.rstrip("/") + ("/" + nfs.sub_dir.strip("/") if nfs.sub_dir else "")
+    fate = (
+        "kept when its claim is deleted (reclaim Retain, onDelete retain)"
+        if keep
+        else "deleted with its contents when the claim is deleted (reclaim Delete, onDelete delete)"
+    )
+    lines = [
+        f"Storage: shared-models on NFS {nfs.server}: each claim gets its own directory {base}/<namespace>/<claim>,"
+    ]
+    lines[0] += f" {fate}"
+    if nfs.existing_models_path and settings.cache_namespaces:
+        where = f"{nfs.server}:{nfs.existing_models_path}"
+        namespaces = ", ".join(settings.cache_namespaces)
+        lines.append(f"  model-cache of {namespaces}: the existing {where} (a static volume, never deleted)")
+    return lines
+
+
 def summarize(
     stack: str,
     run: ProgramRun,
@@ -139,6 +195,7 @@ def summarize(
     *,
     settings: StackSettings | None = None,
     changes: PlanChanges | None = None,
+    config_warnings: list[str] | None = None,
 ) -> str:
     regs = run.registrations
     custom = [r for r in regs if r.custom]
@@ -155,9 +212,11 @@ def summarize(
     lines += cost_lines(run.outputs.get("costEstimate"))
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
+        lines += preinstalled_lines(settings)
+        lines += storage_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
-    for warning in run.warnings:
+    for warning in [*(config_warnings or []), *run.warnings]:
         lines.append(f"Warning: {warning}")
     if changes is not None and changes.previous:
         delta = ", ".join(f"{k.removesuffix('UsdPerHour')} {v:+.2f} USD/h" for k, v in changes.cost_delta.items())
@@ -165,18 +224,17 @@ def summarize(
             f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
             f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
         )
-        for label, urns in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
-            lines += [f"  {label} {urn.rsplit('::', 1)[-1]}" for urn in urns[:15]]
-            if len(urns) > 15:
-                lines.append(f"  {label} … and {len(urns) - 15} more")
+        lines += change_lines(changes, limit=DIFF_LINES)
+        if max(len(changes.added), len(changes.changed), len(changes.removed)) > DIFF_LINES:
+            lines.append(f"  (every change, with its fields: {out_dir}/diff.txt)")
     levels = Counter(v.level for v in violations)
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         mark = "✗" if v.level == "mandatory" else "!"
         fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
-        lines.append(
-            f"  {mark} [{v.level}] {v.policy}: {v.urn.rsplit('::', 1)[-1]} — {v.message.splitlines()[-1]}{fix}"
-        )
+        # Stack policies (the budget, monitoring present) report on the stack, not a resource.
+        subject = v.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+        lines.append(f"  {mark} [{v.level}] {v.policy}: {subject} — {v.message.splitlines()[-1]}{fix}")
     if unknown_at_preview:
         lines.append(
             "Mandatory policies `pulumi preview` cannot evaluate on a new stack (values known only after apply; "

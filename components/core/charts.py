@@ -54,6 +54,10 @@ CSI_DRIVER_NFS = Chart(
     "csi-driver-nfs", "https://raw.githubusercontent.com/kubernetes-csi/csi-driver-nfs/master/charts", "4.13.4"
 )
 KEDA = Chart("keda", "https://kedacore.github.io/charts", "2.17.2")
+METRICS_SERVER = Chart("metrics-server", "https://kubernetes-sigs.github.io/metrics-server", "3.13.1")
+"""metrics-server v0.8.1 (Kubernetes 1.31+): the resource metrics a CPU HorizontalPodAutoscaler reads;
+EKS does not install it (kubernetes-sigs/metrics-server charts/metrics-server/Chart.yaml and the
+repository README's chart repo and compatibility matrix @ metrics-server-helm-chart-3.13.1)."""
 
 KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3")
 """Prometheus Operator v0.93.1, Prometheus v3.14, Alertmanager v0.34, Grafana chart 12.11.1."""
@@ -75,6 +79,7 @@ ALL_CHARTS: tuple[Chart, ...] = (
     LOCAL_STATIC_PROVISIONER,
     CSI_DRIVER_NFS,
     KEDA,
+    METRICS_SERVER,
     KUBE_PROMETHEUS_STACK,
     DCGM_EXPORTER,
     OPENCOST,
@@ -92,6 +97,7 @@ ADDON_CHARTS: tuple[str, ...] = (
     LOCAL_STATIC_PROVISIONER.name,
     CSI_DRIVER_NFS.name,
     KEDA.name,
+    METRICS_SERVER.name,
     KUBE_PROMETHEUS_STACK.name,
     DCGM_EXPORTER.name,
     OPENCOST.name,

@@ -222,6 +222,7 @@ VLLM = Engine(
             "extraArgs",
             "apiKeySecret",
             "hfTokenSecret",
+            "gated",
         }
     ),
     api_key_env="VLLM_API_KEY",

@@ -3,16 +3,14 @@
 Settings validate node pools against this table (unknown family or size, MIG on a GPU without
 MIG, NVMe modes on types without instance store), node pools derive the autoscaler's
 ``nvidia.com/gpu`` node-template tag from it, and the plan's cost report multiplies its hourly
-prices. Prices are us-east-1 on-demand list prices in USD, rounded; spot is estimated with a
-flat discount. They are estimates for planning, not billing.
+prices. Prices are the on-demand list prices in USD of the US regions the platform allows (the
+same in us-east-1, us-east-2 and us-west-2; sources and dates, per region, and the spot estimates
+are in ``prices.py``). They are for planning, not billing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-SPOT_DISCOUNT = 0.6
-"""Spot price as a fraction of on-demand (a planning estimate; real spot prices vary hourly)."""
 
 
 @dataclass(frozen=True)
@@ -126,14 +124,14 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
         24,
         False,
         {
-            "xlarge": (1, 4, 16, 1, 0.805),
-            "2xlarge": (1, 8, 32, 1, 0.978),
-            "4xlarge": (1, 16, 64, 1, 1.323),
-            "8xlarge": (1, 32, 128, 2, 2.014),
-            "12xlarge": (4, 48, 192, 4, 4.602),
-            "16xlarge": (1, 64, 256, 2, 3.397),
-            "24xlarge": (4, 96, 384, 4, 6.675),
-            "48xlarge": (8, 192, 768, 8, 13.350),
+            "xlarge": (1, 4, 16, 1, 0.8048),
+            "2xlarge": (1, 8, 32, 1, 0.9776),
+            "4xlarge": (1, 16, 64, 1, 1.3232),
+            "8xlarge": (1, 32, 128, 2, 2.0144),
+            "12xlarge": (4, 48, 192, 4, 4.6016),
+            "16xlarge": (1, 64, 256, 2, 3.3968),
+            "24xlarge": (4, 96, 384, 4, 6.6752),
+            "48xlarge": (8, 192, 768, 8, 13.3504),
         },
     ),
     **_family(
@@ -143,30 +141,39 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
         False,
         {
             "xlarge": (1, 4, 32, 1, 1.861),
-            "2xlarge": (1, 8, 64, 1, 2.242),
-            "4xlarge": (1, 16, 128, 1, 3.004),
-            "8xlarge": (1, 32, 256, 1, 4.529),
-            "12xlarge": (4, 48, 384, 2, 10.493),
-            "16xlarge": (1, 64, 512, 1, 7.577),
-            "24xlarge": (4, 96, 768, 2, 15.066),
-            "48xlarge": (8, 192, 1536, 4, 30.131),
+            "2xlarge": (1, 8, 64, 1, 2.24208),
+            "4xlarge": (1, 16, 128, 1, 3.00424),
+            "8xlarge": (1, 32, 256, 1, 4.52856),
+            "12xlarge": (4, 48, 384, 2, 10.49264),
+            "16xlarge": (1, 64, 512, 1, 7.57719),
+            "24xlarge": (4, 96, 768, 2, 15.06559),
+            "48xlarge": (8, 192, 1536, 4, 30.13118),
         },
     ),
-    **_family("p4d", "A100", 40, True, {"24xlarge": (8, 96, 1152, 8, 21.958)}),
-    **_family("p4de", "A100-80GB", 80, True, {"24xlarge": (8, 96, 1152, 8, 27.447)}),
-    **_family("p5", "H100", 80, True, {"48xlarge": (8, 192, 2048, 8, 55.040)}),
+    **_family("p4d", "A100", 40, True, {"24xlarge": (8, 96, 1152, 8, 21.957642)}),
+    **_family("p4de", "A100-80GB", 80, True, {"24xlarge": (8, 96, 1152, 8, 27.44705)}),
+    **_family("p5", "H100", 80, True, {"48xlarge": (8, 192, 2048, 8, 55.04)}),
+    # p5e: no on-demand list price in either source of prices.py (sold as EC2 Capacity Blocks):
+    # an estimate, kept so a pool of it plans with a figure rather than none.
     **_family("p5e", "H200", 141, True, {"48xlarge": (8, 192, 2048, 8, 62.000)}),
 }
 
 GPU_FAMILIES: tuple[str, ...] = tuple(sorted({i.family for i in GPU_INSTANCES.values()}))
 
+GPU_MEMORY_GIB: dict[str, int] = {
+    # The catalogue's own GPUs (per-GPU memory as above)...
+    **{i.gpu_model: i.gpu_memory_gib for i in GPU_INSTANCES.values()},
+    # ...and boards common in existing clusters (NVIDIA's product specifications).
+    "A10": 24,
+    "A40": 48,
+    "L40": 48,
+    "RTX-4090": 24,
+    "RTX-A6000": 48,
+    "RTX-6000-Ada": 48,
+}
+"""Memory per GPU by model name: a machine pool naming one of these needs no ``gpuMemoryGib``."""
+
 
 def sizes_of(family: str) -> list[str]:
     """Instance type names of ``family`` that the catalogue knows, sorted."""
     return sorted(n for n, i in GPU_INSTANCES.items() if i.family == family)
-
-
-def hourly_price(instance_type: str, capacity_type: str) -> float:
-    """Estimated USD per hour for one node of ``instance_type`` in ``capacity_type``."""
-    price = GPU_INSTANCES[instance_type].on_demand_usd_hour
-    return round(price * SPOT_DISCOUNT, 4) if capacity_type == "SPOT" else price

@@ -28,8 +28,9 @@ _DEV: dict[str, Any] = {
         },
     },
     "nodePools": {
-        # Two sizes of one GPU model (L4): spot capacity from either, one accelerator label.
-        "gpu": {"instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "SPOT", "gpuCap": 2},
+        # Two sizes of one GPU model (L4): spot capacity from either, one accelerator label. Three
+        # GPUs: the two fleets hold one each at min replicas, the train queue gets the third.
+        "gpu": {"instanceTypes": ["g6.xlarge", "g6.2xlarge"], "capacityType": "SPOT", "maxSize": 3, "gpuCap": 3},
     },
     "namespaces": {
         "models": {
@@ -49,7 +50,12 @@ _DEV: dict[str, Any] = {
     # `registry: {build: []}` runs the engines' published tags instead. train-light runs the example job.
     "registry": {"enabled": True, "build": ["model-runner", "ollama", "train-light"]},
     # Kueue on the one GPU pool: serving outranks the queue's jobs there (PriorityClass gpu-serving).
+    # No gpus share: the queue gets what the pool's cap leaves past the fleets' min replicas (1).
     "batch": {"enabled": True, "queues": {"train": {"pool": "gpu"}}},
+    # Advisory in dev: the preset at max scale is about 2.10 USD/h (3 spot L4 nodes, 3 system nodes,
+    # control plane, NAT, EFS); 3.00 leaves room for one more fleet node (README, day one) and
+    # spot prices above the estimate, and flags a pool raised beyond that (about 2,190 USD/month).
+    "cost": {"budgetUsdPerHour": 3.0},
     # A template (a suspended CronJob): nothing runs until someone submits it with
     # `kubectl create job --from=cronjob/finetune-example -n training <run-name>`.
     "jobs": {
@@ -133,6 +139,11 @@ _PROD: dict[str, Any] = {
         "modelCacheSize": "500Gi",
     },
     "monitoring": {"enabled": True},
+    # Mandatory in prod (cost-within-budget): the preset at max scale is about 68 USD/h (4 on-demand
+    # g6e.12xlarge serving nodes 42, 2 spot p4d.24xlarge training nodes 24, 6 system nodes, NAT x3,
+    # EFS); 75 is that plus ~10 % for spot above its estimate, so a pool raised past its preset
+    # size (one more serving node is +10.49) fails the plan until the budget is raised on purpose.
+    "cost": {"budgetUsdPerHour": 75.0},
     # Our own model-runner and Ollama images, built here and run by digest.
     "registry": {"enabled": True, "build": ["model-runner", "ollama"]},
     "models": {

@@ -345,3 +345,41 @@ def kms_key_policy(account_id: str, region: str, log_group_name: str, key_admins
     ]
     statements += key_admin_guard(account_id, key_admins)
     return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
+
+
+def s3_prefix_policy(bucket: str, prefix: str, kms_key_arn: str | None = None) -> str:
+    """A batch job's results: list, read, write and delete under one key prefix of one bucket, and
+    nothing else of it (the bucket stays the user's; its own policy may narrow this further). With
+    an SSE-KMS bucket the role may encrypt and decrypt with that key, only through S3."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ListOwnPrefix",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+            "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+        },
+        {
+            "Sid": "ReadWriteOwnPrefix",
+            "Effect": "Allow",
+            "Action": [
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+            "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+        },
+    ]
+    if kms_key_arn:
+        statements.append(
+            {
+                "Sid": "BucketKeyThroughS3",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+                "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)

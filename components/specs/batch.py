@@ -19,7 +19,9 @@ CronJob: ``kubectl create job --from=cronjob/<name>`` submits a run with the que
 pkg/cmd/create/create_job.go ``createJobFromCronJob``). Pods are restricted (UID 10001,
 read-only root, no capabilities, RuntimeDefault seccomp, no token), tolerate the GPU taint, run at
 ``gpu-batch`` priority, and mount the model cache read-only, scratch, ``/dev/shm`` and the
-Hugging Face token as a file.
+Hugging Face token as a file. Results outlive the pods through ``output``: a ReadWriteMany claim
+at ``/output`` (``$OUTPUT_DIR`` = ``/output/<run>``) or an S3 prefix (``$OUTPUT_URI``) the job's
+IRSA role may write; ``<run>`` is the Job's name, so runs created from one CronJob never collide.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from components.core.engines import HF_TOKEN_FILE
 from components.core.labels import POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import JobSpec, NodePoolSettings
+from components.core.settings.batch import OUTPUT_MOUNT
 from components.specs.model_runner import (
     container_security_context,
     hf_token_volume,
@@ -63,6 +66,7 @@ SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
 (pulumi-kubernetes provider/pkg/await/job.go @ v4.32.0)."""
 TEMPLATE_SCHEDULE = "0 0 1 1 *"
 """A template CronJob is suspended, so its schedule never fires; one a year if someone resumes it."""
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 WORKSPACE = "/workspace"
 """train-light/train-heavy's WORKDIR, where a job writes (``images/train-light/README.md``)."""
 
@@ -250,6 +254,8 @@ class JobPlan:
     """Kubernetes Secret (key ``token``) with the Hugging Face token, when one is set."""
     runtime_class: str | None = None
     pull_secret: str | None = None
+    output_class: str | None = None
+    """The StorageClass of the output claim, when the job keeps its results on a volume."""
 
     @property
     def namespace(self) -> str:
@@ -271,6 +277,18 @@ class JobPlan:
     @property
     def kind(self) -> str:
         return "Job" if self.spec.run == "now" else "CronJob"
+
+    @property
+    def output_claim(self) -> str | None:
+        """The output PVC (``<job>-output``) when results go to a volume."""
+        out = self.spec.output
+        return k8s_name(self.name, "output") if out is not None and out.volume is not None else None
+
+    @property
+    def output_uri(self) -> str | None:
+        """``s3://<bucket>/<prefix>`` when results go to S3."""
+        out = self.spec.output
+        return f"s3://{out.s3.bucket}/{out.s3.prefix}" if out is not None and out.s3 is not None else None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -313,8 +331,8 @@ def worker_env(p: JobPlan) -> list[k8s.core.v1.EnvVarArgs]:
     if p.hf_token_secret:
         pairs.append(("HF_TOKEN_PATH", HF_TOKEN_FILE))
     env = [k8s.core.v1.EnvVarArgs(name=n, value=v) for n, v in pairs]
-    if p.indexed:
-        env += [
+    if p.indexed or s.output is not None:
+        env.append(
             k8s.core.v1.EnvVarArgs(
                 name="JOB_NAME",
                 value_from=k8s.core.v1.EnvVarSourceArgs(
@@ -322,7 +340,16 @@ def worker_env(p: JobPlan) -> list[k8s.core.v1.EnvVarArgs]:
                         field_path="metadata.labels['batch.kubernetes.io/job-name']"
                     )
                 ),
-            ),
+            )
+        )
+    # Each run (a Job, or one created from the CronJob) writes under its own name: runs of one
+    # job never overwrite each other, and a rerun's results sit beside the first run's.
+    if p.output_claim:
+        env.append(k8s.core.v1.EnvVarArgs(name="OUTPUT_DIR", value=f"{OUTPUT_MOUNT}/$(JOB_NAME)"))
+    if p.output_uri:
+        env.append(k8s.core.v1.EnvVarArgs(name="OUTPUT_URI", value=f"{p.output_uri}/$(JOB_NAME)/"))
+    if p.indexed:
+        env += [
             k8s.core.v1.EnvVarArgs(
                 name="NODE_RANK",
                 value_from=k8s.core.v1.EnvVarSourceArgs(
@@ -350,6 +377,8 @@ def worker_mounts(p: JobPlan) -> list[k8s.core.v1.VolumeMountArgs]:
         mounts.append(k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=WORKSPACE))
     if s.model_cache:
         mounts.append(k8s.core.v1.VolumeMountArgs(name="cache", mount_path="/models", read_only=True))
+    if p.output_claim:
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="output", mount_path=OUTPUT_MOUNT))
     if p.hf_token_secret:
         mounts.append(
             k8s.core.v1.VolumeMountArgs(name="hf-token", mount_path=HF_TOKEN_FILE.rsplit("/", 1)[0], read_only=True)
@@ -397,6 +426,13 @@ def worker_volumes(p: JobPlan) -> list[k8s.core.v1.VolumeArgs]:
                 persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(
                     claim_name=CACHE_PVC, read_only=True
                 ),
+            )
+        )
+    if p.output_claim:
+        vols.append(
+            k8s.core.v1.VolumeArgs(
+                name="output",
+                persistent_volume_claim=k8s.core.v1.PersistentVolumeClaimVolumeSourceArgs(claim_name=p.output_claim),
             )
         )
     if p.hf_token_secret:
@@ -493,6 +529,7 @@ def cronjob_args(p: JobPlan) -> k8s.batch.v1.CronJobInitArgs:
         metadata=meta(p, annotations=NO_CPU_LIMIT),
         spec=k8s.batch.v1.CronJobSpecArgs(
             schedule=s.schedule or TEMPLATE_SCHEDULE,
+            time_zone=s.time_zone,
             suspend=s.run == "template",
             # One run at a time: runs would share the rendezvous Service and the queue's quota.
             concurrency_policy="Forbid",
@@ -554,8 +591,28 @@ def network_policy_args(p: JobPlan) -> k8s.networking.v1.NetworkPolicyInitArgs:
     )
 
 
-def service_account_args(p: JobPlan) -> k8s.core.v1.ServiceAccountInitArgs:
-    return k8s.core.v1.ServiceAccountInitArgs(metadata=meta(p), automount_service_account_token=False)
+def service_account_args(p: JobPlan, role_arn: pulumi.Input[str] | None = None) -> k8s.core.v1.ServiceAccountInitArgs:
+    """No API token; with ``role_arn`` (S3 output) EKS's pod identity webhook gives the pods that
+    IAM role through a projected web-identity token of its own, not the API token."""
+    annotations = {IRSA_ANNOTATION: role_arn} if role_arn is not None else None
+    return k8s.core.v1.ServiceAccountInitArgs(
+        metadata=meta(p, annotations=annotations), automount_service_account_token=False
+    )
+
+
+def output_pvc_args(p: JobPlan) -> k8s.core.v1.PersistentVolumeClaimInitArgs:
+    """The job's results volume: ReadWriteMany on the shared class, so every worker and every run
+    mounts it at once (``/output/<run>``)."""
+    out = p.spec.output
+    assert p.output_claim is not None and out is not None and out.volume is not None and p.output_class
+    return k8s.core.v1.PersistentVolumeClaimInitArgs(
+        metadata=meta(p, p.output_claim),
+        spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+            access_modes=["ReadWriteMany"],
+            storage_class_name=p.output_class,
+            resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": out.volume.size}),
+        ),
+    )
 
 
 def secret_args(p: JobPlan, value: pulumi.Input[str]) -> k8s.core.v1.SecretInitArgs:

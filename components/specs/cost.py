@@ -1,27 +1,44 @@
-"""The plan's cost report: $/hour and $/month per GPU pool and for the fixed parts of a stack.
+"""The plan's cost report: $/hour and $/month per GPU pool, per fleet and for the fixed parts.
 
-Per pool: nodes at min, desired and max (max lowered by the GPU cap), each priced with the
-cheapest listed instance type for min/desired and the dearest for max (the autoscaler may pick
-either). Fixed (EKS only): the control plane, NAT gateways, system nodes (min for idle, max at
-scale), the EFS model caches at their requested size, Prometheus's volume. Spot prices use the
-catalogue's flat discount. List prices from ``components/core/prices.py`` and the GPU catalogue.
+Every figure is priced in the stack's region (``components/core/prices.py``: on-demand list prices
+with their date, spot at a per-family estimate). Two columns, one meaning everywhere:
+
+* **idle** — what runs with no traffic and no jobs: each GPU pool's nodes that must stay up (its
+  ``minSize``, or more when its fleets' minimum replicas need more nodes: replicas packed onto the
+  pool's smallest listed type, the node the autoscaler plans with), priced at the cheapest listed
+  type; the system nodes the system pods and DaemonSets need (at least ``systemPool.minSize``); the
+  control plane, NAT gateways, the EFS caches at their requested size, Prometheus's volume.
+* **max** — every pool at its maximum (``maxSize`` lowered by ``gpuCap``) at the dearest listed
+  type (the autoscaler may pick either), the system pool at its ``maxSize``.
+
+A fleet's columns are its GPUs' share of its pool at min and at max replicas, both priced per GPU
+of the pool's cheapest listed type: pools bill whole nodes, and this is the fleet's part of that.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from components.core.gpu_instances import GPU_INSTANCES, hourly_price
+from components.core.gpu_instances import GPU_INSTANCES, MAX_PODS, GpuInstance, kube_reserved_cpu
 from components.core.prices import (
     EFS_STANDARD_USD_GB_MONTH,
     EKS_CLUSTER_USD_HOUR,
     GP3_USD_GB_MONTH,
     HOURS_PER_MONTH,
     NAT_GATEWAY_USD_HOUR,
-    SYSTEM_INSTANCES_USD_HOUR,
+    PRICES_AS_OF,
+    SPOT_AS_OF,
+    SYSTEM_INSTANCES_SHAPE,
+    hourly_price,
+    on_demand_price,
+    pricing_note,
+    spot_fraction,
 )
-from components.core.settings import NodePoolSettings, StackSettings
+from components.core.settings import ModelSpec, NodePoolSettings, StackSettings
+from components.core.settings.capacity import pod_request
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 
@@ -39,14 +56,124 @@ def _money(value: float) -> float:
     return round(value, 2)
 
 
-def pool_cost(pool: NodePoolSettings) -> dict[str, Any]:
-    prices = [hourly_price(t, pool.capacity_type) for t in pool.instance_types]
-    nodes = {"min": pool.min_size, "desired": pool.desired_size, "max": pool.max_nodes}
-    per_hour = {
-        "min": nodes["min"] * min(prices),
-        "desired": nodes["desired"] * min(prices),
-        "max": nodes["max"] * max(prices),
-    }
+def region_of(s: StackSettings) -> str:
+    return s.cluster.eks.region if s.cluster.eks is not None else "us-west-2"
+
+
+# -- what must run: GPU pools ----------------------------------------------------------------------
+
+
+def plan_node(pool: NodePoolSettings) -> GpuInstance:
+    """The node a pool is planned on: its smallest listed type (the capacity checks use the same)."""
+    return min(pool.instances, key=lambda i: (i.gpus, i.allocatable_cpu, i.allocatable_memory_gib))
+
+
+def nodes_for_replicas(pool: NodePoolSettings, replicas: list[tuple[int, float, float]]) -> int:
+    """Nodes of ``plan_node(pool)`` that hold ``replicas`` (GPUs, CPU, memory GiB each): first fit,
+    largest first, as the scheduler fills nodes the autoscaler adds for pending pods."""
+    node = plan_node(pool)
+    # Time-slicing advertises each GPU `replicas` times: that many 1-GPU pods share it. (MIG slices
+    # are counted as whole GPUs: an upper bound for the floor.)
+    slices = (pool.sharing.replicas or 1) if pool.sharing.mode == "time-slicing" else 1
+    capacity = (pool.gpus_per_node * slices, node.allocatable_cpu, node.allocatable_memory_gib)
+    free: list[list[float]] = []
+    for need in sorted(replicas, reverse=True):
+        for left in free:
+            if all(n <= f + 1e-9 for n, f in zip(need, left, strict=True)):
+                for i, n in enumerate(need):
+                    left[i] -= n
+                break
+        else:
+            free.append([c - n for c, n in zip(capacity, need, strict=True)])
+    return len(free)
+
+
+def fleet_replicas(spec: ModelSpec, count: int) -> list[tuple[int, float, float]]:
+    cpu, memory, _ = pod_request(spec)
+    return [(spec.gpus_per_replica, cpu, memory)] * count
+
+
+def idle_nodes(s: StackSettings, pool_name: str) -> int:
+    """GPU nodes of a pool that stay up with no traffic: minSize, or what its fleets' minimum
+    replicas need (never above the pool's capped maximum: the capacity checks refuse that)."""
+    pool = s.node_pools[pool_name]
+    replicas = [r for m in s.models.values() if m.pool == pool_name for r in fleet_replicas(m, m.replicas.min)]
+    return max(pool.min_size, min(pool.max_nodes, nodes_for_replicas(pool, replicas)))
+
+
+# -- what must run: system nodes -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemPod:
+    """A Deployment on the system nodes: replicas and each replica's requests, and where they come from."""
+
+    name: str
+    replicas: int
+    cpu: float
+    memory_gib: float
+    source: str
+
+
+def system_pods(s: StackSettings) -> list[SystemPod]:
+    """What the scheduler packs onto the system nodes (GPU nodes are tainted): requests, which
+    decide packing (a pod without requests takes none). Ours where we set them; EKS add-on and
+    chart defaults otherwise (estimates where marked)."""
+    pods = [
+        SystemPod("coredns", 2, 0.1, 70 / 1024, "EKS CoreDNS add-on default requests"),
+        SystemPod("ebs-csi-controller", 2, 0.06, 0.24, "estimate: six sidecars at 10m/40Mi (EBS CSI add-on)"),
+        SystemPod("cluster-autoscaler", 1, 0.0, 0.0, "chart default resources: {}"),
+    ]
+    if s.storage.shared.backend == "efs":
+        pods.append(SystemPod("efs-csi-controller", 2, 0.03, 0.12, "estimate: three containers at 10m/40Mi"))
+    if s.batch.enabled:
+        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/batch.py)"))
+    if s.needs_keda:
+        pods.append(SystemPod("keda", 3, 0.1, 100 / 1024, "estimate: KEDA chart's 100m/100Mi per component"))
+    if s.monitoring.enabled:
+        pods.append(SystemPod("prometheus", 1, 0.5, 2.0, "ours (components/specs/monitoring.py)"))
+        # Grafana, the operator, Alertmanager and kube-state-metrics keep kube-prometheus-stack's
+        # `resources: {}` (we set none): no requests, so they add nothing the autoscaler counts.
+        pods.append(SystemPod("opencost", 1, 0.01, 55 / 1024, "estimate: the opencost chart's exporter requests"))
+    if s.gpu.stack == "gpu-operator":
+        pods.append(SystemPod("gpu-operator-and-nfd-master", 2, 0.2, 0.25, "estimate"))
+    if s.tailscale_operator:
+        pods.append(SystemPod("tailscale-operator", 1, 0.0, 0.0, "chart default resources: {}"))
+    return pods
+
+
+SYSTEM_DAEMONSETS_CPU, SYSTEM_DAEMONSETS_MEMORY_GIB = 0.2, 0.5
+"""What the node daemons request on a system node (aws-node, kube-proxy, the CSI node plugins,
+node exporter): an estimate, below a GPU node's (no NVIDIA daemons)."""
+
+
+def system_idle_nodes(s: StackSettings) -> int:
+    """System nodes the system pods need (at least ``systemPool.minSize``)."""
+    eks = s.cluster.eks
+    assert eks is not None
+    shapes = [SYSTEM_INSTANCES_SHAPE[t] for t in eks.system_pool.instance_types if t in SYSTEM_INSTANCES_SHAPE]
+    if not shapes:
+        return eks.system_pool.min_size
+    vcpus, memory = min(shapes)
+    # kubelet's reserve (the EKS AMI formula gpu_instances uses), then the daemons.
+    cpu_left = vcpus - kube_reserved_cpu(vcpus) - SYSTEM_DAEMONSETS_CPU
+    memory_left = memory - (255 + 11 * MAX_PODS + 100) / 1024 - SYSTEM_DAEMONSETS_MEMORY_GIB
+    pods = system_pods(s)
+    cpu = sum(p.replicas * p.cpu for p in pods)
+    mem = sum(p.replicas * p.memory_gib for p in pods)
+    needed = math.ceil(max(cpu / cpu_left, mem / memory_left))
+    return min(eks.system_pool.max_size, max(eks.system_pool.min_size, needed))
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+
+def pool_cost(s: StackSettings, name: str) -> dict[str, Any]:
+    pool = s.node_pools[name]
+    region = region_of(s)
+    prices = [hourly_price(t, pool.capacity_type, region) for t in pool.instance_types]
+    nodes = {"min": pool.min_size, "desired": pool.desired_size, "idle": idle_nodes(s, name), "max": pool.max_nodes}
+    per_hour = {"idle": nodes["idle"] * min(prices), "max": nodes["max"] * max(prices)}
     return {
         "instanceTypes": list(pool.instance_types),
         "capacityType": pool.capacity_type,
@@ -61,20 +188,24 @@ def pool_cost(pool: NodePoolSettings) -> dict[str, Any]:
 
 
 def fleet_costs(s: StackSettings) -> dict[str, Any]:
-    """Each fleet's share of its pool: its GPUs at min and max replicas, priced per GPU of the
-    pool's cheapest (min) and dearest (max) instance type. Pools bill whole nodes; this is the
-    fleet's part of that bill."""
+    """Each fleet's GPUs at min and at max replicas, priced per GPU of its pool's cheapest listed
+    type (the same price in both columns, in every stack)."""
     fleets: dict[str, Any] = {}
+    region = region_of(s)
     for name, spec in sorted(s.models.items()):
         pool = s.node_pools.get(spec.pool)
         if pool is None or not pool.instances or not spec.gpus_per_replica:
             continue
-        prices = [hourly_price(t, pool.capacity_type) / pool.gpus_per_node for t in pool.instance_types]
-        gpus = {"min": spec.replicas.min * spec.gpus_per_replica, "max": spec.replicas.max * spec.gpus_per_replica}
-        per_hour = {"min": gpus["min"] * min(prices), "max": gpus["max"] * max(prices)}
+        per_gpu = min(hourly_price(t, pool.capacity_type, region) for t in pool.instance_types) / pool.gpus_per_node
+        gpus = {
+            "minReplicas": spec.replicas.min * spec.gpus_per_replica,
+            "maxReplicas": spec.replicas.max * spec.gpus_per_replica,
+        }
+        per_hour = {k: g * per_gpu for k, g in gpus.items()}
         fleets[name] = {
             "pool": spec.pool,
             "gpus": gpus,
+            "usdPerGpuHour": round(per_gpu, 4),
             "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
             "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},
         }
@@ -87,12 +218,12 @@ def fixed_costs(s: StackSettings) -> dict[str, dict[str, float]]:
     if not s.on_aws or eks is None:
         return {}
     system = eks.system_pool
-    system_price = max(SYSTEM_INSTANCES_USD_HOUR.get(t, 0.0) for t in system.instance_types)
+    system_price = max(on_demand_price(t, eks.region) or 0.0 for t in system.instance_types)
     nats = 1 if eks.nat_gateways == "single" else eks.availability_zones
     lines = {
         "eksControlPlane": (EKS_CLUSTER_USD_HOUR, EKS_CLUSTER_USD_HOUR),
         "natGateways": (nats * NAT_GATEWAY_USD_HOUR, nats * NAT_GATEWAY_USD_HOUR),
-        "systemNodes": (system.min_size * system_price, system.max_size * system_price),
+        "systemNodes": (system_idle_nodes(s) * system_price, system.max_size * system_price),
     }
     if s.storage.shared.backend == "efs" and s.cache_namespaces:
         efs = len(s.cache_namespaces) * gibibytes(s.storage.model_cache_size) * EFS_STANDARD_USD_GB_MONTH
@@ -107,13 +238,16 @@ def stack_cost(s: StackSettings) -> dict[str, Any]:
     """The whole report (``build/<stack>/cost.json`` and the ``costEstimate`` stack output)."""
     if not s.on_aws:
         return {"currency": "USD", "note": "existing cluster: machines are not priced", "pools": {}, "fixed": {}}
-    pools = {name: pool_cost(pool) for name, pool in sorted(s.node_pools.items())}
+    pools = {name: pool_cost(s, name) for name in sorted(s.node_pools)}
     fixed = fixed_costs(s)
-    idle = sum(p["usdPerHour"]["min"] for p in pools.values()) + sum(f["idle"] for f in fixed.values())
+    idle = sum(p["usdPerHour"]["idle"] for p in pools.values()) + sum(f["idle"] for f in fixed.values())
     top = sum(p["usdPerHour"]["max"] for p in pools.values()) + sum(f["max"] for f in fixed.values())
     return {
         "currency": "USD",
-        "pricing": "AWS on-demand list prices, us-east-1, November 2026; spot at a flat discount",
+        "region": region_of(s),
+        "pricing": pricing_note(),
+        "pricesAsOf": PRICES_AS_OF,
+        "spotAsOf": SPOT_AS_OF,
         "pools": pools,
         "fleets": fleet_costs(s),
         "fixed": fixed,
@@ -143,13 +277,15 @@ def cost_tags(cost: dict[str, Any]) -> dict[str, str]:
 
 
 def instance_prices(s: StackSettings) -> dict[str, float]:
-    """On-demand USD/h of every instance type the stack runs, GPU and system pools (the $/h
-    recording rules price nodes by their instance-type label)."""
-    prices = {t: GPU_INSTANCES[t].on_demand_usd_hour for p in s.node_pools.values() for t in p.instance_types}
+    """On-demand USD/h in the stack's region of every instance type the stack runs, GPU and system
+    pools (the $/h recording rules price nodes by their instance-type label)."""
+    region = region_of(s)
+    types = {t for p in s.node_pools.values() for t in p.instance_types}
     if s.cluster.eks is not None:
-        prices |= {
-            t: SYSTEM_INSTANCES_USD_HOUR[t]
-            for t in s.cluster.eks.system_pool.instance_types
-            if t in SYSTEM_INSTANCES_USD_HOUR
-        }
-    return prices
+        types |= set(s.cluster.eks.system_pool.instance_types)
+    return {t: price for t in sorted(types) if (price := on_demand_price(t, region)) is not None}
+
+
+def spot_fractions(s: StackSettings) -> dict[str, float]:
+    """Spot price as a fraction of on-demand per instance type the stack runs (recording rules)."""
+    return {t: spot_fraction(t) for t in instance_prices(s)}

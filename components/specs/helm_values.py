@@ -216,3 +216,27 @@ def keda_values(*, service_monitor: bool = False, watch_namespaces: list[str] | 
         },
         "prometheus": {"operator": monitor, "metricServer": monitor},
     }
+
+
+METRICS_SERVER_PORT = 10250
+"""metrics-server's secure port (``containerPort``), also what its Service's 443 targets and where it
+reads each kubelet (``--kubelet-use-node-status-port``: the kubelet's 10250 on EKS and kubeadm)."""
+
+
+def metrics_server_values(
+    *, node_selector: dict[str, str] | None = None, replicas: int = 1, service_monitor: bool = False
+) -> dict[str, Any]:
+    """metrics-server 3.13.1 (keys: tests/data/helm-values/metrics-server-3.13.1.txt): the chart's
+    own security context is already restricted (non-root UID 1000, read-only root, drop ALL,
+    RuntimeDefault seccomp) and it registers the ``v1beta1.metrics.k8s.io`` APIService that CPU
+    HPAs read. Two replicas and a PDB in prod, so a drained node never stops autoscaling; its
+    ``/metrics`` is opened to scrapes (``metrics.enabled``) only when Prometheus runs."""
+    values: dict[str, Any] = {"replicas": replicas}
+    if node_selector:
+        values["nodeSelector"] = dict(node_selector)
+    if replicas > 1:
+        values["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}
+    if service_monitor:
+        values["metrics"] = {"enabled": True}
+        values["serviceMonitor"] = {"enabled": True, "interval": "30s"}
+    return values

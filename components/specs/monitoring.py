@@ -111,11 +111,21 @@ def kube_prometheus_stack_values(
     return values
 
 
+SLACK_TEXT = (
+    "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}"
+    "{{ if .Annotations.runbook_url }}\nRunbook: {{ .Annotations.runbook_url }}{{ end }}\n{{ end }}"
+)
+"""Each alert's summary, what to do (``description``) and its ``runbook_url``: Alertmanager's
+default Slack text is empty (``slack.default.text``, template/default.tmpl @ v0.34.0, the
+version kube-prometheus-stack 88.5.3 runs), so without it a page says only which alert fired.
+PagerDuty's default details already list every annotation (``__text_alert_list``)."""
+
+
 def _receiver(name: str, secret: str, kind: str) -> dict[str, Any]:
     """One receiver with its integration's own config (prometheus/alertmanager
     docs/configuration.md): Slack and PagerDuty do not read Alertmanager's webhook JSON."""
     if kind == "slack":
-        return {"name": name, "slack_configs": [{"api_url": secret, "send_resolved": True}]}
+        return {"name": name, "slack_configs": [{"api_url": secret, "send_resolved": True, "text": SLACK_TEXT}]}
     if kind == "pagerduty":
         return {"name": name, "pagerduty_configs": [{"routing_key": secret, "send_resolved": True}]}
     if kind == "webhook":

@@ -29,6 +29,7 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     "autoscaler": "restricted",
     "keda": "restricted",
     "kueue-system": "restricted",
+    "metrics-server": "restricted",
     # node-exporter (hostNetwork, hostPID, hostPath) runs with the kube-prometheus-stack release.
     "monitoring": "privileged",
     # The Tailscale operator's proxies: the Connector (subnet router) and L3 proxies run a

@@ -83,21 +83,25 @@ def _pool_gpus_expr() -> str:
     return f"sum by (pool) ({' or '.join(terms)})"
 
 
-def _pool_usd_expr(prices: Mapping[str, float], spot_factor: float) -> str:
+def _pool_usd_expr(prices: Mapping[str, float], spot_factor: float | Mapping[str, float]) -> str:
     terms = []
     for instance_type, price in sorted(prices.items()):
+        factor = spot_factor if isinstance(spot_factor, float | int) else spot_factor.get(instance_type, 1.0)
         selector = f'{NODE_POOL_INFO}{{instance_type="{instance_type}",capacity_type'
-        terms.append(f'{selector}="spot"}} * {_price(price * spot_factor)}')
+        terms.append(f'{selector}="spot"}} * {_price(price * factor)}')
         # Nodes without a capacity-type label (existing clusters) are priced on-demand.
         terms.append(f'{selector}!="spot"}} * {_price(price)}')
     return f"sum by (pool) ({' or '.join(terms)})"
 
 
-def recording_rule_groups(*, prices: Mapping[str, float], spot_factor: float) -> list[dict[str, Any]]:
+def recording_rule_groups(
+    *, prices: Mapping[str, float], spot_factor: float | Mapping[str, float]
+) -> list[dict[str, Any]]:
     """PrometheusRule ``spec.groups`` with the GPU-hours and cost recording rules.
 
     ``prices`` maps instance type -> on-demand USD per hour; nodes labelled
-    ``ai-infra.io/capacity-type=spot`` cost ``price * spot_factor``. Nodes of unpriced types are
+    ``ai-infra.io/capacity-type=spot`` cost ``price * spot_factor`` (one factor, or one per
+    instance type: the cost report's per-family spot estimates). Nodes of unpriced types are
     left out of ``pool:usd_per_hour:sum`` (it under-reports, never invents a price); with no
     prices at all the rule is omitted. ``*:gpu_hours:1h`` is the GPU-hours used in the trailing
     hour.
@@ -105,7 +109,8 @@ def recording_rule_groups(*, prices: Mapping[str, float], spot_factor: float) ->
     One group, in dependency order: rules in a group run sequentially, so each one reads the
     values its predecessors recorded in the same evaluation.
     """
-    if not 0 < spot_factor <= 1:
+    factors = [spot_factor] if isinstance(spot_factor, float | int) else list(spot_factor.values())
+    if not all(0 < f <= 1 for f in factors):
         raise ValueError("spot_factor must be in (0, 1]")
     if any(price < 0 for price in prices.values()):
         raise ValueError("prices must not be negative")

@@ -120,6 +120,35 @@ def nfs_class_args(
     )
 
 
+def nfs_cache_pv_args(
+    namespace: str, nfs: NfsServerSettings, size: str, labels: Mapping[str, str]
+) -> k8s.core.v1.PersistentVolumeInitArgs:
+    """The namespace's ``model-cache`` on an existing directory of weights
+    (``nfs.existingModelsPath``): a static csi-driver-nfs volume, Retain. The driver mounts
+    ``server:share`` from the volume attributes; the handle only has to be unique in the cluster
+    and reads ``{server}#{share}#{subDir}#{uuid}#{onDelete}``, here with ``retain``
+    (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md, pkg/nfs/controllerserver.go
+    ``getNfsVolFromID``, pkg/nfs/nodeserver.go ``NodePublishVolume`` @ v4.13.4)."""
+    assert nfs.existing_models_path is not None
+    path = nfs.existing_models_path
+    return k8s.core.v1.PersistentVolumeInitArgs(
+        metadata=_meta(cache_pv_name(namespace), {**labels, DATA_LABEL: MODEL_WEIGHTS}),
+        spec=k8s.core.v1.PersistentVolumeSpecArgs(
+            capacity={"storage": size},
+            access_modes=["ReadWriteMany"],
+            persistent_volume_reclaim_policy="Retain",
+            storage_class_name=SHARED_CLASS,
+            mount_options=["nfsvers=4.1"],
+            claim_ref=k8s.core.v1.ObjectReferenceArgs(namespace=namespace, name=CACHE_PVC),
+            csi=k8s.core.v1.CSIPersistentVolumeSourceArgs(
+                driver="nfs.csi.k8s.io",
+                volume_handle=f"{nfs.server}#{path}##{cache_pv_name(namespace)}#retain",
+                volume_attributes={"server": nfs.server, "share": path},
+            ),
+        ),
+    )
+
+
 def cache_pv_name(namespace: str) -> str:
     return f"{CACHE_PVC}-{namespace}"
 

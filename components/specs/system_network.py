@@ -5,8 +5,9 @@ Every system namespace gets ``default-deny`` (both directions), ``allow-dns`` an
 needs); then one policy per component for the ports it serves and the peers it calls. The ports
 and pod labels were read from the pinned charts' templates (kedacore/charts v2.17.2,
 kubernetes/autoscaler cluster-autoscaler-chart 9.46.6–9.59.0, NVIDIA dcgm-exporter 4.8.2 and
-gpu-operator v25.3.2, sig-storage-local-static-provisioner 2.9.0, kueue 0.19.2, kube-prometheus-stack 88.5.3
-with its grafana / kube-state-metrics subcharts, opencost 2.5.14); docs/research/upstream.md §
+gpu-operator v25.3.2, sig-storage-local-static-provisioner 2.9.0, kueue 0.19.2, metrics-server 3.13.1,
+kube-prometheus-stack 88.5.3 with its grafana / kube-state-metrics subcharts, opencost 2.5.14);
+docs/research/upstream.md §
 "System namespace traffic" lists each with its file.
 
 How the EKS VPC CNI enforces them (aws-network-policy-agent v1.4.0, network-policy-controller
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 import pulumi_kubernetes as k8s
 
 from components.core.naming import k8s_name
+from components.specs.helm_values import METRICS_SERVER_PORT
 from components.specs.namespace import allow_dns_args, default_deny_args
 from components.specs.tailscale import PARENT_NAME_LABEL, PARENT_NS_LABEL, PARENT_TYPE_LABEL
 
@@ -309,6 +311,27 @@ def _kueue(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.
     ]
 
 
+def _metrics_server(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+    # kubernetes-sigs/metrics-server charts/metrics-server @ metrics-server-helm-chart-3.13.1: one
+    # port, ``https`` = containerPort 10250 (templates/deployment.yaml; Service 443 -> https,
+    # templates/service.yaml), which the API server calls for the v1beta1.metrics.k8s.io
+    # APIService and Prometheus scrapes (from pod IPs inside the same ranges); it reads every
+    # kubelet's /metrics/resource on the node status port (10250). Not hostNetwork by default.
+    private = _cidrs(net.private_cidrs)
+    return [
+        _policy(
+            "metrics-server",
+            ns,
+            labels,
+            {"app.kubernetes.io/name": "metrics-server"},
+            ingress=[_in(private, METRICS_SERVER_PORT)],
+            egress=[_out(private, METRICS_SERVER_PORT)],
+        )
+    ]
+
+
 def _grafana_tailnet(ns: str, net: ClusterNetwork) -> list[k8s.networking.v1.NetworkPolicyIngressRuleArgs]:
     """Grafana's tailnet Ingress proxy pod (and no other pod of the operator's namespace)."""
     if not net.tailnet_namespace:
@@ -362,6 +385,7 @@ def _tailscale(
 _EXTRA = {
     "tailscale": _tailscale,
     "kueue-system": _kueue,
+    "metrics-server": _metrics_server,
     "keda": _keda,
     "autoscaler": _autoscaler,
     "gpu-system": _gpu_system,

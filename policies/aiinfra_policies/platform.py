@@ -97,7 +97,15 @@ def _within_budget(args: StackValidationArgs, report: Report) -> None:
         if r.resource_type != CLUSTER:
             continue
         tags = r.props.get("tags") or {}
-        if BUDGET_TAG not in tags or MAX_COST_TAG not in tags:
+        if MAX_COST_TAG not in tags:
+            continue
+        if BUDGET_TAG not in tags:
+            # A priced stack without a budget is how a pool raised to 10 nodes planned clean.
+            report(
+                "The stack has no budget: set ai-infra:cost.budgetUsdPerHour (its max-scale figure is in "
+                "build/<stack>/cost.json).",
+                r.urn,
+            )
             continue
         try:
             over = float(tags[MAX_COST_TAG]) > float(tags[BUDGET_TAG])
@@ -148,7 +156,7 @@ POLICIES: list[RulePolicy] = [
         "cost-within-budget",
         rule=None,
         section="K",
-        description="A stack's max-scale cost must stay within its budget.",
+        description="A stack's max-scale cost must stay within its budget, and an EKS stack must have one.",
         remediation="Lower maxSize/gpuCap of the pools, or raise ai-infra:cost.budgetUsdPerHour.",
         level=A,
         severity="medium",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
 import yaml
 
-from components.batch_job import BatchJob, BatchJobArgs
+from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.specs import batch as spec
 from planner.mocks import RecordingMonitor
@@ -103,7 +104,9 @@ def test_each_opted_in_namespace_gets_a_local_queue_after_its_cluster_queue() ->
 def _job(env: str = "prod", name: str = "ft", token: bool = False, **job: Any) -> tuple[spec.JobPlan, RecordingMonitor]:
     overrides: dict[str, Any] = {"jobs": {name: {**SMALL, "image": DIGEST, **job}}}
     if job.get("modelCache"):
+        # A shared-cache fleet in the namespace stages the weights the job reads.
         overrides["namespaces"] = {"training": {"modelCache": True}}
+        overrides["models"] = {"qwen-coder": {"namespace": "training"}}
     if job.get("scratch") == "local-nvme" and env == "dev":
         raise ValueError("dev has no local-pv pool")
     s = settings_for(env, **overrides)
@@ -204,3 +207,74 @@ def test_the_dev_example_renders_as_a_small_suspended_template() -> None:
     cron = spec.cronjob_args(plan)
     assert plan.kind == "CronJob" and cron.spec.suspend is True
     assert job.gpus_per_worker == 1 and job.workers == 1
+
+
+def _env(container: dict[str, Any]) -> list[tuple[str, Any]]:
+    return [(e["name"], e.get("value")) for e in container["env"]]
+
+
+def test_an_output_volume_is_a_kept_shared_claim_mounted_at_output_per_run() -> None:
+    """Issue 22 item 11: results outlive the pods, each run under its own name."""
+    plan = spec.JobPlan(
+        name="ft",
+        spec=settings_for("prod", jobs={"ft": {**SMALL, "image": DIGEST, "output": {"volume": {"size": "50Gi"}}}}).jobs[
+            "ft"
+        ],
+        pool="training",
+        image=DIGEST,
+        env="prod",
+        team="ml",
+        output_class="shared-models",
+    )
+    m = build_under_mocks(lambda: BatchJob("job-ft", BatchJobArgs(job=plan, retain_output=True)))
+    (claim,) = m.by_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert claim.protect and claim.retain_on_delete
+    assert claim.inputs["metadata"] == {**claim.inputs["metadata"], "name": "ft-output", "namespace": "training"}
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim.inputs["spec"]["storageClassName"] == "shared-models"
+    assert claim.inputs["spec"]["resources"]["requests"] == {"storage": "50Gi"}
+    cron = m.by_type("kubernetes:batch/v1:CronJob")[0]
+    assert claim.urn in cron.dependencies
+    pod = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    worker = pod["containers"][0]
+    assert {"name": "output", "mountPath": "/output"} in worker["volumeMounts"]
+    assert {"name": "output", "persistentVolumeClaim": {"claimName": "ft-output"}} in pod["volumes"]
+    names = [n for n, _ in _env(worker)]
+    # $(JOB_NAME) expands only from a variable defined before it.
+    assert names.index("JOB_NAME") < names.index("OUTPUT_DIR")
+    assert dict(_env(worker))["OUTPUT_DIR"] == "/output/$(JOB_NAME)"
+
+
+def test_an_s3_output_gets_an_irsa_role_on_that_prefix_only() -> None:
+    s = settings_for(
+        "prod",
+        jobs={
+            "ft": {**SMALL, "image": DIGEST, "run": "now", "output": {"s3": {"bucket": "acme-ml", "prefix": "runs/ft"}}}
+        },
+    )
+    plan = spec.JobPlan(name="ft", spec=s.jobs["ft"], pool="training", image=DIGEST, env="prod", team="ml")
+    s3 = S3OutputArgs(
+        oidc_provider_arn="arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-west-2.amazonaws.com/id/X",
+        oidc_issuer="https://oidc.eks.us-west-2.amazonaws.com/id/X",
+        tags={},
+    )
+    m = build_under_mocks(lambda: BatchJob("job-ft", BatchJobArgs(job=plan, s3=s3)))
+    (role,) = m.by_type("aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert trust["oidc.eks.us-west-2.amazonaws.com/id/X:sub"] == "system:serviceaccount:training:ft"
+    (inline,) = m.by_type("aws:iam/rolePolicy:RolePolicy")
+    statements = {st["Sid"]: st for st in json.loads(inline.inputs["policy"])["Statement"]}
+    assert statements["ReadWriteOwnPrefix"]["Resource"] == "arn:aws:s3:::acme-ml/runs/ft/*"
+    assert statements["ListOwnPrefix"]["Condition"] == {"StringLike": {"s3:prefix": ["runs/ft", "runs/ft/*"]}}
+    (account,) = m.by_type("kubernetes:core/v1:ServiceAccount")
+    assert account.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].startswith("arn:aws:iam::")
+    assert account.inputs["automountServiceAccountToken"] is False
+    assert inline.urn in account.dependencies
+    worker = m.by_type("kubernetes:batch/v1:Job")[0].inputs["spec"]["template"]["spec"]["containers"][0]
+    assert dict(_env(worker))["OUTPUT_URI"] == "s3://acme-ml/runs/ft/$(JOB_NAME)/"
+    assert not m.by_type("kubernetes:core/v1:PersistentVolumeClaim")
+
+
+def test_a_scheduled_job_reads_its_schedule_in_its_time_zone() -> None:
+    _, m = _job(run="scheduled", schedule="0 3 * * *", timeZone="Europe/Berlin")
+    assert m.by_type("kubernetes:batch/v1:CronJob")[0].inputs["spec"]["timeZone"] == "Europe/Berlin"

@@ -234,7 +234,11 @@ def test_vllm_home_and_arguments() -> None:
     args = next(c for c in vllm["containers"] if c.get("command", [None])[0] == "vllm")["args"]
     assert "--disable-log-requests" not in args and "--quantization" not in args
     for quantization, expected in (("awq", None), ("gptq", None), ("fp8", "fp8")):
-        spec = settings_for("prod", models={"coder-32b": {"quantization": quantization}}).models["coder-32b"]
+        # A checkpoint of that precision (the fit rules refuse gptq or fp8 on the AWQ one).
+        facts = {"parametersB": 32.8, "dtype": "bfloat16" if quantization == "fp8" else quantization, "weightsGb": 19.3}
+        facts |= {"layers": 64, "kvHeads": 8, "headDim": 128, "maxContext": 32768}
+        fleet = {"quantization": quantization, "facts": facts}
+        spec = settings_for("prod", models={"coder-32b": fleet}).models["coder-32b"]
         args = spec.engine_record.server_args(spec, "coder-32b")
         assert "--disable-log-requests" not in args
         given = args[args.index("--quantization") + 1] if "--quantization" in args else None

@@ -69,7 +69,11 @@ def test_ollama_autoscales_with_an_hpa() -> None:
 
 
 def test_local_nvme_cache_uses_a_statefulset_with_claims() -> None:
-    settings = settings_for("prod", models={"coder-32b": {"pool": "training", "cache": "local-nvme"}})
+    settings = settings_for(
+        "prod",
+        models={"coder-32b": {"pool": "training", "cache": "local-nvme"}},
+        batch={"queues": {"train": {"gpus": 8}}},  # the fleet holds 4 of the pool's 16 GPUs
+    )
     f = spec.FleetSpec(name="coder-32b", spec=settings.models["coder-32b"], image="i", env="prod", team="t")
     m = _build(f, prometheus_url="http://p")
     sts = m.by_type("kubernetes:apps/v1:StatefulSet")[0].inputs
@@ -128,7 +132,11 @@ def test_the_staging_job_is_renamed_by_revision_and_runs_restricted_without_gpus
 
 
 def test_per_pod_caches_still_stage_in_the_pod_with_https_egress() -> None:
-    settings = settings_for("prod", models={"coder-32b": {"pool": "training", "cache": "local-nvme"}})
+    settings = settings_for(
+        "prod",
+        models={"coder-32b": {"pool": "training", "cache": "local-nvme"}},
+        batch={"queues": {"train": {"gpus": 8}}},  # the fleet holds 4 of the pool's 16 GPUs
+    )
     f = spec.FleetSpec(name="coder-32b", spec=settings.models["coder-32b"], image="i", env="prod", team="ml")
     assert not f.staged_by_job
     m = _build(f, prometheus_url="http://prom:9090")

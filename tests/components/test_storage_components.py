@@ -200,6 +200,44 @@ def test_nfs_backend_installs_the_driver_and_a_retained_class() -> None:
     assert m.by_type("kubernetes:core/v1:PersistentVolumeClaim")[0].inputs["spec"].get("volumeName") is None
 
 
+def test_an_existing_directory_of_weights_backs_every_model_cache_on_nfs() -> None:
+    """Issue 22 item 12: storage.shared.nfs.existingModelsPath binds each namespace's model-cache
+    to that directory (a static, retained volume) instead of a new empty one."""
+    import pulumi_kubernetes as k8s
+
+    def build() -> None:
+        namespaces = {n: k8s.core.v1.Namespace(f"ns-{n}", metadata={"name": n}) for n in ("models", "research")}
+        SharedStorage(
+            "shared",
+            SharedStorageArgs(
+                backend="nfs",
+                labels=LABELS,
+                cache_namespaces=namespaces,
+                cache_class="shared-models",
+                cache_size="100Gi",
+                retain=False,
+                nfs=NfsServerSettings(server="nfs.lab", share="/exports/ai", existing_models_path="/exports/weights"),
+                driver_namespace="storage-system",
+            ),
+        )
+
+    m = build_under_mocks(build)
+    pvs = {r.inputs["metadata"]["name"]: r for r in m.by_type("kubernetes:core/v1:PersistentVolume")}
+    assert set(pvs) == {"model-cache-models", "model-cache-research"}
+    pv = pvs["model-cache-models"]
+    assert pv.retain_on_delete and pv.inputs["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    csi = pv.inputs["spec"]["csi"]
+    assert csi["driver"] == "nfs.csi.k8s.io" and csi["volumeAttributes"] == {
+        "server": "nfs.lab",
+        "share": "/exports/weights",
+    }
+    assert csi["volumeHandle"] != pvs["model-cache-research"].inputs["spec"]["csi"]["volumeHandle"]
+    assert csi["volumeHandle"].endswith("#retain")
+    claims = {r.inputs["metadata"]["namespace"]: r for r in m.by_type("kubernetes:core/v1:PersistentVolumeClaim")}
+    assert claims["models"].inputs["spec"]["volumeName"] == "model-cache-models"
+    assert pv.urn in claims["models"].dependencies
+
+
 def test_each_writer_fleet_gets_its_own_access_point_and_claim() -> None:
     m = _efs(retain=True, cache=True, writers={"coder": "models", "chat": "models"})
     roots = sorted(r.inputs["rootDirectory"]["path"] for r in m.by_type("aws:efs/accessPoint:AccessPoint"))

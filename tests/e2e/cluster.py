@@ -90,8 +90,26 @@ def node(name: str, shape: NodeShape) -> dict[str, Any]:
     }
 
 
+# Groups under k8s.io are protected: the API server refuses their CRDs without the approval
+# annotation, so the stand-ins carry the upstream CRDs' values.
+API_APPROVED = {
+    # kubernetes-sigs/gateway-api config/crd/standard/*.yaml @ v1.6.1
+    "gateway.networking.k8s.io": "https://github.com/kubernetes-sigs/gateway-api/pull/4530",
+    # kubernetes-sigs/gateway-api-inference-extension
+    # config/crd/bases/inference.networking.k8s.io_inferencepools.yaml @ v1.5.0
+    "inference.networking.k8s.io": "https://github.com/kubernetes-sigs/gateway-api-inference-extension/pull/1173",
+}
+# Upstream plurals the English rule below does not give.
+PLURALS = {"AgentgatewayParameters": "agentgatewayparameters"}
+
+
 def _plural(kind: str) -> str:
+    """The upstream CRD's plural (kubectl's discovery cache remembers it per API server address)."""
+    if kind in PLURALS:
+        return PLURALS[kind]
     lower = kind.lower()
+    if lower.endswith("y") and lower[-2:-1] not in "aeiou":
+        return lower[:-1] + "ies"
     return lower + ("es" if lower.endswith("s") else "s")
 
 
@@ -124,7 +142,10 @@ def crd(path: Path) -> dict[str, Any]:
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
+        "metadata": {
+            "name": f"{plural}.{group}",
+            **({"annotations": {"api-approved.kubernetes.io": API_APPROVED[group]}} if group in API_APPROVED else {}),
+        },
         "spec": {
             "group": group,
             "names": {"kind": kind, "listKind": f"{kind}List", "plural": plural, "singular": kind.lower()},

@@ -203,15 +203,29 @@ def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine:
     assert set(outputs["models"]) == {"qwen-small", "qwen-instruct"}
 
 
+def fleet_ready(c: Cluster, fleet: str, timeout: float = 120) -> list[dict[str, Any]]:
+    """The fleet's Ready pods (they carry app.kubernetes.io/instance=<fleet>, specs/model_runner.py);
+    on timeout the failure says why, in the scheduler's words, for every pod it could not place."""
+    selector = f"app.kubernetes.io/instance={fleet}"
+    try:
+        found: list[dict[str, Any]] = c.wait_for(
+            f"{fleet} Ready", lambda: [p for p in pods(c, "models", selector) if ready(p)], timeout=timeout
+        )
+    except AssertionError as e:
+        reasons = [
+            f"{p['metadata']['name']}: {cond.get('reason')}: {cond.get('message')}"
+            for p in pods(c, "models", selector)
+            for cond in p["status"].get("conditions", [])
+            if cond["type"] == "PodScheduled" and cond["status"] == "False"
+        ]
+        raise AssertionError(f"{e}; the scheduler: {reasons or 'no verdict'}") from None
+    return found
+
+
 def test_fleets_and_jobs_are_placed_by_the_real_scheduler_on_their_pool(engine: Engine) -> None:
     c = engine.cluster
-    # Fleet pods carry app.kubernetes.io/name=<engine> and instance=<fleet> (specs/model_runner.py).
     for fleet in ("qwen-small", "qwen-instruct"):
-        found = c.wait_for(
-            f"{fleet} Ready",
-            lambda f=fleet: [p for p in pods(c, "models", f"app.kubernetes.io/instance={f}") if ready(p)],
-        )
-        for p in found:
+        for p in fleet_ready(c, fleet):
             assert pool_of(c, p["spec"]["nodeName"]) == "gpu", p["metadata"]["name"]
     # `run: now` Jobs complete (kwok completes Job pods); pulumi up already waited for it.
     job = c.get("job", "-n", "training", "smoke")
@@ -308,6 +322,37 @@ def test_a_pod_larger_than_any_node_stays_pending_for_the_scheduler(engine: Engi
         c.kubectl("delete", "namespace", "e2e-fit", "--wait=false")
 
 
+def test_a_fleet_placed_on_no_pool_fails_with_the_schedulers_reason(engine: Engine) -> None:
+    """A deliberately broken program: a fleet's Deployment exactly as ours built it, but whose
+    nodeSelector names no pool. The fleet check above must fail, and say the scheduler's reason
+    (not merely time out), so such a regression fails `make e2e` with the cause in its output."""
+    c = engine.cluster
+    built = c.get("deployment", "-n", "models", "ollama-qwen-small")
+    labels = {**built["spec"]["template"]["metadata"]["labels"], "app.kubernetes.io/instance": "broken-fleet"}
+    template = built["spec"]["template"]
+    template["metadata"] = {"labels": labels, "annotations": template["metadata"].get("annotations", {})}
+    template["spec"]["nodeSelector"] = {**template["spec"].get("nodeSelector", {}), "ai-infra.io/pool": "no-pool"}
+    for container in template["spec"]["containers"]:
+        # The fleets hold the namespace's GPU quota; without GPUs the quota admits the pod and
+        # only placement can fail.
+        for part in ("requests", "limits"):
+            container.get("resources", {}).get(part, {}).pop("nvidia.com/gpu", None)
+    broken = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "broken-fleet", "namespace": "models", "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": template},
+    }
+    done = c.kubectl("create", "-f", "-", stdin=json.dumps(broken))
+    assert done.returncode == 0, done.stderr
+    try:
+        with pytest.raises(AssertionError) as failure:
+            fleet_ready(c, "broken-fleet", timeout=30)
+        assert "didn't match Pod's node affinity/selector" in str(failure.value), str(failure.value)
+    finally:
+        c.kubectl("delete", "deployment", "-n", "models", "broken-fleet", "--wait=false")
+
+
 def test_a_second_preview_finds_nothing_to_change(engine: Engine) -> None:
     done = engine.pulumi("preview", "--expect-no-changes")
     assert done.returncode == 0, done.stdout[-4000:]
@@ -315,13 +360,24 @@ def test_a_second_preview_finds_nothing_to_change(engine: Engine) -> None:
 
 def test_a_settings_change_updates_in_place(engine: Engine) -> None:
     c = engine.cluster
+    # qwen-small autoscales now: Ollama has no queue metric, so its HPA scales on CPU, which
+    # needs metrics-server (preinstalled here: its APIService would make the API server dial a pod).
+    autoscaled = {"cache": "ephemeral", "cpu": "1", "replicas": {"min": 1, "max": 2}}
     engine.write_config(
-        models={"qwen-small": {"cache": "ephemeral", "cpu": "1"}, "qwen-instruct": {"cache": "ephemeral"}}
+        models={"qwen-small": autoscaled, "qwen-instruct": {"cache": "ephemeral"}},
+        namespaces={"models": {"modelCache": False, "quota": {"gpus": 3}}},
     )
     engine.up()
     deployment = c.get("deployment", "-n", "models", "ollama-qwen-small")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["resources"]["requests"]["cpu"] == "1"
+    (hpa,) = [
+        h
+        for h in c.get("hpa", "-n", "models")["items"]
+        if h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ollama-qwen-small"}
+    ]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 2)
+    assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
     c.wait_for(
         "the updated ollama-qwen-small rollout",
         lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1,

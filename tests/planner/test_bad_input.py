@@ -78,7 +78,7 @@ def test_merge_keys_plan_as_the_cli_reads_them(tmp_path: Path) -> None:
         "    eks:\n"
         "      publicAccessCidrs: [203.0.113.0/24]\n"
         "  ai-infra:nodePools:\n"
-        "    gpu: &spot {maxSize: 2, gpuCap: 2}\n"
+        "    gpu: &spot {maxSize: 3, gpuCap: 3}\n"
         "    gpu-big:\n"
         "      <<: *spot\n"
         "      instanceTypes: [g6e.xlarge]\n"

@@ -294,7 +294,7 @@ def test_settings_json_is_the_effective_settings_without_secret_values(plans: di
     assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
     assert settings["secretKeys"] == ["tailscaleOauthClientId", "tailscaleOauthClientSecret"]
     cost = json.loads((plans["prod"] / "cost.json").read_text())
-    assert cost["fleets"]["coder-32b"]["gpus"] == {"min": 4, "max": 8}
+    assert cost["fleets"]["coder-32b"]["gpus"] == {"minReplicas": 4, "maxReplicas": 8}
 
 
 def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:
@@ -304,12 +304,59 @@ def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None
     out = tmp_path / "out"
     first = plan("d", out, tmp_path, "--no-policies")
     assert first.returncode == 0 and "Since the previous plan" not in first.stdout
-    config["ai-infra:nodePools"] = {"gpu": {"maxSize": 3, "gpuCap": 3}}
+    assert not (out / "diff.txt").exists()
+    config["ai-infra:nodePools"] = {"gpu": {"maxSize": 4, "gpuCap": 4}}
     (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
     second = plan("d", out, tmp_path, "--no-policies")
     assert second.returncode == 0, second.stderr
-    assert "Since the previous plan: 0 added, " in second.stdout and "max +0.59 USD/h" in second.stdout
-    assert "~ pool-gpu-ng" in second.stdout
+    # One more spot g6.2xlarge at max (0.9776 x 0.55); idle unchanged.
+    assert "Since the previous plan: 0 added, " in second.stdout and "max +0.54 USD/h" in second.stdout
+    assert "idle +0.00 USD/h" in second.stdout
+    # The fields that change, not just the resource (issue 22 item 13).
+    assert "~ pool-gpu-ng: inputs.scalingConfig.maxSize" in second.stdout
+
+
+def test_a_cut_diff_lists_every_change_in_diff_txt(tmp_path: Path) -> None:
+    """A team change retags ~100 resources: the terminal shows 15 and points at diff.txt, which
+    has every URN with its fields; a tag on eks-cluster reads as a tag, not a cluster update."""
+    project_copy(tmp_path)
+    config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    (tmp_path / "Pulumi.t.yaml").write_text(yaml.safe_dump({"config": config}))
+    out = tmp_path / "out"
+    assert plan("t", out, tmp_path, "--no-policies").returncode == 0
+    config["ai-infra:team"] = "ml-research"
+    (tmp_path / "Pulumi.t.yaml").write_text(yaml.safe_dump({"config": config}))
+    second = plan("t", out, tmp_path, "--no-policies")
+    assert second.returncode == 0, second.stderr
+    changed = int(second.stdout.split("Since the previous plan: 0 added, ")[1].split(" changed")[0])
+    assert changed > 15 and "(every change, with its fields: out/diff.txt)" in second.stdout
+    diff = (out / "diff.txt").read_text()
+    assert diff.count("\n~ ") + diff.startswith("~ ") == changed
+    assert "EksCluster$aws:eks/cluster:Cluster::eks-cluster\n    inputs.tags.Owner\n" in diff
+
+
+def test_every_warning_and_advisory_names_the_key_that_fixes_it(plans: dict[str, Path]) -> None:
+    """Issue 22 item 13: each warning and each policy finding names an ai-infra: key, and no
+    finding has an empty resource name (stack policies name the stack)."""
+    for stack in STACKS:
+        summary = (plans[stack] / "summary.txt").read_text().splitlines()
+        warnings = [line for line in summary if line.startswith("Warning: ")]
+        findings = [line for line in summary if line.startswith(("  ! [", "  ✗ ["))]
+        for line in warnings:
+            assert line.startswith("Warning: ai-infra:"), line
+        for line in findings:
+            assert "ai-infra:" in line, line
+            assert ":  —" not in line, line
+
+
+def test_a_placeholder_secret_is_flagged_as_undecryptable(plans: dict[str, Path]) -> None:
+    """Issue 22 item 14: prod's stack file carries `secure: v1:placeholder…` so the offline plan
+    runs; a real preview cannot decrypt that, and the summary says so per key (never the value)."""
+    summary = (plans["prod"] / "summary.txt").read_text()
+    for key in ("ai-infra:tailscaleOauthClientId", "ai-infra:tailscaleOauthClientSecret"):
+        assert f"Warning: {key}: its secure: value is a placeholder no secrets provider can decrypt" in summary
+    assert "placeholder-set-with" not in summary
+    assert "its secure: value" not in (plans["dev"] / "summary.txt").read_text()
 
 
 SNAPSHOT_PARTS = ("summary.txt", "cost.json", "manifests", "helm")

@@ -100,7 +100,7 @@ def test_keys_without_a_namespace_belong_to_the_project(tmp_path: Path) -> None:
 def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
     messages = _messages(tmp_path, COMPLETE + "  ai-infra:environment: prod\n")
     assert messages == [
-        'yaml: unmarshal errors:\n    line 7: mapping key "ai-infra:environment" already defined at line 2'
+        'yaml: unmarshal errors:\n  line 7: mapping key "ai-infra:environment" already defined at line 2'
     ]
 
 
@@ -140,7 +140,7 @@ def test_merge_keys_merge_as_yaml_v3_does(tmp_path: Path) -> None:
     # Two merge keys are duplicate keys to yaml.v3; a merge of a scalar is its own error.
     twice = COMPLETE + "  ai-infra:models:\n    a:\n      <<: {x: 1}\n      <<: {y: 1}\n"
     assert _messages(tmp_path, twice) == [
-        'yaml: unmarshal errors:\n    line 10: mapping key "<<" already defined at line 9'
+        'yaml: unmarshal errors:\n  line 10: mapping key "<<" already defined at line 9'
     ]
     assert _messages(tmp_path, COMPLETE + "  ai-infra:models:\n    a:\n      <<: 1\n") == [
         "yaml: map merge requires map or sequence of maps as the value"
@@ -157,3 +157,25 @@ def test_a_stack_file_must_be_a_utf8_mapping(tmp_path: Path) -> None:
     # UTF-16 with its byte-order mark is YAML yaml.v3 reads.
     (tmp_path / "Pulumi.s.yaml").write_bytes(COMPLETE.encode("utf-16"))
     assert load_stack_config(tmp_path, "s").environment == "dev"
+
+
+def test_secure_placeholders_no_provider_can_decrypt_are_listed(tmp_path: Path) -> None:
+    # The passphrase provider's shape is v1:<base64 nonce>:<base64 ciphertext>; service/KMS
+    # providers store plain base64. Anything else fails the CLI's decrypt-before-typecheck.
+    text = COMPLETE.replace("v1:AAAA", "v1:AAAAAAAAAAAAAAAA:AAAAAAAAAAAAAAAAAAAAAA==") + (
+        "  ai-infra:nested:\n    inner:\n      secure: v1:placeholder-set-with-pulumi-config-set-secret\n"
+        "  ai-infra:service:\n    secure: AAABAKr1Zm9vYmFy\n"
+    )
+    config = load_stack_config(_project(tmp_path, text), "s")
+    assert config.secret_keys == ["ai-infra:nested", "ai-infra:service", "ai-infra:token"]
+    assert config.undecryptable == ["ai-infra:nested"]
+    assert load_stack_config(_project(tmp_path, COMPLETE), "s").undecryptable == ["ai-infra:token"]
+    assert not load_stack_config(_project(tmp_path, COMPLETE.replace("v1:AAAA", "AAAA")), "s").undecryptable
+    # A salt-shaped value (four colons) or a v2 prefix is no ciphertext either.
+    for odd in ("v1:uykcLS1oHuc=:v1:osLnSlcZHDK2", "v2:AAAA:AAAA"):
+        assert load_stack_config(_project(tmp_path, COMPLETE.replace("v1:AAAA", odd)), "s").undecryptable
+
+
+def test_prod_s_committed_placeholders_are_flagged() -> None:
+    config = load_stack_config(ROOT, "prod")
+    assert config.undecryptable == ["ai-infra:tailscaleOauthClientId", "ai-infra:tailscaleOauthClientSecret"]

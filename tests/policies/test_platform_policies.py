@@ -66,6 +66,8 @@ def test_cost_within_budget_compares_the_cluster_cost_tags() -> None:
     policy = policy_by_name(platform.POLICIES, "cost-within-budget")
     assert stack_violations(policy, [(CLUSTER, tagged("68.32", "50.00"))])
     assert stack_violations(policy, [(CLUSTER, tagged("68.32", "70.00"))]) == []
-    assert stack_violations(policy, [(CLUSTER, tagged("68.32", None))]) == []  # no budget set
+    # No budget set is a violation too (issue 22: prod planned $97k/month clean without one).
+    missing = stack_violations(policy, [(CLUSTER, tagged("68.32", None))])
+    assert missing and "ai-infra:cost.budgetUsdPerHour" in missing[0]
     over = stack_violations(policy, [(CLUSTER, tagged("68.32", "50.00"))])[0]
     assert "68.32" not in over and "50.00" not in over  # never quotes values

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from components.core.settings import deep_merge
 from planner.policy_host import analyze_all
 from tests.conftest import ROOT, run_stack, stack_file_config, stack_run, stack_secret_keys
 
@@ -40,6 +41,7 @@ def test_dev_renders_its_example_job_as_a_suspended_template_and_prod_carries_no
     dev, prod = stack_run("dev"), stack_run("prod")
     crons = [r.inputs for r in dev.registrations if r.type == "kubernetes:batch/v1:CronJob"]
     assert [c["metadata"]["name"] for c in crons] == ["finetune-example"] and crons[0]["spec"]["suspend"] is True
+    # A template has no `rerun` (runs are created from it with kubectl).
     assert dev.outputs["jobs"] == {"finetune-example": {"kind": "CronJob", "name": "finetune-example"}}
     # (fleets' weight-staging Jobs are the platform's, not batch work)
     assert not [
@@ -53,6 +55,8 @@ def test_a_prod_stack_with_jobs_passes_every_mandatory_policy() -> None:
         {
             "ai-infra:registry": {"build": ["model-runner", "ollama", "train-light"]},
             "ai-infra:namespaces": {"training": {"modelCache": True}},
+            # Its staging Job fills training's model cache, which the finetune job reads.
+            "ai-infra:models": deep_merge(config["ai-infra:models"], {"qwen-coder": {"namespace": "training"}}),
             "ai-infra:hfToken": "hf_x",
             "ai-infra:jobs": {
                 "finetune": {
@@ -66,6 +70,7 @@ def test_a_prod_stack_with_jobs_passes_every_mandatory_policy() -> None:
                     "memory": "256Gi",
                     "scratch": "local-nvme",
                     "modelCache": True,
+                    "output": {"s3": {"bucket": "acme-ml-results", "prefix": "finetune"}},
                 },
                 "nightly-eval": {
                     "queue": "batch-infer",
@@ -73,6 +78,8 @@ def test_a_prod_stack_with_jobs_passes_every_mandatory_policy() -> None:
                     "command": ["python", "eval.py"],
                     "run": "scheduled",
                     "schedule": "0 2 * * *",
+                    "timeZone": "Europe/Berlin",
+                    "output": {"volume": {"size": "50Gi"}},
                 },
             },
         }
@@ -84,6 +91,12 @@ def test_a_prod_stack_with_jobs_passes_every_mandatory_policy() -> None:
         if ("batch/v1" in r.type or "core/v1:Service" in r.type) and "ModelRunnerFleet$" not in r.urn
     )
     assert kinds["Job"] == 1 and kinds["CronJob"] == 1
+    # Results outlive the pods: a retained claim for one, an IRSA role on one S3 prefix for the other.
+    (claim,) = [r for r in run.registrations if r.name == "job-nightly-eval-output"]
+    assert claim.protect and claim.retain_on_delete
+    (role,) = [r for r in run.registrations if r.type == "aws:iam/role:Role" and r.name == "job-finetune-irsa"]
+    assert "system:serviceaccount:training:finetune" in role.inputs["assumeRolePolicy"]
+    assert run.outputs["jobs"]["finetune"]["rerun"].startswith("pulumi up --replace 'urn:pulumi:prod::ai-infra::")
     pack = json.loads((ROOT / "policies" / "prod.json").read_text())
     found = analyze_all(ROOT / "policies", pack, run.registrations)
     job_urns = {r.urn for r in run.registrations if "job-" in r.urn}

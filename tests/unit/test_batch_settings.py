@@ -23,7 +23,8 @@ def _problems(env: str, **overrides: Any) -> str:
 def test_presets_queue_on_their_pools() -> None:
     dev, prod = settings_for("dev"), settings_for("prod")
     assert dev.batch_namespaces == prod.batch_namespaces == ["training"]
-    assert dev.queue_gpus("train") == dev.pool_gpu_cap("gpu") == 2  # the pool's cap by default
+    # By default a queue gets what the pool's cap leaves once its fleets hold their min replicas.
+    assert (dev.pool_gpu_cap("gpu"), dev.pool_serving_gpus("gpu"), dev.queue_gpus("train")) == (3, 2, 1)
     assert {q: prod.queue_gpus(q) for q in prod.batch.queues} == {"train": 12, "batch-infer": 4}
     assert sum(prod.queue_gpus(q) for q in prod.batch.queues) == prod.pool_gpu_cap("training")
     assert "kueue-system" in dev.system_namespaces and "kueue-system" in prod.system_namespaces
@@ -36,12 +37,30 @@ def test_presets_queue_on_their_pools() -> None:
 
 def test_a_queue_over_its_pools_gpu_cap_is_rejected() -> None:
     text = _problems("prod", batch={"queues": {"train": {"gpus": 17}}})
-    assert "ai-infra:batch.queues.train.gpus: exceeds pool training's GPU cap of 16" in text
+    assert "ai-infra:batch.queues.train.gpus: pool training holds 16 GPU(s)" in text
+    assert "queue train's 17 GPU(s) of quota make 17" in text and "lower the quota to 16 in all" in text
     shared = _problems("prod", batch={"queues": {"train": {"gpus": 14}}})
-    assert "ai-infra:batch.queues.train.gpus: queues batch-infer, train on pool training take 18 GPUs" in shared
+    assert "ai-infra:batch.queues.train.gpus: pool training holds 16 GPU(s)" in shared
+    assert "queues batch-infer 4 + train 14 GPU(s) of quota make 18" in shared
     assert "ai-infra:batch.queues.train.pool: must name a node pool" in _problems(
         "prod", batch={"queues": {"train": {"pool": "nope"}}}
     )
+
+
+def test_fleets_at_min_and_queue_quotas_must_fit_the_pool_together() -> None:
+    """Issue 22 item 7: dev's fleets took the gpu pool's whole cap at min replicas and the train
+    queue claimed the cap again, so the README's example job stayed Pending forever."""
+    old_preset = _problems("dev", nodePools={"gpu": {"maxSize": 2, "gpuCap": 2}})
+    assert (
+        "ai-infra:jobs.finetune-example.workers: workers x gpusPerWorker = 1 GPUs exceeds queue train's quota of 0 "
+        "(batch.queues.train.gpus is unset: pool gpu's GPU cap of 2 less the 2 its fleets hold at min replicas)"
+    ) in old_preset
+    explicit = _problems("dev", batch={"queues": {"train": {"gpus": 2}}})
+    assert (
+        "ai-infra:batch.queues.train.gpus: pool gpu holds 3 GPU(s) (nodePools.gpu.gpuCap / maxSize); its fleets "
+        "hold 2 at min replicas (qwen-instruct 1, qwen-small 1) and queue train's 2 GPU(s) of quota make 4"
+    ) in explicit
+    assert settings_for("dev", batch={"queues": {"train": {"gpus": 1}}}).queue_gpus("train") == 1
 
 
 def test_namespaces_opt_into_queues_that_exist() -> None:
@@ -65,13 +84,15 @@ def test_a_job_in_a_namespace_without_the_queue_is_rejected() -> None:
 
 def test_a_job_wider_than_a_node_or_its_queue_is_rejected() -> None:
     text = _problems("prod", jobs={"ft": {**PROD_JOB, "gpusPerWorker": 16}})
-    assert "ai-infra:jobs.ft.gpusPerWorker: must fit one node of pool training (8 GPU(s) per node)" in text
+    assert "ai-infra:jobs.ft.gpusPerWorker: 16 must fit one node of pool training (8 GPU(s) per node)" in text
     wide = _problems("prod", jobs={"ft": {**PROD_JOB, "queue": "batch-infer", "gpusPerWorker": 8, "workers": 2}})
     assert "ai-infra:jobs.ft.workers: workers x gpusPerWorker = 16 GPUs exceeds queue batch-infer's quota of 4" in wide
     memory = _problems("prod", jobs={"ft": {**PROD_JOB, "memory": "4000Gi"}})
-    assert "ai-infra:jobs.ft.memory: a worker needs more than a p4d.24xlarge node" in memory
+    assert (
+        "ai-infra:jobs.ft.memory: a worker needs 4000 GiB but a p4d.24xlarge node of pool training has about" in memory
+    )
     quota = _problems("prod", jobs={"ft": {**PROD_JOB, "workers": 41, "gpusPerWorker": 1}})
-    assert "ai-infra:jobs.ft.workers: needs more pods than namespaces.training.quota.pods allows" in quota
+    assert "ai-infra:jobs.ft.workers: 41 worker(s) need 41 pods but namespaces.training.quota.pods allows 40" in quota
 
 
 def test_prod_jobs_run_built_images_or_digests() -> None:
@@ -99,6 +120,7 @@ def test_scratch_and_cache_need_the_storage_they_name() -> None:
     ok = settings_for(
         "prod",
         namespaces={"training": {"modelCache": True}},
+        models={"qwen-coder": {"namespace": "training"}},
         jobs={"ft": {**PROD_JOB, "scratch": "local-nvme", "modelCache": True}},
     )
     assert ok.jobs["ft"].scratch == "local-nvme"
@@ -186,3 +208,72 @@ def test_a_fleet_with_a_staging_job_in_a_batch_namespace_is_rejected() -> None:
     text = _problems("prod", models={"coder-32b": {"namespace": "training"}})
     assert "ai-infra:models.coder-32b.namespace: namespace training submits to batch queues" in text
     settings_for("prod", models={"coder-32b": {"namespace": "training", "cache": "ephemeral"}})
+
+
+def test_a_jobs_model_cache_must_have_something_that_fills_it() -> None:
+    """Issue 22 item 11: only fleets' staging Jobs write a namespace's cache; training runs none."""
+    text = _problems(
+        "prod", namespaces={"training": {"modelCache": True}}, jobs={"ft": {**PROD_JOB, "modelCache": True}}
+    )
+    assert "ai-infra:jobs.ft.modelCache: namespace training's model cache is never filled" in text
+    assert "existingModelsPath" in text
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        ({"run": "scheduled", "schedule": "0 3 * * *", "timeZone": "Mars/Olympus"}, "timeZone: must be an IANA"),
+        ({"timeZone": "UTC"}, "timeZone: applies only when run is scheduled"),
+        ({"output": {}}, "output.volume: give exactly one of volume"),
+        ({"output": {"volume": {}, "s3": {"bucket": "acme-ml", "prefix": "p"}}}, "give exactly one"),
+        ({"output": {"s3": {"bucket": "Acme_ML", "prefix": "p"}}}, "output.s3.bucket"),
+        ({"output": {"s3": {"bucket": "acme-ml", "prefix": "/p/"}}}, "output.s3.prefix"),
+    ],
+)
+def test_output_and_time_zone_fields(job: dict[str, Any], message: str) -> None:
+    assert message in _problems("prod", jobs={"ft": {**PROD_JOB, **job}})
+
+
+def test_a_scheduled_job_takes_an_iana_time_zone() -> None:
+    job = {**PROD_JOB, "run": "scheduled", "schedule": "0 3 * * *", "timeZone": "America/New_York"}
+    assert settings_for("prod", jobs={"ft": job}).jobs["ft"].time_zone == "America/New_York"
+
+
+def test_an_output_needs_storage_that_can_hold_it() -> None:
+    volume = {"output": {"volume": {"size": "100Gi"}}}
+    no_shared = _problems("dev", storage={"shared": {"backend": "none"}}, namespaces={"models": {"modelCache": False}},
+                          models={"qwen-small": {"cache": "ephemeral"}, "qwen-instruct": {"cache": "ephemeral"}},
+                          jobs={"finetune-example": volume})  # fmt: skip
+    assert "ai-infra:jobs.finetune-example.output.volume: needs a ReadWriteMany class" in no_shared
+    assert "quota.pvcs" not in no_shared
+    over = _problems("dev", jobs={"finetune-example": {"output": {"volume": {"size": "8Ti"}}}})
+    assert "needs more storage than namespaces.training.quota.storage" in over
+    existing = {
+        "environment": "dev",
+        "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
+        "nodePools": {
+            "gpu": {"instanceTypes": None, "machine": {"gpus": 2, "gpuModel": "L4", "cpu": 16, "memoryGib": 64}}
+        },
+        "storage": {"shared": {"backend": "nfs", "nfs": {"server": "nfs.lab", "share": "/x"}}},
+        "jobs": {"finetune-example": {"image": DIGEST, "output": {"s3": {"bucket": "acme-ml", "prefix": "p"}}}},
+    }
+    with pytest.raises(SettingsError) as err:
+        parse_settings(existing, stack="local")
+    assert "jobs.finetune-example.output.s3: needs cluster.mode aws-eks" in str(err.value)
+
+
+def test_a_model_cache_nothing_fills_is_a_warning_naming_the_key() -> None:
+    s = settings_for("prod", namespaces={"training": {"modelCache": True}})
+    (message,) = [m for k, m in s.warnings if k == "namespaces.training.modelCache"]
+    assert "nothing fills this cache" in message
+    assert not [k for k, _ in settings_for("prod").warnings if k.endswith(".modelCache")]
+
+
+def test_a_queue_left_no_gpus_by_the_fleets_is_a_warning_naming_its_key() -> None:
+    third = {"engine": "ollama", "model": "qwen2.5:0.5b", "pool": "gpu", "cpu": "2", "memory": "8Gi"}
+    s = settings_for(
+        "dev", models={"third": third}, namespaces={"models": {"quota": {"gpus": 3}}}, jobs={"finetune-example": None}
+    )
+    warnings = dict(s.warnings)
+    assert warnings["batch.queues.train.gpus"].startswith("is 0: pool gpu's fleets hold its whole GPU cap (3)")
+    assert "batch.queues.train.gpus" not in dict(settings_for("dev").warnings)

@@ -403,8 +403,8 @@ def test_foreign_namespace_keys_say_what_to_write_instead() -> None:
 
 
 def test_a_clamped_value_is_reported() -> None:
-    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 3}}).clamps)
-    assert clamps["nodePools.gpu.maxSize"] == "3 -> 2: capped by gpuCap 2 (1 GPU(s) per node)"
+    clamps = dict(settings_for("dev", nodePools={"gpu": {"maxSize": 5}}).clamps)
+    assert clamps["nodePools.gpu.maxSize"] == "5 -> 3: capped by gpuCap 3 (1 GPU(s) per node)"
 
 
 def test_each_principal_gets_one_access_level() -> None:
@@ -478,3 +478,83 @@ def test_ttft_slo_must_be_a_vllm_bucket_boundary() -> None:
     message = problems["ai-infra:monitoring.ttftP95Seconds"]
     assert "bucket boundary" in message and "2.5" in message and "1, 2.5" in message
     assert settings_for("dev", monitoring={"ttftP95Seconds": 2.5})
+
+
+def _machine_raw(**machine: object) -> dict[str, Any]:
+    base = {"gpus": 2, "cpu": 32, "memoryGib": 256}
+    return {
+        "environment": "dev",
+        "cluster": {"mode": "existing", "existing": {"kubeconfig": "/k"}},
+        "nodePools": {"gpu": {"instanceTypes": None, "machine": base | machine}},
+        "namespaces": {"models": {"modelCache": False}},
+        "models": {"qwen-small": {"cache": "ephemeral"}, "qwen-instruct": {"cache": "ephemeral"}},
+    }
+
+
+def _machine_problems(**machine: object) -> dict[str, str]:
+    return _problems(_machine_raw(**machine))
+
+
+def test_a_machines_gpu_model_is_known_or_its_memory_is_given() -> None:
+    """Issue 22 item 12: model fit reads the GPU's memory, so an unknown board must say it."""
+    known = parse_settings(_machine_raw(gpuModel="L40S"), stack="local")
+    assert known.node_pools["gpu"].instances[0].gpu_memory_gib == 48
+    unknown = _machine_problems(gpuModel="MI300X")["ai-infra:nodePools.gpu.machine.gpuMemoryGib"]
+    assert "is required" in unknown and "RTX-A6000" in unknown
+    wrong = _machine_problems(gpuModel="A100", gpuMemoryGib=80)["ai-infra:nodePools.gpu.machine.gpuMemoryGib"]
+    assert "A100 has 40 GiB" in wrong and "A100-80GB" in wrong
+    own = parse_settings(_machine_raw(gpuModel="MI300X", gpuMemoryGib=192), stack="local")
+    assert own.node_pools["gpu"].instances[0].gpu_memory_gib == 192
+
+
+def test_an_existing_models_path_needs_the_nfs_backend_and_the_shared_class() -> None:
+    nfs = {"server": "nfs.lab", "share": "/exports/ai", "existingModelsPath": "/exports/weights"}
+    efs = {"environment": "dev", **DEV_CIDRS_RAW, "storage": {"shared": {"backend": "efs", "nfs": nfs}}}
+    assert "backend is nfs" in _problems(efs)["ai-infra:storage.shared.nfs.existingModelsPath"]
+    raw = _machine_raw(gpuModel="L4") | {
+        "storage": {
+            "shared": {"backend": "nfs", "nfs": nfs},
+            "modelCacheClass": "local-nvme",
+            "nvme": {"enabled": True},
+        },
+        "namespaces": {"models": {"modelCache": True}},
+    }
+    problems = _problems(raw)
+    assert "must be shared-models" in problems["ai-infra:storage.shared.nfs.existingModelsPath"]
+    bad = _machine_raw(gpuModel="L4") | {
+        "storage": {"shared": {"backend": "nfs", "nfs": nfs | {"existingModelsPath": "w"}}}
+    }
+    assert "ai-infra:storage.shared.nfs.existingModelsPath" in _problems(bad)
+
+
+def test_readme_names_every_key_without_a_default() -> None:
+    """Issue 22 item 14: the README said every key but ``environment`` has a default. Each minimal
+    stack below (a choice the README names) fails only on keys the troubleshooting row lists."""
+    readme = (ROOT / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `Stack 'x' is missing configuration"))
+    existing = {"mode": "existing", "existing": {"kubeconfig": "~/.kube/config"}}
+    cases: list[dict[str, Any]] = [
+        {"environment": "dev"},
+        {"environment": "prod"},
+        {"environment": "dev", "cluster": {"mode": "existing"}},
+        {
+            "environment": "dev",
+            "cluster": existing,
+            "registry": {"build": []},
+            "storage": {"shared": {"backend": "nfs"}},
+        },
+        {
+            "environment": "dev",
+            "cluster": {"eks": {"publicAccessCidrs": ["10.0.0.0/8"]}},
+            "tailscale": {"enabled": True},
+        },
+    ]
+    named = set()
+    for raw in cases:
+        with pytest.raises(SettingsError) as info:
+            parse_settings(raw, stack="x")
+        named |= {key.removeprefix("ai-infra:") for key, _ in info.value.problems}
+    for key in sorted(named):
+        assert f"`{key}`" in row, f"README troubleshooting: {key} has no default"
+    # What exit 2 does to build/<stack>/ (tests/planner/test_plan_cli.py checks the tool does this).
+    assert "`build/<stack>/` keeps the\nprevious plan, unchanged" in readme and "is removed so no stale" not in readme

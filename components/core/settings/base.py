@@ -120,7 +120,7 @@ def size_problems(min_size: int, desired: int, max_size: int) -> list[Problem]:
     """The min ≤ desired ≤ max rule every node group shares."""
     problems = []
     if min_size > max_size:
-        problems.append(("minSize", "must not exceed maxSize"))
+        problems.append(("minSize", f"{min_size} must not exceed maxSize ({max_size})"))
     if not min_size <= desired <= max_size:
-        problems.append(("desiredSize", "must be within [minSize, maxSize]"))
+        problems.append(("desiredSize", f"{desired} must be within [minSize, maxSize] = [{min_size}, {max_size}]"))
     return problems

@@ -10,6 +10,7 @@ tolerations follow from it. Rules that need the pools, namespaces or registry ar
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import available_timezones
 
 from pydantic import Field, model_validator
 
@@ -110,6 +111,38 @@ class BatchSettings(Settings):
 
 
 IMAGE_REF = r"^[^:@\s]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$"
+S3_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+"""S3 general purpose bucket names (3-63 lower-case letters, digits, dots, hyphens)."""
+OUTPUT_MOUNT = "/output"
+"""Where a job's output volume is mounted; each run writes under ``$OUTPUT_DIR`` (``/output/<run>``)."""
+
+
+class OutputVolumeSettings(Settings):
+    size: Quantity = "100Gi"
+    """The claim's size on ``shared-models`` (ReadWriteMany: every worker and every run mounts it)."""
+
+
+class OutputS3Settings(Settings):
+    bucket: str = Field(pattern=S3_BUCKET)
+    """An existing bucket (the stack does not create or own it)."""
+    prefix: str = Field(min_length=1, pattern=r"^[^/\s*?][^\s*?]*[^/\s*?]$|^[^/\s*?]$")
+    """The key prefix the job may read and write (no leading or trailing ``/``)."""
+    kms_key_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]+$")
+    """The bucket's SSE-KMS key, when it has one (the role may then encrypt and decrypt with it)."""
+
+
+class JobOutputSettings(Settings):
+    """Where a job keeps its results: a volume on the shared class mounted at ``/output``, or an S3
+    prefix the job's own IAM role (IRSA) may write. Exactly one."""
+
+    volume: OutputVolumeSettings | None = None
+    s3: OutputS3Settings | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> JobOutputSettings:
+        if (self.volume is None) == (self.s3 is None):
+            check([("volume", "give exactly one of volume ({size}) or s3 ({bucket, prefix})")])
+        return self
 
 
 class JobSpec(Settings):
@@ -140,11 +173,16 @@ class JobSpec(Settings):
     ``modelCache: true``): the weights its fleets staged, shared, never written by a job."""
     hf_token_secret: str | None = None
     """``--secret`` key with a Hugging Face token (default: ``hfToken`` if set); mounted as a file."""
+    output: JobOutputSettings | None = None
+    """Results that outlive the pods: ``$OUTPUT_DIR`` (a volume) or ``$OUTPUT_URI`` (S3), per run."""
     run: Literal["template", "now", "scheduled"] = "template"
     """``template``: a suspended CronJob to submit with ``kubectl create job --from=cronjob/<name>``;
     ``now``: a Job the deploy creates (Kueue admits it when quota is free); ``scheduled``: a CronJob
     on ``schedule``."""
     schedule: str | None = None
+    time_zone: str | None = None
+    """The IANA zone ``schedule`` is read in (the CronJob's ``timeZone``); default: the
+    kube-controller-manager's local time, UTC on EKS."""
     backoff_limit: int = Field(2, ge=0, le=20)
     ttl_seconds_after_finished: int = Field(86400, ge=0)
 
@@ -157,5 +195,9 @@ class JobSpec(Settings):
             problems.append(("schedule", "applies only when run is scheduled"))
         if self.schedule is not None and (problem := cron_problem(self.schedule)):
             problems.append(("schedule", problem))
+        if self.time_zone is not None and self.run != "scheduled":
+            problems.append(("timeZone", "applies only when run is scheduled"))
+        elif self.time_zone is not None and self.time_zone not in available_timezones():
+            problems.append(("timeZone", "must be an IANA time zone name such as Europe/Berlin or UTC"))
         check(problems)
         return self

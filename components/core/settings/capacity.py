@@ -4,17 +4,14 @@ A plan that cannot run is worse than an error: pods stay Pending and nobody is t
 instance catalogue (vCPU, memory and GPUs per type, minus what kubelet and the node daemons
 keep; ``gpu_instances.py``) these rules check that every fleet pod fits one node of its pool, that
 the pool's GPU cap holds every fleet at min replicas (an error) and at max replicas (a warning with
-the numbers), that namespace quotas cover their fleets at max replicas, and that a vLLM model
-without ``maxModelLen`` can hold one sequence of its full context in the GPU memory left after
-its weights (``model_catalogue.py``).
+the numbers) and that namespace quotas cover their fleets at max replicas. Whether the model
+itself fits its GPUs (weights, context) is ``fit.py``'s.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-from components.core.model_catalogue import ACTIVATION_RESERVE_GIB, MODELS
 from components.core.quantities import cores, gib
 from components.core.settings.base import Problem
 
@@ -102,7 +99,11 @@ def _quota_problems(s: StackSettings) -> list[Problem]:
             ),
             ("pods", pods, q.pods, f"is below the {pods} pods its model fleets run at max replicas"),
         ]
-        problems += [(f"namespaces.{namespace}.quota.{key}", msg) for key, need, have, msg in checks if need > have]
+        problems += [
+            (f"namespaces.{namespace}.quota.{key}", f"{getattr(q, key)} {msg}")
+            for key, need, have, msg in checks
+            if need > have
+        ]
     return problems
 
 
@@ -122,27 +123,4 @@ def capacity_warnings(s: StackSettings) -> list[Problem]:
                     "short of max (pods Pending)",
                 )
             )
-    for name, spec in sorted(s.models.items()):
-        warnings += [(f"models.{name}.maxModelLen", m) for m in _context_warnings(s, spec)]
     return warnings
-
-
-def _context_warnings(s: StackSettings, spec: ModelSpec) -> list[str]:
-    if spec.engine != "vllm" or spec.max_model_len is not None:
-        return []
-    pool = s.node_pools.get(spec.pool)
-    facts = MODELS.get(spec.model)
-    if pool is None or not pool.instances or facts is None:
-        return ["is unset: vLLM serves the model's full context, which may not fit the KV cache; set it"]
-    gpu = min(pool.instances, key=lambda i: i.gpu_memory_gib)
-    tp = max(1, spec.gpus_per_replica)
-    free_gib = tp * (gpu.gpu_memory_gib * spec.gpu_memory_utilization - ACTIVATION_RESERVE_GIB) - facts.weights_gib
-    need_gib = facts.max_context * facts.kv_bytes_per_token / 1024**3
-    if need_gib <= free_gib:
-        return []
-    fits = max(0, math.floor(free_gib * 1024**3 / facts.kv_bytes_per_token / 1024) * 1024)
-    return [
-        f"is unset, so vLLM serves the full {facts.max_context}-token context, whose KV cache needs "
-        f"{need_gib:.1f} GiB; about {max(free_gib, 0):.1f} GiB are left on {tp} {gpu.gpu_model} GPU(s): "
-        f"set maxModelLen to {fits} or less"
-    ]

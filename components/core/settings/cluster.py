@@ -25,6 +25,10 @@ def _version_text(value: object) -> object:
 
 KubernetesVersion = Annotated[SupportedVersion, BeforeValidator(_version_text)]
 
+PricedRegion = Literal["us-east-1", "us-east-2", "us-west-2"]
+"""The regions the platform allows: those the cost report has list prices for
+(``components/core/prices.py`` ``REGIONS``; a test keeps the two equal)."""
+
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
 EKS_LOG_TYPES: tuple[LogType, ...] = get_args(LogType)
 EKS_SERVICE_CIDR = "172.20.0.0/16"
@@ -53,7 +57,7 @@ class SystemPoolSettings(Settings):
 class EksSettings(Settings):
     """AWS EKS cluster settings (``cluster.mode: aws-eks``)."""
 
-    region: str = "us-west-2"
+    region: PricedRegion = "us-west-2"
     vpc_cidr: Cidr = "10.40.0.0/16"
     availability_zones: int = Field(3, ge=2, le=3)
     nat_gateways: Literal["single", "per-az"] = "per-az"

@@ -22,7 +22,17 @@ from pydantic import ValidationError
 
 from components.core.presets import ENV_PRESETS
 from components.core.settings.base import PROJECT, Environment, Problem, SettingsError
-from components.core.settings.messages import FieldProblem, as_problems, format_loc, problems_from
+from components.core.settings.messages import (
+    MISSING,
+    FieldProblem,
+    allowed_keys,
+    as_problems,
+    field_default,
+    format_loc,
+    parse_path,
+    problems_from,
+    value_at,
+)
 from components.core.settings.registry import IMAGE_NAMES
 from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
 from components.core.settings.tailscale import OAUTH_SECRET_KEYS
@@ -100,8 +110,35 @@ def parse_settings(
     settings, found = _validate(document)
     problems += found
     if problems or settings is None:
-        raise SettingsError(stack_file, problems)
+        raise SettingsError(
+            stack_file, [(p, m + _origin(p, overrides, document, env_value, stack_file)) for p, m in problems]
+        )
     return settings
+
+
+def _origin(path: str, overrides: Mapping[str, Any], document: Mapping[str, Any], env: str, stack_file: str) -> str:
+    """For a problem at a key the stack file does not set: where its value comes from (the preset
+    or the field's default), so an error never seems to blame a key the user never wrote."""
+    namespace, _, key = path.partition(":")
+    parts = parse_path(key)
+    if namespace != PROJECT or not parts or parts[0] not in FIELD_KEYS or value_at(overrides, parts) is not MISSING:
+        return ""
+    preset = value_at(document, parts)
+    if preset is not MISSING:
+        shown = f" ({_shown(preset)})" if _scalar(preset) else ""
+        return f" [not set in {stack_file}: the {env} preset's value{shown}]"
+    default = field_default(StackSettings, parts)
+    if default is MISSING or default is None or not _scalar(default):
+        return ""
+    return f" [not set in {stack_file}: the default ({_shown(default)})]"
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, bool | int | float | str)
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, bool) else str(value)
 
 
 URL_CREDENTIAL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
@@ -156,23 +193,60 @@ def _validate(document: dict[str, Any]) -> tuple[StackSettings | None, list[Prob
     and are not repeated."""
     doc = _thaw(document)
     reported: list[FieldProblem] = []
-    for _ in range(4):
+    dropped_entries: set[tuple[str, str]] = set()
+    # Entries (``nodePools.gpu``) a field was dropped from, and mappings dropped whole
+    # (``storage.shared``): their later-round problems come from the drop (a pool without its
+    # ``machine`` is neither EC2 nor on-prem; a dropped ``shared`` falls back to efs), not the stack.
+    altered: set[tuple[int | str, ...]] = set()
+    for _ in range(6):
         try:
             settings = StackSettings.model_validate(doc)
         except ValidationError as exc:
             fresh = [
-                p for p in problems_from(exc, StackSettings) if not any(_related(p.path, r.path) for r in reported)
+                p
+                for p in problems_from(exc, StackSettings)
+                if not any(_related(p.path, r.path) for r in reported)
+                and not _names_dropped(doc, p, dropped_entries)
+                and not _inside(p, altered)
             ]
             if not fresh:
                 break
             reported += fresh
-            # Drop every field in error (a list, not any(): it would stop at the first drop).
-            dropped = [_drop(doc, p.loc) for p in fresh if p.loc]
+            # Drop every field in error, and every mapping whose own rule failed (a pool with
+            # minSize above maxSize): the rules across sections then run on the rest. A list,
+            # not any(): it would stop at the first drop.
+            locs = {p.loc for p in fresh if p.loc}
+            dropped = [_drop(doc, loc) for loc in sorted(locs, key=len, reverse=True)]
+            altered |= {tuple(loc[:2]) if len(loc) > 2 else tuple(loc) for loc in locs}
+            dropped_entries |= {
+                (str(loc[-2]), str(loc[-1]))
+                for loc in locs
+                if len(loc) >= 2 and not allowed_keys(StackSettings, loc[:-1])
+            }
             if not any(dropped):
                 break
         else:
             return (settings, []) if not reported else (None, as_problems(reported))
     return None, as_problems(reported)
+
+
+REFERENCES = {"nodePools": "pool", "namespaces": "namespace", "queues": "queue"}
+"""Named sections -> the key other entries name one of theirs with (``models.<n>.pool``)."""
+
+
+def _inside(problem: FieldProblem, altered: set[tuple[int | str, ...]]) -> bool:
+    """The problem's key lies in an entry a field was dropped from, or in a dropped mapping (its
+    ``loc`` may be the rule's, so its key path decides)."""
+    parts = tuple(str(k) for k in parse_path(problem.path.partition(":")[2]))
+    return any(parts[: len(a)] == tuple(str(k) for k in a) for a in altered)
+
+
+def _names_dropped(doc: Mapping[str, Any], problem: FieldProblem, dropped: set[tuple[str, str]]) -> bool:
+    """A problem at a reference whose value names an entry dropped in an earlier round (a model's
+    ``pool: gpu`` once pool ``gpu`` was dropped) is a knock-on of that entry's own problems."""
+    parts = parse_path(problem.path.partition(":")[2])
+    value = value_at(doc, parts)
+    return bool(parts) and any(parts[-1] == REFERENCES.get(section) and value == name for section, name in dropped)
 
 
 def _related(path: str, other: str) -> bool:

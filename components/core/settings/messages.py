@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,8 @@ class FieldProblem:
     """``ai-infra:a.b[0].c``"""
     message: str
     loc: tuple[int | str, ...]
-    """Where in the document; empty for problems a cross-field rule reported."""
+    """Where in the document: the field, or for a cross-field rule the mapping whose rule reported
+    it (empty for the stack's own rules across sections)."""
 
 
 def format_loc(loc: Sequence[int | str]) -> str:
@@ -110,7 +111,7 @@ def problems_from(exc: ValidationError, root: type[BaseModel]) -> list[FieldProb
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, CrossFieldError):
             for sub, message in cause.problems:
-                found.append(FieldProblem(f"{PROJECT}:{format_loc((*loc, sub))}", message, ()))
+                found.append(FieldProblem(f"{PROJECT}:{format_loc((*loc, sub))}", message, loc))
             continue
         found.append(FieldProblem(f"{PROJECT}:{format_loc(loc)}", _message(err, root, loc), loc))
     return found
@@ -118,3 +119,54 @@ def problems_from(exc: ValidationError, root: type[BaseModel]) -> list[FieldProb
 
 def as_problems(found: list[FieldProblem]) -> list[Problem]:
     return [(p.path, p.message) for p in found]
+
+
+MISSING = object()
+"""Marker: no value (the key is absent, or the field has no default)."""
+
+
+def parse_path(path: str) -> list[int | str]:
+    """``a.b[0].c`` -> ``["a", "b", 0, "c"]`` (the inverse of :func:`format_loc`)."""
+    parts: list[int | str] = []
+    for dotted in path.split("."):
+        name, _, rest = dotted.partition("[")
+        if name:
+            parts.append(name)
+        indexes = [i for i in rest.replace("]", "").split("[") if i]
+        parts += [int(i) if i.isdigit() else i for i in indexes]
+    return parts
+
+
+def value_at(document: Any, parts: Sequence[int | str]) -> Any:
+    """The value at ``parts`` in a document of mappings and lists, or :data:`MISSING`."""
+    node = document
+    for part in parts:
+        in_list = isinstance(part, int) and isinstance(node, list | tuple) and part < len(node)
+        in_mapping = isinstance(part, str) and isinstance(node, Mapping) and part in node
+        if not (in_list or in_mapping):
+            return MISSING
+        node = node[part]
+    return node
+
+
+def field_default(root: type[BaseModel], parts: Sequence[int | str]) -> Any:
+    """The default of the field at ``parts`` (camelCase keys, dict entries by name) below ``root``,
+    or :data:`MISSING` when there is none (a required field, a list item, an unknown key)."""
+    model: type[BaseModel] | None = root
+    rest = list(parts)
+    while rest and model is not None:
+        part = rest.pop(0)
+        fields = {f.alias or n: f for n, f in model.model_fields.items()}
+        if not isinstance(part, str) or part not in fields:
+            return MISSING
+        field = fields[part]
+        if not rest:
+            return MISSING if field.is_required() else field.get_default(call_default_factory=True)
+        if typing.get_origin(field.annotation) is dict:
+            rest.pop(0)
+            model = _model_in(typing.get_args(field.annotation)[1])
+            if not rest:
+                return MISSING
+        else:
+            model = _model_in(field.annotation)
+    return MISSING

@@ -7,11 +7,13 @@ here too (tags now, ``@sha256:`` digests once the registry builds them).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from components.core.engines import ENGINES, Engine
+from components.core.model_catalogue import MODELS, ModelFacts
 from components.core.settings.base import K8sName, Problem, Quantity, Settings, check
 
 
@@ -24,6 +26,46 @@ class ReplicaSettings(Settings):
         if self.min > self.max:
             check([("min", "must not exceed max")])
         return self
+
+
+class ModelFactsSettings(Settings):
+    """A model the catalogue (``components/core/model_catalogue.py``) lacks, described from its
+    ``config.json`` on the Hub: the plan checks its weights and context fit with these numbers."""
+
+    parameters_b: float = Field(gt=0)
+    """Parameters in billions (``parametersB: 7.6``)."""
+    dtype: str = Field(pattern=r"^(bfloat16|float16|float32|fp8|awq|gptq|gguf-[A-Za-z0-9_]+)$")
+    """The checkpoint's precision (``torch_dtype``, or ``quantization_config.quant_method``): bfloat16,
+    float16, float32, fp8, awq, gptq, or an Ollama tag's GGUF type (gguf-q4_K_M)."""
+    weights_gb: float = Field(gt=0)
+    """The weights' size in GB as the Hub lists it (the sum of the safetensors files)."""
+    layers: int | None = Field(None, ge=1)
+    """``num_hidden_layers`` (vLLM needs it, with kvHeads, headDim and maxContext)."""
+    kv_heads: int | None = Field(None, ge=1)
+    """``num_key_value_heads``."""
+    head_dim: int | None = Field(None, ge=1)
+    """``head_dim``, or ``hidden_size / num_attention_heads``."""
+    max_context: int | None = Field(None, ge=1)
+    """``max_position_embeddings``."""
+    source: str | None = None
+    """Where the numbers come from (the config.json's URL)."""
+
+    def as_facts(self, gated: bool) -> ModelFacts:
+        return ModelFacts(
+            parameters_b=self.parameters_b,
+            dtype=self.dtype,
+            weights_gb=self.weights_gb,
+            layers=self.layers,
+            kv_heads=self.kv_heads,
+            head_dim=self.head_dim,
+            max_context=self.max_context,
+            gated=gated,
+            source=self.source or "settings",
+        )
+
+
+VLLM_FACTS = ("layers", "kvHeads", "headDim", "maxContext")
+"""What vLLM's context check needs beyond the weights."""
 
 
 class ModelSpec(Settings):
@@ -58,6 +100,21 @@ class ModelSpec(Settings):
     """How long weights may take to load before the startup probe gives up."""
     client_namespaces: list[K8sName] = Field(default_factory=list)
     """Namespaces (besides its own) whose pods may call the model."""
+    facts: ModelFactsSettings | None = None
+    """The model's size and shape when the catalogue lacks it (they replace its row when given)."""
+    gated: bool | None = None
+    """The Hub gates the weights (a token is needed); default: the catalogue's flag."""
+
+    @property
+    def model_facts(self) -> ModelFacts | None:
+        """The numbers the fit checks use: ``facts`` when given, else the catalogue's row."""
+        row = MODELS.get(self.model)
+        gated = self.gated if self.gated is not None else bool(row and row.gated)
+        if self.facts is not None:
+            return self.facts.as_facts(gated)
+        if row is None:
+            return None
+        return replace(row, gated=gated)
 
     @property
     def engine_record(self) -> Engine:
@@ -85,6 +142,13 @@ class ModelSpec(Settings):
                 problems.append((key, f"is an option of {', '.join(owners)} only; {engine.name} ignores it{hint}"))
         if self.gpus_per_replica < engine.min_gpus:
             problems.append(("gpusPerReplica", f"must be at least {engine.min_gpus} for {engine.name}"))
+        if self.facts is not None and "maxModelLen" in engine.options:
+            given = self.facts.model_dump(by_alias=True)
+            problems += [
+                (f"facts.{key}", f"is required for {engine.name} (its KV-cache check reads it)")
+                for key in VLLM_FACTS
+                if given[key] is None
+            ]
         problems += engine.rules(self)
         check(problems)
         return self

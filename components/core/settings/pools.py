@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.core.gpu_instances import GPU_FAMILIES, GPU_INSTANCES, GpuInstance, sizes_of
+from components.core.gpu_instances import GPU_FAMILIES, GPU_INSTANCES, GPU_MEMORY_GIB, GpuInstance, sizes_of
 from components.core.settings.base import Settings, check, size_problems
 
 
@@ -51,11 +51,46 @@ class MachineSettings(Settings):
 
     gpus: int = Field(ge=1)
     gpu_model: str = Field(min_length=1)
-    gpu_memory_gib: int = Field(ge=1)
+    """One of ``GPU_MEMORY_GIB`` (then its memory is known), or any name with ``gpuMemoryGib``."""
+    gpu_memory_gib: int | None = Field(None, ge=1)
+    """Memory per GPU; required for a model the catalogue does not know (model fit reads it)."""
     cpu: int = Field(ge=1)
     memory_gib: int = Field(ge=1)
     nvme_disks: int = Field(0, ge=0)
     mig_capable: bool = False
+
+    @property
+    def memory_per_gpu_gib(self) -> int:
+        known = GPU_MEMORY_GIB.get(self.gpu_model)
+        memory = self.gpu_memory_gib if self.gpu_memory_gib is not None else known
+        assert memory is not None  # the validator below guarantees it
+        return memory
+
+    @model_validator(mode="after")
+    def _gpu_memory_known(self) -> MachineSettings:
+        known = GPU_MEMORY_GIB.get(self.gpu_model)
+        names = ", ".join(sorted(GPU_MEMORY_GIB))
+        if known is None and self.gpu_memory_gib is None:
+            check(
+                [
+                    (
+                        "gpuMemoryGib",
+                        f"is required: gpuModel is not a GPU the catalogue knows ({names}); give its memory per "
+                        "GPU in GiB, or use one of those names",
+                    )
+                ]
+            )
+        if known is not None and self.gpu_memory_gib is not None and self.gpu_memory_gib != known:
+            check(
+                [
+                    (
+                        "gpuMemoryGib",
+                        f"is {self.gpu_memory_gib}, but gpuModel {self.gpu_model} has {known} GiB per GPU: remove "
+                        "gpuMemoryGib, or name the variant you have (e.g. A100-80GB)",
+                    )
+                ]
+            )
+        return self
 
     def as_instance(self) -> GpuInstance:
         """The machine in the catalogue's shape (unpriced: the cost report skips existing clusters)."""
@@ -63,7 +98,7 @@ class MachineSettings(Settings):
             name=f"machine/{self.gpu_model}",
             gpu_model=self.gpu_model,
             gpus=self.gpus,
-            gpu_memory_gib=self.gpu_memory_gib,
+            gpu_memory_gib=self.memory_per_gpu_gib,
             vcpus=self.cpu,
             memory_gib=self.memory_gib,
             nvme_disks=self.nvme_disks,
@@ -132,7 +167,10 @@ class NodePoolSettings(Settings):
         known = self.instances
         if known and (self.machine is not None or len(known) == len(self.instance_types)):
             if len({i.gpus for i in known}) > 1:
-                problems.append(("instanceTypes", "must all have the same GPU count per node (scale-from-zero)"))
+                counts = ", ".join(str(n) for n in sorted({i.gpus for i in known}))
+                problems.append(
+                    ("instanceTypes", f"must all have the same GPU count per node (scale-from-zero); here {counts}")
+                )
             if len({i.gpu_model for i in known}) > 1:
                 problems.append(
                     (
@@ -152,7 +190,14 @@ class NodePoolSettings(Settings):
                     ("sharing.mode", "Bottlerocket runs NVIDIA's device plugin on the host; use AL2023 to share GPUs")
                 )
             if self.gpu_cap is not None and self.gpu_cap < self.min_size * self.gpus_per_node:
-                problems.append(("gpuCap", "must allow at least minSize nodes' GPUs"))
+                problems.append(
+                    (
+                        "gpuCap",
+                        f"{self.gpu_cap} must allow at least minSize nodes' GPUs: {self.min_size} node(s) x "
+                        f"{self.gpus_per_node} GPU(s) = {self.min_size * self.gpus_per_node}; raise gpuCap or lower "
+                        "minSize",
+                    )
+                )
         check(problems)
         return self
 

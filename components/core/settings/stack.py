@@ -18,11 +18,14 @@ from pydantic import Field, model_validator
 from components.core.chart_images import CHART_IMAGES, DIGEST, PLACEHOLDER_DIGEST
 from components.core.charts import ADDON_CHARTS
 from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
+from components.core.gpu_instances import GPU_INSTANCES
+from components.core.prices import on_demand_price
 from components.core.quantities import cores, gib
 from components.core.settings.base import AwsTagValue, Environment, K8sName, Problem, Quantity, Settings, check
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
+from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
@@ -45,6 +48,8 @@ GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
 """Grafana's admin password (a ``--secret`` config key; optional)."""
 KUEUE_NAMESPACE = "kueue-system"
 """Where Kueue's controller runs (batch.enabled)."""
+METRICS_SERVER_NAMESPACE = "metrics-server"
+"""Where metrics-server runs (a fleet autoscales on CPU)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -237,6 +242,12 @@ class StackSettings(Settings):
         return bool(self.keda_namespaces)
 
     @property
+    def needs_metrics_server(self) -> bool:
+        """metrics-server is installed only when a fleet autoscales on CPU (an engine without a queue
+        metric: its HorizontalPodAutoscaler reads the resource metrics API, which EKS lacks)."""
+        return any(m.autoscaled and m.engine_record.autoscaler == "hpa" for m in self.models.values())
+
+    @property
     def needs_storage_system(self) -> bool:
         """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
         return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
@@ -283,6 +294,7 @@ class StackSettings(Settings):
             "autoscaler": self.on_aws,
             "storage-system": self.needs_storage_system,
             "keda": self.needs_keda,
+            METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
             MONITORING_NAMESPACE: self.monitoring.enabled,
             KUEUE_NAMESPACE: self.batch.enabled,
         }
@@ -292,6 +304,13 @@ class StackSettings(Settings):
     def cache_namespaces(self) -> list[str]:
         """Workload namespaces that get a ``model-cache`` PVC."""
         return sorted(n for n, ns in self.namespaces.items() if ns.model_cache)
+
+    def cache_filled(self, namespace: str) -> bool:
+        """Whether anything writes ``namespace``'s model cache: a shared-cache fleet there (its
+        staging Job), or weights that already exist (``storage.shared.nfs.existingModelsPath``)."""
+        nfs = self.storage.shared.nfs
+        existing = self.storage.shared.backend == "nfs" and nfs is not None and nfs.existing_models_path
+        return bool(existing) or any(m.namespace == namespace and m.cache == "shared" for m in self.models.values())
 
     @property
     def fleet_weight_volumes(self) -> dict[str, str]:
@@ -320,9 +339,14 @@ class StackSettings(Settings):
         return sorted(n for n, ns in self.namespaces.items() if queue in ns.queues)
 
     def queue_gpus(self, queue: str) -> int:
-        """A queue's nominal GPU quota: its own, else its pool's GPU cap."""
+        """A queue's nominal GPU quota: its own, else what its pool's GPU cap leaves once the
+        pool's fleets hold their minimum replicas (a quota over that admits jobs that stay Pending)."""
         q = self.batch.queues[queue]
-        return q.gpus if q.gpus is not None else self.pool_gpu_cap(q.pool)
+        return q.gpus if q.gpus is not None else max(0, self.pool_gpu_cap(q.pool) - self.pool_serving_gpus(q.pool))
+
+    def pool_serving_gpus(self, pool: str) -> int:
+        """GPUs the pool's fleets hold at their minimum replicas (never released to batch jobs)."""
+        return sum(m.replicas.min * m.gpus_per_replica for m in self.models.values() if m.pool == pool)
 
     def pool_gpu_cap(self, pool: str) -> int:
         """GPUs the pool can ever hold (nodes at its capped maximum times GPUs per node)."""
@@ -421,6 +445,25 @@ class StackSettings(Settings):
                             "image before `pulumi up` (a placeholder cannot be pulled)",
                         )
                     )
+        found += fit_warnings(self)
+        for ns in self.cache_namespaces:
+            if not self.cache_filled(ns):
+                found.append(
+                    (
+                        f"namespaces.{ns}.modelCache",
+                        f"nothing fills this cache (no shared-cache fleet runs in {ns}, no "
+                        "storage.shared.nfs.existingModelsPath): its claim stays empty; set modelCache: false",
+                    )
+                )
+        for name, q in sorted(self.batch.queues.items() if self.batch.enabled else []):
+            if q.pool in self.node_pools and self.queue_gpus(name) == 0:
+                found.append(
+                    (
+                        f"batch.queues.{name}.gpus",
+                        f"is 0: pool {q.pool}'s fleets hold its whole GPU cap ({self.pool_gpu_cap(q.pool)}) at min "
+                        f"replicas, so the queue admits no GPU job; raise nodePools.{q.pool}.gpuCap and maxSize",
+                    )
+                )
         if not self.monitoring.enabled:
             found.append(
                 (
@@ -452,6 +495,15 @@ class StackSettings(Settings):
                 ("storage.shared.backend", "efs needs cluster.mode aws-eks; use nfs (with storage.shared.nfs) or none")
             )
         for name, pool in self.node_pools.items():
+            region = eks.region if eks else None
+            for i, t in enumerate(pool.instance_types if region else []):
+                if t in GPU_INSTANCES and region and on_demand_price(t, region) is None:
+                    problems.append(
+                        (
+                            f"nodePools.{name}.instanceTypes[{i}]",
+                            f"{t} has no list price in {region} (not offered there): pick another type or region",
+                        )
+                    )
             if pool.machine is not None and self.on_aws:
                 problems.append(
                     (f"nodePools.{name}.machine", "describes existing machines; EKS pools take instanceTypes")
@@ -484,6 +536,7 @@ class StackSettings(Settings):
         problems += _chart_digest_problems(self)
         problems += _storage_problems(self)
         problems += capacity_problems(self)
+        problems += fit_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
@@ -695,6 +748,19 @@ def _storage_problems(s: StackSettings) -> list[Problem]:
                     "replica on the shared cache; use shared-models",
                 )
             )
+    nfs = s.storage.shared.nfs
+    if nfs is not None and nfs.existing_models_path:
+        if s.storage.shared.backend != "nfs":
+            problems.append(
+                ("storage.shared.nfs.existingModelsPath", "applies only when storage.shared.backend is nfs")
+            )
+        elif s.storage.model_cache_class != "shared-models":
+            problems.append(
+                (
+                    "storage.shared.nfs.existingModelsPath",
+                    "binds the model-cache claims, so storage.modelCacheClass must be shared-models",
+                )
+            )
     if s.storage.nvme.enabled and not s.local_pv_pools:
         problems.append(
             ("storage.nvme.enabled", "needs at least one node pool with nvme: local-pv (raw instance-store disks)")
@@ -722,12 +788,14 @@ def _model_problems(s: StackSettings, spec: ModelSpec) -> list[Problem]:
             problems.append(
                 (
                     "gpusPerReplica",
-                    f"must fit one node of pool {spec.pool} ({per_node} GPU(s) per node; tensor parallelism "
-                    "cannot span nodes)",
+                    f"{spec.gpus_per_replica} must fit one node of pool {spec.pool} ({per_node} GPU(s) per node; "
+                    "tensor parallelism cannot span nodes)",
                 )
             )
         elif spec.gpus_per_replica and per_node % spec.gpus_per_replica:
-            problems.append(("gpusPerReplica", f"must divide the pool's {per_node} GPU(s) per node"))
+            problems.append(
+                ("gpusPerReplica", f"{spec.gpus_per_replica} must divide the pool's {per_node} GPU(s) per node")
+            )
     if spec.replicas.max > 1 and spec.cache == "shared" and s.storage.shared.backend == "none":
         problems.append(
             (
@@ -780,24 +848,23 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
             problems.append((f"batch.queues.{name}.pool", f"must name a node pool: {sorted(s.node_pools)}"))
             continue
         by_pool.setdefault(q.pool, []).append(name)
-        cap = s.pool_gpu_cap(q.pool)
-        if q.gpus is not None and q.gpus > cap:
-            problems.append(
-                (f"batch.queues.{name}.gpus", f"exceeds pool {q.pool}'s GPU cap of {cap}: lower it or raise gpuCap")
-            )
+        cap, serving = s.pool_gpu_cap(q.pool), s.pool_serving_gpus(q.pool)
+        if q.gpus is not None and q.gpus + serving > cap:
+            problems.append((f"batch.queues.{name}.gpus", _over_cap(s, q.pool, f"queue {name}'s {q.gpus}", q.gpus)))
         if not s.queue_namespaces(name):
             problems.append(
                 (f"batch.queues.{name}", "no namespace submits to it: list it in namespaces.<namespace>.queues")
             )
     for pool_name, queues in sorted(by_pool.items()):
-        cap = s.pool_gpu_cap(pool_name)
+        cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
         total = sum(s.queue_gpus(q) for q in queues)
-        if len(queues) > 1 and total > cap:
+        if len(queues) > 1 and total + serving > cap:
+            shares = " + ".join(f"{q} {s.queue_gpus(q)}" for q in queues)
             problems.append(
                 (
                     f"batch.queues.{queues[-1]}.gpus",
-                    f"queues {', '.join(queues)} on pool {pool_name} take {total} GPUs, over its GPU cap of {cap}: "
-                    "give each a gpus share",
+                    _over_cap(s, pool_name, f"queues {shares}", total)
+                    + ("; give each queue a gpus share" if any(known[q].gpus is None for q in queues) else ""),
                 )
             )
     batch_namespaces = set(s.batch_namespaces)
@@ -815,6 +882,22 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
     for name, job in sorted(s.jobs.items()):
         problems += [(f"jobs.{name}.{p}", m) for p, m in _job_problems(s, name, job)]
     return problems
+
+
+def _over_cap(s: StackSettings, pool_name: str, queues: str, queue_gpus: int) -> str:
+    """Why queue quotas on a pool cannot all be used: the pool's fleets at min replicas hold GPUs
+    that Kueue does not see, so jobs it admits past what is left stay Pending."""
+    cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
+    fleets = ", ".join(
+        f"{n} {m.replicas.min * m.gpus_per_replica}" for n, m in sorted(s.models.items()) if m.pool == pool_name
+    )
+    held = f"its fleets hold {serving} at min replicas ({fleets}) and " if serving else ""
+    return (
+        f"pool {pool_name} holds {cap} GPU(s) (nodePools.{pool_name}.gpuCap / maxSize); {held}{queues} GPU(s) "
+        f"of quota make {serving + queue_gpus}, so Kueue would admit jobs the pool has no GPUs for (they stay "
+        f"Pending): "
+        f"lower the quota to {max(0, cap - serving)} in all or raise nodePools.{pool_name}.gpuCap and maxSize"
+    )
 
 
 def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
@@ -840,6 +923,29 @@ def _job_problems(s: StackSettings, name: str, job: JobSpec) -> list[Problem]:
         problems.append(("image", f"must be built here (one of {', '.join(IMAGE_NAMES)}) or pinned by digest in prod"))
     if job.model_cache and ns is not None and not ns.model_cache:
         problems.append(("modelCache", f"needs namespaces.{job.namespace}.modelCache: true"))
+    elif job.model_cache and ns is not None and not s.cache_filled(job.namespace):
+        problems.append(
+            (
+                "modelCache",
+                f"namespace {job.namespace}'s model cache is never filled: only the staging Jobs of its shared-cache "
+                "fleets write it (none runs there), so it would stay empty; serve the model in that namespace "
+                "(models.<n>.namespace), point storage.shared.nfs.existingModelsPath at existing weights, or download "
+                "in the job (modelCache: false)",
+            )
+        )
+    out = job.output
+    if out is not None and out.volume is not None and s.storage.shared.backend == "none":
+        problems.append(
+            (
+                "output.volume",
+                "needs a ReadWriteMany class every worker and run can write: storage.shared.backend efs or nfs "
+                "(or output.s3 on EKS)",
+            )
+        )
+    if out is not None and out.s3 is not None and not s.on_aws:
+        problems.append(
+            ("output.s3", "needs cluster.mode aws-eks (the job's IAM role is an IRSA role); use output.volume here")
+        )
     problems += _job_capacity_problems(s, job, ns)
     return problems
 
@@ -856,28 +962,52 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             problems.append(
                 (
                     "gpusPerWorker",
-                    f"must fit one node of pool {queue.pool} ({pool.gpus_per_node} GPU(s) per node); "
+                    f"{job.gpus_per_worker} must fit one node of pool {queue.pool} ({pool.gpus_per_node} GPU(s) "
+                    "per node); "
                     "add workers instead",
                 )
             )
         if cores(job.cpu) > node.allocatable_cpu:
-            problems.append(("cpu", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods"))
+            problems.append(
+                (
+                    "cpu",
+                    f"a worker needs {cores(job.cpu):g} CPU but a {node.name} node of pool {queue.pool} has about "
+                    f"{node.allocatable_cpu:g} for pods",
+                )
+            )
         if gib(job.memory) > node.allocatable_memory_gib:
             problems.append(
-                ("memory", f"a worker needs more than a {node.name} node of pool {queue.pool} has for pods")
+                (
+                    "memory",
+                    f"a worker needs {gib(job.memory):g} GiB but a {node.name} node of pool {queue.pool} has about "
+                    f"{node.allocatable_memory_gib:g} GiB for pods",
+                )
             )
         if gpus > s.queue_gpus(job.queue):
+            cap, serving = s.pool_gpu_cap(queue.pool), s.pool_serving_gpus(queue.pool)
+            derived = (
+                ""
+                if queue.gpus is not None
+                else f" (batch.queues.{job.queue}.gpus is unset: pool {queue.pool}'s GPU cap of {cap} "
+                f"less the {serving} its fleets hold at min replicas)"
+            )
             problems.append(
                 (
                     "workers",
                     f"workers x gpusPerWorker = {gpus} GPUs exceeds queue {job.queue}'s quota of "
-                    f"{s.queue_gpus(job.queue)}: Kueue would never admit it",
+                    f"{s.queue_gpus(job.queue)}{derived}: Kueue would never admit it; raise "
+                    + (
+                        f"batch.queues.{job.queue}.gpus"
+                        if queue.gpus is not None
+                        else f"nodePools.{queue.pool}.gpuCap and maxSize"
+                    ),
                 )
             )
         if job.scratch == "local-nvme" and (pool.nvme != "local-pv" or not s.storage.nvme.enabled):
             problems.append(
                 ("scratch", f"local-nvme needs storage.nvme.enabled and pool {queue.pool} with nvme: local-pv")
             )
+    output_volume = job.output.volume if job.output is not None else None
     if ns is not None:
         q = ns.quota
         checks = [
@@ -885,14 +1015,23 @@ def _job_capacity_problems(s: StackSettings, job: JobSpec, ns: NamespaceSettings
             ("cpu", job.workers * cores(job.cpu), cores(q.cpu)),
             ("memory", job.workers * gib(job.memory), gib(q.memory)),
             ("pods", job.workers, q.pods),
-            ("pvcs", job.workers if job.scratch == "local-nvme" else 0, q.pvcs),
+            ("pvcs", (job.workers if job.scratch == "local-nvme" else 0) + (1 if output_volume else 0), q.pvcs),
         ]
         problems += [
             (
                 "workers",
-                f"needs more {key} than namespaces.{job.namespace}.quota.{key} allows for all its workers",
+                f"{job.workers} worker(s) need {need:g} {key} but namespaces.{job.namespace}.quota.{key} "
+                f"allows {have:g}",
             )
             for key, need, have in checks
             if need > have
         ]
+        if output_volume is not None and gib(output_volume.size) > gib(q.storage):
+            problems.append(
+                (
+                    "output.volume.size",
+                    f"{gib(output_volume.size):g} GiB needs more storage than namespaces.{job.namespace}.quota.storage "
+                    f"allows ({gib(q.storage):g} GiB)",
+                )
+            )
     return problems

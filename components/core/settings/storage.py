@@ -47,9 +47,17 @@ class NamespaceSettings(Settings):
 
 
 class NfsServerSettings(Settings):
+    """An existing NFS server (csi-driver-nfs). Each claim on ``shared-models`` gets its own
+    directory ``<share>/<subDir>/<namespace>/<claim>``, which the driver creates and, when the claim
+    goes, deletes with its contents outside prod (prod: kept, ``onDelete: retain``)."""
+
     server: str = Field(min_length=1)
     share: str = Field(min_length=1, pattern=r"^/")
     sub_dir: str | None = None
+    existing_models_path: str | None = Field(None, pattern=r"^/[^#\s]*$")
+    """A directory of weights already on the server (absolute, as ``server:/path`` mounts it),
+    laid out as the cache is (``hf/hub/models--<org>--<name>``, ``ollama/``): every model-cache
+    claim binds to it (a static volume, never deleted) instead of a new, empty directory."""
 
 
 class SharedStorageSettings(Settings):

@@ -19,6 +19,8 @@ from tests.conftest import ROOT, stack_run
 
 DATA = ROOT / "tests" / "data" / "crds"
 BUILT_IN_GROUPS = ("apps", "batch", "policy", "autoscaling", "core", "helm.sh")
+CRD_GROUPS_UNDER_K8S_IO = ("gateway.networking.k8s.io", "inference.networking.k8s.io")
+"""SIG projects whose CRDs use a protected ``k8s.io`` group (not ``x-k8s.io``): custom all the same."""
 
 
 def _schema_path(resource_type: str) -> Path:
@@ -31,7 +33,7 @@ def _is_custom(resource_type: str) -> bool:
         return False
     group = resource_type.removeprefix("kubernetes:").split("/", 1)[0]
     # Built-in groups end in k8s.io (storage.k8s.io); SIG projects' CRDs in x-k8s.io (kueue.x-k8s.io).
-    built_in = group.endswith("k8s.io") and not group.endswith("x-k8s.io")
+    built_in = group.endswith("k8s.io") and not group.endswith("x-k8s.io") and group not in CRD_GROUPS_UNDER_K8S_IO
     return "/" in resource_type and "." in group and not built_in and group not in BUILT_IN_GROUPS
 
 

@@ -73,6 +73,11 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     (charts.LOCAL_STATIC_PROVISIONER, storage.local_provisioner_values(pools=["training"], host_dir="/mnt/nvme")),
     (charts.CSI_DRIVER_NFS, storage.nfs_driver_values(controller_replicas=2)),
     (charts.KEDA, helm_values.keda_values()),
+    (charts.METRICS_SERVER, helm_values.metrics_server_values()),
+    (
+        charts.METRICS_SERVER,
+        helm_values.metrics_server_values(node_selector={"a": "b"}, replicas=2, service_monitor=True),
+    ),
     (charts.KEDA, helm_values.keda_values(service_monitor=True, watch_namespaces=["models", "research"])),
     *(
         (

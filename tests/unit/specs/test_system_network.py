@@ -159,3 +159,13 @@ def test_the_mesh_reaches_tailscale_and_each_proxy_only_what_it_forwards_to() ->
     assert proxy.namespace_selector.match_labels == {"kubernetes.io/metadata.name": "tailscale"}
     assert proxy.pod_selector.match_labels["tailscale.com/parent-resource"] == "grafana-tailnet"
     assert len(_policies("monitoring")["grafana"].spec.ingress) == 1  # no mesh: Prometheus only
+
+
+def test_metrics_server_admits_the_api_server_and_reads_kubelets_on_10250() -> None:
+    """The APIService (Service 443 -> 10250) is called from the control plane; metrics-server calls
+    each kubelet's node status port (metrics-server chart 3.13.1 templates/deployment.yaml)."""
+    spec = _policies("metrics-server")["metrics-server"].spec
+    assert spec.pod_selector.match_labels == {"app.kubernetes.io/name": "metrics-server"}
+    ((ingress,), (egress,)) = spec.ingress, spec.egress
+    assert _cidrs(ingress, "from_") == ["10.50.0.0/16"] and _ports(ingress) == [10250]
+    assert _cidrs(egress, "to") == ["10.50.0.0/16"] and _ports(egress) == [10250]
