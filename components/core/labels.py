@@ -16,6 +16,9 @@ MANAGED_BY = "pulumi"
 ENV_LABEL = "ai-infra.io/env"
 TEAM_LABEL = "ai-infra.io/team"
 POOL_LABEL = "ai-infra.io/pool"
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+"""The LocalQueue a Job is submitted to (on the Job's metadata, not the pod template):
+kubernetes-sigs/kueue site/content/en/docs/tasks/run/jobs.md @ v0.19.2."""
 MODEL_CLIENT_LABEL = "ai-infra.io/model-client"
 """A pod in a fleet's own namespace that may call its API carries this label set to ``"true"``
 (other namespaces' callers are listed in ``models.<n>.clientNamespaces``)."""

@@ -35,7 +35,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.core.engines import HF_TOKEN_FILE
-from components.core.labels import POOL_LABEL, selector_labels, standard_labels
+from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import JobSpec, NodePoolSettings
 from components.core.settings.batch import OUTPUT_MOUNT
@@ -52,9 +52,7 @@ from components.specs.storage import CACHE_PVC, LOCAL_CLASS
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 """The version Kueue 0.19.2 stores (v1beta1 is still served but deprecated, and needs the
 conversion webhook): config/components/crd/bases/kueue.x-k8s.io_clusterqueues.yaml @ v0.19.2."""
-QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
-"""The LocalQueue a Job is submitted to (on the Job's metadata, not the pod template):
-site/content/en/docs/tasks/run/jobs.md @ v0.19.2."""
+QUEUE_LABEL = KUEUE_QUEUE_LABEL
 BATCH_JOB_COMPONENT = "batch-job"
 COVERED_RESOURCES = ("cpu", "memory", GPU_RESOURCE)
 """Everything a job pod requests must be covered (Kueue's default ``BlockUndeclared``), in this
@@ -87,8 +85,10 @@ def kueue_config(*, namespaces: list[str], pods_ready_timeout: str) -> dict[str,
     LocalQueue, so it never starts — it cannot skip the queue and its GPU quota. The namespace
     selector bounds this to the batch namespaces (for ``batch/job`` the selector "only modulates
     the effects of ManageJobsWithoutQueueName": apis/config/v1beta2/configuration_types.go,
-    pkg/controller/jobframework/defaults.go ``ApplyDefaultForSuspend`` @ v0.19.2); the serving
-    namespaces' staging Jobs stay unmanaged."""
+    pkg/controller/jobframework/utils.go ``WorkloadShouldBeSuspended`` @ v0.19.2; there is no
+    per-Job opt-out). A fleet's weight-staging Job in a batch namespace therefore names the
+    namespace's first queue (``FleetSpec.stage_queue``) and waits for its CPU/memory quota; in
+    serving namespaces staging Jobs stay unmanaged."""
     return {
         "apiVersion": "config.kueue.x-k8s.io/v1beta2",
         "kind": "Configuration",

@@ -30,7 +30,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core.engines import CACHE_MOUNT, HF_TOKEN_FILE, Engine
-from components.core.labels import POOL_LABEL, selector_labels, standard_labels
+from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import ModelSpec
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
@@ -81,6 +81,9 @@ class FleetSpec:
     pull_secret: str | None = None
     """The registry pull Secret in the fleet's namespace (a registry host of your own)."""
     own_weights_volume: bool = False
+    stage_queue: str | None = None
+    """The LocalQueue the staging Job names in a batch namespace, where Kueue holds every Job
+    without one (``manageJobsWithoutQueueName``); None elsewhere."""
     """The staging Job writes through the fleet's own claim (an EFS access point on
     ``/models/<namespace>/<fleet>``) and the servers read that directory of the namespace cache."""
 
@@ -173,6 +176,7 @@ def fleet_spec(
     runtime_class: str | None = None,
     pull_secret: str | None = None,
     own_weights_volume: bool = False,
+    stage_queue: str | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -187,6 +191,7 @@ def fleet_spec(
         runtime_class=runtime_class,
         pull_secret=pull_secret,
         own_weights_volume=own_weights_volume,
+        stage_queue=stage_queue,
     )
 
 
@@ -521,7 +526,11 @@ def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
     """
     vols = [v for v in volumes(f, stager=True) if v.name != "dshm"]
     return k8s.batch.v1.JobInitArgs(
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=f.stage_job_name, namespace=f.namespace, labels=f.stager_labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f.stage_job_name,
+            namespace=f.namespace,
+            labels={**f.stager_labels, **({KUEUE_QUEUE_LABEL: f.stage_queue} if f.stage_queue else {})},
+        ),
         spec=k8s.batch.v1.JobSpecArgs(
             backoff_limit=3,
             active_deadline_seconds=STAGE_TIMEOUT_S,

@@ -203,13 +203,6 @@ def test_cron_schedules_out_of_range_are_refused_field_by_field(schedule: str, m
     assert schedule not in text.replace("TZ=...", "")  # the value is never quoted
 
 
-def test_a_fleet_with_a_staging_job_in_a_batch_namespace_is_rejected() -> None:
-    # Kueue holds every unlabelled Job there (manageJobsWithoutQueueName): the staging Job would never run.
-    text = _problems("prod", models={"coder-32b": {"namespace": "training"}})
-    assert "ai-infra:models.coder-32b.namespace: namespace training submits to batch queues" in text
-    settings_for("prod", models={"coder-32b": {"namespace": "training", "cache": "ephemeral"}})
-
-
 def test_a_jobs_model_cache_must_have_something_that_fills_it() -> None:
     """Issue 22 item 11: only fleets' staging Jobs write a namespace's cache; training runs none."""
     text = _problems(

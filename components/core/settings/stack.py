@@ -867,18 +867,6 @@ def _batch_problems(s: StackSettings) -> list[Problem]:
                     + ("; give each queue a gpus share" if any(known[q].gpus is None for q in queues) else ""),
                 )
             )
-    batch_namespaces = set(s.batch_namespaces)
-    for name, model in sorted(s.models.items()):
-        # Kueue manages unlabelled Jobs in batch namespaces (manageJobsWithoutQueueName): a
-        # fleet's weight-staging Job there would be held forever.
-        if model.cache == "shared" and model.namespace in batch_namespaces:
-            problems.append(
-                (
-                    f"models.{name}.namespace",
-                    f"namespace {model.namespace} submits to batch queues, where Kueue holds every Job without a "
-                    "queue (its weight-staging Job too): serve it from another namespace, or use cache: ephemeral",
-                )
-            )
     for name, job in sorted(s.jobs.items()):
         problems += [(f"jobs.{name}.{p}", m) for p, m in _job_problems(s, name, job)]
     return problems

@@ -210,3 +210,13 @@ def test_endpoint_is_the_in_cluster_openai_url() -> None:
 def test_tagged_images_are_re_pulled_digests_are_not() -> None:
     assert spec.pull_policy("docker.io/vllm/vllm-openai:v0.11.0") == "Always"
     assert spec.pull_policy("r.example/vllm@sha256:" + "a" * 64) == "IfNotPresent"
+
+
+def test_a_staging_job_in_a_batch_namespace_names_its_queue() -> None:
+    # Kueue holds unlabelled Jobs there (manageJobsWithoutQueueName): the staging Job must queue.
+    from dataclasses import replace
+
+    f = fleet("coder-32b", env="prod")
+    assert "kueue.x-k8s.io/queue-name" not in (spec.stage_job_args(f).metadata.labels or {})
+    queued = spec.stage_job_args(replace(f, stage_queue="train")).metadata.labels
+    assert queued["kueue.x-k8s.io/queue-name"] == "train"
