@@ -652,9 +652,7 @@ def workloads_layer(
             pull_secret=registry.pull_secret if registry is not None else None,
             own_weights_volume=name in s.fleet_weight_volumes,
             # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
-            stage_queue=(sorted(s.namespaces[model.namespace].queues) or [None])[0]
-            if model.namespace in s.batch_namespaces
-            else None,
+            stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
