@@ -247,7 +247,8 @@ def test_custom_resources_were_accepted_against_their_crds(engine: Engine) -> No
 def _restricted_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:
     container = {
         "name": "c",
-        "image": "registry.example.internal/x@sha256:" + "0" * 64,
+        # A digest from a registry the e2e stack's jobs use: ai-infra-image-registries admits it.
+        "image": "reg.internal/train@sha256:" + "0" * 64,
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "runAsNonRoot": True,
@@ -290,6 +291,26 @@ def test_the_api_server_enforces_our_guardrails(engine: Engine) -> None:
     }
     over_quota = _restricted_pod("over-quota", "models", resources=gpu)
     assert "exceeded quota" in _refused(c, over_quota)
+
+
+def test_the_api_server_refuses_images_from_untrusted_registries(engine: Engine) -> None:
+    """Issue 23 §2: what `kubectl run` could start past Pulumi is checked in the cluster too."""
+    c = engine.cluster
+    for namespace in ("models", "training"):
+        untrusted = _restricted_pod("untrusted", namespace)
+        untrusted["spec"]["containers"][0]["image"] = "evil.example.com/x@sha256:" + "a" * 64
+        assert "ai-infra-image-registries" in _refused(c, untrusted)
+    # An init container is checked the same way.
+    sneaky = _restricted_pod("sneaky", "models")
+    sneaky["spec"]["initContainers"] = [{**sneaky["spec"]["containers"][0], "name": "init"}]
+    sneaky["spec"]["initContainers"][0]["image"] = "evil.example.com/init@sha256:" + "b" * 64
+    assert "ai-infra-image-registries" in _refused(c, sneaky)
+    # A tag from a trusted registry: dev warns (ai-infra-image-digests), prod refuses.
+    tagged = _restricted_pod("tagged", "training")
+    tagged["spec"]["containers"][0]["image"] = "reg.internal/train:latest"
+    done = c.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(tagged))
+    assert done.returncode == 0, done.stderr
+    assert "ai-infra-image-digests" in done.stderr, done.stderr
 
 
 def test_a_pod_larger_than_any_node_stays_pending_for_the_scheduler(engine: Engine) -> None:
