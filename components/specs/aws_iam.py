@@ -77,15 +77,14 @@ EBS_CSI_POLICY = AWS_MANAGED + "AmazonEBSCSIDriverPolicyV2"
 driver puts on what it creates); V1 (``service-role/AmazonEBSCSIDriverPolicy``) may modify any EBS
 volume in the account. ARN per the AWS managed-policy reference (no ``service-role/`` path;
 ``docs/research/upstream.md`` g)."""
-EFS_CSI_BROAD_POLICY = AWS_MANAGED + "service-role/AmazonEFSCSIDriverPolicy"
-"""Not attached: it may create and delete access points on every file system in the account.
-``efs_csi_policy`` grants the same actions on this stack's file system only."""
 
 
 def efs_csi_policy(file_system_arn: str) -> str:
     """The EFS CSI controller's rights, scoped to one file system: describe it, create access
     points on it (tagged as the driver's, as dynamic provisioning does) and delete only the
-    access points the driver tagged. The managed policy's actions, narrowed by resource."""
+    access points the driver tagged. The managed policy's actions (``service-role/AmazonEFSCSIDriverPolicy``,
+    not attached: it may create and delete access points on every file system in the account),
+    narrowed by resource."""
     return json.dumps(
         {
             "Version": "2012-10-17",

@@ -31,7 +31,6 @@ INGRESS_CLASS = "tailscale"
 OAUTH_SECRET = "operator-oauth"
 """The Secret the operator mounts when the chart gets no credentials (keys client_id, client_secret)."""
 TAGS_ANNOTATION = "tailscale.com/tags"
-PROXY_CLASS_ANNOTATION = "tailscale.com/proxy-class"
 # Labels the operator puts on a proxy's pods (cmd/k8s-operator/svc.go childResourceLabels @ v1.102.3).
 PARENT_TYPE_LABEL = "tailscale.com/parent-resource-type"
 PARENT_NS_LABEL = "tailscale.com/parent-resource-ns"
