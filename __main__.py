@@ -34,6 +34,7 @@ from components.core.settings import (
     load_secrets,
     load_settings,
 )
+from components.core.settings.engines import served_engines
 from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
@@ -401,6 +402,7 @@ def observability_layer(
             },
             rule_groups=[
                 *alert_rule_groups(
+                    engines=served_engines(s),
                     ttft_p95_seconds=m.ttft_p95_seconds,
                     gpu_idle_hours=m.gpu_idle_hours,
                     env=s.environment.value,
@@ -409,7 +411,7 @@ def observability_layer(
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=spot_fractions(s)),
             ],
-            dashboards=dashboards(),
+            dashboards=dashboards(served_engines(s)),
             # The GPU operator runs its own DCGM exporter (GpuSoftware turns its monitor on).
             dcgm_namespace=ns.system["gpu-system"].namespace_name
             if m.dcgm and s.gpu.stack == "device-plugin"
