@@ -173,7 +173,11 @@ def test_model_weights_are_served_and_staged_at_a_commit() -> None:
     assert violations(policy, deployment, _server(["--revision", sha], staged % sha)) == []
     assert violations(policy, deployment, _server([f"--revision={sha}"], staged % sha)) == []
     both = violations(policy, deployment, _server([], staged % "main"))
-    assert len(both) == 2 and "initContainers[0]" in both[0] and "containers[0]: vLLM" in both[1]
+    assert (
+        len(both) == 2
+        and "initContainers[0]" in both[0]
+        and "containers[0]: the server must serve --revision" in both[1]
+    )
     assert sha not in " ".join(both) and "main" not in " ".join(both)  # messages never quote values
     (short,) = violations(policy, deployment, _server(["--revision", sha[:12]], staged % sha))
     assert "40-hex" in short

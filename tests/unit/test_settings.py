@@ -254,7 +254,7 @@ def _model(**spec: Any) -> dict[str, Any]:
 
 def test_model_spec_cross_field_rules() -> None:
     assert "unknown" not in str(_problems(_model(engine="tgi")))  # message lists the allowed engines
-    assert "must be one of 'vllm', 'ollama'" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
+    assert "must be one of: ollama, sglang, vllm" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
     assert "at least 1" in _problems(_model(gpusPerReplica=0))["ai-infra:models.m.gpusPerReplica"]
     assert "fit one node" in _problems(_model(gpusPerReplica=2))["ai-infra:models.m.gpusPerReplica"]
     assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
