@@ -260,7 +260,7 @@ def test_model_spec_cross_field_rules() -> None:
     assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
     ollama = {"engine": "ollama", "model": "qwen2.5:0.5b", "revision": "abc", "extraArgs": ["--x"]}
     for key in ("revision", "extraArgs"):
-        assert "option of vllm only" in _problems(_model(**ollama))[f"ai-infra:models.m.{key}"]
+        assert "option of sglang, vllm only" in _problems(_model(**ollama))[f"ai-infra:models.m.{key}"]
     assert "model tag" in _problems(_model(**ollama))["ai-infra:models.m.revision"]
     too_wide = {"engine": "ollama", "model": "qwen2.5:0.5b", "gpusPerReplica": 4}
     assert "fit one node" in _problems(_model(**too_wide))["ai-infra:models.m.gpusPerReplica"]
