@@ -473,8 +473,10 @@ def test_credentials_inside_values_are_refused_by_key_path() -> None:
 
 
 def test_ttft_slo_must_be_a_vllm_bucket_boundary() -> None:
-    """Between two boundaries, interpolation (not latency) decides pages: boundaries only, named."""
-    problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, {"monitoring": {"ttftP95Seconds": 2}}))
+    """Between two boundaries, interpolation (not latency) decides pages: boundaries only, named.
+    With monitoring on, the boundaries of the fleets' engines (dev's alerting fleet is vLLM)."""
+    on = {"monitoring": {"enabled": True, "ttftP95Seconds": 2}}
+    problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, on))
     message = problems["ai-infra:monitoring.ttftP95Seconds"]
     assert "bucket boundary" in message and "2.5" in message and "1, 2.5" in message
     assert settings_for("dev", monitoring={"ttftP95Seconds": 2.5})

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 
 
 def slo_buckets(s: StackSettings) -> tuple[float, ...]:
-    """The TTFT boundaries every fleet's engine shares (any engine's, for a stack with no such fleet)."""
-    used = [set(metrics.ttft_buckets) for metrics in _fleet_metrics(s)]
+    """The TTFT boundaries every fleet's engine shares when the stack alerts (monitoring on);
+    otherwise, or without such a fleet, any engine's (a value that is no one's is always wrong)."""
+    used = [set(metrics.ttft_buckets) for metrics in _fleet_metrics(s)] if s.monitoring.enabled else []
     every = [set(e.metrics.ttft_buckets) for e in ENGINES.values() if e.metrics]
     shared = set.intersection(*used) if used else set.union(*every)
     return tuple(sorted(shared))
@@ -34,13 +35,13 @@ def engine_problems(s: StackSettings) -> list[Problem]:
     allowed = slo_buckets(s)
     if slo in allowed:
         return []
-    names = sorted({m.engine for m in s.models.values() if ENGINES[m.engine].metrics}) or sorted(
-        e.name for e in ENGINES.values() if e.metrics
-    )
+    fleets = {m.engine for m in s.models.values() if ENGINES[m.engine].metrics} if s.monitoring.enabled else set()
+    names = sorted(fleets) or sorted(e.name for e in ENGINES.values() if e.metrics)
     return [
         (
             "monitoring.ttftP95Seconds",
-            f"must be a time-to-first-token bucket boundary of {' and '.join(names)} (the fleets' engines), "
+            f"must be a time-to-first-token bucket boundary of {' and '.join(names)}"
+            f"{' (the engines of the fleets it alerts on)' if fleets else ''}, "
             f"one of: {', '.join(f'{b:g}' for b in allowed)}",
         )
     ]
