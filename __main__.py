@@ -639,8 +639,9 @@ def workloads_layer(
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
         image: pulumi.Input[str] = s.model_images.for_engine(model.engine)
-        if registry is not None and s.engine_image_built(model.engine):
-            image = registry.image_refs.apply(partial(_pick, model.engine_record.image))
+        folder = model.engine_record.image  # None: the engine always runs modelImages.<engine>
+        if registry is not None and folder is not None and s.engine_image_built(model.engine):
+            image = registry.image_refs.apply(partial(_pick, folder))
         fleet = fleet_spec(
             name,
             model,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 from aiinfra_policies import constants, hardening, images
-
 from components.core.engines import ENGINES
 from components.specs.image_admission import DEV_REGISTRIES
 from tests.conftest import ROOT

@@ -75,7 +75,7 @@ def test_the_ttft_slo_must_be_a_boundary_of_the_fleets_engines() -> None:
         models={"qwen-small": {**SG, "model": "Qwen/Qwen2.5-0.5B-Instruct"}},
         monitoring={"enabled": True, "ttftP95Seconds": 1},
     )
-    assert set(slo_buckets(both)) == set(SGLANG_TTFT_BUCKETS) & set(VLLM.metrics.ttft_buckets)  # type: ignore[union-attr]
+    assert set(slo_buckets(both)) == set(SGLANG_TTFT_BUCKETS) & set(VLLM.metrics.ttft_buckets)
     assert settings_for("dev", models={"qwen-instruct": SG}, monitoring={"enabled": True, "ttftP95Seconds": 2})
 
 
@@ -175,3 +175,20 @@ def test_the_dashboard_is_redrawn_for_sglang() -> None:
     assert "Finished requests/s by reason" not in titles  # no finished_reason counter in SGLang
     assert "KV cache usage" in titles and "Time to first token" in titles
     assert "model-serving-sglang" not in dashboards(("vllm", "ollama"))
+
+
+def test_every_engines_metric_names_are_in_the_catalogue() -> None:
+    from components.specs.metrics import SCRAPED_METRICS, metrics_in
+
+    for engine in ENGINES.values():
+        if engine.metrics is None:
+            continue
+        m = engine.metrics
+        names = [m.queue, m.kv_cache, f"{m.ttft}_bucket", m.preemptions, *m.dashboard.values()]
+        assert [n for n in names if n not in SCRAPED_METRICS and f"{n}_bucket" not in SCRAPED_METRICS] == [], engine
+    groups = alert_rule_groups(engines=("sglang",), ttft_p95_seconds=1.0, gpu_idle_hours=2, env="dev")
+    exprs = [r["expr"] for g in groups for r in g["rules"]]
+    board = json.loads(dashboards(("sglang",))["model-serving-sglang"])
+    exprs += [t["expr"] for p in board["panels"] for t in p.get("targets", [])]
+    unknown = {n for e in exprs for n in metrics_in(e) if n.startswith("sglang:") and n not in SCRAPED_METRICS}
+    assert unknown == set()
