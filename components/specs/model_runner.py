@@ -298,7 +298,7 @@ def _mounts(f: FleetSpec, *, read_only_cache: bool, stager: bool = False) -> lis
         k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
         k8s.core.v1.VolumeMountArgs(name="home", mount_path="/home/app"),
     ]
-    if f.spec.gpus_per_replica > 1:
+    if f.spec.gpus_per_replica > 1 and f.engine.capabilities.tensor_parallel:  # NCCL traffic
         mounts.append(k8s.core.v1.VolumeMountArgs(name="dshm", mount_path="/dev/shm"))
     return mounts
 
@@ -404,7 +404,7 @@ def volumes(f: FleetSpec, *, stager: bool = False) -> list[k8s.core.v1.VolumeArg
                 ),
             )
         )
-    if f.spec.gpus_per_replica > 1:
+    if f.spec.gpus_per_replica > 1 and f.engine.capabilities.tensor_parallel:  # NCCL traffic
         vols.append(
             k8s.core.v1.VolumeArgs(
                 name="dshm", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit=f.spec.shm_size)

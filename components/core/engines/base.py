@@ -70,6 +70,10 @@ class Capabilities:
     ``maxModelLen`` sequence fits (``settings/fit.py``); False: the engine offloads what does not fit."""
 
 
+CAPABILITY_OPTIONS = {"prefixCaching": "prefix_caching", "quantization": "quantization", "apiKeySecret": "api_key"}
+"""``ModelSpec`` key -> the ``Capabilities`` flag an engine needs to read it."""
+
+
 @dataclass(frozen=True)
 class Engine:
     """What one serving engine needs; functions take the validated spec and plain values."""
@@ -97,8 +101,8 @@ class Engine:
     capabilities: Capabilities
     min_gpus: int
     """Fewest GPUs per replica the engine can run with."""
-    options: frozenset[str]
-    """Engine-specific ``ModelSpec`` keys (camelCase) only this engine reads."""
+    own_options: frozenset[str]
+    """Engine-specific ``ModelSpec`` keys (camelCase) it reads besides its capabilities' keys."""
     api_key_env: str | None
     """Env var the API key reaches the server in, from the fleet's Secret; None without API keys."""
     home_size: str
@@ -125,6 +129,13 @@ class Engine:
     the engine's own readiness probe already proves the model is there."""
     foreign_option_hint: str = ""
     """Appended when a spec sets another engine's option (what to do instead)."""
+
+    @property
+    def options(self) -> frozenset[str]:
+        """Every engine-specific ``ModelSpec`` key it reads: ``own_options`` plus the key of each
+        capability it has (a spec setting another engine's key is rejected, see settings/models.py)."""
+        keys = {key for key, flag in CAPABILITY_OPTIONS.items() if getattr(self.capabilities, flag)}
+        return self.own_options | keys
 
     @property
     def queue_metric(self) -> str | None:

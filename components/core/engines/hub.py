@@ -51,17 +51,7 @@ ones it picks itself on GPUs that support them (vLLM v0.11.0 ``awq_marlin.py``
 ``override_quantization_method``: "... so forcing awq. Use quantization=awq_marlin ...")."""
 
 HUB_OPTIONS = frozenset(
-    {
-        "revision",
-        "quantization",
-        "maxModelLen",
-        "gpuMemoryUtilization",
-        "prefixCaching",
-        "chunkedPrefill",
-        "extraArgs",
-        "apiKeySecret",
-        "hfTokenSecret",
-        "gated",
-    }
+    {"revision", "maxModelLen", "gpuMemoryUtilization", "chunkedPrefill", "extraArgs", "hfTokenSecret", "gated"}
 )
-"""The ``ModelSpec`` keys an engine serving Hub checkpoints reads (vLLM, SGLang)."""
+"""The ``ModelSpec`` keys an engine serving Hub checkpoints reads (vLLM, SGLang), besides those its
+capabilities add (``prefixCaching``, ``quantization``, ``apiKeySecret``)."""

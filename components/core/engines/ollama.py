@@ -57,7 +57,7 @@ OLLAMA = Engine(
         tensor_parallel=False, prefix_caching=False, quantization=False, api_key=False, kv_fit=False
     ),
     min_gpus=0,
-    options=frozenset(),
+    own_options=frozenset(),
     api_key_env=None,
     hf_token=False,
     home_size="1Gi",

@@ -154,7 +154,7 @@ SGLANG = Engine(
     ),
     capabilities=Capabilities(tensor_parallel=True, prefix_caching=True, quantization=True, api_key=True, kv_fit=True),
     min_gpus=1,
-    options=hub.HUB_OPTIONS,
+    own_options=hub.HUB_OPTIONS,
     api_key_env=API_KEY_ENV,
     api_key_args=lambda env_var: ["--api-key", f"$({env_var})"],
     hf_token=True,

@@ -104,7 +104,7 @@ VLLM = Engine(
     ),
     capabilities=Capabilities(tensor_parallel=True, prefix_caching=True, quantization=True, api_key=True, kv_fit=True),
     min_gpus=1,
-    options=hub.HUB_OPTIONS,
+    own_options=hub.HUB_OPTIONS,
     # vLLM reads VLLM_API_KEY itself (OpenAI-compatible server docs: "--api-key or environment
     # variable VLLM_API_KEY"), so no argument carries the key.
     api_key_env="VLLM_API_KEY",

@@ -96,7 +96,8 @@ class ModelSpec(Settings):
     cpu: Quantity = "4"
     memory: Quantity = "32Gi"
     shm_size: Quantity = "20Gi"
-    """/dev/shm for tensor-parallel NCCL traffic (only mounted when gpusPerReplica > 1)."""
+    """/dev/shm for tensor-parallel NCCL traffic (mounted when gpusPerReplica > 1 on an engine with
+    tensor parallelism)."""
     startup_budget_seconds: int = Field(600, ge=60, le=7200)
     """How long weights may take to load before the startup probe gives up."""
     client_namespaces: list[K8sName] = Field(default_factory=list)
