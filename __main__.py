@@ -22,6 +22,7 @@ from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.core.engines import VLLM
 from components.core.labels import aws_tags, selector_labels, standard_labels
 from components.core.naming import k8s_name, resource_name
 from components.core.settings import (
@@ -451,7 +452,7 @@ def mesh_layer(
         dns_servers=sorted({ip for servers in ts.split_dns.values() for ip in servers}),
         ssh_users=list(ts.ssh.users) if ts.ssh.enabled else [],
         ssh_check=s.is_prod,
-        model_ports=sorted({m.port for m in s.models.values()}) or [8000],
+        model_ports=sorted({m.port for m in s.models.values()}) or [VLLM.port],
         operator_tags=list(ts.operator.tags),
         proxy_tags=list(ts.operator.proxy_tags),
         api_ports=list(cluster_network(s).api_ports),
