@@ -56,10 +56,18 @@ def test_the_engine_name_and_image_settings_derive_from_the_registry() -> None:
 
 
 def test_vllm_only_extra_args_are_rejected_with_the_spec_key_to_use() -> None:
-    problems = _problems(extraArgs=["--max-model-len=8192", "--enable-prefix-caching", "--watchdog-timeout", "600"])
-    message = problems["ai-infra:models.qwen-instruct.extraArgs"]
-    assert "--max-model-len is not an SGLang flag" in message or "--enable-prefix-caching" in message
-    assert "maxModelLen (becomes --context-length)" in str(problems) or "prefixCaching" in str(problems)
+    with pytest.raises(SettingsError) as caught:
+        settings_for(
+            "dev",
+            models={"qwen-instruct": {**SG, "extraArgs": ["--max-model-len=8192", "--enable-prefix-caching"]}},
+        )
+    messages = [m for path, m in caught.value.problems if path == "ai-infra:models.qwen-instruct.extraArgs"]
+    assert len(messages) == 2
+    assert any(
+        "--max-model-len is not an SGLang flag" in m and "use maxModelLen (becomes --context-length)" in m
+        for m in messages
+    )
+    assert any("--enable-prefix-caching" in m and "use prefixCaching" in m for m in messages)
     # SGLang's own flags pass.
     assert settings_for("dev", models={"qwen-instruct": {**SG, "extraArgs": ["--watchdog-timeout", "600"]}})
 

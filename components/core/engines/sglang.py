@@ -40,7 +40,7 @@ SGLANG_TTFT_BUCKETS: tuple[float, ...] = (
 """``sglang:time_to_first_token_seconds`` default buckets (``srt/observability/metrics_collector.py``
 lines 1965-1985 @ 0.5.23; we never pass ``--bucket-time-to-first-token``)."""
 
-VLLM_ONLY_FLAGS = frozenset(
+REJECTED_EXTRA_FLAGS = frozenset(
     {
         "--max-model-len",
         "--gpu-memory-utilization",
@@ -114,7 +114,7 @@ def _env(offline: bool, hf_token: bool) -> EnvPairs:
 def _rules(s: ModelSpec) -> list[tuple[str, str]]:
     problems = []
     for flag in extra_arg_flags(s.extra_args):
-        if flag in VLLM_ONLY_FLAGS:
+        if flag in REJECTED_EXTRA_FLAGS:
             instead = _REPLACEMENT.get(flag)
             hint = f"; use {instead}" if instead else ""
             problems.append(("extraArgs", f"{flag} is not an SGLang flag or is set from the spec{hint}"))
