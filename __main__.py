@@ -22,6 +22,7 @@ from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.block_storage import BlockStorage, BlockStorageArgs
 from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.core.engines import VLLM
 from components.core.labels import aws_tags, selector_labels, standard_labels
 from components.core.naming import k8s_name, resource_name
 from components.core.settings import (
@@ -34,6 +35,7 @@ from components.core.settings import (
     load_secrets,
     load_settings,
 )
+from components.core.settings.engines import served_engines
 from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
@@ -401,6 +403,7 @@ def observability_layer(
             },
             rule_groups=[
                 *alert_rule_groups(
+                    engines=served_engines(s),
                     ttft_p95_seconds=m.ttft_p95_seconds,
                     gpu_idle_hours=m.gpu_idle_hours,
                     env=s.environment.value,
@@ -409,7 +412,7 @@ def observability_layer(
                 ),
                 *recording_rule_groups(prices=instance_prices(s), spot_factor=spot_fractions(s)),
             ],
-            dashboards=dashboards(),
+            dashboards=dashboards(served_engines(s)),
             # The GPU operator runs its own DCGM exporter (GpuSoftware turns its monitor on).
             dcgm_namespace=ns.system["gpu-system"].namespace_name
             if m.dcgm and s.gpu.stack == "device-plugin"
@@ -449,7 +452,7 @@ def mesh_layer(
         dns_servers=sorted({ip for servers in ts.split_dns.values() for ip in servers}),
         ssh_users=list(ts.ssh.users) if ts.ssh.enabled else [],
         ssh_check=s.is_prod,
-        model_ports=sorted({m.port for m in s.models.values()}) or [8000],
+        model_ports=sorted({m.port for m in s.models.values()}) or [VLLM.port],
         operator_tags=list(ts.operator.tags),
         proxy_tags=list(ts.operator.proxy_tags),
         api_ports=list(cluster_network(s).api_ports),
@@ -637,8 +640,9 @@ def workloads_layer(
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
         image: pulumi.Input[str] = s.model_images.for_engine(model.engine)
-        if registry is not None and s.engine_image_built(model.engine):
-            image = registry.image_refs.apply(partial(_pick, model.engine_record.image))
+        folder = model.engine_record.image  # None: the engine always runs modelImages.<engine>
+        if registry is not None and folder is not None and s.engine_image_built(model.engine):
+            image = registry.image_refs.apply(partial(_pick, folder))
         fleet = fleet_spec(
             name,
             model,

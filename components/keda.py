@@ -1,6 +1,7 @@
-"""``Keda``: event-driven autoscaling, installed once when a vLLM fleet scales on queue depth.
+"""``Keda``: event-driven autoscaling, installed once when a fleet scales on queue depth.
 
-KEDA reads ``vllm:num_requests_waiting`` from Prometheus and drives each fleet's replica count
+KEDA reads the engine's queue gauge (``EngineMetrics.queue``: ``vllm:num_requests_waiting``,
+``sglang:num_queue_reqs``) from Prometheus and drives each fleet's replica count
 between its min and max (ScaledObjects live with the fleets). It runs on the system pool in a
 restricted namespace, watching only the namespaces with ScaledObjects and reading Secrets only in
 its own. Without a reachable Prometheus the ScaledObject falls back to min replicas.

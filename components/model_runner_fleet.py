@@ -1,4 +1,5 @@
-"""``ModelRunnerFleet``: one model served by vLLM or Ollama, from one ``ModelSpec``.
+"""``ModelRunnerFleet``: one model served by any engine in ``ENGINES`` (vLLM, SGLang,
+Ollama), from one ``ModelSpec``.
 
 All specs come from ``components/specs/model_runner.py``; this component only wires them:
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals; a prod

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
+from components.core.engines import ENGINES, Engine
 
 # -- alerting rules ---------------------------------------------------------------------------
 
@@ -203,24 +203,16 @@ def _gpu_alerts(*, gpu_idle_hours: float, env: str) -> list[dict[str, Any]]:
     ]
 
 
-def _serving_alerts(*, ttft_p95_seconds: float, env: str) -> list[dict[str, Any]]:
-    # Paging is for production; a dev SLO breach is a note for the morning.
-    slo_severity = "critical" if env == "prod" else "warning"
+def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_severity: str) -> list[dict[str, Any]]:
+    """Queueing, KV cache and TTFT SLO of one engine's fleets, from its metric names."""
+    assert engine.metrics is not None
+    m, prefix = engine.metrics, engine.title
     model = "{{ $labels.namespace }}/{{ $labels.model_name }}"
-    names = model_runner_name_regex()
-    deployment_gap = (
-        f'max by (namespace, deployment) (kube_deployment_spec_replicas{{deployment=~"{names}"}}) '
-        f'- max by (namespace, deployment) (kube_deployment_status_replicas_available{{deployment=~"{names}"}})'
-    )
-    statefulset_gap = (
-        f'max by (namespace, statefulset) (kube_statefulset_replicas{{statefulset=~"{names}"}}) '
-        f'- max by (namespace, statefulset) (kube_statefulset_status_replicas_available{{statefulset=~"{names}"}})'
-    )
     return [
         _alert(
-            "VllmRequestsWaiting",
+            f"{prefix}RequestsWaiting",
             # ``for`` needs the queue non-empty at every evaluation: sustained, not a burst.
-            "sum by (namespace, model_name) (vllm:num_requests_waiting) > 0",
+            f"sum by (namespace, model_name) ({m.queue}) > 0",
             for_="15m",
             severity="warning",
             summary=f"{{{{ $value }}}} requests have been queueing for {model} for 15 minutes",
@@ -231,32 +223,55 @@ def _serving_alerts(*, ttft_p95_seconds: float, env: str) -> list[dict[str, Any]
             env=env,
         ),
         _alert(
-            "VllmKvCacheHigh",
-            f"max by (namespace, model_name, pod) (vllm:kv_cache_usage_perc) > {KV_CACHE_RATIO}",
+            f"{prefix}KvCacheHigh",
+            f"max by (namespace, model_name, pod) ({m.kv_cache}) > {KV_CACHE_RATIO}",
             for_="15m",
             severity="warning",
             summary=f"KV cache of {{{{ $labels.pod }}}} ({model}) is {{{{ $value | humanizePercentage }}}} full",
             runbook=(
-                "A full KV cache preempts running requests (vllm:num_preemptions_total rises): add "
+                f"A full KV cache preempts running requests ({m.preemptions} rises): add "
                 "replicas, raise gpuMemoryUtilization if GPU memory allows, or lower maxModelLen."
             ),
             env=env,
         ),
         _alert(
-            "VllmTimeToFirstTokenSlo",
+            f"{prefix}TimeToFirstTokenSlo",
             "histogram_quantile(0.95, sum by (namespace, model_name, le) "
-            f"(rate(vllm:time_to_first_token_seconds_bucket[5m]))) > {ttft_p95_seconds:g}",
+            f"(rate({m.ttft}_bucket[5m]))) > {ttft_p95_seconds:g}",
             for_="10m",
             severity=slo_severity,
             summary=(
                 f"p95 time to first token of {model} is {{{{ $value | humanizeDuration }}}} (SLO {ttft_p95_seconds:g}s)"
             ),
             runbook=(
-                "Prefill is queueing or slow: check VllmRequestsWaiting and KV cache usage, scale the "
-                "fleet out, and look for long prompts (vllm:request_prompt_tokens) or chunked prefill off."
+                f"Prefill is queueing or slow: check {prefix}RequestsWaiting and KV cache usage, scale the "
+                f"fleet out, and look for long prompts ({m.prompt_tokens}) or chunked prefill off."
             ),
             env=env,
         ),
+    ]
+
+
+def _serving_alerts(*, engines: tuple[Engine, ...], ttft_p95_seconds: float, env: str) -> list[dict[str, Any]]:
+    # Paging is for production; a dev SLO breach is a note for the morning.
+    slo_severity = "critical" if env == "prod" else "warning"
+    names = model_runner_name_regex()
+    deployment_gap = (
+        f'max by (namespace, deployment) (kube_deployment_spec_replicas{{deployment=~"{names}"}}) '
+        f'- max by (namespace, deployment) (kube_deployment_status_replicas_available{{deployment=~"{names}"}})'
+    )
+    statefulset_gap = (
+        f'max by (namespace, statefulset) (kube_statefulset_replicas{{statefulset=~"{names}"}}) '
+        f'- max by (namespace, statefulset) (kube_statefulset_status_replicas_available{{statefulset=~"{names}"}})'
+    )
+    per_engine = [
+        rule
+        for engine in engines
+        if engine.metrics
+        for rule in _engine_alerts(engine, ttft_p95_seconds=ttft_p95_seconds, env=env, slo_severity=slo_severity)
+    ]
+    return [
+        *per_engine,
         _alert(
             "ModelRunnerNotReady",
             # Unready replicas of a model runner: Deployments, or StatefulSets on local NVMe.
@@ -376,6 +391,7 @@ def _batch_alerts(*, pending_minutes: float, env: str) -> list[dict[str, Any]]:
 
 def alert_rule_groups(
     *,
+    engines: tuple[str, ...],
     ttft_p95_seconds: float,
     gpu_idle_hours: float,
     env: str,
@@ -385,13 +401,22 @@ def alert_rule_groups(
     """PrometheusRule ``spec.groups``: GPU, model-serving and cluster alerts, and batch queues' when
     ``batch_pending_minutes`` is set (Kueue runs).
 
-    ``ttft_p95_seconds`` is the time-to-first-token SLO, ``gpu_idle_hours`` how long a GPU may sit
+    ``engines`` are the fleets' engines (each with metrics gets its queue, KV-cache and TTFT
+    alerts, in this order); ``ttft_p95_seconds`` is the time-to-first-token SLO (a bucket boundary
+    of each of those engines), ``gpu_idle_hours`` how long a GPU may sit
     idle before it is reported, ``env`` is put on every alert and makes the serving alerts
     critical in ``prod`` (warnings elsewhere); ``batch_pending_minutes`` how long a queue may
     hold pending workloads; ``runbook_base_url`` gives every alert a ``runbook_url``.
     """
-    if ttft_p95_seconds not in VLLM_TTFT_BUCKETS:
-        raise ValueError(f"ttft_p95_seconds must be a vLLM TTFT bucket boundary: {VLLM_TTFT_BUCKETS}")
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise ValueError(f"unknown engines: {unknown}")
+    records = tuple(ENGINES[e] for e in engines)
+    for engine in records:
+        if engine.metrics and ttft_p95_seconds not in engine.metrics.ttft_buckets:
+            raise ValueError(
+                f"ttft_p95_seconds must be a {engine.label} TTFT bucket boundary: {engine.metrics.ttft_buckets}"
+            )
     if gpu_idle_hours <= 0:
         raise ValueError("gpu_idle_hours must be positive")
     if not env:
@@ -400,7 +425,10 @@ def alert_rule_groups(
         raise ValueError("batch_pending_minutes must be positive")
     groups: list[dict[str, Any]] = [
         {"name": "ai-infra-gpu", "rules": _gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
-        {"name": "ai-infra-model-serving", "rules": _serving_alerts(ttft_p95_seconds=ttft_p95_seconds, env=env)},
+        {
+            "name": "ai-infra-model-serving",
+            "rules": _serving_alerts(engines=records, ttft_p95_seconds=ttft_p95_seconds, env=env),
+        },
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
     ]
     if batch_pending_minutes is not None:

@@ -16,7 +16,12 @@ source uid is baked in.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+from typing import Any
+
+from components.core.engines import ENGINES, VLLM, Engine
+from components.specs.alerts import model_runner_name_regex
 
 DASHBOARD_DIR = Path(__file__).with_name("dashboards")
 
@@ -36,6 +41,67 @@ def canonical(text: str) -> str:
     return json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
 
 
-def dashboards() -> dict[str, str]:
-    """File stem -> dashboard JSON text, sorted by stem (stable ConfigMap order and content)."""
-    return {path.stem: canonical(path.read_text()) for path in sorted(DASHBOARD_DIR.glob("*.json"))}
+SERVING = "model-serving"
+"""The serving dashboard, exported from Grafana for ``TEMPLATE_ENGINE``'s metrics."""
+TEMPLATE_ENGINE = VLLM
+RUNNER_REGEX = re.compile(r"\([a-z|]+\)-\.\+")
+"""The model-runner workload regex in the exported file (``(ollama|vllm)-.+``), replaced by
+``model_runner_name_regex()`` so the replicas panel covers every registered engine."""
+_METRIC = re.compile(r"[a-z]+:[a-z0-9_]+")
+_QUERY_KEYS = ("expr", "query", "definition")
+
+
+def dashboards(engines: tuple[str, ...] = ()) -> dict[str, str]:
+    """File stem -> dashboard JSON text, sorted by stem (stable ConfigMap order and content):
+    the files, plus ``model-serving-<engine>`` for each of ``engines`` (the fleets' engines) that
+    exports metrics and is not the template's."""
+    boards = {path.stem: _render(path.read_text()) for path in sorted(DASHBOARD_DIR.glob("*.json"))}
+    for name in engines:
+        engine = ENGINES[name]
+        if engine.metrics and engine is not TEMPLATE_ENGINE:
+            boards[f"{SERVING}-{name}"] = canonical(json.dumps(engine_dashboard(boards[SERVING], engine)))
+    return dict(sorted(boards.items()))
+
+
+def _render(text: str) -> str:
+    return canonical(RUNNER_REGEX.sub(lambda _: model_runner_name_regex(), text))
+
+
+def engine_dashboard(template: str, engine: Engine) -> dict[str, Any]:
+    """``model-serving`` redrawn for ``engine``: each template metric swapped for the metric of the
+    same role (``EngineMetrics.dashboard``); a panel reading a role the engine lacks is left out."""
+    assert engine.metrics is not None and TEMPLATE_ENGINE.metrics is not None
+    roles = {metric: role for role, metric in TEMPLATE_ENGINE.metrics.dashboard.items()}
+    mapping = {metric: engine.metrics.dashboard.get(role) for metric, role in roles.items()}
+    board = json.loads(template)
+
+    def swap(text: str) -> str | None:
+        # A template-engine metric without a role here, or whose role the engine lacks: drop.
+        found = [m for m in _METRIC.findall(text) if m.startswith(f"{TEMPLATE_ENGINE.name}:")]
+        if any(mapping.get(m) is None for m in found):
+            return None
+        return _METRIC.sub(lambda m: mapping.get(m.group(0)) or m.group(0), text)
+
+    def translate(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key in _QUERY_KEYS and isinstance(value, str):
+                    swapped = swap(value)
+                    if swapped is None:
+                        return None
+                    out[key] = swapped
+                else:
+                    out[key] = translate(value)
+            return out
+        if isinstance(node, list):
+            return [t for t in (translate(v) for v in node) if t is not None]
+        if isinstance(node, str):
+            return node.replace(TEMPLATE_ENGINE.label, engine.label).replace(TEMPLATE_ENGINE.title, engine.title)
+        return node
+
+    out: dict[str, Any] = translate(board)
+    out["panels"] = [p for p in out["panels"] if p.get("type") == "row" or p.get("targets")]
+    out["uid"] = f"{board['uid']}-{engine.name}"
+    out["title"] = f"{board['title']} ({engine.label})"
+    return out

@@ -36,6 +36,7 @@ DEV_REGISTRIES = (
     "ghcr.io/",
     "docker.io/vllm/",
     "docker.io/ollama/",
+    "docker.io/lmsysorg/",
 )
 """The pack's ``k8s-image-trusted-registry`` defaults (policies/aiinfra_policies/images.py
 ``DEFAULT_REGISTRIES``; a test keeps the two equal)."""

@@ -3,7 +3,8 @@
 A metric renamed upstream (vLLM's ``gpu_cache_usage_perc`` became ``kv_cache_usage_perc``) makes an
 alert silently never fire. ``SCRAPED_METRICS`` holds the names confirmed at the pinned versions
 (docs/research/monitoring.md: kube-state-metrics v2.20.0, dcgm-exporter 4.5.3-4.8.2's chart counter
-list, vLLM 0.11.0, cluster-autoscaler 1.34.2, KEDA 2.17.2, node_exporter 1.12.1; OpenCost read at
+list, vLLM 0.11.0, SGLang 0.5.23 (docs/research/sglang.md),
+cluster-autoscaler 1.34.2, KEDA 2.17.2, node_exporter 1.12.1; OpenCost read at
 v1.112.0) plus our recording rules' names; ``metrics_in`` extracts the metric names of a PromQL
 expression, so tests hold every alert, recording rule and dashboard query to the catalogue.
 """
@@ -16,6 +17,7 @@ from collections.abc import Iterable
 # -- the metric catalogue ---------------------------------------------------------------------
 
 VLLM = "vllm 0.11.0"
+SGLANG = "sglang 0.5.23"
 DCGM = "dcgm-exporter 4.8.2 (chart default counters)"
 KSM = "kube-state-metrics 2.20.0"
 KUBELET = "kubelet"
@@ -80,6 +82,25 @@ SCRAPED_METRICS: dict[str, str] = {
             *_histogram("vllm:inter_token_latency_seconds"),
             *_histogram("vllm:request_prompt_tokens"),
             *_histogram("vllm:request_generation_tokens"),
+        ],
+    ),
+    # SGLang (sglang/srt/observability/metrics_collector.py @ 0.5.23, with --enable-metrics).
+    **_catalogue(
+        SGLANG,
+        [
+            "sglang:num_running_reqs",
+            "sglang:num_queue_reqs",
+            "sglang:token_usage",
+            "sglang:cache_hit_rate",
+            "sglang:gen_throughput",
+            "sglang:num_retracted_requests_total",
+            "sglang:prompt_tokens_total",
+            "sglang:generation_tokens_total",
+            "sglang:num_requests_total",
+            *_histogram("sglang:time_to_first_token_seconds"),
+            *_histogram("sglang:inter_token_latency_seconds"),
+            *_histogram("sglang:e2e_request_latency_seconds"),
+            *_histogram("sglang:queue_time_seconds"),
         ],
     ),
     # The chart's ConfigMap counter list (what runs, not etc/default-counters.csv); DCGM field

@@ -156,7 +156,7 @@ METRICS_SOURCE_ANNOTATION = "ai-infra.io/metrics-source"
 
 
 def scaled_object(f: FleetSpec, prometheus_url: pulumi.Input[str], *, external: bool = False) -> dict[str, Any]:
-    """KEDA ScaledObject on queue depth (vLLM's requests waiting, summed over the fleet)."""
+    """KEDA ScaledObject on queue depth (the engine's ``metrics.queue``, summed over the fleet)."""
     s = f.spec
     query = f'sum({f.engine.queue_metric}{{namespace="{f.namespace}",model_name="{f.name}"}})'
     return {

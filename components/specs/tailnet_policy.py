@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.core.engines import VLLM
 from components.core.settings.tailscale import (
     GPU_NODE_TAG,
     MODEL_TAG,
@@ -62,7 +63,7 @@ class TailnetPolicyInput:
     """Empty: no Tailscale SSH."""
     ssh_check: bool = False
     """``check`` (re-authenticate) instead of ``accept``: prod."""
-    model_ports: Sequence[int] = field(default_factory=lambda: [8000])
+    model_ports: Sequence[int] = field(default_factory=lambda: [VLLM.port])
     """The fleets' API container ports (never reachable from the tailnet directly)."""
     operator_tags: Sequence[str] = (OPERATOR_TAG,)
     proxy_tags: Sequence[str] = (PROXY_TAG,)

@@ -91,8 +91,9 @@ MODEL_SERVER_COMPONENT = "model-server"
 WEIGHT_STAGER_COMPONENT = "weight-stager"
 """A fleet's weight-staging Job: runs the server image, serves nothing."""
 """``app.kubernetes.io/component`` of every model-runner pod (rules 29, 37, 73)."""
-MODEL_IMAGES = ("vllm", "ollama")
-"""Image name parts that mark a model server even without the component label."""
+MODEL_IMAGES = ("vllm", "ollama", "sglang")
+"""Image name parts that mark a model server even without the component label: one per engine in
+``components/core/engines`` (tests/policies/test_engine_data.py holds the two together)."""
 RECOMMENDED_LABELS = ("app.kubernetes.io/name", COMPONENT_LABEL, "app.kubernetes.io/part-of")
 DATA_LABEL = "ai-infra.io/data"
 MODEL_WEIGHTS = "model-weights"

@@ -158,7 +158,7 @@ STAGED_REVISION = re.compile(r'"revision":\s*"([^"]*)"')
 
 
 def _server_revision(args: list[Any]) -> str | None:
-    """The value of ``--revision`` (``--revision X`` or ``--revision=X``) in a vLLM command line."""
+    """The value of ``--revision`` (``--revision X`` or ``--revision=X``) in a server command line."""
     for i, arg in enumerate(args):
         text = str(arg)
         if text == "--revision" and i + 1 < len(args):
@@ -168,6 +168,15 @@ def _server_revision(args: list[Any]) -> str | None:
     return None
 
 
+HUB_SERVERS = (("vllm", "serve"), ("-m", "sglang.launch_server"))
+"""Command-line starts of the engines that load a Hub checkpoint by revision (vLLM, SGLang)."""
+
+
+def _serves_hub_model(line: list[str]) -> bool:
+    head = line[:3]
+    return any(a in head and b in head for a, b in HUB_SERVERS)
+
+
 def _model_revision_pinned(subject: Subject, report: Report) -> None:
     for kind, container in containers(subject.pod):
         where = f"{subject.pod_path}.{kind}"
@@ -175,10 +184,10 @@ def _model_revision_pinned(subject: Subject, report: Report) -> None:
             line = [str(a) for a in [*(container.get("command") or []), *(container.get("args") or [])]]
         except UnknownValueError:
             continue  # computed at preview: judged on update
-        if "vllm" in line[:2] and "serve" in line[:3]:
+        if _serves_hub_model(line):
             revision = _server_revision(line)
             if revision is None or not HF_COMMIT.fullmatch(revision):
-                report(f"{where}: vLLM must serve --revision <40-hex commit SHA> (a branch can move upstream).")
+                report(f"{where}: the server must serve --revision <40-hex commit SHA> (a branch can move upstream).")
         for text in line:
             if "snapshot_download" in text:
                 staged = STAGED_REVISION.findall(text)

@@ -53,6 +53,7 @@ DEFAULT_REGISTRIES = [
     "ghcr.io/",
     "docker.io/vllm/",
     "docker.io/ollama/",
+    "docker.io/lmsysorg/",
 ]
 """Trusted prefixes outside the own ECR (dev's defaults; ``policies/prod.json`` narrows them)."""
 BASE_REGISTRIES = [*DEFAULT_REGISTRIES, "docker.io/nvidia/"]

@@ -94,7 +94,7 @@ POLICIES: list[RulePolicy] = [
     policy(
         "model-runner-has-servicemonitor",
         rule="73",
-        description="Every vLLM model server must be scraped by Prometheus.",
+        description="Every model server with Prometheus metrics (vLLM, SGLang) must be scraped by Prometheus.",
         remediation="Turn on monitoring so fleets emit ServiceMonitors.",
         level=A,
         severity="low",

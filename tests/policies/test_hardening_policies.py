@@ -173,7 +173,11 @@ def test_model_weights_are_served_and_staged_at_a_commit() -> None:
     assert violations(policy, deployment, _server(["--revision", sha], staged % sha)) == []
     assert violations(policy, deployment, _server([f"--revision={sha}"], staged % sha)) == []
     both = violations(policy, deployment, _server([], staged % "main"))
-    assert len(both) == 2 and "initContainers[0]" in both[0] and "containers[0]: vLLM" in both[1]
+    assert (
+        len(both) == 2
+        and "initContainers[0]" in both[0]
+        and "containers[0]: the server must serve --revision" in both[1]
+    )
     assert sha not in " ".join(both) and "main" not in " ".join(both)  # messages never quote values
     (short,) = violations(policy, deployment, _server(["--revision", sha[:12]], staged % sha))
     assert "40-hex" in short
@@ -225,3 +229,18 @@ def test_every_namespace_we_create_has_a_default_deny_policy() -> None:
     # An allow alone is not a default deny; a namespace with no policy at all is reported too.
     (message,) = stack_violations(policy, [keda, gpu, (NETWORK_POLICY, deny), (NETWORK_POLICY, allow)])
     assert "default-deny" in message and "gpu-system" not in message  # messages never quote values
+
+
+def test_an_sglang_server_is_held_to_a_commit_too() -> None:
+    from tests.conftest import violations
+
+    policy = policy_by_name(hardening.POLICIES, "model-revision-pinned")
+    deployment = "kubernetes:apps/v1:Deployment"
+    sha = "1ed0a6145da0ce550c628e8e8b678f51e695995d"
+    serve = {"name": "server", "command": ["python3", "-m", "sglang.launch_server"], "args": ["--model-path", "org/m"]}
+    pinned = {**serve, "args": [*serve["args"], "--revision", sha]}
+    props = {"spec": {"template": {"spec": {"containers": [pinned]}}}}
+    assert violations(policy, deployment, props) == []
+    props = {"spec": {"template": {"spec": {"containers": [serve]}}}}
+    (found,) = violations(policy, deployment, props)
+    assert "containers[0]: the server must serve --revision" in found

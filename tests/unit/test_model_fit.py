@@ -169,7 +169,7 @@ def test_a_gated_model_without_a_token_is_an_error_naming_the_key() -> None:
 
 def test_gated_is_an_option_of_the_engines_that_download_from_the_hub() -> None:
     problems = _problems("dev", models={"qwen-small": {"gated": True}})
-    assert "is an option of vllm only" in problems["ai-infra:models.qwen-small.gated"]
+    assert "is an option of sglang, vllm only" in problems["ai-infra:models.qwen-small.gated"]
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -25,10 +25,13 @@ def test_image_names_are_the_folders_of_images() -> None:
     assert list(IMAGE_NAMES) == folders
 
 
-def test_every_engine_builds_from_an_image_folder() -> None:
+def test_every_buildable_engine_builds_from_an_image_folder() -> None:
     from components.core.engines import ENGINES
 
-    for engine in ENGINES.values():
+    buildable = [e for e in ENGINES.values() if e.image is not None]
+    assert {e.name for e in buildable} == {"vllm", "ollama"}  # SGLang runs its published image
+    for engine in buildable:
+        assert engine.image in IMAGE_NAMES
         assert Path(ROOT / "images" / engine.image / "Dockerfile").is_file(), engine.name
 
 

@@ -254,13 +254,13 @@ def _model(**spec: Any) -> dict[str, Any]:
 
 def test_model_spec_cross_field_rules() -> None:
     assert "unknown" not in str(_problems(_model(engine="tgi")))  # message lists the allowed engines
-    assert "must be one of 'vllm', 'ollama'" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
+    assert "must be one of: ollama, sglang, vllm" in _problems(_model(engine="tgi"))["ai-infra:models.m.engine"]
     assert "at least 1" in _problems(_model(gpusPerReplica=0))["ai-infra:models.m.gpusPerReplica"]
     assert "fit one node" in _problems(_model(gpusPerReplica=2))["ai-infra:models.m.gpusPerReplica"]
     assert "node pool" in _problems(_model(pool="nope"))["ai-infra:models.m.pool"]
     ollama = {"engine": "ollama", "model": "qwen2.5:0.5b", "revision": "abc", "extraArgs": ["--x"]}
     for key in ("revision", "extraArgs"):
-        assert "option of vllm only" in _problems(_model(**ollama))[f"ai-infra:models.m.{key}"]
+        assert "option of sglang, vllm only" in _problems(_model(**ollama))[f"ai-infra:models.m.{key}"]
     assert "model tag" in _problems(_model(**ollama))["ai-infra:models.m.revision"]
     too_wide = {"engine": "ollama", "model": "qwen2.5:0.5b", "gpusPerReplica": 4}
     assert "fit one node" in _problems(_model(**too_wide))["ai-infra:models.m.gpusPerReplica"]
@@ -473,8 +473,10 @@ def test_credentials_inside_values_are_refused_by_key_path() -> None:
 
 
 def test_ttft_slo_must_be_a_vllm_bucket_boundary() -> None:
-    """Between two boundaries, interpolation (not latency) decides pages: boundaries only, named."""
-    problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, {"monitoring": {"ttftP95Seconds": 2}}))
+    """Between two boundaries, interpolation (not latency) decides pages: boundaries only, named.
+    With monitoring on, the boundaries of the fleets' engines (dev's alerting fleet is vLLM)."""
+    on = {"monitoring": {"enabled": True, "ttftP95Seconds": 2}}
+    problems = _problems(deep_merge({"environment": "dev", **DEV_CIDRS}, on))
     message = problems["ai-infra:monitoring.ttftP95Seconds"]
     assert "bucket boundary" in message and "2.5" in message and "1, 2.5" in message
     assert settings_for("dev", monitoring={"ttftP95Seconds": 2.5})

@@ -74,7 +74,7 @@ def fit_warnings(s: StackSettings) -> list[Problem]:
 
 def _unknown(spec: ModelSpec) -> str:
     needed = "parametersB, dtype, weightsGb" + (
-        ", layers, kvHeads, headDim, maxContext" if "maxModelLen" in spec.engine_record.options else ""
+        ", layers, kvHeads, headDim, maxContext" if spec.engine_record.capabilities.kv_fit else ""
     )
     return (
         f"{spec.model} is not in the model catalogue (components/core/model_catalogue.py), so the plan "
@@ -141,7 +141,11 @@ def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Pro
     gpu, memory = gpu_of(pool)
     tp = spec.gpus_per_replica
     weights = weights_gib(spec, facts)
-    vllm = "maxModelLen" in spec.engine_record.options
+    # Engines that pre-allocate (vLLM, SGLang) fill a fraction of each GPU with weights and KV
+    # cache; SGLang's --mem-fraction-static excludes activations, so the same reserve is taken
+    # off for both (conservative for SGLang).
+    vllm = spec.engine_record.capabilities.kv_fit
+    label = spec.engine_record.label
     # What the engine may fill of each GPU, less its activation reserve.
     usable = memory * (spec.gpu_memory_utilization if vllm else 1.0) - ACTIVATION_RESERVE_GIB
     found: list[Problem] = []
@@ -156,7 +160,7 @@ def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Pro
             (
                 "maxModelLen",
                 f"{spec.max_model_len} is above {spec.model}'s maximum context of {facts.max_context} tokens "
-                f"(max_position_embeddings in its config.json): vLLM refuses to start; set maxModelLen to "
+                f"(max_position_embeddings in its config.json): {label} refuses to start; set maxModelLen to "
                 f"{facts.max_context} or less",
             )
         )
@@ -176,7 +180,7 @@ def _fit(spec: ModelSpec, facts: ModelFacts, pool: NodePoolSettings) -> list[Pro
     lead = (
         f"{spec.max_model_len} tokens"
         if spec.max_model_len is not None
-        else f"is unset, so vLLM serves the full {context}-token context"
+        else f"is unset, so {label} serves the full {context}-token context"
     )
     advice = f"set maxModelLen to {fits} or less" if fits >= MIN_CONTEXT else f"not even {MIN_CONTEXT} tokens fit"
     return [
@@ -203,7 +207,7 @@ def _weights_message(
     kind, memory = gpu
     least = 2 ** math.ceil(math.log2(max(1.0, weights / usable)))
     share = (
-        f"vLLM may fill {usable:.1f} GiB of each ({memory} GiB x gpuMemoryUtilization "
+        f"{spec.engine_record.label} may fill {usable:.1f} GiB of each ({memory} GiB x gpuMemoryUtilization "
         f"{spec.gpu_memory_utilization:g}, less ~{ACTIVATION_RESERVE_GIB:g} GiB for activations)"
         if vllm
         else f"each holds {usable:.1f} GiB for them (less ~{ACTIVATION_RESERVE_GIB:g} GiB for Ollama's compute "

@@ -8,9 +8,9 @@ here too (tags now, ``@sha256:`` digests once the registry builds them).
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 
 from components.core.engines import ENGINES, Engine
 from components.core.model_catalogue import MODELS, ModelFacts
@@ -69,9 +69,10 @@ VLLM_FACTS = ("layers", "kvHeads", "headDim", "maxContext")
 
 
 class ModelSpec(Settings):
-    """One model fleet: the single spec every engine (vLLM, Ollama) is rendered from."""
+    """One model fleet: the single spec every engine (``ENGINES``) is rendered from."""
 
-    engine: Literal["vllm", "ollama"]
+    engine: str
+    """A name in ``ENGINES`` (checked below, so a new engine module is all it takes)."""
     model: str = Field(min_length=1)
     revision: str | None = None
     namespace: K8sName = "models"
@@ -95,7 +96,8 @@ class ModelSpec(Settings):
     cpu: Quantity = "4"
     memory: Quantity = "32Gi"
     shm_size: Quantity = "20Gi"
-    """/dev/shm for tensor-parallel NCCL traffic (only mounted when gpusPerReplica > 1)."""
+    """/dev/shm for tensor-parallel NCCL traffic (mounted when gpusPerReplica > 1 on an engine with
+    tensor parallelism)."""
     startup_budget_seconds: int = Field(600, ge=60, le=7200)
     """How long weights may take to load before the startup probe gives up."""
     client_namespaces: list[K8sName] = Field(default_factory=list)
@@ -104,6 +106,13 @@ class ModelSpec(Settings):
     """The model's size and shape when the catalogue lacks it (they replace its row when given)."""
     gated: bool | None = None
     """The Hub gates the weights (a token is needed); default: the catalogue's flag."""
+
+    @field_validator("engine")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        if value not in ENGINES:
+            raise ValueError(f"must be one of: {', '.join(sorted(ENGINES))}")
+        return value
 
     @property
     def model_facts(self) -> ModelFacts | None:
@@ -142,7 +151,7 @@ class ModelSpec(Settings):
                 problems.append((key, f"is an option of {', '.join(owners)} only; {engine.name} ignores it{hint}"))
         if self.gpus_per_replica < engine.min_gpus:
             problems.append(("gpusPerReplica", f"must be at least {engine.min_gpus} for {engine.name}"))
-        if self.facts is not None and "maxModelLen" in engine.options:
+        if self.facts is not None and engine.capabilities.kv_fit:
             given = self.facts.model_dump(by_alias=True)
             problems += [
                 (f"facts.{key}", f"is required for {engine.name} (its KV-cache check reads it)")
@@ -157,12 +166,19 @@ class ModelSpec(Settings):
 IMAGE_REF = r"^[^:@\s]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$"
 
 
-class ModelImages(Settings):
-    """One image reference per engine: pinned tags now, digests (``@sha256:``) once we build our own."""
-
-    vllm: str = Field("docker.io/vllm/vllm-openai:v0.11.0", pattern=IMAGE_REF)
-    ollama: str = Field("docker.io/ollama/ollama:0.12.6", pattern=IMAGE_REF)
+class ModelImagesBase(Settings):
+    """One image reference per engine (``modelImages.<engine>``): pinned tags by default, digests
+    (``@sha256:``) in prod. The fields are generated from ``ENGINES`` below."""
 
     def for_engine(self, engine: str) -> str:
         image: str = getattr(self, engine)
         return image
+
+
+_IMAGE_FIELDS: dict[str, Any] = {
+    name: (str, Field(e.default_image, pattern=IMAGE_REF)) for name, e in sorted(ENGINES.items())
+}
+if TYPE_CHECKING:
+    ModelImages = ModelImagesBase
+else:
+    ModelImages = create_model("ModelImages", __base__=ModelImagesBase, __module__=__name__, **_IMAGE_FIELDS)

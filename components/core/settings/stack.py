@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from components.core.chart_images import CHART_IMAGES, DIGEST, PLACEHOLDER_DIGEST
 from components.core.charts import ADDON_CHARTS
-from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
+from components.core.engines import ENGINES
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.prices import on_demand_price
 from components.core.quantities import cores, gib
@@ -25,6 +25,7 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
+from components.core.settings.engines import engine_problems
 from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
@@ -112,9 +113,9 @@ class MonitoringSettings(Settings):
     storage_size: Quantity = "50Gi"
     """Prometheus's persistent volume (on the default class: gp3 on EKS)."""
     alert_receivers: dict[K8sName, AlertReceiverSettings] = Field(default_factory=dict)
-    ttft_p95_seconds: float = 2.5
+    ttft_p95_seconds: float = Field(2.5, gt=0)
     """Time-to-first-token SLO: alert when a model's p95 stays above it. Only a bucket boundary of
-    ``vllm:time_to_first_token_seconds`` (``VLLM_TTFT_BUCKETS``): between two boundaries
+    each fleet's engine's TTFT histogram (``settings/engines.py``): between two boundaries
     histogram_quantile interpolates, and the interpolation, not latency, would decide pages."""
     runbook_base_url: str | None = Field(None, pattern=r"^https://[^\s#]+$")
     """Where the alerts' runbooks live (each alert's ``runbook_url`` is ``<url>#<alert name>``);
@@ -125,13 +126,6 @@ class MonitoringSettings(Settings):
     """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
     opencost: bool = True
     """OpenCost: cost allocation per namespace and pod from this Prometheus."""
-
-    @model_validator(mode="after")
-    def _slo_on_a_bucket(self) -> MonitoringSettings:
-        if self.ttft_p95_seconds not in VLLM_TTFT_BUCKETS:
-            allowed = ", ".join(f"{b:g}" for b in VLLM_TTFT_BUCKETS)
-            check([("ttftP95Seconds", f"must be a vLLM time-to-first-token bucket boundary, one of: {allowed}")])
-        return self
 
 
 AddonName = Literal[ADDON_CHARTS]  # type: ignore[valid-type]
@@ -399,7 +393,7 @@ class StackSettings(Settings):
         the ``modelApiKeys`` secret output). Dev keeps the choice (and the real-engine e2e,
         which has no ``random`` provider, creates none)."""
         spec = self.models[name]
-        return self.is_prod and spec.api_key_secret is None and spec.engine_record.api_key_env is not None
+        return self.is_prod and spec.api_key_secret is None and spec.engine_record.capabilities.api_key
 
     def chart_digests(self, chart: str) -> dict[str, str]:
         """The digests ``chart``'s images run by (empty: the chart's tags)."""
@@ -537,6 +531,7 @@ class StackSettings(Settings):
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         problems += fit_problems(self)
+        problems += engine_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
@@ -570,14 +565,10 @@ def _registry_problems(s: StackSettings) -> list[Problem]:
     if s.is_prod:
         for engine in sorted({m.engine for m in s.models.values()}):
             image = s.model_images.for_engine(engine)
+            folder = ENGINES[engine].image
             if not s.engine_image_built(engine) and "@sha256:" not in image:
-                problems.append(
-                    (
-                        f"modelImages.{engine}",
-                        f"must be pinned by digest in prod (name@sha256:...), or built here: registry.build: "
-                        f"[{ENGINES[engine].image}]",
-                    )
-                )
+                build = f", or built here: registry.build: [{folder}]" if folder else ""
+                problems.append((f"modelImages.{engine}", f"must be pinned by digest in prod (name@sha256:...){build}"))
     return problems
 
 

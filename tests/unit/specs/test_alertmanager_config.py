@@ -73,7 +73,11 @@ def test_a_slack_page_carries_each_alerts_description_and_runbook(tmp_path: Path
     """Issue 21 item 11: the annotations reach the receiver. amtool renders our Slack text as
     Alertmanager does, on one of our own alerts with a runbook base URL."""
     groups = alert_rule_groups(
-        ttft_p95_seconds=2.5, gpu_idle_hours=2, env="prod", runbook_base_url="https://runbooks.example.com/ai"
+        engines=("vllm",),
+        ttft_p95_seconds=2.5,
+        gpu_idle_hours=2,
+        env="prod",
+        runbook_base_url="https://runbooks.example.com/ai",
     )
     rule = groups[0]["rules"][0]
     data = {

@@ -28,7 +28,13 @@ from tests.conftest import ROOT
 
 PROMTOOL_DATA = ROOT / "tests" / "data" / "promtool"
 # The arguments the promtool unit tests were written for (their headers say the same).
-ALERT_ARGS: dict[str, Any] = {"ttft_p95_seconds": 2.5, "gpu_idle_hours": 2, "env": "prod", "batch_pending_minutes": 60}
+ALERT_ARGS: dict[str, Any] = {
+    "engines": ("vllm",),
+    "ttft_p95_seconds": 2.5,
+    "gpu_idle_hours": 2,
+    "env": "prod",
+    "batch_pending_minutes": 60,
+}
 PRICES = {"g5.xlarge": 1.006, "g6.xlarge": 0.805, "g6e.12xlarge": 10.493, "p4d.24xlarge": 21.958}
 SPOT_FACTOR = 0.6
 PROMTOOL_TESTS = {"alerts.test.yaml": "alerts", "recording.test.yaml": "recording"}
