@@ -200,7 +200,7 @@ def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine:
     done = engine.up()
     assert "mandatory" not in done.stdout.lower(), done.stdout[-4000:]
     outputs = json.loads(engine.pulumi("stack", "output", "--json", config=False).stdout)
-    assert set(outputs["models"]) == {"qwen-small", "qwen-instruct"}
+    assert set(outputs["models"]) == {"qwen-small", "qwen-instruct", "qwen-sglang"}
 
 
 def fleet_ready(c: Cluster, fleet: str, timeout: float = 120) -> list[dict[str, Any]]:
@@ -224,7 +224,7 @@ def fleet_ready(c: Cluster, fleet: str, timeout: float = 120) -> list[dict[str, 
 
 def test_fleets_and_jobs_are_placed_by_the_real_scheduler_on_their_pool(engine: Engine) -> None:
     c = engine.cluster
-    for fleet in ("qwen-small", "qwen-instruct"):
+    for fleet in ("qwen-small", "qwen-instruct", "qwen-sglang"):
         for p in fleet_ready(c, fleet):
             assert pool_of(c, p["spec"]["nodeName"]) == "gpu", p["metadata"]["name"]
     # `run: now` Jobs complete (kwok completes Job pods); pulumi up already waited for it.
@@ -399,6 +399,9 @@ def test_a_settings_change_updates_in_place(engine: Engine) -> None:
     ]
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 2)
     assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+    # qwen-sglang left the settings: its Deployment is deleted by the same update.
+    gone = c.get("deployments", "-n", "models", "-l", "app.kubernetes.io/instance=qwen-sglang")["items"]
+    assert not gone, [d["metadata"]["name"] for d in gone]
     c.wait_for(
         "the updated ollama-qwen-small rollout",
         lambda: c.get("deployment", "-n", "models", "ollama-qwen-small")["status"].get("updatedReplicas") == 1,
