@@ -25,6 +25,7 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
+from components.core.cold_start import budget_problems, budget_warnings
 from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
@@ -446,6 +447,7 @@ class StackSettings(Settings):
                         )
                     )
         found += fit_warnings(self)
+        found += budget_warnings(self)
         for ns in self.cache_namespaces:
             if not self.cache_filled(ns):
                 found.append(
@@ -537,6 +539,7 @@ class StackSettings(Settings):
         problems += _storage_problems(self)
         problems += capacity_problems(self)
         problems += fit_problems(self)
+        problems += budget_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
