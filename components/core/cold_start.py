@@ -121,20 +121,35 @@ SOCI_PARALLEL_PULL_SAVING = Figure(
 
 BASELINE_GBPS: dict[str, float] = {
     # aws/karpenter-provider-aws pkg/providers/instancetype/zz_generated.bandwidth.go @ v1.14.1 (baseline).
-    **{f"g4dn.{s}": g for s, g in {"xlarge": 5, "2xlarge": 10, "4xlarge": 20, "8xlarge": 50, "12xlarge": 50, "16xlarge": 50}.items()},
+    **{
+        f"g4dn.{s}": g
+        for s, g in {"xlarge": 5, "2xlarge": 10, "4xlarge": 20, "8xlarge": 50, "12xlarge": 50, "16xlarge": 50}.items()
+    },
     **{
         f"{fam}.{s}": g
         for fam in ("g5", "g6")
         for s, g in {
-            "xlarge": 2.5, "2xlarge": 5, "4xlarge": 10, "8xlarge": 25, "12xlarge": 40, "16xlarge": 25,
-            "24xlarge": 50, "48xlarge": 100,
+            "xlarge": 2.5,
+            "2xlarge": 5,
+            "4xlarge": 10,
+            "8xlarge": 25,
+            "12xlarge": 40,
+            "16xlarge": 25,
+            "24xlarge": 50,
+            "48xlarge": 100,
         }.items()
     },
     **{
         f"g6e.{s}": g
         for s, g in {
-            "xlarge": 2.5, "2xlarge": 5, "4xlarge": 20, "8xlarge": 25, "12xlarge": 100, "16xlarge": 35,
-            "24xlarge": 200, "48xlarge": 400,
+            "xlarge": 2.5,
+            "2xlarge": 5,
+            "4xlarge": 20,
+            "8xlarge": 25,
+            "12xlarge": 100,
+            "16xlarge": 35,
+            "24xlarge": 200,
+            "48xlarge": 400,
         }.items()
     },
     "p4d.24xlarge": 400,
@@ -169,7 +184,9 @@ EFS_BURSTING_PER_CLIENT = Figure(
     "2026-12-07",
     "UNVERIFIED",
 )
-NFS_READ = Figure(500, "MB/s", "UNVERIFIED: an existing NFS server over 10 GbE; measure with fio", "2026-12-07", "UNVERIFIED")
+NFS_READ = Figure(
+    500, "MB/s", "UNVERIFIED: an existing NFS server over 10 GbE; measure with fio", "2026-12-07", "UNVERIFIED"
+)
 NVME_RAID0_READ = Figure(
     2000,
     "MB/s",
@@ -178,7 +195,11 @@ NVME_RAID0_READ = Figure(
     "UNVERIFIED",
 )
 EMPTYDIR_READ = Figure(
-    250, "MB/s", "UNVERIFIED: a gp3 root volume at its default 125-250 MB/s; measure with fio", "2026-12-07", "UNVERIFIED"
+    250,
+    "MB/s",
+    "UNVERIFIED: a gp3 root volume at its default 125-250 MB/s; measure with fio",
+    "2026-12-07",
+    "UNVERIFIED",
 )
 HUB_DOWNLOAD = Figure(
     200,
@@ -200,7 +221,9 @@ ENGINE_BASE: dict[str, Figure] = {
         "2025-06-30",
         "low",
     ),
-    "ollama": Figure(5, "s", "UNVERIFIED: llama.cpp runner start; measure from the server log", "2026-12-07", "UNVERIFIED"),
+    "ollama": Figure(
+        5, "s", "UNVERIFIED: llama.cpp runner start; measure from the server log", "2026-12-07", "UNVERIFIED"
+    ),
 }
 TORCH_COMPILE_COLD: dict[str, Figure] = {
     "vllm": Figure(

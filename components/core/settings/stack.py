@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from components.core.chart_images import CHART_IMAGES, DIGEST, PLACEHOLDER_DIGEST
 from components.core.charts import ADDON_CHARTS
+from components.core.cold_start import budget_problems, budget_warnings
 from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.prices import on_demand_price
@@ -25,7 +26,6 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
-from components.core.cold_start import budget_problems, budget_warnings
 from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings

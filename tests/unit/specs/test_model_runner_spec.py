@@ -226,8 +226,8 @@ def test_a_staging_job_in_a_batch_namespace_names_its_queue() -> None:
 def test_scale_down_drains_before_sigterm_within_the_grace_period() -> None:
     # issue 26 item 3: preStop sleeps drainSeconds; the grace period outlasts the sleep and the exit.
     f = fleet(drainSeconds=120)
-    hook = _container(f).lifecycle.pre_stop.sleep  # type: ignore[union-attr]
+    hook = _container(f).lifecycle.pre_stop.sleep
     assert hook.seconds == 120
-    assert spec.pod_template(f, "sa").spec.termination_grace_period_seconds == 120 + spec.ENGINE_EXIT_SECONDS  # type: ignore[union-attr]
+    assert spec.pod_template(f, "sa").spec.termination_grace_period_seconds == 120 + spec.ENGINE_EXIT_SECONDS
     assert _container(fleet(drainSeconds=0)).lifecycle is None
-    assert spec.pod_template(fleet(drainSeconds=0), "sa").spec.termination_grace_period_seconds == 30  # type: ignore[union-attr]
+    assert spec.pod_template(fleet(drainSeconds=0), "sa").spec.termination_grace_period_seconds == 30
