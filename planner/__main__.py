@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from components.core.cold_start import startup_report
 from components.core.settings import StackSettings, decode_config, effective_settings, parse_settings
 from planner.diff import diff_plans, diff_text
 from planner.engine import run_program
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         (scratch / "settings.json").write_text(
             json.dumps(effective_settings(settings), indent=2, sort_keys=True) + "\n"
         )
+        (scratch / "startup.json").write_text(json.dumps(startup_report(settings), indent=2, sort_keys=True) + "\n")
         violations: list[Violation] = []
         unknown_at_preview: list[Violation] = []
         if not args.no_policies:

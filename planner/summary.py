@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from components.core.charts import ALL_CHARTS
+from components.core.cold_start import summary_lines as cold_start_lines
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
 from planner.diff import PlanChanges, change_lines
@@ -214,6 +215,7 @@ def summarize(
         lines += exposure_lines(settings, run.outputs)
         lines += preinstalled_lines(settings)
         lines += storage_lines(settings)
+        lines += cold_start_lines(settings)
         for key, change in settings.clamps:
             lines.append(f"Changed from the settings: ai-infra:{key} {change}")
     for warning in [*(config_warnings or []), *run.warnings]:

@@ -329,6 +329,15 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
         startup_probe=checks.startup,
         readiness_probe=checks.readiness,
         liveness_probe=checks.liveness,
+        # Graceful drain (issue 26): the pod leaves the Service's endpoints when deletion starts, but
+        # vLLM v0.11.0 cancels its HTTP server on SIGTERM without waiting for requests
+        # (vllm/entrypoints/launcher.py serve_http, signal_handler; no shutdown timeout at that pin).
+        # Sleeping before SIGTERM lets in-flight requests finish and the endpoint change propagate.
+        lifecycle=k8s.core.v1.LifecycleArgs(
+            pre_stop=k8s.core.v1.LifecycleHandlerArgs(sleep=k8s.core.v1.SleepActionArgs(seconds=s.drain_seconds))
+        )
+        if s.drain_seconds
+        else None,
     )
 
 
@@ -427,6 +436,16 @@ def hf_token_volume(secret_name: str) -> k8s.core.v1.VolumeArgs:
     )
 
 
+ENGINE_EXIT_SECONDS = 30
+"""After SIGTERM, time for the engine to free its GPUs and exit (vLLM's engine-core processes,
+Ollama's runner): an estimate, UNVERIFIED; the kubelet sends SIGKILL after the grace period."""
+
+
+def termination_grace_seconds(f: FleetSpec) -> int:
+    """Longer than the preStop drain and the engine's exit together (the grace period counts both)."""
+    return f.spec.drain_seconds + ENGINE_EXIT_SECONDS
+
+
 def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateSpecArgs:
     tolerations = (
         [k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")] if f.uses_gpu else None
@@ -447,7 +466,7 @@ def pod_template(f: FleetSpec, service_account: str) -> k8s.core.v1.PodTemplateS
             volumes=volumes(f),
             tolerations=tolerations,
             node_selector=node_selector,
-            termination_grace_period_seconds=60,
+            termination_grace_period_seconds=termination_grace_seconds(f),
             topology_spread_constraints=[
                 k8s.core.v1.TopologySpreadConstraintArgs(
                     max_skew=1,

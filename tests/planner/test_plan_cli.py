@@ -383,3 +383,14 @@ def test_the_plan_matches_its_snapshot(plans: dict[str, Path], stack: str) -> No
         f"the {stack} plan differs from tests/snapshots/{stack} (run `make snapshot` and review the diff): "
         f"added {added[:5]}, removed {removed[:5]}, changed {changed[:5]}"
     )
+
+
+def test_the_plan_writes_each_fleets_cold_start_with_its_sources(plans: dict[str, Path]) -> None:
+    # issue 26: startup.json beside cost.json; the summary prints the total and the slowest phase.
+    report = json.loads((plans["prod"] / "startup.json").read_text())
+    coder = report["fleets"]["coder-32b"]
+    assert coder["slowestPhase"] == "imagePull" and coder["totalSeconds"] > coder["probedSeconds"] > 0
+    assert "Cold start coder-32b: ~" in (plans["prod"] / "summary.txt").read_text()
+    # An existing cluster's machines are there already: no node boot.
+    local = json.loads((plans["local"] / "startup.json").read_text())
+    assert local["fleets"] and all("nodeBoot" not in f["phases"] for f in local["fleets"].values())

@@ -100,6 +100,9 @@ class ModelSpec(Settings):
     tensor parallelism)."""
     startup_budget_seconds: int = Field(600, ge=60, le=7200)
     """How long weights may take to load before the startup probe gives up."""
+    drain_seconds: int = Field(30, ge=0, le=3600)
+    """preStop sleep on scale-down: how long in-flight requests may run after the pod leaves the
+    Service before the engine gets SIGTERM (0: none); the grace period is this plus 30 s."""
     client_namespaces: list[K8sName] = Field(default_factory=list)
     """Namespaces (besides its own) whose pods may call the model."""
     facts: ModelFactsSettings | None = None

@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 
 from components.core.chart_images import CHART_IMAGES, DIGEST, PLACEHOLDER_DIGEST
 from components.core.charts import ADDON_CHARTS
+from components.core.cold_start import budget_problems, budget_warnings
 from components.core.engines import ENGINES
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.prices import on_demand_price
@@ -440,6 +441,7 @@ class StackSettings(Settings):
                         )
                     )
         found += fit_warnings(self)
+        found += budget_warnings(self)
         for ns in self.cache_namespaces:
             if not self.cache_filled(ns):
                 found.append(
@@ -532,6 +534,7 @@ class StackSettings(Settings):
         problems += capacity_problems(self)
         problems += fit_problems(self)
         problems += engine_problems(self)
+        problems += budget_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)

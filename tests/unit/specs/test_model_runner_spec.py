@@ -105,7 +105,8 @@ def test_ollama_pulls_in_an_init_container_not_post_start() -> None:
     f = fleet("qwen-small")
     stage = spec.stage_container(f)
     assert "ollama pull qwen2.5:0.5b" in stage.command[-1]
-    assert _container(f).lifecycle is None
+    lifecycle = _container(f).lifecycle
+    assert lifecycle is None or lifecycle.post_start is None  # only the drain's preStop
     assert {e.name: e.value for e in _container(f).env}["OLLAMA_MODELS"] == "/models/ollama"
 
 
@@ -220,3 +221,13 @@ def test_a_staging_job_in_a_batch_namespace_names_its_queue() -> None:
     assert "kueue.x-k8s.io/queue-name" not in (spec.stage_job_args(f).metadata.labels or {})
     queued = spec.stage_job_args(replace(f, stage_queue="train")).metadata.labels
     assert queued["kueue.x-k8s.io/queue-name"] == "train"
+
+
+def test_scale_down_drains_before_sigterm_within_the_grace_period() -> None:
+    # issue 26 item 3: preStop sleeps drainSeconds; the grace period outlasts the sleep and the exit.
+    f = fleet(drainSeconds=120)
+    hook = _container(f).lifecycle.pre_stop.sleep
+    assert hook.seconds == 120
+    assert spec.pod_template(f, "sa").spec.termination_grace_period_seconds == 120 + spec.ENGINE_EXIT_SECONDS
+    assert _container(fleet(drainSeconds=0)).lifecycle is None
+    assert spec.pod_template(fleet(drainSeconds=0), "sa").spec.termination_grace_period_seconds == 30

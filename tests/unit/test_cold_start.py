@@ -1,0 +1,111 @@
+"""Cold start at plan time (issue 26 items 1-2): phases against hand-computed numbers, the budget
+check and the scale-from-zero warning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.core import cold_start as cs
+from components.core.gpu_instances import GPU_INSTANCES
+from components.core.model_catalogue import MODELS
+from components.core.settings import SettingsError
+from tests.conftest import settings_for
+
+QWEN_7B = MODELS["Qwen/Qwen2.5-7B-Instruct"]  # 15.2 GB
+CODER_32B = MODELS["Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"]  # 19.3 GB
+MON = {"enabled": True}
+
+
+def test_weight_load_for_two_models_on_two_caches_by_hand() -> None:
+    efs = cs.cache_read("shared", "efs", "elastic")  # 1500 MiB/s = 1,572,864,000 B/s
+    nvme = cs.cache_read("local-nvme", "efs", "elastic")  # 2000 MB/s
+    assert cs.weight_load(QWEN_7B, efs).seconds == pytest.approx(15.2e9 / 1_572_864_000)  # 9.66 s
+    assert cs.weight_load(CODER_32B, efs).seconds == pytest.approx(12.27, abs=0.01)
+    assert cs.weight_load(QWEN_7B, nvme).seconds == pytest.approx(7.6)
+    assert cs.weight_load(CODER_32B, nvme).seconds == pytest.approx(9.65)
+    # A per-pod cache downloads first (200 MB/s); the shared one was staged by the Job.
+    assert cs.weight_download(QWEN_7B, "shared") is None
+    download = cs.weight_download(CODER_32B, "local-nvme")
+    assert download is not None and download.seconds == pytest.approx(96.5)
+
+
+def test_image_pull_engine_init_and_node_boot_by_hand() -> None:
+    g6 = GPU_INSTANCES["g6.xlarge"]  # 2.5 Gbps = 312.5 MB/s, below the 5 Gbps internet cap
+    pull = cs.image_pull("vllm", g6, in_region=False)
+    assert pull is not None
+    # max(12.64 GB / 312.5 MB/s = 40.4 s, 12.64 GB / 62 MB/s = 203.9 s): unpack bound.
+    assert pull.seconds == pytest.approx(12.64e9 / 62e6)
+    soci = cs.image_pull("vllm", g6, in_region=False, soci=True)
+    assert soci is not None and soci.seconds == pytest.approx(12.64e9 / 62e6 * 0.86)
+    assert cs.image_pull("sglang", g6, in_region=False) is None  # no figure: no phase
+    assert cs.engine_init("vllm", []).seconds == 10 + 85 + 17
+    assert cs.engine_init("vllm", [], compile_cache=True).seconds == 10 + 7.5 + 17
+    assert cs.engine_init("vllm", ["--enforce-eager"]).seconds == 10
+    assert cs.engine_init("ollama", []).seconds == 5
+    assert cs.node_boot("AL2023_x86_64_NVIDIA").seconds == 150
+
+
+def _vllm(**extra: Any) -> dict[str, Any]:
+    fleet = {
+        "engine": "vllm",
+        "model": "Qwen/Qwen2.5-7B-Instruct",
+        "pool": "gpu",
+        "maxModelLen": 4096,
+        "cpu": "2",
+        "memory": "12Gi",
+        **extra,
+    }
+    return {"models": {"qwen-small": None, "qwen-instruct": fleet}}
+
+
+def test_a_fleet_estimate_and_changing_the_cache_changes_it() -> None:
+    shared = cs.estimates(settings_for("dev", **_vllm()))["qwen-instruct"]
+    # Dev's pool may stand at zero: node boot 150 + pull 203.9 + EFS 9.66 + vLLM 112.
+    assert [p.name for p in shared.phases] == ["nodeBoot", "imagePull", "weightLoad", "engineInit"]
+    assert shared.total == pytest.approx(150 + 12.64e9 / 62e6 + 15.2e9 / 1_572_864_000 + 112)
+    assert shared.slowest.name == "imagePull"
+    assert shared.probed == pytest.approx(15.2e9 / 1_572_864_000 + 112)
+    assert shared.fast_paths["compileCacheOnSharedCache"] == pytest.approx(shared.total - 85 + 7.5)
+    ephemeral = cs.estimates(settings_for("dev", **_vllm(cache="ephemeral")))["qwen-instruct"]
+    # Download 76 s (200 MB/s) and an emptyDir read of 60.8 s (250 MB/s) replace the EFS read.
+    assert ephemeral.total == pytest.approx(shared.total - 15.2e9 / 1_572_864_000 + 76 + 60.8)
+    assert "compileCacheOnSharedCache" not in ephemeral.fast_paths
+
+
+def test_a_budget_below_the_estimate_is_an_error_naming_both_numbers_and_the_key() -> None:
+    # Probed: 9.66 + 112 = 122 s; the error floor at -50 % is 61 s.
+    with pytest.raises(SettingsError) as info:
+        settings_for("dev", **_vllm(startupBudgetSeconds=60))
+    message = dict(info.value.problems)["ai-infra:models.qwen-instruct.startupBudgetSeconds"]
+    assert "60 s is shorter than" in message and "122 s" in message
+    # Within the margin: valid, with a warning.
+    warned = dict(settings_for("dev", **_vllm(startupBudgetSeconds=100)).warnings)
+    assert "within the error margin" in warned["models.qwen-instruct.startupBudgetSeconds"]
+    assert "models.qwen-instruct.startupBudgetSeconds" not in dict(settings_for("dev", **_vllm()).warnings)
+
+
+def test_scale_from_zero_longer_than_the_client_timeout_is_a_warning_with_the_fix() -> None:
+    # Ephemeral: 150 + 203.9 + 76 + 60.8 + 112 = 602.7 s > 600 s.
+    slow = settings_for("dev", **_vllm(cache="ephemeral", replicas={"min": 0, "max": 1}), monitoring=MON)
+    message = dict(slow.warnings)["models.qwen-instruct.replicas.min"]
+    assert "603 s" in message and "600 s" in message and "set replicas.min: 1" in message
+    fast = settings_for("dev", **_vllm(replicas={"min": 0, "max": 1}), monitoring=MON)  # shared EFS: ~476 s
+    assert "models.qwen-instruct.replicas.min" not in dict(fast.warnings)
+
+
+def test_the_presets_budgets_cover_their_estimates() -> None:
+    for env in ("dev", "prod"):
+        s = settings_for(env)
+        for name, e in cs.estimates(s).items():
+            assert s.models[name].startup_budget_seconds >= e.probed, (env, name)
+
+
+def test_startup_json_lists_every_phase_with_its_sources() -> None:
+    report = cs.startup_report(settings_for("prod"))
+    coder = report["fleets"]["coder-32b"]
+    assert set(coder["phases"]) == {"nodeBoot", "imagePull", "weightLoad", "engineInit"}
+    for phase in coder["phases"].values():
+        assert all(f["source"] and f["confidence"] for f in phase["figures"].values())
+    assert report["errorMargin"] == cs.ERROR_MARGIN
