@@ -421,6 +421,7 @@ def observability_layer(
             opencost=m.opencost,
             depends_on=[namespace],
             preinstalled=s.preinstalled,
+            chart_digests=s.all_chart_digests,
         ),
         opts=c.k8s_opts,
     )
@@ -512,6 +513,7 @@ def platform_services_layer(
             runtime_class=NVIDIA_RUNTIME_CLASS if s.nvidia_runtime_class else None,
             dcgm_service_monitor=monitoring is not None and s.monitoring.dcgm,
             preinstalled=s.preinstalled,
+            chart_digests=s.all_chart_digests,
         ),
         opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=after_monitoring),
     )
@@ -554,6 +556,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
                 host_dir=storage.nvme.host_dir,
                 labels=labels,
                 preinstalled=s.preinstalled,
+                chart_digests=s.all_chart_digests,
             ),
             opts=c.k8s_opts,
         )
@@ -586,6 +589,7 @@ def storage_layer(s: StackSettings, c: ClusterLayer, ns: Namespaces) -> SharedSt
             driver_namespace=ns.system["storage-system"].namespace_name if s.needs_storage_system else None,
             nfs_controller_replicas=2 if s.is_prod else 1,
             preinstalled=s.preinstalled,
+            chart_digests=s.all_chart_digests,
         ),
         opts=pulumi.ResourceOptions(providers=c.all_providers),
     )
@@ -615,6 +619,7 @@ def workloads_layer(
                 service_monitor=monitoring is not None,
                 watch_namespaces=s.keda_namespaces,
                 preinstalled=s.preinstalled,
+                chart_digests=s.all_chart_digests,
             ),
             opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
         )
@@ -631,6 +636,7 @@ def workloads_layer(
                 replicas=2 if s.is_prod else 1,
                 service_monitor=monitoring is not None,
                 preinstalled=s.preinstalled,
+                chart_digests=s.all_chart_digests,
             ),
             opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
         )

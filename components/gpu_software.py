@@ -8,7 +8,8 @@ and container toolkit are pre-installed, so the operator runs with both disabled
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -35,6 +36,8 @@ class GpuSoftwareArgs:
     """gpu-operator: run its DCGM exporter with a ServiceMonitor (the monitoring stack exists)."""
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
 
 
 class GpuSoftware(pulumi.ComponentResource):
@@ -60,6 +63,7 @@ class GpuSoftware(pulumi.ComponentResource):
             namespace=args.namespace,
             values=values,
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(chart.name),
         )
         self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"release_name": self.release_name})

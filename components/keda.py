@@ -9,7 +9,8 @@ its own. Without a reachable Prometheus the ScaledObject falls back to min repli
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -30,6 +31,8 @@ class KedaArgs:
     """The namespaces with ScaledObjects: KEDA watches (and may read) only these."""
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
 
 
 class Keda(pulumi.ComponentResource):
@@ -46,6 +49,7 @@ class Keda(pulumi.ComponentResource):
             namespace=args.namespace,
             values=keda_values(service_monitor=args.service_monitor, watch_namespaces=args.watch_namespaces),
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(KEDA.name),
         )
         self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"release_name": self.release_name})

@@ -14,7 +14,8 @@ self-sign (kind, kubeadm without ``serverTLSBootstrap``) need that fixed, not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 
@@ -35,6 +36,8 @@ class MetricsServerArgs:
     """Ship the chart's ServiceMonitor (the monitoring stack, and so its CRD, exists)."""
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
 
 
 class MetricsServer(pulumi.ComponentResource):
@@ -53,6 +56,7 @@ class MetricsServer(pulumi.ComponentResource):
                 node_selector=args.node_selector, replicas=args.replicas, service_monitor=args.service_monitor
             ),
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(METRICS_SERVER.name),
         )
         self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
         self.register_outputs({"release_name": self.release_name})

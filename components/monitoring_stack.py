@@ -13,6 +13,7 @@ Values come from ``components/specs/monitoring.py``; rules and dashboards from `
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,8 @@ class MonitoringStackArgs:
     depends_on: list[pulumi.Resource] = field(default_factory=list)
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -118,6 +121,7 @@ class MonitoringStack(pulumi.ComponentResource):
             ),
             depends_on=[*args.depends_on, *secrets],
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(KUBE_PROMETHEUS_STACK.name),
         )
         # Custom resources and charts with ServiceMonitors need the operator's CRDs first (a
         # preinstalled operator has them already: then the namespace is what they wait for).
@@ -148,6 +152,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 values=spec.dcgm_exporter_values(runtime_class=args.runtime_class),
                 depends_on=operator,
                 preinstalled=args.preinstalled,
+                image_digests=args.chart_digests.get(DCGM_EXPORTER.name),
             )
         if args.opencost:
             pinned_release(
@@ -160,6 +165,7 @@ class MonitoringStack(pulumi.ComponentResource):
                 ),
                 depends_on=operator,
                 preinstalled=args.preinstalled,
+                image_digests=args.chart_digests.get(OPENCOST.name),
             )
         # Known at preview (a fixed Service name), so policies can check what reads it; whatever
         # reads it waits for this component (KEDA's release depends on it).

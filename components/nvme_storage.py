@@ -8,7 +8,8 @@ official chart, turns every mount into a PV of class ``local-nvme``. Data is scr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -32,6 +33,8 @@ class NvmeStorageArgs:
     labels: dict[str, str]
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
 
 
 class NvmeStorage(pulumi.ComponentResource):
@@ -54,6 +57,7 @@ class NvmeStorage(pulumi.ComponentResource):
             values=spec.local_provisioner_values(pools=args.pools, host_dir=args.host_dir),
             depends_on=[storage_class],
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(LOCAL_STATIC_PROVISIONER.name),
         )
         self.storage_class_name = storage_class.metadata.apply(lambda m: str(m.name))
         self.register_outputs({"storage_class_name": self.storage_class_name})

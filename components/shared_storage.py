@@ -14,6 +14,7 @@ on delete (``protect``, ``retain_on_delete``, reclaim ``Retain``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -67,6 +68,8 @@ class SharedStorageArgs:
     extra_cache_labels: dict[str, str] = field(default_factory=dict)
     preinstalled: frozenset[str] = frozenset()
     """Charts the cluster already runs (``addons``): their releases are not created."""
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Chart images by digest, by chart name (``StackSettings.all_chart_digests``; prod requires them)."""
     writer_fleets: dict[str, str] = field(default_factory=dict)
     """Fleets whose staging Job fills the cache (fleet -> namespace). On EFS each gets its own
     access point rooted at ``/models/<namespace>/<fleet>`` and a claim ``model-weights-<fleet>``:
@@ -265,6 +268,7 @@ class SharedStorage(pulumi.ComponentResource):
             namespace=driver_namespace,
             values=spec.nfs_driver_values(controller_replicas=args.nfs_controller_replicas),
             preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(CSI_DRIVER_NFS.name),
         )
         storage_class = k8s.storage.v1.StorageClass(
             resource_name(name, "class"),

@@ -17,6 +17,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
+from components.core.chart_images import CHART_IMAGES
 from components.core.settings import StackSettings, deep_merge, parse_settings
 from planner.engine import ProgramRun, run_program, start_mocks
 from planner.mocks import RecordingMonitor
@@ -29,8 +30,9 @@ PROD_ADMINS = {
     "cluster": {"eks": {"adminPrincipalArns": ["arn:aws:iam::123456789012:role/deployer"]}},
     # Prod runs chart images by digest (components/core/chart_images.py).
     "addons": {
-        "cluster-autoscaler": {"imageDigests": {"cluster-autoscaler": TEST_DIGEST}},
-        "kueue": {"imageDigests": {"manager": TEST_DIGEST}},
+        chart: {"imageDigests": {image.name: TEST_DIGEST for image in images}}
+        for chart, images in CHART_IMAGES.items()
+        if chart != "tailscale-operator"
     },
 }
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.core.chart_images import CHART_IMAGES, PLACEHOLDER_DIGEST, digest_values
-from components.core.charts import CLUSTER_AUTOSCALER_LINES, KUEUE, TAILSCALE_OPERATOR
+from components.core import charts
+from components.core.chart_images import CHART_IMAGES, CHART_PINNED, PLACEHOLDER_DIGEST, digest_values
+from components.core.charts import CLUSTER_AUTOSCALER_LINES
 from components.core.settings import SettingsError
 from tests.conftest import TEST_DIGEST, mesh_settings, settings_for, stack_run
 from tests.unit.specs.test_helm_values_upstream import verified_keys
@@ -28,6 +29,58 @@ UPSTREAM_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "operator": ("tailscale/k8s-operator", "v1.102.3"),
         "proxy": ("tailscale/tailscale", "v1.102.3"),
     },
+    # prometheus-community/helm-charts charts/kube-prometheus-stack/values.yaml @ kube-prometheus-stack-88.5.3
+    # (tag "" = Chart.yaml appVersion v0.93.1); grafana-community/helm-charts charts/grafana/values.yaml @
+    # grafana-12.11.1 (tag "" = appVersion 13.2.0); charts/kube-state-metrics @ kube-state-metrics-8.4.0
+    # (v + appVersion 2.20.0); charts/prometheus-node-exporter @ prometheus-node-exporter-4.56.1
+    # (v + appVersion 1.12.1, -distroless: kube-prometheus-stack's `image.distroless: true`).
+    "kube-prometheus-stack-88.5.3": {
+        "prometheus-operator": ("quay.io/prometheus-operator/prometheus-operator", "v0.93.1"),
+        "config-reloader": ("quay.io/prometheus-operator/prometheus-config-reloader", "v0.93.1"),
+        "webhook-certgen": ("ghcr.io/jkroepke/kube-webhook-certgen", "1.8.7"),
+        "prometheus": ("quay.io/prometheus/prometheus", "v3.14.0-distroless"),
+        "alertmanager": ("quay.io/prometheus/alertmanager", "v0.34.0"),
+        "grafana": ("docker.io/grafana/grafana", "13.2.0"),
+        "grafana-sidecar": ("quay.io/kiwigrid/k8s-sidecar", "2.10.1"),
+        "kube-state-metrics": ("registry.k8s.io/kube-state-metrics/kube-state-metrics", "v2.20.0"),
+        "node-exporter": ("quay.io/prometheus/node-exporter", "v1.12.1-distroless"),
+    },
+    # NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin/values.yaml @ v0.17.2 (tag "" = v + appVersion).
+    "nvidia-device-plugin-0.17.2": {"device-plugin": ("nvcr.io/nvidia/k8s-device-plugin", "v0.17.2")},
+    # NVIDIA/dcgm-exporter deployment/values.yaml @ 4.5.3-4.8.2.
+    "dcgm-exporter-4.8.2": {"dcgm-exporter": ("nvcr.io/nvidia/k8s/dcgm-exporter", "4.5.3-4.8.2-distroless")},
+    # kedacore/charts keda/values.yaml @ v2.17.2 (registry ghcr.io; tag "" = appVersion 2.17.2).
+    "keda-2.17.2": {
+        "operator": ("ghcr.io/kedacore/keda", "2.17.2"),
+        "metrics-apiserver": ("ghcr.io/kedacore/keda-metrics-apiserver", "2.17.2"),
+        "webhooks": ("ghcr.io/kedacore/keda-admission-webhooks", "2.17.2"),
+    },
+    # kubernetes-sigs/sig-storage-local-static-provisioner helm/provisioner/values.yaml `image` @
+    # local-static-provisioner-2.9.0 (`:v{{ .Chart.AppVersion }}`, appVersion 2.9.0).
+    "local-static-provisioner-2.9.0": {
+        "provisioner": ("registry.k8s.io/sig-storage/local-volume-provisioner", "v2.9.0")
+    },
+    # kubernetes-csi/csi-driver-nfs charts/v4.13.4/csi-driver-nfs/values.yaml `image.*` @ v4.13.4
+    # (baseRepo registry.k8s.io + the sidecars' `/sig-storage/...` repositories).
+    "csi-driver-nfs-4.13.4": {
+        "nfs": ("registry.k8s.io/sig-storage/nfsplugin", "v4.13.4"),
+        "csi-provisioner": ("registry.k8s.io/sig-storage/csi-provisioner", "v6.3.0"),
+        "csi-resizer": ("registry.k8s.io/sig-storage/csi-resizer", "v2.2.0"),
+        "csi-snapshotter": ("registry.k8s.io/sig-storage/csi-snapshotter", "v8.6.0"),
+        "livenessprobe": ("registry.k8s.io/sig-storage/livenessprobe", "v2.19.0"),
+        "node-driver-registrar": ("registry.k8s.io/sig-storage/csi-node-driver-registrar", "v2.17.0"),
+    },
+    # kubernetes-sigs/metrics-server charts/metrics-server/values.yaml @ metrics-server-helm-chart-3.13.1
+    # (tag "" = v + appVersion 0.8.1).
+    "metrics-server-3.13.1": {"metrics-server": ("registry.k8s.io/metrics-server/metrics-server", "v0.8.1")},
+}
+
+CHART_PINNED_UPSTREAM = {
+    # opencost/opencost-helm-chart charts/opencost/values.yaml `opencost.exporter.image` @ opencost-2.5.14.
+    "opencost-2.5.14": {
+        "exporter": "ghcr.io/opencost/opencost:1.120.0"
+        "@sha256:c4fbe5f8fad2bc54872350460e705bf9ab43c90efa784a0cdf3a2a39a66b3b82"
+    },
 }
 
 
@@ -42,13 +95,24 @@ def test_the_table_matches_each_pinned_charts_defaults() -> None:
         assert image.repository == repository
         # We run the newest patch of the chart's minor: never another minor, never older.
         assert _patch(tag)[:2] == _patch(default_tag)[:2] and _patch(tag) >= _patch(default_tag)
-    for chart in (KUEUE, TAILSCALE_OPERATOR):
+    others = [c for c in charts.ALL_CHARTS if c.name in CHART_IMAGES and c.name != "cluster-autoscaler"]
+    assert {c.name for c in others} | {"cluster-autoscaler"} == set(CHART_IMAGES)
+    for chart in others:
         defaults = UPSTREAM_DEFAULTS[f"{chart.name}-{chart.version}"]
         assert {i.name: (i.repository, i.default_tag) for i in CHART_IMAGES[chart.name]} == defaults
         keys = verified_keys(chart)
         for image in CHART_IMAGES[chart.name]:
-            leaf = "digest" if image.style == "digest" else "tag"
-            assert ".".join((*image.path, leaf)) in keys, f"{chart.name}: {image.name}'s {leaf} key"
+            leaf = ".".join(image.leaf)
+            assert leaf in keys, f"{chart.name}: {image.name}'s {leaf} key"
+    for chart in charts.ALL_CHARTS:
+        if chart.name in CHART_PINNED:
+            assert CHART_PINNED[chart.name] == CHART_PINNED_UPSTREAM[f"{chart.name}-{chart.version}"]
+
+
+def test_every_installed_chart_is_pinned_or_a_known_exception() -> None:
+    # gpu-operator: README "Chart images by digest" (not yet pinned); every other chart is covered.
+    covered = set(CHART_IMAGES) | set(CHART_PINNED) | {"gpu-operator"}
+    assert {c.name for c in charts.ALL_CHARTS} <= covered
 
 
 def test_digests_go_where_each_chart_reads_them() -> None:
@@ -61,6 +125,15 @@ def test_digests_go_where_each_chart_reads_them() -> None:
         "proxyConfig": {"image": {"digest": TEST_DIGEST}}
     }
     assert digest_values("keda", {"x": TEST_DIGEST}, {}) == {}
+    hex_only = TEST_DIGEST.removeprefix("sha256:")
+    assert digest_values("kube-prometheus-stack", {"grafana": TEST_DIGEST, "kube-state-metrics": TEST_DIGEST}, {}) == {
+        "grafana": {"image": {"sha": hex_only}},
+        "kube-state-metrics": {"image": {"sha": TEST_DIGEST}},
+    }
+    assert digest_values("local-static-provisioner", {"provisioner": TEST_DIGEST}, {}) == {
+        "image": f"registry.k8s.io/sig-storage/local-volume-provisioner:v2.9.0@{TEST_DIGEST}"
+    }
+    assert digest_values("keda", {"operator": TEST_DIGEST}, {}) == {"image": {"keda": {"tag": f"2.17.2@{TEST_DIGEST}"}}}
 
 
 def _problems(env: str, **overrides: Any) -> str:
@@ -100,5 +173,10 @@ def test_prod_releases_run_chart_images_by_digest() -> None:
     assert "@sha256:" in releases["kueue"]["controllerManager"]["manager"]["image"]["tag"]
     for block in ("operatorConfig", "proxyConfig"):
         assert releases["tailscale-operator"][block]["image"]["digest"].startswith("sha256:")
+    kps = releases["kube-prometheus-stack"]
+    assert len(kps["prometheus"]["prometheusSpec"]["image"]["sha"]) == 64
+    assert kps["prometheus-node-exporter"]["image"]["digest"].startswith("sha256:")
+    assert "@sha256:" in releases["nvidia-device-plugin"]["image"]["tag"]
+    assert "@sha256:" in releases["keda"]["image"]["metricsApiServer"]["tag"]
     dev = {r.inputs["name"]: r.inputs["values"] for r in stack_run("dev").registrations if r.type.endswith(":Release")}
     assert "@" not in dev["cluster-autoscaler"]["image"]["tag"]

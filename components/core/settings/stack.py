@@ -401,6 +401,11 @@ class StackSettings(Settings):
         return chart_digest_keys(self).get(chart, ("", {}))[1]
 
     @property
+    def all_chart_digests(self) -> dict[str, dict[str, str]]:
+        """``chart_digests`` of every chart the stack installs, by chart name."""
+        return {chart: digests for chart, (_, digests) in chart_digest_keys(self).items()}
+
+    @property
     def clamps(self) -> list[Problem]:
         """Values the platform changes from what the settings say, and why (shown in the plan)."""
         found: list[Problem] = []
@@ -579,13 +584,23 @@ def chart_digest_keys(s: StackSettings) -> dict[str, tuple[str, dict[str, str]]]
     """Chart -> (its settings key, the digests given) for each chart with pinnable images the
     stack installs."""
     found: dict[str, tuple[str, dict[str, str]]] = {}
+    m = s.monitoring
+    # When __main__.py installs each chart (its layers' conditions).
     installs = {
         "cluster-autoscaler": s.on_aws,
+        "nvidia-device-plugin": s.gpu.stack == "device-plugin",
+        "gpu-operator": s.gpu.stack == "gpu-operator",
+        "local-static-provisioner": s.storage.nvme.enabled,
+        "csi-driver-nfs": s.storage.shared.backend == "nfs",
+        "keda": s.needs_keda,
+        "metrics-server": s.needs_metrics_server,
+        "kube-prometheus-stack": m.enabled,
+        "dcgm-exporter": m.enabled and m.dcgm and s.gpu.stack == "device-plugin",
         "kueue": s.batch.enabled,
         "tailscale-operator": s.tailscale_operator,
     }
     for chart, installed in installs.items():
-        if not installed or chart in s.preinstalled:
+        if not installed or chart in s.preinstalled or chart not in CHART_IMAGES:
             continue
         if chart == "tailscale-operator":
             found[chart] = ("tailscale.operator.imageDigests", dict(s.tailscale.operator.image_digests))
