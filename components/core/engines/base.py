@@ -81,8 +81,6 @@ class Engine:
     name: str
     label: str
     """Display name in messages and dashboards (``vLLM``)."""
-    title: str
-    """Prefix of its alerts (``VllmKvCacheHigh``)."""
     default_image: str
     """Published image reference ``modelImages.<name>`` defaults to (prod requires a digest)."""
     image: str | None
@@ -129,6 +127,11 @@ class Engine:
     the engine's own readiness probe already proves the model is there."""
     foreign_option_hint: str = ""
     """Appended when a spec sets another engine's option (what to do instead)."""
+
+    @property
+    def title(self) -> str:
+        """Prefix of its alerts (``VllmKvCacheHigh``): the name, capitalised."""
+        return self.name.capitalize()
 
     @property
     def options(self) -> frozenset[str]:

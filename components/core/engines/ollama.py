@@ -44,7 +44,6 @@ def _rules(s: ModelSpec) -> list[tuple[str, str]]:
 OLLAMA = Engine(
     name="ollama",
     label="Ollama",
-    title="Ollama",
     default_image="docker.io/ollama/ollama:0.12.6",
     image="ollama",
     port=PORT,

@@ -124,7 +124,6 @@ def _rules(s: ModelSpec) -> list[tuple[str, str]]:
 SGLANG = Engine(
     name="sglang",
     label="SGLang",
-    title="Sglang",
     default_image="docker.io/lmsysorg/sglang:v0.5.23",
     image=None,
     port=PORT,

@@ -74,7 +74,6 @@ def _ready(s: ModelSpec, served_name: str, api_key: bool) -> list[str] | None:
 VLLM = Engine(
     name="vllm",
     label="vLLM",
-    title="Vllm",
     default_image="docker.io/vllm/vllm-openai:v0.11.0",
     image="model-runner",
     port=8000,
