@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from components.core import cold_start as cs
+from components.core.engines import OLLAMA, SGLANG, VLLM
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.model_catalogue import MODELS
 from components.core.settings import SettingsError
@@ -33,17 +34,21 @@ def test_weight_load_for_two_models_on_two_caches_by_hand() -> None:
 
 def test_image_pull_engine_init_and_node_boot_by_hand() -> None:
     g6 = GPU_INSTANCES["g6.xlarge"]  # 2.5 Gbps = 312.5 MB/s, below the 5 Gbps internet cap
-    pull = cs.image_pull("vllm", g6, in_region=False)
-    assert pull is not None
+    pull = cs.image_pull(VLLM, g6, in_region=False)
     # max(12.64 GB / 312.5 MB/s = 40.4 s, 12.64 GB / 62 MB/s = 203.9 s): unpack bound.
     assert pull.seconds == pytest.approx(12.64e9 / 62e6)
-    soci = cs.image_pull("vllm", g6, in_region=False, soci=True)
-    assert soci is not None and soci.seconds == pytest.approx(12.64e9 / 62e6 * 0.86)
-    assert cs.image_pull("sglang", g6, in_region=False) is None  # no figure: no phase
-    assert cs.engine_init("vllm", []).seconds == 10 + 85 + 17
-    assert cs.engine_init("vllm", [], compile_cache=True).seconds == 10 + 7.5 + 17
-    assert cs.engine_init("vllm", ["--enforce-eager"]).seconds == 10
-    assert cs.engine_init("ollama", []).seconds == 5
+    soci = cs.image_pull(VLLM, g6, in_region=False, soci=True)
+    assert soci.seconds == pytest.approx(12.64e9 / 62e6 * 0.86)
+    # SGLang's image figure is vLLM's (UNVERIFIED, marked so in its record).
+    assert cs.image_pull(SGLANG, g6, in_region=False).figures["compressedSize"].confidence == "UNVERIFIED"
+    assert cs.engine_init(VLLM, []).seconds == 10 + 85 + 17
+    assert cs.engine_init(VLLM, [], compile_cache=True).seconds == 10 + 7.5 + 17
+    assert cs.engine_init(VLLM, ["--enforce-eager"]).seconds == 10
+    assert cs.engine_init(OLLAMA, []).seconds == 5
+    # SGLang: 20 s init + 17 s graphs, no compile by default; graphs off with the decode backend disabled.
+    assert cs.engine_init(SGLANG, []).seconds == 20 + 17
+    assert cs.engine_init(SGLANG, ["--cuda-graph-backend-decode", "disabled"]).seconds == 20
+    assert cs.engine_init(SGLANG, ["--cuda-graph-backend-decode=disabled"]).seconds == 20
     assert cs.node_boot("AL2023_x86_64_NVIDIA").seconds == 150
 
 
@@ -67,11 +72,11 @@ def test_a_fleet_estimate_and_changing_the_cache_changes_it() -> None:
     assert shared.total == pytest.approx(150 + 12.64e9 / 62e6 + 15.2e9 / 1_572_864_000 + 112)
     assert shared.slowest.name == "imagePull"
     assert shared.probed == pytest.approx(15.2e9 / 1_572_864_000 + 112)
-    assert shared.fast_paths["compileCacheOnSharedCache"] == pytest.approx(shared.total - 85 + 7.5)
+    assert shared.fast_paths["compileCache"] == (False, pytest.approx(shared.total - 85 + 7.5))
     ephemeral = cs.estimates(settings_for("dev", **_vllm(cache="ephemeral")))["qwen-instruct"]
     # Download 76 s (200 MB/s) and an emptyDir read of 60.8 s (250 MB/s) replace the EFS read.
     assert ephemeral.total == pytest.approx(shared.total - 15.2e9 / 1_572_864_000 + 76 + 60.8)
-    assert "compileCacheOnSharedCache" not in ephemeral.fast_paths
+    assert "compileCache" not in ephemeral.fast_paths
 
 
 def test_a_budget_below_the_estimate_is_an_error_naming_both_numbers_and_the_key() -> None:

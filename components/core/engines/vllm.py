@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.core.engines import hub
-from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs
+from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, StartupFigures
+from components.core.startup_figures import Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -71,6 +72,47 @@ def _ready(s: ModelSpec, served_name: str, api_key: bool) -> list[str] | None:
     return ["python3", "-c", check]
 
 
+STARTUP = StartupFigures(
+    image_size=Figure(
+        12.64,
+        "GB",
+        "vllm-project/vllm issue #27154 (vllm-openai image ~12 GB; discuss.vllm.ai: 12.64 GB); "
+        "measure: sum of layers[].size of `docker buildx imagetools inspect --raw <ref>`",
+        "2025-10-18",
+        "low",
+    ),
+    init=Figure(
+        10,
+        "s",
+        "vllm-project/vllm issue #20264: 'init engine' 34.11 s minus compile 7.51 s and graph capture 17 s "
+        "(process start, profiling, KV cache); VLLM_SKIP_P2P_CHECK=1 by default at v0.11.0 (vllm/envs.py)",
+        "2025-06-30",
+        "low",
+    ),
+    compile_cold=Figure(
+        85,
+        "s",
+        "vllm-project/vllm issue #19824 (Dynamo ~15 s + torch.compile ~70 s, Llama-70B-FP8 TP=8): an upper figure",
+        "2025-06-19",
+        "medium",
+    ),
+    compile_warm=Figure(
+        7.5,
+        "s",
+        "vllm-project/vllm issue #20264 (compile 7.51 s with the torch.compile cache reused)",
+        "2025-06-30",
+        "low",
+    ),
+    cuda_graphs=Figure(
+        17,
+        "s",
+        "vllm-project/vllm issue #20264 (graph capture 17 s); #20098: 67 graphs by default, 'more than 10s'",
+        "2025-06-30",
+        "low",
+    ),
+    graphs_off=("--enforce-eager",),  # skips CUDA graphs and compile (issue #19824)
+)
+
 VLLM = Engine(
     name="vllm",
     label="vLLM",
@@ -103,7 +145,7 @@ VLLM = Engine(
     ),
     capabilities=Capabilities(tensor_parallel=True, prefix_caching=True, quantization=True, api_key=True, kv_fit=True),
     min_gpus=1,
-    own_options=hub.HUB_OPTIONS,
+    own_options=hub.HUB_OPTIONS | {"loadFormat"},
     # vLLM reads VLLM_API_KEY itself (OpenAI-compatible server docs: "--api-key or environment
     # variable VLLM_API_KEY"), so no argument carries the key.
     api_key_env="VLLM_API_KEY",
@@ -116,5 +158,10 @@ VLLM = Engine(
     ready_exec=_ready,
     ready_path="/v1/models",
     rules=lambda s: [],
+    startup=STARTUP,
     verify_script=hub.verify_script,
+    # vllm/envs.py @ v0.11.0: VLLM_CACHE_ROOT (default ~/.cache/vllm); vllm/compilation/backends.py
+    # puts torch_compile_cache/<hash>/rank_i_j there, and compiler_interface.py points
+    # TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR inside that hash directory.
+    compile_cache_env="VLLM_CACHE_ROOT",
 )

@@ -27,6 +27,7 @@ from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.capacity import capacity_problems, capacity_warnings
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.engines import engine_problems
+from components.core.settings.fast_paths import fast_path_problems, fast_path_warnings
 from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
@@ -447,6 +448,7 @@ class StackSettings(Settings):
                     )
         found += fit_warnings(self)
         found += budget_warnings(self)
+        found += fast_path_warnings(self)
         for ns in self.cache_namespaces:
             if not self.cache_filled(ns):
                 found.append(
@@ -539,6 +541,7 @@ class StackSettings(Settings):
         problems += capacity_problems(self)
         problems += fit_problems(self)
         problems += engine_problems(self)
+        problems += fast_path_problems(self)
         problems += budget_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
