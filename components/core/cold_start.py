@@ -214,7 +214,8 @@ def phases(s: StackSettings, spec: ModelSpec, paths: FastPaths) -> tuple[Phase, 
     engine = ENGINES[spec.engine]
     instance = pool.instances[0] if pool.instances else None
     cache = "s3" if paths.s3 else ("shared" if spec.cache == "s3" else spec.cache)
-    read = s3_read(instance) if cache == "s3" else cache_read(cache, s.storage.shared.backend, s.storage.shared.throughput_mode)
+    shared = s.storage.shared
+    read = s3_read(instance) if cache == "s3" else cache_read(cache, shared.backend, shared.throughput_mode)
     found: list[Phase | None] = [
         # Machines of an existing cluster are there already; an EKS pool boots a node when it
         # may stand at zero or the fleet scales past its minimum.
@@ -329,7 +330,6 @@ def summary_lines(s: StackSettings) -> list[str]:
     for name, e in estimates(s).items():
         lines.append(
             f"Cold start {name}: ~{e.total:.0f} s (slowest: {e.slowest.name} {e.slowest.seconds:.0f} s; "
-            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)"
-            + _fast_path_text(e)
+            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)" + _fast_path_text(e)
         )
     return lines

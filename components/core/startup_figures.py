@@ -203,7 +203,6 @@ PROBED_PHASES = ("weightLoad", "engineInit")
 init containers (which fill per-pod caches)."""
 
 
-
 # -- fast paths --------------------------------------------------------------------------------------
 
 S3_STREAMER_READ = Figure(

@@ -30,6 +30,10 @@ _DOW_NAMES = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fr
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
 
 
+def _number(text: str, names: dict[str, int]) -> int | None:
+    return int(text) if text.isdigit() else names.get(text.lower())
+
+
 def _values(part: str, low: int, high: int, names: dict[str, int]) -> set[int]:
     """One cron field (``*``, ``a``, ``a-b``, lists, ``/step``) as the set of values it matches."""
     found: set[int] = set()
@@ -42,12 +46,11 @@ def _values(part: str, low: int, high: int, names: dict[str, int]) -> set[int]:
             lo, hi = low, high
         else:
             lo_text, _, hi_text = base.partition("-")
-            lo = names.get(lo_text.lower(), None) if not lo_text.isdigit() else int(lo_text)
-            hi = (names.get(hi_text.lower(), None) if not hi_text.isdigit() else int(hi_text)) if hi_text else lo
-            if lo is None or hi is None:
+            first = _number(lo_text, names)
+            last = _number(hi_text, names) if hi_text else first
+            if first is None or last is None:
                 raise ValueError(f"{item!r} is not a number")
-            if step_text and not hi_text:
-                hi = high
+            lo, hi = first, (high if step_text and not hi_text else last)
         if not (low <= lo <= hi <= high):
             raise ValueError(f"{item!r} is outside {low}-{high}")
         found.update(range(lo, hi + 1, step))
