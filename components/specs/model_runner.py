@@ -33,6 +33,7 @@ from components.core.engines import CACHE_MOUNT, HF_TOKEN_FILE, Engine
 from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import ModelSpec
+from components.specs.compile_cache import compile_cache_env, compile_cache_mounts
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import SERVING_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID, weights_claim_name
@@ -322,9 +323,9 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
         command=list(f.engine.server_command),
         args=server_args(f) or None,
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=s.port, protocol="TCP")],
-        env=_env(f, offline=True),
+        env=_env(f, offline=True) + compile_cache_env(s),
         resources=resources(f),
-        volume_mounts=_mounts(f, read_only_cache=True),
+        volume_mounts=_mounts(f, read_only_cache=True) + compile_cache_mounts(s, f.name),
         security_context=container_security_context(),
         startup_probe=checks.startup,
         readiness_probe=checks.readiness,
