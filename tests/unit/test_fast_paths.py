@@ -128,3 +128,23 @@ def test_warm_floor_bad_input() -> None:
     assert "KEDA-scaled" in _problems(**ollama)["models.qwen-small.warmFloor"]
     ok = settings_for("dev", **_floor())
     assert ok.models["qwen-instruct"].warm_floor is not None
+
+
+def test_soci_goes_into_bottlerocket_user_data_and_changes_the_estimate() -> None:
+    import base64
+
+    from components.core import cold_start as cs
+    from components.specs import node_pool
+
+    bottlerocket = {"amiType": "BOTTLEROCKET_x86_64_NVIDIA"}
+    off = settings_for("dev", nodePools={"gpu": bottlerocket}, **_dev())
+    on = settings_for("dev", nodePools={"gpu": {**bottlerocket, "soci": True}}, **_dev())
+    toml = base64.b64decode(node_pool.user_data(on.node_pools["gpu"], "/mnt")).decode()
+    assert 'snapshotter = "soci"' in toml and 'pull-mode = "parallel-pull-unpack"' in toml
+    assert '"/var/lib/soci-snapshotter"]]' in toml  # its layers on the RAID0 array too
+    assert "soci" not in base64.b64decode(node_pool.user_data(off.node_pools["gpu"], "/mnt")).decode()
+    before, after = cs.estimates(off)["qwen-instruct"], cs.estimates(on)["qwen-instruct"]
+    pull = 12.64e9 / 62e6  # g6.xlarge: unpack-bound (see test_cold_start)
+    assert after.total == pytest.approx(before.total - pull * 0.14)
+    assert before.fast_paths["sociParallelPull"] == (False, pytest.approx(after.total))
+    assert after.fast_paths["sociParallelPull"] == (True, pytest.approx(before.total))
