@@ -84,6 +84,11 @@ def cost_lines(cost: Any) -> list[str]:
         gpus = f["gpus"]
         label = f"{name}: GPUs {gpus['minReplicas']}-{gpus['maxReplicas']} on {f['pool']}"
         lines.append(f"  {label:<59} {f['usdPerHour']['minReplicas']:>9.2f} {f['usdPerHour']['maxReplicas']:>9.2f}")
+        if floor := f.get("warmFloor"):
+            lines.append(
+                f"    warm floor: +{floor['extraGpus']} GPU(s) {floor['hoursPerWeek']:g} h/week ({floor['timezone']}): "
+                f"{floor['usdPerWeek']:.2f} USD/week, {floor['usdPerMonth']:.2f} USD/month"
+            )
     if cost.get("budgetUsdPerHour") is not None:
         lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale (ai-infra:cost.budgetUsdPerHour)")
     return lines

@@ -19,6 +19,7 @@ from components.core.settings.tailscale import MODEL_TAG, env_tag
 from components.specs.model_runner import FleetSpec, meta
 from components.specs.system_network import PROMETHEUS
 from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
+from components.specs.warm_floor import cron_triggers
 
 TAILNET_NAMESPACE = "tailscale"
 """Where the Tailscale operator and its proxy pods run."""
@@ -180,7 +181,8 @@ def scaled_object(f: FleetSpec, prometheus_url: pulumi.Input[str], *, external: 
                 {
                     "type": "prometheus",
                     "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": "5"},
-                }
+                },
+                *cron_triggers(s),
             ],
         },
     }
