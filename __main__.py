@@ -42,7 +42,7 @@ from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.keda import Keda, KedaArgs
 from components.metrics_server import MetricsServer, MetricsServerArgs
-from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
+from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs, WeightsS3Args
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.network import Network, NetworkArgs
@@ -58,6 +58,8 @@ from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.image_admission import DEV_REGISTRIES, PROD_REGISTRIES, ImageAdmission, repository_of
 from components.specs.model_runner import fleet_spec
+from components.specs.weights_s3 import weights_uri
+from components.weights_bucket import WeightsBucket, WeightsBucketArgs
 from components.specs.model_serving import TAILNET_NAMESPACE, tailnet_host
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
@@ -642,9 +644,11 @@ def workloads_layer(
         )
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
+    bucket = _weights_bucket(s, c)
     fleets = {}
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
+        s3 = model.cache == "s3" and bucket is not None and c.aws is not None
         image: pulumi.Input[str] = s.model_images.for_engine(model.engine)
         folder = model.engine_record.image  # None: the engine always runs modelImages.<engine>
         if registry is not None and folder is not None and s.engine_image_built(model.engine):
@@ -663,6 +667,7 @@ def workloads_layer(
             own_weights_volume=name in s.fleet_weight_volumes,
             # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
             stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
+            weights_uri=bucket.bucket_name.apply(partial(_s3_uri, model.namespace, name)) if s3 and bucket else None,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -678,10 +683,44 @@ def workloads_layer(
                 monitoring=monitoring,
                 tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
+                # Settings allow cache s3 only on EKS.
+                s3=WeightsS3Args(
+                    bucket_name=bucket.bucket_name,
+                    kms_key_arn=bucket.kms_key_arn,
+                    oidc_provider_arn=c.aws.cluster.oidc_provider_arn,
+                    oidc_issuer=c.aws.cluster.oidc_issuer,
+                    tags=c.aws.tags,
+                )
+                if s3 and bucket is not None and c.aws is not None
+                else None,
             ),
             opts=c.k8s_opts,
         )
     return fleets
+
+
+def _s3_uri(namespace: str, fleet: str, bucket: str) -> str:
+    return weights_uri(bucket, namespace, fleet)
+
+
+def _weights_bucket(s: StackSettings, c: ClusterLayer) -> WeightsBucket | None:
+    """The environment's weights bucket and its S3 gateway endpoint, when a fleet streams from S3."""
+    if c.aws is None or not any(m.cache == "s3" for m in s.models.values()):
+        return None
+    return WeightsBucket(
+        "weights",
+        WeightsBucketArgs(
+            env=s.environment.value,
+            account_id=c.aws.account_id,
+            region=c.aws.region,
+            vpc_id=c.aws.network.vpc_id,
+            route_table_ids=list(c.aws.network.private_route_table_ids),
+            retain=s.is_prod,
+            tags=c.aws.tags,
+            key_admins=s.cluster.eks.key_admins if s.cluster.eks else [],
+        ),
+        opts=pulumi.ResourceOptions(provider=c.aws.provider),
+    )
 
 
 def batch_layer(

@@ -98,6 +98,7 @@ class Network(pulumi.ComponentResource):
         )
         nats: list[aws.ec2.NatGateway] = []
         private_ids: list[pulumi.Output[str]] = []
+        route_table_ids: list[pulumi.Output[str]] = []
         for i, az in enumerate(args.availability_zones):
             public = aws.ec2.Subnet(
                 resource_name(name, f"public-{az}"),
@@ -153,8 +154,11 @@ class Network(pulumi.ComponentResource):
                 resource_name(name, f"private-{az}"), subnet_id=private.id, route_table_id=rt.id, opts=child
             )
             private_ids.append(private.id)
+            route_table_ids.append(rt.id)
 
         self.vpc_id = self.vpc.id
+        self.private_route_table_ids = route_table_ids
+        """The private subnets' route tables (a gateway endpoint is added to each)."""
         # Both forms: a list output for the cluster, and one output per AZ where a count must be known.
         self.private_subnets = private_ids
         self.private_subnet_ids = pulumi.Output.all(*private_ids).apply(list)

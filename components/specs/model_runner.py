@@ -33,6 +33,7 @@ from components.core.engines import CACHE_MOUNT, HF_TOKEN_FILE, Engine
 from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import ModelSpec
+from components.specs import weights_s3
 from components.specs.compile_cache import compile_cache_env, compile_cache_mounts
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import SERVING_PRIORITY
@@ -89,6 +90,8 @@ class FleetSpec:
     without one (``manageJobsWithoutQueueName``); None elsewhere."""
     """The staging Job writes through the fleet's own claim (an EFS access point on
     ``/models/<namespace>/<fleet>``) and the servers read that directory of the namespace cache."""
+    weights_uri: pulumi.Input[str] | None = None
+    """``cache: s3``: ``s3://<bucket>/<namespace>/<fleet>/`` (the bucket's name is an Output)."""
 
     @property
     def engine(self) -> Engine:
@@ -112,14 +115,12 @@ class FleetSpec:
     def staged_by_job(self) -> bool:
         """A shared cache is filled once per revision by a staging Job: the serving pods then
         never need the internet. Per-pod caches (local NVMe, ephemeral) are filled in the pod."""
-        return self.spec.cache == "shared"
+        return self.spec.cache in ("shared", "s3")  # s3: the Job uploads to the bucket (weights_s3.py)
 
     @property
     def stage_job_name(self) -> str:
         """``stage-<fleet>-<hash>``: a new model, revision or script makes a new Job (Jobs are immutable)."""
-        identity = json.dumps(
-            [self.engine.name, self.spec.model, self.spec.revision, self.engine.stage_script(self.spec)]
-        )
+        identity = json.dumps([self.engine.name, self.spec.model, self.spec.revision, stage_script(self)])
         return k8s_name("stage", self.name, hashlib.sha256(identity.encode()).hexdigest()[:8])
 
     @property
@@ -180,6 +181,7 @@ def fleet_spec(
     pull_secret: str | None = None,
     own_weights_volume: bool = False,
     stage_queue: str | None = None,
+    weights_uri: pulumi.Input[str] | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -195,6 +197,7 @@ def fleet_spec(
         pull_secret=pull_secret,
         own_weights_volume=own_weights_volume,
         stage_queue=stage_queue,
+        weights_uri=weights_uri,
     )
 
 
@@ -323,7 +326,7 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
         command=list(f.engine.server_command),
         args=server_args(f) or None,
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=s.port, protocol="TCP")],
-        env=_env(f, offline=True) + compile_cache_env(s),
+        env=_env(f, offline=True) + compile_cache_env(s) + weights_s3.weights_env(f.weights_uri),
         resources=resources(f),
         volume_mounts=_mounts(f, read_only_cache=True) + compile_cache_mounts(s, f.name),
         security_context=container_security_context(),
@@ -342,6 +345,12 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
     )
 
 
+def stage_script(f: FleetSpec) -> str:
+    """The engine's staging script; with ``cache: s3`` followed by the upload to the bucket."""
+    script = f.engine.stage_script(f.spec)
+    return script + weights_s3.upload_script(f.spec) if f.spec.cache == "s3" else script
+
+
 def stage_container(f: FleetSpec, *, in_job: bool = False) -> k8s.core.v1.ContainerArgs:
     """Writes the weights into the cache before the server starts (RW cache, token as a file)."""
     mounts = _mounts(f, read_only_cache=False, stager=in_job)
@@ -353,8 +362,8 @@ def stage_container(f: FleetSpec, *, in_job: bool = False) -> k8s.core.v1.Contai
         name="stage-weights",
         image=f.image,
         image_pull_policy=pull_policy(f.image),
-        command=[*f.engine.stage_command, f.engine.stage_script(f.spec)],
-        env=_env(f, offline=False),
+        command=[*f.engine.stage_command, stage_script(f)],
+        env=_env(f, offline=False) + weights_s3.weights_env(f.weights_uri),
         # Downloading needs CPU and memory, not the GPU; a download may be throttled.
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": "1", "memory": "2Gi"}, limits={"cpu": "2", "memory": "4Gi"}
@@ -385,7 +394,8 @@ def init_containers(f: FleetSpec) -> list[k8s.core.v1.ContainerArgs] | None:
     if not f.staged_by_job:
         return [stage_container(f)]
     verify = f.engine.verify_script
-    return [verify_container(f, verify(f.spec))] if verify else None
+    # S3: nothing is on a volume to verify; the streamer fails the start if an object is missing.
+    return [verify_container(f, verify(f.spec))] if verify and f.spec.cache != "s3" else None
 
 
 # -- pod --------------------------------------------------------------------------------------
@@ -398,7 +408,7 @@ def volumes(f: FleetSpec, *, stager: bool = False) -> list[k8s.core.v1.VolumeArg
             name="home", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=f.engine.home_size)
         ),
     ]
-    if f.spec.cache == "ephemeral":
+    if f.spec.cache in ("ephemeral", "s3"):  # s3: the staging Job's download space
         # Weights are downloaded again by every new pod; the volume goes with the pod.
         vols.append(
             k8s.core.v1.VolumeArgs(
@@ -490,8 +500,14 @@ def secret_args(f: FleetSpec, name: str, key: str, value: pulumi.Input[str]) -> 
     return k8s.core.v1.SecretInitArgs(metadata=meta(f, name), type="Opaque", string_data={key: value})
 
 
-def service_account_args(f: FleetSpec) -> k8s.core.v1.ServiceAccountInitArgs:
-    return k8s.core.v1.ServiceAccountInitArgs(metadata=meta(f), automount_service_account_token=False)
+def service_account_args(
+    f: FleetSpec, role_arn: pulumi.Input[str] | None = None, name: str | None = None
+) -> k8s.core.v1.ServiceAccountInitArgs:
+    """The fleet's (or, named, its stager's) ServiceAccount; with IRSA's role annotation for S3."""
+    annotations = {"eks.amazonaws.com/role-arn": role_arn} if role_arn is not None else None
+    return k8s.core.v1.ServiceAccountInitArgs(
+        metadata=meta(f, name, annotations=annotations), automount_service_account_token=False
+    )
 
 
 def _workload_annotations(f: FleetSpec) -> dict[str, str]:
@@ -568,7 +584,9 @@ def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=f.stager_labels),
                 spec=k8s.core.v1.PodSpecArgs(
-                    service_account_name=f.resource_name,
+                    service_account_name=weights_s3.stager_account(f.resource_name)
+                    if f.spec.cache == "s3"
+                    else f.resource_name,
                     automount_service_account_token=False,
                     image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=f.pull_secret)]
                     if f.pull_secret

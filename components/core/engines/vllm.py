@@ -6,6 +6,7 @@ Flags: docs/research/upstream.md §f; metric names and TTFT buckets: ``vllm/v1/m
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from components.core.engines import hub
@@ -25,13 +26,31 @@ VLLM_TTFT_BUCKETS: tuple[float, ...] = (
 v1 engine of the pinned vllm-openai v0.11.0)."""
 
 
+WEIGHTS_URI_ENV = "AI_INFRA_WEIGHTS_URI"
+"""``cache: s3``: the env var holding ``s3://bucket/prefix/`` (the bucket's name is known only once
+it exists); the model argument is ``$(AI_INFRA_WEIGHTS_URI)``, which Kubernetes expands."""
+STREAMER_CONCURRENCY = 16
+"""S3 clients the Run:ai streamer opens (``concurrency`` of ``--model-loader-extra-config``, read by
+``vllm/model_executor/model_loader/runai_streamer_loader.py`` @ v0.11.0; the docs' example value)."""
+
+
+def _model_args(s: ModelSpec) -> list[str]:
+    """The model and where it loads from: a Hub id at a revision, or the fleet's S3 prefix streamed
+    with ``--load-format runai_streamer`` (the revision is in the prefix the staging Job wrote)."""
+    if s.cache != "s3":
+        return [s.model, *(["--revision", s.revision] if s.revision else [])]
+    extra = json.dumps({"concurrency": STREAMER_CONCURRENCY})
+    return [f"$({WEIGHTS_URI_ENV})", "--load-format", s.load_format, "--model-loader-extra-config", extra]
+
+
 def _args(s: ModelSpec, served_name: str) -> list[str]:
     """OpenAI server arguments derived from the spec (TP = GPUs per replica).
 
     No ``--disable-log-requests``: deprecated and without effect in v0.11.0 (request logging is
     off by default), slated for removal."""
+    model, *load = _model_args(s)
     args = [
-        s.model,
+        model,
         "--served-model-name",
         served_name,
         "--host",
@@ -45,8 +64,7 @@ def _args(s: ModelSpec, served_name: str) -> list[str]:
         "--enable-prefix-caching" if s.prefix_caching else "--no-enable-prefix-caching",
         "--enable-chunked-prefill" if s.chunked_prefill else "--no-enable-chunked-prefill",
     ]
-    if s.revision:
-        args += ["--revision", s.revision]
+    args += load
     if s.quantization in ON_THE_FLY_QUANTIZATION:
         args += ["--quantization", s.quantization]
     if s.max_model_len:
