@@ -58,8 +58,6 @@ from components.specs.dashboards import dashboards
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.image_admission import DEV_REGISTRIES, PROD_REGISTRIES, ImageAdmission, repository_of
 from components.specs.model_runner import fleet_spec
-from components.specs.weights_s3 import weights_uri
-from components.weights_bucket import WeightsBucket, WeightsBucketArgs
 from components.specs.model_serving import TAILNET_NAMESPACE, tailnet_host
 from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import recording_rule_groups
@@ -75,7 +73,9 @@ from components.specs.system_network import (
 )
 from components.specs.tailnet_policy import TailnetPolicyInput
 from components.specs.tailscale import GRAFANA_SERVICE_PORT
+from components.specs.weights_s3 import weights_uri
 from components.tailscale_mesh import AuthKeyArgs, OperatorArgs, TailscaleMesh, TailscaleMeshArgs
+from components.weights_bucket import WeightsBucket, WeightsBucketArgs
 
 
 @dataclass(frozen=True)
