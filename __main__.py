@@ -667,7 +667,9 @@ def workloads_layer(
             own_weights_volume=name in s.fleet_weight_volumes,
             # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
             stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
-            weights_uri=bucket.bucket_name.apply(partial(_s3_uri, model.namespace, name)) if s3 and bucket else None,
+            weights_uri=bucket.bucket_name.apply(partial(_s3_uri, model.namespace, name, model.revision))
+            if s3 and bucket
+            else None,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -699,8 +701,8 @@ def workloads_layer(
     return fleets
 
 
-def _s3_uri(namespace: str, fleet: str, bucket: str) -> str:
-    return weights_uri(bucket, namespace, fleet)
+def _s3_uri(namespace: str, fleet: str, revision: str | None, bucket: str) -> str:
+    return weights_uri(bucket, namespace, fleet, revision)
 
 
 def _weights_bucket(s: StackSettings, c: ClusterLayer) -> WeightsBucket | None:

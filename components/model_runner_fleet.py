@@ -138,7 +138,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 resource_name(name, "api-key"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             api_key = pulumi.Output.secret(password.result)
-        if (args.s3 is None) != (f.spec.cache == "s3"):
+        if (args.s3 is not None) != (f.spec.cache == "s3"):
             raise ValueError("ModelRunnerFleetArgs: s3 must be given exactly when the fleet's cache is s3")
         # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
         # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).

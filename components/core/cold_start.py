@@ -36,13 +36,14 @@ from components.core.startup_figures import (
     NVME_RAID0_READ,
     PROBED_PHASES,
     S3_STREAMER_READ,
+    SOCI_AMIS,
     SOCI_PARALLEL_PULL_SAVING,
     UNKNOWN_LINK_GBPS,
     Figure,
 )
 
 if TYPE_CHECKING:
-    from components.core.settings.models import ModelSpec
+    from components.core.settings.models import ModelSpec, WarmFloorSettings
     from components.core.settings.stack import StackSettings
 
 
@@ -177,8 +178,12 @@ def weight_download(facts: ModelFacts, cache: str) -> Phase | None:
     return Phase("weightDownload", facts.weights_gb * 1e9 / _rate_bytes(HUB_DOWNLOAD), {"hub": HUB_DOWNLOAD})
 
 
-def weight_load(facts: ModelFacts, read: Figure) -> Phase:
-    return Phase("weightLoad", facts.weights_gb * 1e9 / _rate_bytes(read), {"read": read}, f"{facts.weights_gb:g} GB")
+def weight_load(facts: ModelFacts, read: Figure, loader_share: Figure | None = None) -> Phase:
+    """Bytes over the cache's rate, times the share of it the engine's default loader reaches (the
+    streamer reads concurrently: no share)."""
+    figures = {"read": read, **({"loaderShare": loader_share} if loader_share else {})}
+    rate = _rate_bytes(read) * (loader_share.value if loader_share else 1)
+    return Phase("weightLoad", facts.weights_gb * 1e9 / rate, figures, f"{facts.weights_gb:g} GB")
 
 
 def engine_init(engine: Engine, extra_args: list[str], *, compile_cache: bool = False) -> Phase:
@@ -222,7 +227,7 @@ def phases(s: StackSettings, spec: ModelSpec, paths: FastPaths) -> tuple[Phase, 
         node_boot(pool.ami_type) if pool.machine is None and (pool.min_size == 0 or spec.autoscaled) else None,
         image_pull(engine, instance, in_region=s.engine_image_built(spec.engine), soci=paths.soci),
         weight_download(facts, cache),
-        weight_load(facts, read),
+        weight_load(facts, read, None if cache == "s3" else engine.startup.loader_share),
         engine_init(engine, spec.extra_args, compile_cache=paths.compile_cache),
     ]
     return tuple(p for p in found if p is not None)
@@ -317,12 +322,23 @@ def budget_warnings(s: StackSettings) -> list[tuple[str, str]]:
     return found
 
 
-def _fast_path_text(e: Estimate) -> str:
-    parts = [
-        f"{k} on (without: {v:.0f} s)" if on else f"{k} off (with: {v:.0f} s)"
-        for k, (on, v) in sorted(e.fast_paths.items())
-    ]
+def _fast_path_text(s: StackSettings, e: Estimate) -> str:
+    spec = s.models[e.fleet]
+    pool = s.node_pools[spec.pool]
+    parts = []
+    for k, (on, v) in sorted(e.fast_paths.items()):
+        needs = " on a Bottlerocket pool" if k == "sociParallelPull" and pool.ami_type not in SOCI_AMIS else ""
+        parts.append(f"{k} on (without: {v:.0f} s)" if on else f"{k} off (with: {v:.0f} s{needs})")
+    floor = spec.warm_floor
+    if floor is not None:
+        parts.append(f"warm floor {floor.replicas} replica(s) {warm_floor_hours(floor):g} h/week ({floor.timezone})")
     return f"; fast paths: {', '.join(parts)}" if parts else ""
+
+
+def warm_floor_hours(floor: WarmFloorSettings) -> float:
+    from components.core.settings.fast_paths import warm_floor_hours as hours  # settings import this module
+
+    return hours(floor)
 
 
 def summary_lines(s: StackSettings) -> list[str]:
@@ -330,6 +346,6 @@ def summary_lines(s: StackSettings) -> list[str]:
     for name, e in estimates(s).items():
         lines.append(
             f"Cold start {name}: ~{e.total:.0f} s (slowest: {e.slowest.name} {e.slowest.seconds:.0f} s; "
-            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)" + _fast_path_text(e)
+            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)" + _fast_path_text(s, e)
         )
     return lines

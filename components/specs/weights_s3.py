@@ -1,7 +1,7 @@
 """Weights from S3 with vLLM's Run:ai Model Streamer (issue 26, ``cache: s3``): pure builders.
 
 The staging Job downloads the pinned revision from the Hub (as for a shared cache) into its own
-emptyDir and uploads the snapshot's files to ``s3://<bucket>/<namespace>/<fleet>/``, with a write
+emptyDir and uploads the snapshot's files to ``s3://<bucket>/<namespace>/<fleet>/<revision>/``, with a write
 role on that prefix only. The servers stream from there: ``vllm serve $(AI_INFRA_WEIGHTS_URI)
 --load-format runai_streamer``, with a read-only role (``s3:GetObject`` on the prefix,
 ``s3:ListBucket`` limited to it, ``kms:Decrypt`` through S3). Read at vLLM v0.11.0 (wheel):
@@ -40,8 +40,10 @@ def weights_prefix(namespace: str, fleet: str) -> str:
     return f"{namespace}/{fleet}"
 
 
-def weights_uri(bucket: str, namespace: str, fleet: str) -> str:
-    return f"s3://{bucket}/{weights_prefix(namespace, fleet)}/"
+def weights_uri(bucket: str, namespace: str, fleet: str, revision: str | None) -> str:
+    """One prefix per revision: a new revision uploads beside the old one, and servers roll to it
+    only after the staging Job (the roles cover the fleet's prefix, every revision under it)."""
+    return f"s3://{bucket}/{weights_prefix(namespace, fleet)}/{revision or 'main'}/"
 
 
 def weights_env(weights_uri: pulumi.Input[str] | None) -> list[k8s.core.v1.EnvVarArgs]:

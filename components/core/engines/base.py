@@ -89,6 +89,8 @@ class StartupFigures:
     """torch.compile when a previous replica left its compile cache (``compile_cache_env``)."""
     graphs_off: tuple[str, ...] = ()
     """``extraArgs`` that turn graphs and compile off (vLLM ``--enforce-eager``)."""
+    loader_share: Figure | None = None
+    """Share of the cache's read rate its default weight loader reaches (None: the whole rate)."""
 
     def eager(self, extra_args: list[str]) -> bool:
         joined = " ".join(extra_args).replace("=", " ")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from components.core.engines import hub
 from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, StartupFigures, extra_arg_flags
-from components.core.startup_figures import Figure
+from components.core.startup_figures import SAFETENSORS_LOADER_SHARE, Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -152,6 +152,8 @@ STARTUP = StartupFigures(
         "UNVERIFIED",
     ),
     graphs_off=("--cuda-graph-backend-decode disabled",),
+    # The same default safetensors loader design as vLLM's (UNVERIFIED for SGLang: vLLM's figure).
+    loader_share=SAFETENSORS_LOADER_SHARE,
 )
 
 SGLANG = Engine(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from components.core.engines import hub
 from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, StartupFigures
-from components.core.startup_figures import Figure
+from components.core.startup_figures import SAFETENSORS_LOADER_SHARE, Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -35,12 +35,16 @@ STREAMER_CONCURRENCY = 16
 
 
 def _model_args(s: ModelSpec) -> list[str]:
-    """The model and where it loads from: a Hub id at a revision, or the fleet's S3 prefix streamed
-    with ``--load-format runai_streamer`` (the revision is in the prefix the staging Job wrote)."""
+    """The model and where it loads from: a Hub id at a revision, or the fleet's S3 prefix of that
+    revision streamed with ``--load-format runai_streamer`` (the staging Job wrote it)."""
+    revision = ["--revision", s.revision] if s.revision else []
     if s.cache != "s3":
-        return [s.model, *(["--revision", s.revision] if s.revision else [])]
+        return [s.model, *revision]
+    # The revision stays on the command line: the URI's prefix names it, vLLM ignores it for a
+    # streamed path (runai_streamer_loader.py downloads from the Hub only for a repo id), and the
+    # pack's model-revision-pinned reads it there.
     extra = json.dumps({"concurrency": STREAMER_CONCURRENCY})
-    return [f"$({WEIGHTS_URI_ENV})", "--load-format", s.load_format, "--model-loader-extra-config", extra]
+    return [f"$({WEIGHTS_URI_ENV})", *revision, "--load-format", s.load_format, "--model-loader-extra-config", extra]
 
 
 def _args(s: ModelSpec, served_name: str) -> list[str]:
@@ -129,6 +133,7 @@ STARTUP = StartupFigures(
         "low",
     ),
     graphs_off=("--enforce-eager",),  # skips CUDA graphs and compile (issue #19824)
+    loader_share=SAFETENSORS_LOADER_SHARE,
 )
 
 VLLM = Engine(
