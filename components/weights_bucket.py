@@ -2,7 +2,9 @@
 
 Children: the bucket's own customer KMS key (rotating) and alias, the bucket with default
 SSE-KMS and bucket keys, a public access block with all four flags, versioning, a TLS-only
-bucket policy, and a VPC gateway endpoint for S3 on the private route tables, so the servers'
+bucket policy, server access logging into a second bucket built the same way (its policy lets S3's
+log delivery write there; a bucket logging into itself would log its own log writes), and a VPC
+gateway endpoint for S3 on the private route tables, so the servers'
 streams and the staging Job's uploads stay in the Region (no NAT data charge, the instance's full
 bandwidth). In prod the bucket and its key are protected and retained on delete. Roles that use
 the bucket are the fleets' (``ModelRunnerFleet``: read-only for the servers, write for staging).
@@ -49,50 +51,34 @@ class WeightsBucket(pulumi.ComponentResource):
             description=f"ai-infra model weights bucket ({args.env})",
             enable_key_rotation=True,
             deletion_window_in_days=30 if args.retain else 7,
-            policy=aws_iam.admin_only_key_policy(args.account_id, args.key_admins),
+            policy=spec.key_policy_with_log_delivery(
+                aws_iam.admin_only_key_policy(args.account_id, args.key_admins), args.account_id
+            ),
             tags=args.tags,
             opts=keep,
         )
         aws.kms.Alias(
             resource_name(name, "kms"), name_prefix="alias/ai-infra-weights-", target_key_id=key.key_id, opts=child
         )
-        bucket = aws.s3.Bucket(
-            resource_name(name, "bucket"),
-            bucket_prefix=f"ai-infra-{args.env}-weights-",
-            force_destroy=not args.retain,
-            tags=args.tags,
-            opts=keep,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            resource_name(name, "sse"),
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
-        )
-        aws.s3.BucketPublicAccessBlock(
-            resource_name(name, "public-access"),
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketVersioning(
-            resource_name(name, "versioning"),
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
+        bucket = self._bucket(name, args, key, "bucket", keep)
+        logs = self._bucket(name, args, key, "logs", keep)
         aws.s3.BucketPolicy(
             resource_name(name, "policy"), bucket=bucket.id, policy=bucket.bucket.apply(spec.bucket_policy), opts=child
+        )
+        aws.s3.BucketPolicy(
+            resource_name(name, "logs-policy"),
+            bucket=logs.id,
+            policy=pulumi.Output.all(logs.bucket, bucket.bucket).apply(
+                lambda v: spec.log_bucket_policy(v[0], v[1], args.account_id)
+            ),
+            opts=child,
+        )
+        aws.s3.BucketLogging(
+            resource_name(name, "logging"),
+            bucket=bucket.id,
+            target_bucket=logs.id,
+            target_prefix=spec.LOG_PREFIX,
+            opts=child,
         )
         aws.ec2.VpcEndpoint(
             resource_name(name, "s3-endpoint"),
@@ -106,3 +92,46 @@ class WeightsBucket(pulumi.ComponentResource):
         self.bucket_name = bucket.bucket
         self.kms_key_arn = key.arn
         self.register_outputs({"bucket_name": self.bucket_name, "kms_key_arn": self.kms_key_arn})
+
+    def _bucket(
+        self, name: str, args: WeightsBucketArgs, key: aws.kms.Key, part: str, keep: pulumi.ResourceOptions
+    ) -> aws.s3.Bucket:
+        """A private, versioned, SSE-KMS bucket (the weights, or their access logs)."""
+        child = pulumi.ResourceOptions(parent=self)
+        prefix = "" if part == "bucket" else f"{part}-"
+        bucket = aws.s3.Bucket(
+            resource_name(name, part),
+            bucket_prefix=f"ai-infra-{args.env}-weights-{prefix}",
+            force_destroy=not args.retain,
+            tags=args.tags,
+            opts=keep,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            resource_name(name, f"{prefix}sse"),
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=key.arn
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            resource_name(name, f"{prefix}public-access"),
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketVersioning(
+            resource_name(name, f"{prefix}versioning"),
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        return bucket

@@ -128,3 +128,46 @@ def bucket_policy(bucket: str) -> str:
         },
         sort_keys=True,
     )
+
+
+LOG_PREFIX = "weights/"
+"""Key prefix of the weights bucket's access logs in the log bucket."""
+
+
+def log_bucket_policy(log_bucket: str, source_bucket: str, account_id: str) -> str:
+    """The access-log bucket: TLS only, and S3's log delivery may write under ``LOG_PREFIX`` for
+    the weights bucket of this account only (a bucket without ACLs takes logs through its policy;
+    Amazon S3 User Guide, "Enabling Amazon S3 server access logging")."""
+    doc = json.loads(bucket_policy(log_bucket))
+    doc["Statement"].append(
+        {
+            "Sid": "S3ServerAccessLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{log_bucket}/{LOG_PREFIX}*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": f"arn:aws:s3:::{source_bucket}"},
+                "StringEquals": {"aws:SourceAccount": account_id},
+            },
+        }
+    )
+    return json.dumps(doc, sort_keys=True)
+
+
+def key_policy_with_log_delivery(key_policy: str, account_id: str) -> str:
+    """The bucket key's policy plus S3 log delivery encrypting into the SSE-KMS log bucket (it works
+    with a customer key once the service may use it: aws/aws-cdk commit 6c5b67ed, "KMS encryption
+    works fine for server access logging target buckets with proper permission being setup")."""
+    doc = json.loads(key_policy)
+    doc["Statement"].append(
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": "logging.s3.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+        }
+    )
+    return json.dumps(doc, sort_keys=True)

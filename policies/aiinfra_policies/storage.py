@@ -239,12 +239,20 @@ def _s3_tls_only(args: StackValidationArgs, report: Report) -> None:
 
 def _versioning_logging(args: StackValidationArgs, report: Report) -> None:
     versioning, logging = _config_for(args, VERSIONING), _config_for(args, LOGGING)
+    # A bucket that receives access logs is not logged itself: logging it into itself would log its
+    # own log writes, and logging it elsewhere only moves the question to that bucket.
+    targets = {
+        d.urn
+        for r in args.resources
+        if r.resource_type in LOGGING
+        for d in r.property_dependencies.get("targetBucket", [])
+    }
     for bucket in _buckets(args):
         if not any(
             get_path(v.props, "versioningConfiguration.status") == "Enabled" for v in versioning.get(bucket.urn, [])
         ):
             report("Bucket needs versioning enabled.", bucket.urn)
-        if not logging.get(bucket.urn):
+        if not logging.get(bucket.urn) and bucket.urn not in targets:
             report("Bucket needs access logging.", bucket.urn)
 
 

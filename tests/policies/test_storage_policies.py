@@ -273,3 +273,13 @@ def test_s3_tls_only_needs_a_deny_without_secure_transport() -> None:
     (message,) = _stack("s3-tls-only", [bucket, allow])
     assert "aws:SecureTransport false" in message
     assert _stack("s3-tls-only", [bucket])
+
+
+def test_a_bucket_receiving_access_logs_needs_no_logging_of_its_own() -> None:
+    bucket, logs = _res("aws:s3/bucket:Bucket", {}, "b"), _res("aws:s3/bucket:Bucket", {}, "logs")
+    enabled = {"versioningConfiguration": {"status": "Enabled"}}
+    versions = [_res(next(iter(VERSIONING)), enabled, f"v{b.name}", deps={"bucket": [b]}) for b in (bucket, logs)]
+    logging = _res(next(iter(LOGGING)), {}, "l", deps={"bucket": [bucket], "targetBucket": [logs]})
+    assert _stack("s3-versioning-logging", [bucket, logs, *versions, logging]) == []
+    # Without the logging resource both need logging (neither is a target).
+    assert len(_stack("s3-versioning-logging", [bucket, logs, *versions])) == 2

@@ -15,21 +15,25 @@ def _one(run: Any, typ: str, name: str | None = None) -> Any:
     return found[0]
 
 
-def test_prod_weights_bucket_is_encrypted_private_versioned_tls_only_and_retained() -> None:
+def test_prod_weights_bucket_is_encrypted_private_versioned_tls_only_logged_and_retained() -> None:
     run = stack_run("prod")
-    bucket = next(r for r in run.registrations if r.type == "aws:s3/bucket:Bucket")
-    assert bucket.protect and bucket.retain_on_delete and bucket.inputs["forceDestroy"] is False
-    kinds = {r.type: r for r in run.registrations if r.urn.split("::")[-1].startswith("weights-")}
-    sse = kinds["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"]
-    rule = sse.inputs["rules"][0]
-    assert rule["bucketKeyEnabled"] and rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-    block = kinds["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"].inputs
-    assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
-    versioning = kinds["aws:s3/bucketVersioning:BucketVersioning"].inputs
-    assert versioning["versioningConfiguration"]["status"] == "Enabled"
-    (statement,) = json.loads(kinds["aws:s3/bucketPolicy:BucketPolicy"].inputs["policy"])["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    endpoint = kinds["aws:ec2/vpcEndpoint:VpcEndpoint"].inputs
+    named = {r.urn.split("::")[-1]: r for r in run.registrations}
+    buckets = [r for r in run.registrations if r.type == "aws:s3/bucket:Bucket"]
+    assert sorted(r.urn.split("::")[-1] for r in buckets) == ["weights-bucket", "weights-logs"]
+    for b in buckets:
+        assert b.protect and b.retain_on_delete and b.inputs["forceDestroy"] is False
+    for prefix in ("weights-", "weights-logs-"):
+        rule = named[f"{prefix}sse"].inputs["rules"][0]
+        assert rule["bucketKeyEnabled"] and rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+        block = named[f"{prefix}public-access"].inputs
+        flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+        assert all(block[k] for k in flags)
+        assert named[f"{prefix}versioning"].inputs["versioningConfiguration"]["status"] == "Enabled"
+    for policy in ("weights-policy", "weights-logs-policy"):
+        deny = json.loads(named[policy].inputs["policy"])["Statement"][0]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert named["weights-logging"].inputs["targetPrefix"] == "weights/"
+    endpoint = named["weights-s3-endpoint"].inputs
     assert endpoint["vpcEndpointType"] == "Gateway" and endpoint["serviceName"].endswith(".s3")
     assert len(endpoint["routeTableIds"]) == 3  # one private route table per AZ
 
