@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from components.core.charts import GPU_OPERATOR
 from components.core.labels import POOL_LABEL
 from components.core.settings import NodePoolSettings
 from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
@@ -166,6 +167,10 @@ def gpu_operator_values(
             else {"enabled": False}
         ),
         # No operator.defaultRuntime: removed in v25.3.0 (the operator detects containerd itself).
+        # The operator's and validator's tags pinned to the release (chart_images.py "gpu-operator"):
+        # left unset they follow the published chart's appVersion, which the chart source lacks.
+        "operator": {"version": GPU_OPERATOR.version},
+        "validator": {"version": GPU_OPERATOR.version},
     }
     config = device_plugin_sharing_config(pools)
     if config:

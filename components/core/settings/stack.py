@@ -625,7 +625,7 @@ def _chart_digest_problems(s: StackSettings) -> list[Problem]:
     if s.is_prod:
         for chart, (key, digests) in chart_digest_keys(s).items():
             for image in CHART_IMAGES[chart]:
-                if image.name not in digests:
+                if image.name not in digests and (image.runs is None or image.runs(s)):
                     problems.append(
                         (
                             f"{key}.{image.name}",
