@@ -1,7 +1,8 @@
 """``ModelRunnerFleet``: one model served by any engine in ``ENGINES`` (vLLM, SGLang,
 Ollama), from one ``ModelSpec``.
 
-All specs come from ``components/specs/model_runner.py``; this component only wires them:
+All specs come from ``components/specs/`` (``model_runner``, ``weight_staging``, ``model_workloads``,
+``model_serving``); this component only wires them:
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals; a prod
 fleet that names no API key gets a generated one),
 the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service, a tailnet
@@ -24,6 +25,8 @@ import pulumi_random as random
 from components.core.naming import resource_name
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
+from components.specs import model_workloads as workloads
+from components.specs import weight_staging as staging
 
 TYPE = "ai-infra:models:ModelRunnerFleet"
 
@@ -86,7 +89,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 resource_name(name, "api-key"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             api_key = pulumi.Output.secret(password.result)
-        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
+        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), workloads.service_account_args(f), opts=after)
         # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
         # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
         secrets: list[pulumi.Resource] = [account]
@@ -98,7 +101,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             if secret_name and value is not None:
                 secrets.append(
                     k8s.core.v1.Secret(
-                        resource_name(name, secret_name), spec.secret_args(f, secret_name, key, value), opts=after
+                        resource_name(name, secret_name), workloads.secret_args(f, secret_name, key, value), opts=after
                     )
                 )
         staged: list[pulumi.Resource] = []
@@ -108,11 +111,11 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             stage_netpol = k8s.networking.v1.NetworkPolicy(
                 resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
             )
-            timeout = f"{spec.STAGE_TIMEOUT_S // 60}m"
+            timeout = f"{staging.STAGE_TIMEOUT_S // 60}m"
             staged.append(
                 k8s.batch.v1.Job(
                     resource_name(name, "stage"),
-                    spec.stage_job_args(f),
+                    staging.stage_job_args(f),
                     opts=pulumi.ResourceOptions(
                         parent=self,
                         depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
@@ -128,11 +131,11 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         )
         if f.stateful:
             workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
-                resource_name(name, "statefulset"), spec.statefulset_args(f), opts=workload_opts
+                resource_name(name, "statefulset"), workloads.statefulset_args(f), opts=workload_opts
             )
         else:
             workload = k8s.apps.v1.Deployment(
-                resource_name(name, "deployment"), spec.deployment_args(f), opts=workload_opts
+                resource_name(name, "deployment"), workloads.deployment_args(f), opts=workload_opts
             )
         service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
         if f.spec.exposure == "tailnet":

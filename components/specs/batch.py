@@ -39,7 +39,7 @@ from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_label
 from components.core.naming import k8s_name
 from components.core.settings import JobSpec, NodePoolSettings
 from components.core.settings.batch import OUTPUT_MOUNT
-from components.specs.model_runner import (
+from components.specs.pod import (
     container_security_context,
     hf_token_volume,
     pod_security_context,

@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.naming import k8s_name
 from components.core.settings.tailscale import MODEL_TAG, env_tag
-from components.specs.model_runner import FleetSpec, meta
+from components.specs.model_runner import FleetSpec
+from components.specs.pod import meta
 from components.specs.system_network import PROMETHEUS
 from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
 

@@ -24,8 +24,8 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.specs.dashboards import DASHBOARD_LABEL
-from components.specs.helm_values import GPU_TOLERATION, RESTRICTED_CONTAINER, RESTRICTED_POD
-from components.specs.node_pool import GPU_PRESENT_LABEL
+from components.specs.helm_values import RESTRICTED_CONTAINER, RESTRICTED_POD
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TOLERATION
 
 FULLNAME = "kube-prometheus-stack"
 """``fullnameOverride``: fixes the Service names (``<FULLNAME>-prometheus:9090``, at most 26 chars)."""

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.core.naming import k8s_name
 from components.core.settings import NfsServerSettings
-from components.specs.helm_values import GPU_TOLERATION
+from components.specs.node_pool import GPU_TOLERATION
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 DATA_LABEL = "ai-infra.io/data"
