@@ -5,7 +5,7 @@ Kueue 0.19.2 from its OCI chart (only ``batch/v1`` Jobs, only in the batch names
 from the pool's cap, reclaim-by-preemption), and a ``LocalQueue`` per opted-in namespace. The
 queue objects wait for the release: Kueue's CRDs, validating webhooks and conversion live in it,
 and the atomic release is ready only once Kueue's webhook certificates are. See
-``components/specs/batch.py`` for the choices and their upstream sources.
+``components/specs/kueue.py`` for the choices and their upstream sources.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 from components.core.charts import KUEUE
 from components.core.naming import resource_name
 from components.resources.helm import pinned_release
-from components.specs import batch as spec
+from components.specs import kueue as spec
 
 TYPE = "ai-infra:k8s:BatchQueue"
 
