@@ -16,13 +16,13 @@ own egress policy) runs first: it is the only part of the fleet that reaches the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.core.naming import resource_name
+from components.resources.custom_resource import custom_resource
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
 from components.specs import model_workloads as workloads
@@ -151,7 +151,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
         if f.spec.replicas.max > 1:
             k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), serving.pdb_args(f), opts=after)
         if f.spec.autoscaled and f.engine.autoscaler == "keda":
-            _custom_resource(
+            custom_resource(
                 resource_name(name, "scaledobject"),
                 serving.scaled_object(f, args.prometheus_url, external=args.prometheus_external),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
@@ -166,7 +166,7 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             after_crd = pulumi.ResourceOptions(
                 parent=self, depends_on=[*(args.depends_on or []), *([args.monitoring] if args.monitoring else [])]
             )
-            _custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
+            custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
         k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
 
         self.endpoint = service.metadata.apply(lambda _: f.endpoint)
@@ -181,10 +181,3 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 "api_key": self.api_key,
             }
         )
-
-
-def _custom_resource(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    """A typed Pulumi resource from a custom-resource document (policies see it like any other)."""
-    return k8s.apiextensions.CustomResource(
-        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
-    )

@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.core.charts import DCGM_EXPORTER, KUBE_PROMETHEUS_STACK, OPENCOST
 from components.core.naming import k8s_name, resource_name
+from components.resources.custom_resource import custom_resource
 from components.resources.helm import pinned_release
 from components.specs import monitoring as spec
 
@@ -129,14 +130,7 @@ class MonitoringStack(pulumi.ComponentResource):
         with_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
         if args.rule_groups:
             rule = spec.prometheus_rule(k8s_name("ai-infra", "rules"), args.namespace, args.labels, args.rule_groups)
-            k8s.apiextensions.CustomResource(
-                resource_name(name, "rules"),
-                api_version=rule["apiVersion"],
-                kind=rule["kind"],
-                metadata=rule["metadata"],
-                spec=rule["spec"],
-                opts=with_crds,
-            )
+            custom_resource(resource_name(name, "rules"), rule, with_crds)
         for dashboard, text in sorted(args.dashboards.items()):
             k8s.core.v1.ConfigMap(
                 resource_name(name, f"dashboard-{dashboard}"),
