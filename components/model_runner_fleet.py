@@ -89,6 +89,33 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 resource_name(name, "api-key"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             api_key = pulumi.Output.secret(password.result)
+        secrets = self._credentials(name, args, api_key, after)
+        staged = self._staging(name, args, secrets, after) if f.staged_by_job else []
+        workload = self._workload(name, args, [*secrets, *staged])
+        service = self._serving(name, args, workload, after)
+
+        self.endpoint = service.metadata.apply(lambda _: f.endpoint)
+        self.service_name = service.metadata.apply(lambda m: str(m.name))
+        self.namespace = pulumi.Output.from_input(f.namespace)
+        self.api_key = api_key
+        self.register_outputs(
+            {
+                "endpoint": self.endpoint,
+                "service_name": self.service_name,
+                "namespace": self.namespace,
+                "api_key": self.api_key,
+            }
+        )
+
+    def _credentials(
+        self,
+        name: str,
+        args: ModelRunnerFleetArgs,
+        api_key: pulumi.Output[str] | None,
+        after: pulumi.ResourceOptions,
+    ) -> list[pulumi.Resource]:
+        """The ServiceAccount and the credential Secrets: what every pod of the fleet waits for."""
+        f = args.fleet
         account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), workloads.service_account_args(f), opts=after)
         # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
         # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
@@ -104,39 +131,50 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                         resource_name(name, secret_name), workloads.secret_args(f, secret_name, key, value), opts=after
                     )
                 )
-        staged: list[pulumi.Resource] = []
-        if f.staged_by_job:
-            # The download's own egress first, then the Job; `pulumi up` waits for it to finish
-            # (pulumi-kubernetes awaits Jobs until Complete, 10 minutes by default: raised here).
-            stage_netpol = k8s.networking.v1.NetworkPolicy(
-                resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
-            )
-            timeout = f"{staging.STAGE_TIMEOUT_S // 60}m"
-            staged.append(
-                k8s.batch.v1.Job(
-                    resource_name(name, "stage"),
-                    staging.stage_job_args(f),
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
-                        custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
-                    ),
-                )
-            )
-        workload_opts = pulumi.ResourceOptions(
+        return secrets
+
+    def _staging(
+        self, name: str, args: ModelRunnerFleetArgs, secrets: list[pulumi.Resource], after: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """The download's own egress first, then the Job; `pulumi up` waits for it to finish
+        (pulumi-kubernetes awaits Jobs until Complete, 10 minutes by default: raised here)."""
+        f = args.fleet
+        stage_netpol = k8s.networking.v1.NetworkPolicy(
+            resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
+        )
+        timeout = f"{staging.STAGE_TIMEOUT_S // 60}m"
+        job = k8s.batch.v1.Job(
+            resource_name(name, "stage"),
+            staging.stage_job_args(f),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
+        )
+        return [job]
+
+    def _workload(self, name: str, args: ModelRunnerFleetArgs, before: list[pulumi.Resource]) -> pulumi.CustomResource:
+        f = args.fleet
+        opts = pulumi.ResourceOptions(
             parent=self,
-            depends_on=[*(args.depends_on or []), *secrets, *staged],
+            depends_on=[*(args.depends_on or []), *before],
             # The autoscaler owns the replica count once it exists.
             ignore_changes=["spec.replicas"] if f.spec.autoscaled else None,
         )
         if f.stateful:
-            workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
-                resource_name(name, "statefulset"), workloads.statefulset_args(f), opts=workload_opts
-            )
-        else:
-            workload = k8s.apps.v1.Deployment(
-                resource_name(name, "deployment"), workloads.deployment_args(f), opts=workload_opts
-            )
+            return k8s.apps.v1.StatefulSet(resource_name(name, "statefulset"), workloads.statefulset_args(f), opts=opts)
+        return k8s.apps.v1.Deployment(resource_name(name, "deployment"), workloads.deployment_args(f), opts=opts)
+
+    def _serving(
+        self,
+        name: str,
+        args: ModelRunnerFleetArgs,
+        workload: pulumi.CustomResource,
+        after: pulumi.ResourceOptions,
+    ) -> k8s.core.v1.Service:
+        """The Service and what is around it: tailnet Ingress, PDB, autoscaling, ServiceMonitor, NetworkPolicy."""
+        f = args.fleet
         service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
         if f.spec.exposure == "tailnet":
             if args.tailnet_operator is None:
@@ -168,16 +206,4 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             )
             custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
         k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
-
-        self.endpoint = service.metadata.apply(lambda _: f.endpoint)
-        self.service_name = service.metadata.apply(lambda m: str(m.name))
-        self.namespace = pulumi.Output.from_input(f.namespace)
-        self.api_key = api_key
-        self.register_outputs(
-            {
-                "endpoint": self.endpoint,
-                "service_name": self.service_name,
-                "namespace": self.namespace,
-                "api_key": self.api_key,
-            }
-        )
+        return service
