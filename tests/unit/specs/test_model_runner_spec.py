@@ -11,7 +11,6 @@ from components.core.engines import HF_TOKEN_FILE
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
 from components.specs import model_workloads as workloads
-from components.specs import pod
 from components.specs import weight_staging as staging
 from tests.conftest import settings_for
 
@@ -210,11 +209,6 @@ def test_scaled_object_scales_on_queue_depth() -> None:
 
 def test_endpoint_is_the_in_cluster_openai_url() -> None:
     assert fleet().endpoint == "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
-
-
-def test_tagged_images_are_re_pulled_digests_are_not() -> None:
-    assert pod.pull_policy("docker.io/vllm/vllm-openai:v0.11.0") == "Always"
-    assert pod.pull_policy("r.example/vllm@sha256:" + "a" * 64) == "IfNotPresent"
 
 
 def test_a_staging_job_in_a_batch_namespace_names_its_queue() -> None:
