@@ -92,7 +92,7 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         # Custom resources and charts with ServiceMonitors need the operator's CRDs first (a
         # preinstalled operator has them already: then the namespace is what they wait for).
-        operator = [self.release] if self.release else list(args.depends_on)
+        operator: list[pulumi.Resource] = [self.release] if self.release else list(args.depends_on)
         with_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
         if args.rule_groups:
             rule = spec.prometheus_rule(k8s_name("ai-infra", "rules"), args.namespace, args.labels, args.rule_groups)
