@@ -13,10 +13,9 @@ import yaml
 from components.core.charts import GPU_OPERATOR
 from components.core.labels import POOL_LABEL
 from components.core.settings import NodePoolSettings
-from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TOLERATION
 
-GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
-SYSTEM_POOL_SELECTOR = {"ai-infra.io/pool": "system"}
+SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 
 
 def cluster_autoscaler_values(
