@@ -38,7 +38,7 @@ from components.core.prices import (
     spot_fraction,
 )
 from components.core.settings import ModelSpec, NodePoolSettings, StackSettings
-from components.core.settings.capacity import pod_request
+from components.core.settings.models import pod_request
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 

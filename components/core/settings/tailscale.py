@@ -5,7 +5,7 @@ whole tailnet policy file from these settings (``components/specs/tailnet_policy
 everything a policy file needs to be correct is validated here: group names, members, tags and
 their owners, key expiry. The OAuth client the stack deploys with is never part of the settings:
 only whether ``tailscaleOauthClientId`` / ``tailscaleOauthClientSecret`` were given with
-``--secret`` (checked across sections in ``stack.py``).
+``--secret`` (checked across sections in ``rules/mesh.py``).
 """
 
 from __future__ import annotations

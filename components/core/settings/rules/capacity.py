@@ -5,35 +5,18 @@ instance catalogue (vCPU, memory and GPUs per type, minus what kubelet and the n
 keep; ``gpu_instances.py``) these rules check that every fleet pod fits one node of its pool, that
 the pool's GPU cap holds every fleet at min replicas (an error) and at max replicas (a warning with
 the numbers) and that namespace quotas cover their fleets at max replicas. Whether the model
-itself fits its GPUs (weights, context) is ``fit.py``'s.
+itself fits its GPUs (weights, context) is ``fit.py``'s; a pod's requests are ``models.pod_request``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from components.core.quantities import cores, gib
 from components.core.settings.base import Problem
-
-if TYPE_CHECKING:
-    from components.core.settings.models import ModelSpec
-    from components.core.settings.stack import StackSettings
-
-STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB = 1.0, 2.0, 4.0
-"""The weight-staging init container's requests and limit (``specs/weight_staging.stage_resources``);
-an init container runs alone, so a pod needs the larger of it and the server."""
+from components.core.settings.models import pod_request
+from components.core.settings.root import StackSections
 
 
-def pod_request(spec: ModelSpec) -> tuple[float, float, float]:
-    """(CPU cores, memory GiB requested, memory GiB limit) one replica's pod counts against a node and a quota."""
-    return (
-        max(cores(spec.cpu), STAGE_CPU),
-        max(gib(spec.memory), STAGE_MEMORY_GIB),
-        max(gib(spec.memory), STAGE_MEMORY_LIMIT_GIB),
-    )
-
-
-def capacity_problems(s: StackSettings) -> list[Problem]:
+def capacity_problems(s: StackSections) -> list[Problem]:
     problems: list[Problem] = []
     for name, spec in sorted(s.models.items()):
         pool = s.node_pools.get(spec.pool)
@@ -75,7 +58,7 @@ def capacity_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
-def _quota_problems(s: StackSettings) -> list[Problem]:
+def _quota_problems(s: StackSections) -> list[Problem]:
     """Each namespace's quota covers its fleets at max replicas (GPUs, CPU, memory, pods)."""
     problems: list[Problem] = []
     for namespace, ns in sorted(s.namespaces.items()):
@@ -107,7 +90,7 @@ def _quota_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
-def capacity_warnings(s: StackSettings) -> list[Problem]:
+def capacity_warnings(s: StackSections) -> list[Problem]:
     warnings: list[Problem] = []
     for pool_name, pool in sorted(s.node_pools.items()):
         if not pool.instances:
