@@ -180,7 +180,7 @@ def pool_cost(s: StackSettings, name: str) -> dict[str, Any]:
         "gpusPerNode": pool.gpus_per_node,
         "gpuModel": GPU_INSTANCES[pool.instance_types[0]].gpu_model,
         "nodes": nodes,
-        "maxGpus": nodes["max"] * pool.gpus_per_node,
+        "maxGpus": pool.schedulable_gpus,
         "usdPerNodeHour": {"cheapest": min(prices), "dearest": max(prices)},
         "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
         "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},

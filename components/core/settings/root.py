@@ -95,7 +95,7 @@ class StackSections(Settings):
 
     @property
     def on_aws(self) -> bool:
-        return self.cluster.mode == "aws-eks"
+        return self.cluster.on_aws
 
     @property
     def storage_classes(self) -> dict[str, str]:
@@ -146,13 +146,11 @@ class StackSections(Settings):
 
     @property
     def needs_storage_system(self) -> bool:
-        """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
-        return self.storage.nvme.enabled or self.storage.shared.backend == "nfs"
+        return self.storage.needs_storage_system
 
     @property
     def tailscale_operator(self) -> bool:
-        """The Tailscale operator runs (the mesh is on and its operator not switched off)."""
-        return self.tailscale.enabled and self.tailscale.operator.enabled
+        return self.tailscale.operator_runs
 
     @property
     def subnet_routes(self) -> list[str]:
@@ -219,8 +217,7 @@ class StackSections(Settings):
 
     @property
     def built_images(self) -> list[str]:
-        """Images this stack builds and pushes (their consumers get digests)."""
-        return list(self.registry.build) if self.registry.enabled else []
+        return self.registry.built_images
 
     def engine_image_built(self, engine: str) -> bool:
         return ENGINES[engine].image in self.built_images
@@ -239,16 +236,12 @@ class StackSections(Settings):
         """A queue's nominal GPU quota: its own, else what its pool's GPU cap leaves once the
         pool's fleets hold their minimum replicas (a quota over that admits jobs that stay Pending)."""
         q = self.batch.queues[queue]
-        return q.gpus if q.gpus is not None else max(0, self.pool_gpu_cap(q.pool) - self.pool_serving_gpus(q.pool))
+        free = self.node_pools[q.pool].schedulable_gpus - self.pool_serving_gpus(q.pool)
+        return q.gpus if q.gpus is not None else max(0, free)
 
     def pool_serving_gpus(self, pool: str) -> int:
         """GPUs the pool's fleets hold at their minimum replicas (never released to batch jobs)."""
         return sum(m.replicas.min * m.gpus_per_replica for m in self.models.values() if m.pool == pool)
-
-    def pool_gpu_cap(self, pool: str) -> int:
-        """GPUs the pool can ever hold (nodes at its capped maximum times GPUs per node)."""
-        p = self.node_pools[pool]
-        return p.max_nodes * p.gpus_per_node
 
     def job_image_built(self, name: str) -> bool:
         return self.jobs[name].image in self.built_images
@@ -333,14 +326,8 @@ class StackSections(Settings):
     @property
     def clamps(self) -> list[Problem]:
         """Values the platform changes from what the settings say, and why (shown in the plan)."""
-        found: list[Problem] = []
-        for name, pool in sorted(self.node_pools.items()):
-            if pool.instances and pool.max_nodes < pool.max_size:
-                found.append(
-                    (
-                        f"nodePools.{name}.maxSize",
-                        f"{pool.max_size} -> {pool.max_nodes}: capped by gpuCap {pool.effective_gpu_cap} "
-                        f"({pool.gpus_per_node} GPU(s) per node)",
-                    )
-                )
-        return found
+        return [
+            (f"nodePools.{name}.maxSize", clamp)
+            for name, pool in sorted(self.node_pools.items())
+            if (clamp := pool.clamp) is not None
+        ]

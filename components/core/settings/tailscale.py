@@ -159,6 +159,11 @@ class TailscaleSettings(Settings):
     split_dns: dict[str, list[str]] = Field(default_factory=dict)
     """Domain -> nameserver IPs, for names only resolvable inside the VPC (private hosted zones)."""
 
+    @property
+    def operator_runs(self) -> bool:
+        """The Tailscale operator runs (the mesh is on and its operator not switched off)."""
+        return self.enabled and self.operator.enabled
+
     @model_validator(mode="after")
     def _rules(self) -> TailscaleSettings:
         problems: list[Problem] = []

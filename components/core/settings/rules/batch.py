@@ -24,7 +24,7 @@ def batch_problems(s: StackSections) -> list[Problem]:
             problems.append((f"batch.queues.{name}.pool", f"must name a node pool: {sorted(s.node_pools)}"))
             continue
         by_pool.setdefault(q.pool, []).append(name)
-        cap, serving = s.pool_gpu_cap(q.pool), s.pool_serving_gpus(q.pool)
+        cap, serving = s.node_pools[q.pool].schedulable_gpus, s.pool_serving_gpus(q.pool)
         if q.gpus is not None and q.gpus + serving > cap:
             problems.append((f"batch.queues.{name}.gpus", _over_cap(s, q.pool, f"queue {name}'s {q.gpus}", q.gpus)))
         if not s.queue_namespaces(name):
@@ -32,7 +32,7 @@ def batch_problems(s: StackSections) -> list[Problem]:
                 (f"batch.queues.{name}", "no namespace submits to it: list it in namespaces.<namespace>.queues")
             )
     for pool_name, queues in sorted(by_pool.items()):
-        cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
+        cap, serving = s.node_pools[pool_name].schedulable_gpus, s.pool_serving_gpus(pool_name)
         total = sum(s.queue_gpus(q) for q in queues)
         if len(queues) > 1 and total + serving > cap:
             shares = " + ".join(f"{q} {s.queue_gpus(q)}" for q in queues)
@@ -49,7 +49,7 @@ def batch_problems(s: StackSections) -> list[Problem]:
 def _over_cap(s: StackSections, pool_name: str, queues: str, queue_gpus: int) -> str:
     """Why queue quotas on a pool cannot all be used: the pool's fleets at min replicas hold GPUs
     that Kueue does not see, so jobs it admits past what is left stay Pending."""
-    cap, serving = s.pool_gpu_cap(pool_name), s.pool_serving_gpus(pool_name)
+    cap, serving = s.node_pools[pool_name].schedulable_gpus, s.pool_serving_gpus(pool_name)
     fleets = ", ".join(
         f"{n} {m.replicas.min * m.gpus_per_replica}" for n, m in sorted(s.models.items()) if m.pool == pool_name
     )
@@ -66,11 +66,12 @@ def empty_queue_warnings(s: StackSections) -> list[Problem]:
     """A queue whose pool's fleets hold every GPU at min replicas admits no GPU job."""
     found: list[Problem] = []
     for name, q in sorted(s.batch.queues.items() if s.batch.enabled else []):
-        if q.pool in s.node_pools and s.queue_gpus(name) == 0:
+        pool = s.node_pools.get(q.pool)
+        if pool is not None and s.queue_gpus(name) == 0:
             found.append(
                 (
                     f"batch.queues.{name}.gpus",
-                    f"is 0: pool {q.pool}'s fleets hold its whole GPU cap ({s.pool_gpu_cap(q.pool)}) at min "
+                    f"is 0: pool {q.pool}'s fleets hold its whole GPU cap ({pool.schedulable_gpus}) at min "
                     f"replicas, so the queue admits no GPU job; raise nodePools.{q.pool}.gpuCap and maxSize",
                 )
             )

@@ -103,7 +103,7 @@ def _job_capacity_problems(s: StackSections, job: JobSpec, ns: NamespaceSettings
                 )
             )
         if gpus > s.queue_gpus(job.queue):
-            cap, serving = s.pool_gpu_cap(queue.pool), s.pool_serving_gpus(queue.pool)
+            cap, serving = pool.schedulable_gpus, s.pool_serving_gpus(queue.pool)
             derived = (
                 ""
                 if queue.gpus is not None
