@@ -153,3 +153,16 @@ def test_the_size_check_sees_a_long_function(tmp_path: Path) -> None:
     assert size_problems(source) == [f"long() {MAX_FUNCTION_LINES + 1} lines"]
     source.write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
     assert size_problems(source) == [f"{MAX_MODULE_LINES + 1} lines"]
+
+
+def test_settings_modules_never_import_the_validated_root_back() -> None:
+    """Issue 24: rules and sections import ``settings.root`` (the fields and facts), never
+    ``settings.stack`` (which imports the rules), so the settings have no import circle, not
+    even one hidden behind ``TYPE_CHECKING``; only the package and the loader import ``stack``."""
+    settings = ROOT / "components" / "core" / "settings"
+    importers = sorted(
+        str(p.relative_to(settings))
+        for p in settings.rglob("*.py")
+        if {"components.core.settings.stack", "components.core.settings"} & imports_of(p)
+    )
+    assert importers == ["__init__.py", "loader.py"]
