@@ -44,7 +44,7 @@ from components.core.startup_figures import (
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec, WarmFloorSettings
-    from components.core.settings.stack import StackSettings
+    from components.core.settings.root import StackSections as StackSettings
 
 
 @dataclass(frozen=True)

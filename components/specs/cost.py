@@ -38,7 +38,7 @@ from components.core.prices import (
     spot_fraction,
 )
 from components.core.settings import ModelSpec, NodePoolSettings, StackSettings
-from components.core.settings.capacity import pod_request
+from components.core.settings.models import pod_request
 from components.specs.warm_floor import warm_floor_cost
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
@@ -128,7 +128,7 @@ def system_pods(s: StackSettings) -> list[SystemPod]:
     if s.storage.shared.backend == "efs":
         pods.append(SystemPod("efs-csi-controller", 2, 0.03, 0.12, "estimate: three containers at 10m/40Mi"))
     if s.batch.enabled:
-        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/batch.py)"))
+        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/kueue.py)"))
     if s.needs_keda:
         pods.append(SystemPod("keda", 3, 0.1, 100 / 1024, "estimate: KEDA chart's 100m/100Mi per component"))
     if s.monitoring.enabled:
@@ -181,7 +181,7 @@ def pool_cost(s: StackSettings, name: str) -> dict[str, Any]:
         "gpusPerNode": pool.gpus_per_node,
         "gpuModel": GPU_INSTANCES[pool.instance_types[0]].gpu_model,
         "nodes": nodes,
-        "maxGpus": nodes["max"] * pool.gpus_per_node,
+        "maxGpus": pool.schedulable_gpus,
         "usdPerNodeHour": {"cheapest": min(prices), "dearest": max(prices)},
         "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
         "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},

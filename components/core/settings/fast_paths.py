@@ -24,7 +24,7 @@ from components.core.startup_figures import SOCI_AMIS
 if TYPE_CHECKING:
     from components.core.settings.base import Problem
     from components.core.settings.models import ModelSpec, WarmFloorSettings
-    from components.core.settings.stack import StackSettings
+    from components.core.settings.root import StackSections as StackSettings
 
 _DOW_NAMES = {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 6))
