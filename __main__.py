@@ -31,6 +31,7 @@ from components.core.settings import (
     IMAGE_NAMES,
     PROJECT,
     EksSettings,
+    ModelSpec,
     StackSettings,
     load_secrets,
     load_settings,
@@ -601,18 +602,8 @@ def _pick(key: str, refs: dict[str, str]) -> str:
     return refs[key]
 
 
-def workloads_layer(
-    s: StackSettings,
-    c: ClusterLayer,
-    ns: Namespaces,
-    shared_storage: SharedStorage | None,
-    monitoring: MonitoringStack | None,
-    registry: Registry | None,
-    mesh: TailscaleMesh | None,
-    secrets: dict[str, pulumi.Output[str]],
-) -> dict[str, ModelRunnerFleet]:
-    """KEDA when a fleet scales on queue depth, metrics-server when one scales on CPU, then one
-    ModelRunnerFleet per model."""
+def _autoscalers(s: StackSettings, c: ClusterLayer, ns: Namespaces, monitoring: MonitoringStack | None) -> Keda | None:
+    """KEDA when a fleet scales on queue depth, metrics-server when one scales on CPU."""
     keda = (
         Keda(
             "keda",
@@ -642,13 +633,29 @@ def workloads_layer(
             ),
             opts=pulumi.ResourceOptions(provider=c.k8s_provider, depends_on=[monitoring] if monitoring else []),
         )
+    return keda
+
+
+def workloads_layer(
+    s: StackSettings,
+    c: ClusterLayer,
+    ns: Namespaces,
+    shared_storage: SharedStorage | None,
+    monitoring: MonitoringStack | None,
+    registry: Registry | None,
+    mesh: TailscaleMesh | None,
+    secrets: dict[str, pulumi.Output[str]],
+) -> dict[str, ModelRunnerFleet]:
+    """KEDA and metrics-server where needed (``_autoscalers``), the weights bucket when a fleet
+    streams from S3, then one ModelRunnerFleet per model."""
+    keda = _autoscalers(s, c, ns, monitoring)
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     bucket = _weights_bucket(s, c)
     fleets = {}
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
-        s3 = model.cache == "s3" and bucket is not None and c.aws is not None
+        uri, s3 = _fleet_weights(c, bucket, name, model) if model.cache == "s3" else (None, None)
         image: pulumi.Input[str] = s.model_images.for_engine(model.engine)
         folder = model.engine_record.image  # None: the engine always runs modelImages.<engine>
         if registry is not None and folder is not None and s.engine_image_built(model.engine):
@@ -667,9 +674,7 @@ def workloads_layer(
             own_weights_volume=name in s.fleet_weight_volumes,
             # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
             stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
-            weights_uri=bucket.bucket_name.apply(partial(_s3_uri, model.namespace, name, model.revision))
-            if s3 and bucket
-            else None,
+            weights_uri=uri,
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -685,24 +690,28 @@ def workloads_layer(
                 monitoring=monitoring,
                 tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
-                # Settings allow cache s3 only on EKS.
-                s3=WeightsS3Args(
-                    bucket_name=bucket.bucket_name,
-                    kms_key_arn=bucket.kms_key_arn,
-                    oidc_provider_arn=c.aws.cluster.oidc_provider_arn,
-                    oidc_issuer=c.aws.cluster.oidc_issuer,
-                    tags=c.aws.tags,
-                )
-                if s3 and bucket is not None and c.aws is not None
-                else None,
+                s3=s3,
             ),
             opts=c.k8s_opts,
         )
     return fleets
 
 
-def _s3_uri(namespace: str, fleet: str, revision: str | None, bucket: str) -> str:
-    return weights_uri(bucket, namespace, fleet, revision)
+def _fleet_weights(
+    c: ClusterLayer, bucket: WeightsBucket | None, name: str, model: ModelSpec
+) -> tuple[pulumi.Output[str] | None, WeightsS3Args | None]:
+    """An S3 fleet's weights URI and roles' inputs (settings allow cache s3 only on EKS)."""
+    if bucket is None or c.aws is None:
+        return None, None
+    uri = bucket.bucket_name.apply(lambda b: weights_uri(b, model.namespace, name, model.revision))
+    oidc = (c.aws.cluster.oidc_provider_arn, c.aws.cluster.oidc_issuer)
+    return uri, WeightsS3Args(
+        bucket_name=bucket.bucket_name,
+        kms_key_arn=bucket.kms_key_arn,
+        oidc_provider_arn=oidc[0],
+        oidc_issuer=oidc[1],
+        tags=c.aws.tags,
+    )
 
 
 def _weights_bucket(s: StackSettings, c: ClusterLayer) -> WeightsBucket | None:

@@ -29,11 +29,11 @@ SOURCES = sorted(
     ]
 )
 MODULE_EXEMPT = {
-    "__main__.py": 829,
-    "components/core/cold_start.py": 490,
+    # +50 for issue 26's hooks (the weights bucket, each S3 fleet's URI and roles, the autoscalers
+    # taken out of workloads_layer, which is no longer exempt); cold_start.py is split and no longer is.
+    "__main__.py": 879,
 }
 FUNCTION_EXEMPT = {
-    "__main__.py:workloads_layer": 83,
     "planner/__main__.py:main": 110,
 }
 
