@@ -11,6 +11,7 @@ from components.core.cold_start import summary_lines as cold_start_lines
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
 from planner.diff import PlanChanges, change_lines
+from planner.diff import cold_start_lines as cold_start_changes
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
@@ -231,6 +232,7 @@ def summarize(
             f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
             f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
         )
+        lines += [f"  {line}" for line in cold_start_changes(changes)]
         lines += change_lines(changes, limit=DIFF_LINES)
         if max(len(changes.added), len(changes.changed), len(changes.removed)) > DIFF_LINES:
             lines.append(f"  (every change, with its fields: {out_dir}/diff.txt)")
