@@ -29,6 +29,7 @@ from components.core.settings.cluster import ClusterSettings
 from components.core.settings.engines import engine_problems
 from components.core.settings.fit import fit_problems, fit_warnings
 from components.core.settings.models import ModelImages, ModelSpec
+from components.core.settings.platform import PlatformSettings
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
@@ -123,6 +124,10 @@ class MonitoringSettings(Settings):
     unset: alerts carry their ``description`` only."""
     gpu_idle_hours: float = Field(2.0, gt=0)
     """Alert when a billed GPU node's GPUs stay idle this long."""
+    slo_severity: Severity = "critical"
+    """Severity of the serving alerts (SLO breaches, unready model runners): ``critical`` pages;
+    dev's preset says ``warning`` (a dev breach is a note for the morning). Hardware alerts are
+    critical everywhere."""
     dcgm: bool = True
     """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
     opencost: bool = True
@@ -176,6 +181,7 @@ class StackSettings(Settings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
     tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
