@@ -13,6 +13,7 @@ import pulumi
 
 from components.core.settings import PROJECT, load_secrets, load_settings
 from components.specs.cost import stack_cost
+from stack.addons import helm_addons_layer
 from stack.batch import batch_layer
 from stack.context import stack_context
 from stack.exports import Layers, export_outputs
@@ -35,7 +36,8 @@ monitoring = observability_layer(ctx, namespaces)
 mesh = mesh_layer(ctx, namespaces)
 platform_services_layer(ctx, namespaces, monitoring)
 shared_storage = storage_layer(ctx, namespaces)
-fleets = workloads_layer(ctx, namespaces, shared_storage, monitoring, registry, mesh)
+addons = helm_addons_layer(ctx, namespaces, monitoring)
+fleets = workloads_layer(ctx, namespaces, shared_storage, monitoring, registry, mesh, addons.get("keda"))
 jobs = batch_layer(ctx, namespaces, shared_storage, monitoring, registry)
 
 export_outputs(

@@ -58,68 +58,12 @@ class EksTarget:
         cls, s: StackSettings, eks: EksSettings, cluster_name: str, tags: dict[str, str], cost: dict[str, Any]
     ) -> EksTarget:
         provider = aws.Provider("aws", region=eks.region, default_tags=aws.ProviderDefaultTagsArgs(tags=tags))
-        opts = pulumi.ResourceOptions(provider=provider)
         invoke_opts = pulumi.InvokeOptions(provider=provider)
         account_id = aws.get_caller_identity(opts=invoke_opts).account_id
         zones = list(aws.get_availability_zones(state="available", opts=invoke_opts).names[: eks.availability_zones])
-        network = Network(
-            "network",
-            NetworkArgs(
-                cluster_name=cluster_name,
-                vpc_cidr=eks.vpc_cidr,
-                availability_zones=zones,
-                single_nat=eks.nat_gateways == "single",
-                account_id=account_id,
-                region=eks.region,
-                flow_log_retention_days=eks.log_retention_days,
-                public_load_balancers=eks.public_load_balancers,
-                retain=s.platform.retain_data,
-                tags=tags,
-                key_admins=eks.key_admins,
-            ),
-            opts=opts,
-        )
-        cluster = EksCluster(
-            "eks",
-            EksClusterArgs(
-                cluster_name=cluster_name,
-                kubernetes_version=s.cluster.kubernetes_version,
-                eks=eks,
-                vpc_id=network.vpc_id,
-                subnet_ids=network.private_subnet_ids,
-                account_id=account_id,
-                region=eks.region,
-                tags=tags,
-                efs_csi=s.storage.shared.backend == "efs",
-                protect_data=s.platform.retain_data,
-                admin_principal_arns=list(eks.admin_principal_arns),
-                operator_principal_arns=list(eks.operator_principal_arns),
-                viewer_principal_arns=list(eks.viewer_principal_arns),
-                cluster_tags=cost_tags(cost),
-            ),
-            opts=opts,
-        )
-        pools = {
-            pool_name: GpuNodePool(
-                f"pool-{pool_name}",
-                GpuNodePoolArgs(
-                    pool_name=pool_name,
-                    pool=pool,
-                    cluster_name=cluster.cluster_name,
-                    cluster_name_plain=cluster_name,
-                    node_role_arn=cluster.node_role_arn,
-                    subnet_ids=network.private_subnet_ids,
-                    kms_key_arn=cluster.kms_key_arn,
-                    nvme_host_dir=s.storage.nvme.host_dir,
-                    env=s.environment.value,
-                    team=s.team,
-                    tags=tags,
-                ),
-                # GPU nodes start only once aws-node runs with its own role (nodes carry no CNI policy).
-                opts=pulumi.ResourceOptions(provider=provider, depends_on=[cluster.vpc_cni]),
-            )
-            for pool_name, pool in sorted(s.node_pools.items())
-        }
+        network = _network(s, eks, cluster_name, zones, account_id, tags, provider)
+        cluster = _cluster(s, eks, cluster_name, network, account_id, tags, cost, provider)
+        pools = _pools(s, cluster_name, network, cluster, tags, provider)
         k8s_provider = k8s.Provider(
             "k8s",
             kubeconfig=cluster.kubeconfig,
@@ -210,3 +154,94 @@ class EksTarget:
             account_id=self.account_id,
             key_admins=self.eks.key_admins,
         )
+
+
+def _network(
+    s: StackSettings,
+    eks: EksSettings,
+    cluster_name: str,
+    zones: list[str],
+    account_id: str,
+    tags: dict[str, str],
+    provider: aws.Provider,
+) -> Network:
+    return Network(
+        "network",
+        NetworkArgs(
+            cluster_name=cluster_name,
+            vpc_cidr=eks.vpc_cidr,
+            availability_zones=zones,
+            single_nat=eks.nat_gateways == "single",
+            account_id=account_id,
+            region=eks.region,
+            flow_log_retention_days=eks.log_retention_days,
+            public_load_balancers=eks.public_load_balancers,
+            retain=s.platform.retain_data,
+            tags=tags,
+            key_admins=eks.key_admins,
+        ),
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+
+
+def _cluster(
+    s: StackSettings,
+    eks: EksSettings,
+    cluster_name: str,
+    network: Network,
+    account_id: str,
+    tags: dict[str, str],
+    cost: dict[str, Any],
+    provider: aws.Provider,
+) -> EksCluster:
+    return EksCluster(
+        "eks",
+        EksClusterArgs(
+            cluster_name=cluster_name,
+            kubernetes_version=s.cluster.kubernetes_version,
+            eks=eks,
+            vpc_id=network.vpc_id,
+            subnet_ids=network.private_subnet_ids,
+            account_id=account_id,
+            region=eks.region,
+            tags=tags,
+            efs_csi=s.storage.shared.backend == "efs",
+            protect_data=s.platform.retain_data,
+            admin_principal_arns=list(eks.admin_principal_arns),
+            operator_principal_arns=list(eks.operator_principal_arns),
+            viewer_principal_arns=list(eks.viewer_principal_arns),
+            cluster_tags=cost_tags(cost),
+        ),
+        opts=pulumi.ResourceOptions(provider=provider),
+    )
+
+
+def _pools(
+    s: StackSettings,
+    cluster_name: str,
+    network: Network,
+    cluster: EksCluster,
+    tags: dict[str, str],
+    provider: aws.Provider,
+) -> dict[str, GpuNodePool]:
+    return {
+        pool_name: GpuNodePool(
+            f"pool-{pool_name}",
+            GpuNodePoolArgs(
+                pool_name=pool_name,
+                pool=pool,
+                cluster_name=cluster.cluster_name,
+                cluster_name_plain=cluster_name,
+                node_role_arn=cluster.node_role_arn,
+                subnet_ids=network.private_subnet_ids,
+                kms_key_arn=cluster.kms_key_arn,
+                nvme_host_dir=s.storage.nvme.host_dir,
+                env=s.environment.value,
+                team=s.team,
+                tags=tags,
+            ),
+            # GPU nodes start only once aws-node runs with its own role (nodes carry no CNI policy).
+            opts=pulumi.ResourceOptions(provider=provider, depends_on=[cluster.vpc_cni]),
+        )
+        for pool_name, pool in sorted(s.node_pools.items())
+    }

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from components.core.settings import StackSettings
 from components.namespaces import PlatformNamespace, PlatformNamespaceArgs
 from components.scheduling import SchedulingGuardrails, SchedulingGuardrailsArgs
+from components.specs.addons import SYSTEM_NAMESPACES, system_namespaces
 from components.specs.image_admission import DEV_REGISTRIES, PROD_REGISTRIES, ImageAdmission, repository_of
-from components.specs.namespace import SYSTEM_NAMESPACES
 from stack.context import StackContext
 from stack.network import cluster_network
 
@@ -51,7 +51,7 @@ def namespaces_layer(ctx: StackContext) -> Namespaces:
             ),
             opts=ctx.k8s_opts,
         )
-        for name in s.system_namespaces
+        for name in system_namespaces(s)
     }
     workload = {
         name: PlatformNamespace(

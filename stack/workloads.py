@@ -1,12 +1,10 @@
-"""The workloads layer: KEDA when a fleet scales on queue depth, metrics-server when one scales
-on CPU, then one ``ModelRunnerFleet`` per model."""
+"""The workloads layer: one ``ModelRunnerFleet`` per model (the add-ons they scale with come
+first: ``stack/addons.py``)."""
 
 from __future__ import annotations
 
 import pulumi
 
-from components.keda import Keda, KedaArgs
-from components.metrics_server import MetricsServer, MetricsServerArgs
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.monitoring_stack import MonitoringStack
 from components.registry import Registry
@@ -49,38 +47,10 @@ def workloads_layer(
     monitoring: MonitoringStack | None,
     registry: Registry | None,
     mesh: TailscaleMesh | None,
+    keda: pulumi.Resource | None,
 ) -> dict[str, ModelRunnerFleet]:
+    """``keda``: the KEDA add-on when installed (ScaledObjects wait for its CRDs)."""
     s = ctx.settings
-    after_monitoring: list[pulumi.Resource] = [monitoring] if monitoring else []
-    keda = (
-        Keda(
-            "keda",
-            KedaArgs(
-                namespace=ns.system["keda"].namespace_name,
-                service_monitor=monitoring is not None,
-                watch_namespaces=s.keda_namespaces,
-                preinstalled=s.preinstalled,
-                chart_digests=s.all_chart_digests,
-            ),
-            opts=pulumi.ResourceOptions(provider=ctx.target.k8s_provider, depends_on=after_monitoring),
-        )
-        if s.needs_keda
-        else None
-    )
-    if s.needs_metrics_server:
-        # CPU HPAs (engines without a queue metric) read the resource metrics API it serves.
-        MetricsServer(
-            "metrics-server",
-            MetricsServerArgs(
-                namespace=ns.system["metrics-server"].namespace_name,
-                node_selector=ctx.system_node_selector,
-                replicas=s.platform.controller_replicas,
-                service_monitor=monitoring is not None,
-                preinstalled=s.preinstalled,
-                chart_digests=s.all_chart_digests,
-            ),
-            opts=pulumi.ResourceOptions(provider=ctx.target.k8s_provider, depends_on=after_monitoring),
-        )
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     fleets = {}

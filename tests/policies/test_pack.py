@@ -100,7 +100,7 @@ def test_section_a_is_mandatory_in_prod() -> None:
 
 
 def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
-    from components.specs.namespace import SYSTEM_NAMESPACES
+    from components.specs.addons import SYSTEM_NAMESPACES
 
     expected = {name: level for name, level in SYSTEM_NAMESPACES.items() if level != "restricted"}
     for env in ("dev", "prod"):

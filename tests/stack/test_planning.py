@@ -101,7 +101,7 @@ def test_an_existing_cluster_gets_a_registry_host_only_when_one_is_named() -> No
 
 
 def test_the_tailnet_policy_checks_ssh_as_the_settings_say() -> None:
-    addresses = eks_addresses(settings_for("dev").cluster.eks)  # type: ignore[arg-type]
+    addresses = eks_addresses(settings_for("dev").cluster.eks)
     assert tailnet_policy(mesh_settings("prod"), addresses).ssh_check
     assert not tailnet_policy(mesh_settings("dev"), addresses).ssh_check
     assert tailnet_policy(mesh_settings("dev", tailscale={"ssh": {"check": True}}), addresses).ssh_check

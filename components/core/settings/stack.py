@@ -49,10 +49,6 @@ MONITORING_NAMESPACE = "monitoring"
 """The monitoring stack's namespace (its Pod Security exception is listed by this name)."""
 GRAFANA_ADMIN_KEY = "grafanaAdminPassword"
 """Grafana's admin password (a ``--secret`` config key; optional)."""
-KUEUE_NAMESPACE = "kueue-system"
-"""Where Kueue's controller runs (batch.enabled)."""
-METRICS_SERVER_NAMESPACE = "metrics-server"
-"""Where metrics-server runs (a fleet autoscales on CPU)."""
 
 
 Severity = Literal["critical", "warning"]
@@ -287,19 +283,9 @@ class StackSettings(Settings):
         return owned
 
     @property
-    def system_namespaces(self) -> list[str]:
-        """System namespaces this stack creates (sorted)."""
-        wanted = {
-            "gpu-system": True,
-            "tailscale": self.tailscale_operator,
-            "autoscaler": self.on_aws,
-            "storage-system": self.needs_storage_system,
-            "keda": self.needs_keda,
-            METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
-            MONITORING_NAMESPACE: self.monitoring.enabled,
-            KUEUE_NAMESPACE: self.batch.enabled,
-        }
-        return sorted(name for name, needed in wanted.items() if needed)
+    def owns_node_groups(self) -> bool:
+        """The stack creates its node groups (EKS), so the cluster-autoscaler scales them."""
+        return self.on_aws
 
     @property
     def cache_namespaces(self) -> list[str]:
