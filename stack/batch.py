@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
-from components.core.naming import k8s_name
+from components.core.naming import hf_token_secret_name
 from components.monitoring_stack import MonitoringStack
 from components.registry import Registry
 from components.shared_storage import SharedStorage
@@ -39,7 +39,7 @@ def plan_job(ctx: StackContext, name: str, registry: Registry | None) -> JobPlan
         image=image_ref(job.image, job.image if s.job_image_built(name) else None, registry),
         env=ctx.env,
         team=ctx.team,
-        hf_token_secret=k8s_name(name, "hf-token") if s.job_hf_token_key(name) else None,
+        hf_token_secret=hf_token_secret_name(name) if s.job_hf_token_key(name) else None,
         runtime_class=ctx.runtime_class,
         pull_secret=registry.pull_secret if registry is not None else None,
         output_class=SHARED_CLASS if job.output is not None and job.output.volume is not None else None,
