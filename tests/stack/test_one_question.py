@@ -30,6 +30,7 @@ ALLOWED = (
 QUESTIONS = {
     "is_prod": re.compile(r"\bis_prod\b"),
     "environment compared": re.compile(r"\benvironment\b[^\n]*(==|!=)|Environment\.(PROD|DEV)\b"),
+    "environment name compared": re.compile(r"(==|!=)\s*[\"'](prod|dev)[\"']|[\"'](prod|dev)[\"']\s*(==|!=)"),
     "on_aws": re.compile(r"\bon_aws\b"),
     "mode compared": re.compile(r"\bmode\s*(==|!=)\s*[\"'](aws-eks|eks|existing)[\"']"),
     "eks/existing section tested": re.compile(r"\.(eks|existing|aws)\s+is\s+(not\s+)?None"),
@@ -63,6 +64,7 @@ def test_no_environment_or_cluster_kind_question_outside_its_home(path: Path) ->
         "if c.aws is not None:",
         "isinstance(cluster, EksSettings)",
         "if settings.environment == Environment.PROD:",
+        'severity = "critical" if env == "prod" else "warning"',
     ],
 )
 def test_the_check_sees_each_kind_of_question(line: str) -> None:
