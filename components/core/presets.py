@@ -53,7 +53,13 @@ _DEV: dict[str, Any] = {
     # Cheap and disposable: one replica per controller, data deleted with the stack, the broader
     # registry list and mutable tags admitted, Tailscale SSH without re-authentication, and the
     # tailnet's device approval left as the tailnet has it.
-    "platform": {"retainData": False, "controllerReplicas": 1, "trustedRegistries": "dev", "denyMutableTags": False},
+    "platform": {
+        "retainData": False,
+        "controllerReplicas": 1,
+        "trustedRegistries": "dev",
+        "denyMutableTags": False,
+        "generateApiKeys": False,
+    },
     "tailscale": {"ssh": {"check": False}, "requireDeviceApproval": False},
     "monitoring": {"sloSeverity": "warning"},
     # Kueue on the one GPU pool: serving outranks the queue's jobs there (PriorityClass gpu-serving).

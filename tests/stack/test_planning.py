@@ -49,6 +49,7 @@ def test_every_prod_difference_is_a_field_the_dev_preset_changes() -> None:
     assert (prod.platform.retain_data, dev.platform.retain_data) == (True, False)
     assert (prod.platform.controller_replicas, dev.platform.controller_replicas) == (2, 1)
     assert (prod.platform.deny_mutable_tags, dev.platform.deny_mutable_tags) == (True, False)
+    assert (prod.platform.generate_api_keys, dev.platform.generate_api_keys) == (True, False)
     assert (prod.registry.customer_managed_key, dev.registry.customer_managed_key) == (True, False)
     assert (prod.tailscale.ssh.check, dev.tailscale.ssh.check) == (True, False)
     assert (prod.tailscale.require_device_approval, dev.tailscale.require_device_approval) == (True, False)

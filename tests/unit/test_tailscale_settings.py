@@ -147,3 +147,12 @@ def test_admins_without_a_group_break_ssh_tests_and_are_refused() -> None:
         mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}})
     assert "ai-infra:tailscale.access.admins: must include a group: while tailscale.ssh.enabled" in str(err.value)
     mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}, "ssh": {"enabled": False}})
+
+
+def test_the_own_policy_warning_says_device_approval_only_when_the_stack_turns_it_on() -> None:
+    def warning(**tailscale: Any) -> str:
+        s = mesh_settings("dev", tailscale={"policy": "own", **tailscale})
+        return next(m for k, m in s.warnings if k == "tailscale.policy")
+
+    assert "device approval on" not in warning()
+    assert "device approval on" in warning(requireDeviceApproval=True)

@@ -29,3 +29,6 @@ class PlatformSettings(Settings):
     GitHub's (``components/specs/image_admission.py``)."""
     deny_mutable_tags: bool = True
     """Image admission refuses images named by a mutable tag (``:latest`` or no tag)."""
+    generate_api_keys: bool = True
+    """A fleet whose engine takes an API key and that names no ``apiKeySecret`` gets a generated
+    one (never an unauthenticated API); dev: off, the choice is the fleet's."""

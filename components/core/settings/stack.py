@@ -381,12 +381,14 @@ class StackSettings(Settings):
         return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
 
     def generates_api_key(self, name: str) -> bool:
-        """Prod never serves an unauthenticated API: a fleet whose engine takes an API key and
-        that names no ``apiKeySecret`` gets a generated one (a ``random`` password, a Secret,
-        the ``modelApiKeys`` secret output). Dev keeps the choice (and the real-engine e2e,
-        which has no ``random`` provider, creates none)."""
+        """With ``platform.generateApiKeys`` (prod's default) no API is unauthenticated: a fleet
+        whose engine takes an API key and that names no ``apiKeySecret`` gets a generated one (a
+        ``random`` password, a Secret, the ``modelApiKeys`` secret output). The dev preset keeps
+        the choice (and the real-engine e2e, which has no ``random`` provider, creates none)."""
         spec = self.models[name]
-        return self.is_prod and spec.api_key_secret is None and spec.engine_record.capabilities.api_key
+        return (
+            self.platform.generate_api_keys and spec.api_key_secret is None and spec.engine_record.capabilities.api_key
+        )
 
     def chart_digests(self, chart: str) -> dict[str, str]:
         """The digests ``chart``'s images run by (empty: the chart's tags)."""
@@ -641,7 +643,7 @@ def _tailscale_warnings(s: StackSettings) -> list[Problem]:
                 "tailscale.policy",
                 f"is own: `pulumi up` REPLACES THE WHOLE TAILNET POLICY FILE of {ts.tailnet} (adopting the "
                 "console's) and sets tailnet-wide settings (HTTPS, MagicDNS, split DNS"
-                + (", device approval on" if s.is_prod else "")
+                + (", device approval on" if ts.require_device_approval else "")
                 + "); every other stack on this tailnet must use tailscale.policy: shared",
             )
         )
