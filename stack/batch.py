@@ -9,7 +9,8 @@ from components.core.naming import hf_token_secret_name
 from components.monitoring_stack import MonitoringStack
 from components.registry import Registry
 from components.shared_storage import SharedStorage
-from components.specs.batch import JobPlan, queue_quota
+from components.specs.batch import JobPlan
+from components.specs.kueue import queue_quota
 from components.specs.storage import SHARED_CLASS
 from stack.context import StackContext
 from stack.images import image_ref

@@ -47,7 +47,6 @@ class EksTarget:
     k8s_provider: k8s.Provider
 
     managed_control_plane = True
-    accelerated_ami = True
 
     @property
     def system_node_selector(self) -> dict[str, str]:

@@ -44,7 +44,6 @@ class ExistingTarget:
     addresses: ClusterAddresses
     system_node_selector: dict[str, str] | None = None
     managed_control_plane: bool = False
-    accelerated_ami: bool = False
     workload_identity: WorkloadIdentity | None = None
     node_autoscaling: NodeAutoscaling | None = None
     block_storage_key: pulumi.Input[str] | None = None

@@ -21,7 +21,7 @@ def platform_services_layer(ctx: StackContext, ns: Namespaces, monitoring: Monit
             stack=s.gpu.stack,
             namespace=ns.system["gpu-system"].namespace_name,
             pools=dict(s.node_pools),
-            accelerated_ami=target.accelerated_ami,
+            accelerated_ami=s.gpu_driver_on_nodes,
             runtime_class=ctx.runtime_class,
             dcgm_service_monitor=monitoring is not None and s.monitoring.dcgm,
             preinstalled=s.preinstalled,

@@ -82,11 +82,6 @@ class ClusterTarget(Protocol):
         ...
 
     @property
-    def accelerated_ami(self) -> bool:
-        """GPU nodes come with the NVIDIA driver and toolkit (EKS accelerated AMIs)."""
-        ...
-
-    @property
     def workload_identity(self) -> WorkloadIdentity | None:
         """IRSA, where the cluster has it (S3 job outputs)."""
         ...

@@ -127,7 +127,7 @@ def system_pods(s: StackSettings) -> list[SystemPod]:
     if s.storage.shared.backend == "efs":
         pods.append(SystemPod("efs-csi-controller", 2, 0.03, 0.12, "estimate: three containers at 10m/40Mi"))
     if s.batch.enabled:
-        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/batch.py)"))
+        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/kueue.py)"))
     if s.needs_keda:
         pods.append(SystemPod("keda", 3, 0.1, 100 / 1024, "estimate: KEDA chart's 100m/100Mi per component"))
     if s.monitoring.enabled:

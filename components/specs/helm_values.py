@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 
+from components.core.charts import GPU_OPERATOR
 from components.core.labels import POOL_LABEL
 from components.core.settings import NodePoolSettings
-from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TOLERATION
 
-GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
-SYSTEM_POOL_SELECTOR = {"ai-infra.io/pool": "system"}
+SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 
 
 def cluster_autoscaler_values(
@@ -166,6 +166,10 @@ def gpu_operator_values(
             else {"enabled": False}
         ),
         # No operator.defaultRuntime: removed in v25.3.0 (the operator detects containerd itself).
+        # The operator's and validator's tags pinned to the release (chart_images.py "gpu-operator"):
+        # left unset they follow the published chart's appVersion, which the chart source lacks.
+        "operator": {"version": GPU_OPERATOR.version},
+        "validator": {"version": GPU_OPERATOR.version},
     }
     config = device_plugin_sharing_config(pools)
     if config:

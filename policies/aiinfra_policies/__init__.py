@@ -14,6 +14,7 @@ from aiinfra_policies import (
     monitoring,
     network,
     platform,
+    pod_context,
     pod_security,
     secrets,
     storage,
@@ -24,6 +25,7 @@ from aiinfra_policies.common import RulePolicy
 
 DOMAINS = (
     pod_security,
+    pod_context,
     images,
     workloads,
     network,
@@ -39,7 +41,7 @@ DOMAINS = (
     hardening,
     batch,
 )
-"""The domain modules in section order: A, B, C, D, E, F, G, H, I, J (tailscale), K (monitoring, platform),
-L (contracts, hardening), M (batch)."""
+"""The domain modules in section order: A (pod_security, pod_context), B, C, D, E, F, G, H, I,
+J (tailscale), K (monitoring, platform), L (contracts, hardening), M (batch)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -93,9 +93,9 @@ def test_dev_config_matches_code_defaults() -> None:
 
 def test_section_a_is_mandatory_in_prod() -> None:
     prod = _levels("prod")
-    from aiinfra_policies import pod_security
+    from aiinfra_policies import pod_context, pod_security
 
-    for name in [p.name for p in pod_security.POLICIES]:
+    for name in [p.name for p in [*pod_security.POLICIES, *pod_context.POLICIES]]:
         assert prod[name] == "mandatory", name
 
 
@@ -129,6 +129,7 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
 
 MODULE_SECTIONS = {
     "pod_security": {"A"},
+    "pod_context": {"A"},
     "images": {"B"},
     "workloads": {"C"},
     "network": {"D"},

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from components.core.settings.stack import StackSettings
 
 STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB = 1.0, 2.0, 4.0
-"""The weight-staging init container's requests and limit (``specs/model_runner.stage_container``);
+"""The weight-staging init container's requests and limit (``specs/weight_staging.stage_resources``);
 an init container runs alone, so a pod needs the larger of it and the server."""
 
 

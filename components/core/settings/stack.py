@@ -283,6 +283,12 @@ class StackSettings(Settings):
         return owned
 
     @property
+    def gpu_driver_on_nodes(self) -> bool:
+        """GPU nodes come with the NVIDIA driver and container toolkit (EKS accelerated AMIs);
+        elsewhere the GPU operator installs them (and runs its driver images)."""
+        return self.on_aws
+
+    @property
     def owns_node_groups(self) -> bool:
         """The stack creates its node groups (EKS), so the cluster-autoscaler scales them."""
         return self.on_aws
@@ -619,7 +625,7 @@ def _chart_digest_problems(s: StackSettings) -> list[Problem]:
     if s.is_prod:
         for chart, (key, digests) in chart_digest_keys(s).items():
             for image in CHART_IMAGES[chart]:
-                if image.name not in digests:
+                if image.name not in digests and (image.runs is None or image.runs(s)):
                     problems.append(
                         (
                             f"{key}.{image.name}",

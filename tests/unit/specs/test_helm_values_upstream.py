@@ -15,7 +15,7 @@ import pytest
 
 from components.core import charts
 from components.core.charts import Chart
-from components.specs import batch, helm_values, monitoring, storage, tailscale
+from components.specs import helm_values, kueue, monitoring, storage, tailscale
 from components.specs.addons import keda, metrics_server
 from tests.conftest import ROOT, settings_for
 
@@ -103,10 +103,10 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     ),
     (charts.DCGM_EXPORTER, monitoring.dcgm_exporter_values(runtime_class="nvidia")),
     (charts.OPENCOST, monitoring.opencost_values(namespace="m", cluster_id="c", node_selector={"a": "b"})),
-    (charts.KUEUE, batch.kueue_values(namespaces=["training"], pods_ready_timeout="20m")),
+    (charts.KUEUE, kueue.kueue_values(namespaces=["training"], pods_ready_timeout="20m")),
     (
         charts.KUEUE,
-        batch.kueue_values(
+        kueue.kueue_values(
             namespaces=["a", "b"],
             pods_ready_timeout="5m",
             service_monitor=True,

@@ -1,0 +1,29 @@
+"""The default dev stack plans clean: its one finding is the placeholder CIDR day one replaces.
+
+``test_plan_cli`` holds the plan equal to ``tests/snapshots/dev/summary.txt``; this test holds that
+snapshot to "no findings" (issue 22), so a new warning or advisory in the default dev stack fails
+here, not only as a snapshot diff someone refreshes.
+"""
+
+from __future__ import annotations
+
+from components.core.settings import parse_settings
+from components.core.settings.loader import deep_merge
+from tests.conftest import ROOT, stack_file_config
+
+
+def test_the_default_dev_plan_has_no_finding_but_the_day_one_cidr() -> None:
+    summary = (ROOT / "tests" / "snapshots" / "dev" / "summary.txt").read_text().splitlines()
+    warnings = [line for line in summary if line.startswith("Warning:")]
+    assert warnings == [
+        "Warning: ai-infra:cluster.eks.publicAccessCidrs: lists only documentation ranges (RFC 5737/3849/9637): "
+        "nobody can reach the API endpoint; put your own egress CIDRs here"
+    ]
+    assert "Policy violations: 0 mandatory, 0 advisory" in summary
+
+
+def test_day_one_step_one_leaves_the_settings_without_a_warning() -> None:
+    # README "Day one", step 1: the stack file with your own egress CIDR in publicAccessCidrs.
+    raw = {k.removeprefix("ai-infra:"): v for k, v in stack_file_config("dev").items()}
+    raw["cluster"] = deep_merge(raw["cluster"], {"eks": {"publicAccessCidrs": ["52.94.76.0/22"]}})
+    assert list(parse_settings(raw, stack="dev-alice").warnings) == []
