@@ -12,9 +12,9 @@ from __future__ import annotations
 import pulumi
 
 from components.core.settings import PROJECT, load_secrets, load_settings
-from components.specs.cost import stack_cost
 from stack.addons import helm_addons_layer
 from stack.batch import batch_layer
+from stack.cluster import cluster_cost
 from stack.context import stack_context
 from stack.exports import Layers, export_outputs
 from stack.mesh import mesh_layer
@@ -28,7 +28,7 @@ from stack.workloads import workloads_layer
 settings = load_settings()
 for key, message in settings.warnings:
     pulumi.log.warn(f"{PROJECT}:{key}: {message}")
-ctx = stack_context(settings, pulumi.get_stack(), load_secrets(settings), stack_cost(settings))
+ctx = stack_context(settings, pulumi.get_stack(), load_secrets(settings), cluster_cost(settings))
 
 namespaces = namespaces_layer(ctx)
 registry = registry_layer(ctx, namespaces)

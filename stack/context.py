@@ -33,7 +33,7 @@ class StackContext:
     secrets: Mapping[str, pulumi.Output[str]]
     """Every ``--secret`` config key the stack set, as Output secrets (never decoded here)."""
     cost: dict[str, Any]
-    """The stack's cost estimate (``specs/cost.stack_cost``): the cluster's cost tags and an export."""
+    """The stack's cost estimate (``stack/cluster.cluster_cost``): the cluster's cost tags and an export."""
     target: ClusterTarget
     """The cluster (``stack/target.py``)."""
 

@@ -9,9 +9,10 @@ from components.core.settings import StackSettings
 from components.core.settings.engines import served_engines
 from components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from components.specs.alerts import alert_rule_groups
-from components.specs.cost import instance_prices, spot_fractions
+from components.specs.cost import spot_fractions
 from components.specs.dashboards import dashboards
 from components.specs.recording_rules import recording_rule_groups
+from stack.cluster import node_prices
 from stack.context import StackContext
 from stack.namespaces import Namespaces
 
@@ -29,7 +30,7 @@ def rule_groups(s: StackSettings) -> list[dict[str, Any]]:
             batch_pending_minutes=s.batch.pending_alert_minutes if s.batch.enabled else None,
             runbook_base_url=m.runbook_base_url,
         ),
-        *recording_rule_groups(prices=instance_prices(s), spot_factor=spot_fractions(s)),
+        *recording_rule_groups(prices=(prices := node_prices(s)), spot_factor=spot_fractions(prices)),
     ]
 
 

@@ -21,10 +21,6 @@ ALLOWED = (
     "stack/cluster.py",
     "stack/eks.py",
     "stack/existing.py",
-    # Prices the AWS resources the settings describe, before any target exists (the cost tags the
-    # EKS cluster carries come from it): its EKS questions move to the targets when the cost model
-    # is split (left for the specs split, issue 24 item 4/5).
-    "components/specs/cost.py",
 )
 
 QUESTIONS = {
