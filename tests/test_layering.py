@@ -92,3 +92,16 @@ def test_the_layer_check_sees_a_violation(tmp_path: Path) -> None:
     found = imports_of(source)
     assert found == {"components.specs", "planner.engine"}
     assert {layer(m) for m in found} - ALLOWED["core"] == {"specs", "planner"}
+
+
+def test_settings_modules_never_import_the_validated_root_back() -> None:
+    """Issue 24: rules and sections import ``settings.root`` (the fields and facts), never
+    ``settings.stack`` (which imports the rules), so the settings have no import circle, not
+    even one hidden behind ``TYPE_CHECKING``; only the package and the loader import ``stack``."""
+    settings = ROOT / "components" / "core" / "settings"
+    importers = sorted(
+        str(p.relative_to(settings))
+        for p in settings.rglob("*.py")
+        if {"components.core.settings.stack", "components.core.settings"} & imports_of(p)
+    )
+    assert importers == ["__init__.py", "loader.py"]

@@ -40,7 +40,7 @@ from components.core.prices import (
     spot_fraction,
 )
 from components.core.settings import EksSettings, ModelSpec, NodePoolSettings, StackSettings
-from components.core.settings.capacity import pod_request
+from components.core.settings.models import pod_request
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 
@@ -184,7 +184,7 @@ def pool_cost(s: StackSettings, name: str, region: str) -> dict[str, Any]:
         "gpusPerNode": pool.gpus_per_node,
         "gpuModel": GPU_INSTANCES[pool.instance_types[0]].gpu_model,
         "nodes": nodes,
-        "maxGpus": nodes["max"] * pool.gpus_per_node,
+        "maxGpus": pool.schedulable_gpus,
         "usdPerNodeHour": {"cheapest": min(prices), "dearest": max(prices)},
         "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
         "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},

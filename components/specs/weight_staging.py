@@ -9,8 +9,8 @@ Weights are never downloaded by the server itself (it runs offline) and never in
 - per-pod caches (local NVMe, ephemeral) are filled by an init container in each pod.
 
 The stager's CPU and memory are the numbers the capacity check counts
-(``components/core/settings/capacity.py``): an init container runs alone, so a pod needs the
-larger of it and the server.
+(``components/core/settings/models.pod_request``): an init container runs alone, so a pod needs
+the larger of it and the server.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import pulumi_kubernetes as k8s
 
 from components.core.labels import KUEUE_QUEUE_LABEL
-from components.core.settings.capacity import STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB
+from components.core.settings.models import STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB
 from components.specs.model_runner import FleetSpec, env_vars, pod_mounts, volumes
 from components.specs.pod import container_security_context, hf_token_mount, pod_spec, pull_policy
 

@@ -140,6 +140,11 @@ class ClusterSettings(Settings):
     eks: EksSettings | None = None
     existing: ExistingClusterSettings | None = None
 
+    @property
+    def on_aws(self) -> bool:
+        """The program creates the cluster on EKS (else it deploys into an existing one)."""
+        return self.mode == "aws-eks"
+
     @model_validator(mode="after")
     def _mode(self) -> ClusterSettings:
         problems = []

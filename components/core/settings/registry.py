@@ -60,6 +60,11 @@ class RegistrySettings(Settings):
     password_secret: str | None = None
     """Existing clusters: ``--secret`` key holding that account's password or token."""
 
+    @property
+    def built_images(self) -> list[str]:
+        """Images this stack builds and pushes (their consumers get digests)."""
+        return list(self.build) if self.enabled else []
+
     @model_validator(mode="after")
     def _rules(self) -> RegistrySettings:
         problems: list[Problem] = []

@@ -5,7 +5,7 @@ whole tailnet policy file from these settings (``components/specs/tailnet_policy
 everything a policy file needs to be correct is validated here: group names, members, tags and
 their owners, key expiry. The OAuth client the stack deploys with is never part of the settings:
 only whether ``tailscaleOauthClientId`` / ``tailscaleOauthClientSecret`` were given with
-``--secret`` (checked across sections in ``stack.py``).
+``--secret`` (checked across sections in ``rules/mesh.py``).
 """
 
 from __future__ import annotations
@@ -163,6 +163,11 @@ class TailscaleSettings(Settings):
     """MagicDNS: tailnet endpoints are reached by their ts.net names (required by tailnet fleets)."""
     split_dns: dict[str, list[str]] = Field(default_factory=dict)
     """Domain -> nameserver IPs, for names only resolvable inside the VPC (private hosted zones)."""
+
+    @property
+    def operator_runs(self) -> bool:
+        """The Tailscale operator runs (the mesh is on and its operator not switched off)."""
+        return self.enabled and self.operator.enabled
 
     @model_validator(mode="after")
     def _rules(self) -> TailscaleSettings:

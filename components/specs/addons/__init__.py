@@ -29,7 +29,7 @@ from components.core.charts import (
     OPENCOST,
     TAILSCALE_OPERATOR,
 )
-from components.core.settings.stack import MONITORING_NAMESPACE
+from components.core.settings.monitoring import MONITORING_NAMESPACE
 from components.specs.addons.base import AddOn, HelmRelease, ValuesInputs
 from components.specs.addons.keda import KEDA
 from components.specs.addons.metrics_server import METRICS_SERVER
