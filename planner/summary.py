@@ -171,7 +171,7 @@ def storage_lines(settings: StackSettings) -> list[str]:
     goes (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md, pkg/nfs/controllerserver.go
     ``DeleteVolume`` @ v4.13.4)."""
     shared = settings.storage.shared
-    keep = settings.is_prod
+    keep = settings.platform.retain_data
     if shared.backend != "nfs" or shared.nfs is None:
         return []
     nfs = shared.nfs

@@ -205,7 +205,7 @@ CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
             "tag",
             "570.148.08",
             "version",
-            runs=lambda s: not s.on_aws,
+            runs=lambda s: not s.gpu_driver_on_nodes,
         ),
         ChartImage(
             "driver-manager",
@@ -214,7 +214,7 @@ CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
             "tag",
             "v0.8.0",
             "version",
-            runs=lambda s: not s.on_aws,
+            runs=lambda s: not s.gpu_driver_on_nodes,
         ),
         ChartImage(
             "toolkit",
@@ -223,7 +223,7 @@ CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
             "tag",
             "v1.17.8-ubuntu20.04",
             "version",
-            runs=lambda s: not s.on_aws,
+            runs=lambda s: not s.gpu_driver_on_nodes,
         ),
     ),
     # kedacore/charts keda/values.yaml `image.{keda,metricsApiServer,webhooks}` {registry, repository, tag}

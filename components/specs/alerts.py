@@ -29,7 +29,7 @@ Label conventions the expressions rely on:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from components.core.engines import ENGINES, Engine
 from components.specs.alert_rule import alert, duration
@@ -105,9 +105,9 @@ def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_sev
     ]
 
 
-def _serving_alerts(*, engines: tuple[Engine, ...], ttft_p95_seconds: float, env: str) -> list[dict[str, Any]]:
-    # Paging is for production; a dev SLO breach is a note for the morning.
-    slo_severity = "critical" if env == "prod" else "warning"
+def _serving_alerts(
+    *, engines: tuple[Engine, ...], ttft_p95_seconds: float, env: str, slo_severity: str
+) -> list[dict[str, Any]]:
     names = model_runner_name_regex()
     deployment_gap = (
         f'max by (namespace, deployment) (kube_deployment_spec_replicas{{deployment=~"{names}"}}) '
@@ -248,6 +248,7 @@ def alert_rule_groups(
     ttft_p95_seconds: float,
     gpu_idle_hours: float,
     env: str,
+    slo_severity: Literal["critical", "warning"] = "critical",
     batch_pending_minutes: float | None = None,
     runbook_base_url: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -256,10 +257,11 @@ def alert_rule_groups(
 
     ``engines`` are the fleets' engines (each with metrics gets its queue, KV-cache and TTFT
     alerts, in this order); ``ttft_p95_seconds`` is the time-to-first-token SLO (a bucket boundary
-    of each of those engines), ``gpu_idle_hours`` how long a GPU may sit
-    idle before it is reported, ``env`` is put on every alert and makes the serving alerts
-    critical in ``prod`` (warnings elsewhere); ``batch_pending_minutes`` how long a queue may
-    hold pending workloads; ``runbook_base_url`` gives every alert a ``runbook_url``.
+    of each of those engines), ``gpu_idle_hours`` how long a GPU may sit idle before it is
+    reported, ``env`` is put on every alert, ``slo_severity`` is the serving alerts' severity
+    (``monitoring.sloSeverity``: critical pages; dev's preset says warning);
+    ``batch_pending_minutes`` how long a queue may hold pending workloads; ``runbook_base_url``
+    gives every alert a ``runbook_url``.
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
@@ -280,7 +282,9 @@ def alert_rule_groups(
         {"name": "ai-infra-gpu", "rules": gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
         {
             "name": "ai-infra-model-serving",
-            "rules": _serving_alerts(engines=records, ttft_p95_seconds=ttft_p95_seconds, env=env),
+            "rules": _serving_alerts(
+                engines=records, ttft_p95_seconds=ttft_p95_seconds, env=env, slo_severity=slo_severity
+            ),
         },
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
     ]

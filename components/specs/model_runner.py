@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 
 from components.core.engines import CACHE_MOUNT, Engine
 from components.core.labels import selector_labels, standard_labels
-from components.core.naming import k8s_name
+from components.core.naming import api_key_secret_name, hf_token_secret_name, k8s_name
 from components.core.settings import ModelSpec
 from components.specs import weights_s3
 from components.specs.compile_cache import compile_cache_env, compile_cache_mounts
@@ -168,8 +168,8 @@ def fleet_spec(
         image=image,
         env=env,
         team=team,
-        api_key_secret=k8s_name(name, "api-key") if api_key else None,
-        hf_token_secret=k8s_name(name, "hf-token") if hf_token else None,
+        api_key_secret=api_key_secret_name(name) if api_key else None,
+        hf_token_secret=hf_token_secret_name(name) if hf_token else None,
         monitoring_namespace=monitoring_namespace,
         runtime_class=runtime_class,
         pull_secret=pull_secret,

@@ -400,7 +400,10 @@ POLICIES: list[RulePolicy] = [
         "keda-restrict-secrets",
         rule="87",
         description="KEDA may read Secrets only in its own namespace.",
-        remediation="Install KEDA with components/keda.py (restrict.secret for the operator and metrics server).",
+        remediation=(
+            "Install KEDA from its add-on record, components/specs/addons/keda.py "
+            "(restrict.secret for the operator and metrics server)."
+        ),
         level=A,
         severity="medium",
         standard="kedacore/charts minimal-rbac.yaml; CIS EKS 4.1.2",

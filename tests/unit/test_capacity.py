@@ -123,7 +123,7 @@ def test_a_gpu_cap_that_is_not_whole_nodes_is_rounded_down_and_warned() -> None:
 
 
 def test_every_user_of_the_gpu_capacity_reads_the_same_number() -> None:
-    from components.specs.cost import stack_cost
+    from stack.cluster import cluster_cost as stack_cost
 
     s = settings_for("dev", nodePools=PARTIAL_NODE_CAP)
     # Kueue's derived quota: 4 schedulable less the 2 the fleets hold at min replicas (not 6 - 2).

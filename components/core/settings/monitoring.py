@@ -91,6 +91,10 @@ class MonitoringSettings(Settings):
     unset: alerts carry their ``description`` only."""
     gpu_idle_hours: float = Field(2.0, gt=0)
     """Alert when a billed GPU node's GPUs stay idle this long."""
+    slo_severity: Severity = "critical"
+    """Severity of the serving alerts (SLO breaches, unready model runners): ``critical`` pages;
+    dev's preset says ``warning`` (a dev breach is a note for the morning). Hardware alerts are
+    critical everywhere."""
     dcgm: bool = True
     """GPU metrics from NVIDIA's DCGM exporter (the GPU operator's own when that stack runs)."""
     opencost: bool = True

@@ -27,7 +27,8 @@ from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.cost import CostSettings
 from components.core.settings.models import ModelImages, ModelSpec
-from components.core.settings.monitoring import GRAFANA_ADMIN_KEY, MONITORING_NAMESPACE, MonitoringSettings
+from components.core.settings.monitoring import GRAFANA_ADMIN_KEY, MonitoringSettings
+from components.core.settings.platform import PlatformSettings
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import RegistrySettings
 from components.core.settings.storage import STORAGE_CLASSES, NamespaceSettings, StorageSettings
@@ -42,10 +43,6 @@ from components.core.settings.tailscale import (
 
 HF_TOKEN_KEY = "hfToken"
 """The stack-wide Hugging Face token (a ``--secret`` config key)."""
-KUEUE_NAMESPACE = "kueue-system"
-"""Where Kueue's controller runs (batch.enabled)."""
-METRICS_SERVER_NAMESPACE = "metrics-server"
-"""Where metrics-server runs (a fleet autoscales on CPU)."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,7 @@ class StackSections(Settings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
     tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -181,19 +179,15 @@ class StackSections(Settings):
         return owned
 
     @property
-    def system_namespaces(self) -> list[str]:
-        """System namespaces this stack creates (sorted)."""
-        wanted = {
-            "gpu-system": True,
-            "tailscale": self.tailscale_operator,
-            "autoscaler": self.on_aws,
-            "storage-system": self.needs_storage_system,
-            "keda": self.needs_keda,
-            METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
-            MONITORING_NAMESPACE: self.monitoring.enabled,
-            KUEUE_NAMESPACE: self.batch.enabled,
-        }
-        return sorted(name for name, needed in wanted.items() if needed)
+    def gpu_driver_on_nodes(self) -> bool:
+        """GPU nodes come with the NVIDIA driver and container toolkit (EKS accelerated AMIs);
+        elsewhere the GPU operator installs them (and runs its driver images)."""
+        return self.on_aws
+
+    @property
+    def owns_node_groups(self) -> bool:
+        """The stack creates its node groups (EKS), so the cluster-autoscaler scales them."""
+        return self.on_aws
 
     @property
     def cache_namespaces(self) -> list[str]:
@@ -277,12 +271,14 @@ class StackSections(Settings):
         return FleetSecretKeys(api_key=spec.api_key_secret, hf_token=hf_token if spec.engine_record.hf_token else None)
 
     def generates_api_key(self, name: str) -> bool:
-        """Prod never serves an unauthenticated API: a fleet whose engine takes an API key and
-        that names no ``apiKeySecret`` gets a generated one (a ``random`` password, a Secret,
-        the ``modelApiKeys`` secret output). Dev keeps the choice (and the real-engine e2e,
-        which has no ``random`` provider, creates none)."""
+        """With ``platform.generateApiKeys`` (prod's default) no API is unauthenticated: a fleet
+        whose engine takes an API key and that names no ``apiKeySecret`` gets a generated one (a
+        ``random`` password, a Secret, the ``modelApiKeys`` secret output). The dev preset keeps
+        the choice (and the real-engine e2e, which has no ``random`` provider, creates none)."""
         spec = self.models[name]
-        return self.is_prod and spec.api_key_secret is None and spec.engine_record.capabilities.api_key
+        return (
+            self.platform.generate_api_keys and spec.api_key_secret is None and spec.engine_record.capabilities.api_key
+        )
 
     def chart_digests(self, chart: str) -> dict[str, str]:
         """The digests ``chart``'s images run by (empty: the chart's tags)."""

@@ -87,7 +87,7 @@ def tailscale_warnings(s: StackSections) -> list[Problem]:
                 "tailscale.policy",
                 f"is own: `pulumi up` REPLACES THE WHOLE TAILNET POLICY FILE of {ts.tailnet} (adopting the "
                 "console's) and sets tailnet-wide settings (HTTPS, MagicDNS, split DNS"
-                + (", device approval on" if s.is_prod else "")
+                + (", device approval on" if ts.require_device_approval else "")
                 + "); every other stack on this tailnet must use tailscale.policy: shared",
             )
         )
