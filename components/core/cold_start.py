@@ -233,6 +233,12 @@ def phases(s: StackSettings, spec: ModelSpec, paths: FastPaths) -> tuple[Phase, 
     return tuple(p for p in found if p is not None)
 
 
+def s3_weights_possible(s: StackSettings) -> bool:
+    from components.core.settings.fast_paths import s3_weights_possible as possible  # settings import this module
+
+    return possible(s)
+
+
 def fast_paths_of(s: StackSettings, spec: ModelSpec) -> tuple[FastPaths, list[str]]:
     """What the fleet takes now, and which other paths it could take (the plan shows those too)."""
     pool = s.node_pools[spec.pool]
@@ -241,7 +247,7 @@ def fast_paths_of(s: StackSettings, spec: ModelSpec) -> tuple[FastPaths, list[st
     options = []
     if pool.machine is None:
         options.append("soci")
-    if s.on_aws and engine.name == "vllm" and spec.cache in ("shared", "s3"):
+    if s3_weights_possible(s) and engine.name == "vllm" and spec.cache in ("shared", "s3"):
         options.append("s3")
     if compile_cache_applies(engine, spec) or spec.compile_cache:
         options.append("compile_cache")

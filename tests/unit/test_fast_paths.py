@@ -151,8 +151,8 @@ def test_soci_goes_into_bottlerocket_user_data_and_changes_the_estimate() -> Non
 
 
 def test_the_warm_floor_is_a_keda_cron_trigger_and_costs_its_hours() -> None:
-    from components.specs import cost
     from components.specs import model_serving as serving
+    from stack.cluster import cluster_cost
 
     s = settings_for("dev", **_floor())
     f = runner.FleetSpec(name="qwen-instruct", spec=s.models["qwen-instruct"], image="img", env="dev", team="ml")
@@ -164,11 +164,11 @@ def test_the_warm_floor_is_a_keda_cron_trigger_and_costs_its_hours() -> None:
         "end": "0 18 * * 1-5",
         "desiredReplicas": "1",
     }
-    fleet = cost.stack_cost(s)["fleets"]["qwen-instruct"]
+    fleet = cluster_cost(s)["fleets"]["qwen-instruct"]
     floor = fleet["warmFloor"]
     # 1 GPU above min 0, 50 h a week, at the pool's cheapest per-GPU price.
     assert floor["extraGpus"] == 1 and floor["hoursPerWeek"] == 50
     assert floor["usdPerWeek"] == pytest.approx(fleet["usdPerGpuHour"] * 50, abs=0.01)
     assert floor["usdPerMonth"] == pytest.approx(fleet["usdPerGpuHour"] * 50 * 52 / 12, abs=0.01)
     plain = settings_for("dev", **_dev(replicas={"min": 0, "max": 2}), monitoring=MON)
-    assert "warmFloor" not in cost.stack_cost(plain)["fleets"]["qwen-instruct"]
+    assert "warmFloor" not in cluster_cost(plain)["fleets"]["qwen-instruct"]

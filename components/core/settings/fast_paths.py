@@ -94,6 +94,11 @@ def warm_floor_hours(floor: WarmFloorSettings) -> float:
     return minutes / 60
 
 
+def s3_weights_possible(s: StackSettings) -> bool:
+    """Whether ``cache: s3`` can work here (the plan offers the streamer as a fast path only then)."""
+    return s.on_aws
+
+
 def _warm_floor_problems(spec: ModelSpec) -> list[Problem]:
     floor = spec.warm_floor
     if floor is None:
@@ -132,7 +137,7 @@ def _model_fast_path_problems(s: StackSettings, spec: ModelSpec) -> list[Problem
             problems.append(("cache", f"s3 streams with vLLM's Run:ai streamer; {engine.label} cannot read s3://"))
         elif spec.load_format != "runai_streamer":
             problems.append(("loadFormat", "must be runai_streamer with cache s3 (the only vLLM loader that reads S3)"))
-        if not s.on_aws:
+        if not s3_weights_possible(s):
             problems.append(
                 (
                     "cache",
