@@ -116,10 +116,15 @@ def test_a_request_answered_before_is_not_sent_again_but_a_changed_one_is(host: 
     privileged = compliant_deployment()
     privileged["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
     first = host.analyze(_reg(privileged))
-    sent: list[object] = []
+    sent: list[bytes] = []
     original = host._analyze
-    host._analyze = lambda: None  # type: ignore[assignment]
-    host._analyze.future = lambda body: sent.append(body) or original.future(body)  # type: ignore[attr-defined]
+
+    class Counting:
+        def future(self, body: bytes) -> object:
+            sent.append(body)
+            return original.future(body)
+
+    host._analyze = Counting()
     try:
         assert host.analyze(_reg(privileged)) == first and sent == []
         assert host.analyze(_reg(compliant_deployment(), "other")) == [] and len(sent) == 1
