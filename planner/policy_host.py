@@ -167,7 +167,9 @@ class PolicyHost:
     configuration and request: the pack's policies are functions of what a request carries (the
     engine itself calls ``Analyze`` per resource as resources register, in no fixed order, so a
     policy cannot depend on an earlier call), and a second program run, such as the plan's
-    preview-like run, asks again only about the resources whose inputs changed."""
+    preview-like run, asks again only about the resources whose inputs changed. A request is
+    dear: pulumi-policy 1.21.0 (pulumi_policy/policy.py, ``_PolicyAnalyzerServicer.Analyze`` and
+    ``AnalyzeStack``) converts and deserializes a resource's properties again for every policy."""
 
     def __init__(self, pack_dir: Path, python: str | None = None) -> None:
         self.pack_dir = pack_dir.resolve()
