@@ -28,6 +28,7 @@ from components.core.settings.capacity import capacity_problems, capacity_warnin
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.engines import engine_problems
 from components.core.settings.fit import fit_problems, fit_warnings
+from components.core.settings.gateway import GatewaySettings, gateway_problems, gateway_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
@@ -176,6 +177,7 @@ class StackSettings(Settings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
     tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
     Not a stack key: the loader rejects it in stack files."""
@@ -447,6 +449,7 @@ class StackSettings(Settings):
                     )
         found += fit_warnings(self)
         found += budget_warnings(self)
+        found += gateway_warnings(self)
         for ns in self.cache_namespaces:
             if not self.cache_filled(ns):
                 found.append(
@@ -540,6 +543,7 @@ class StackSettings(Settings):
         problems += fit_problems(self)
         problems += engine_problems(self)
         problems += budget_problems(self)
+        problems += gateway_problems(self)
         for name, spec in self.models.items():
             problems += [(f"models.{name}.{p}", m) for p, m in _model_problems(self, spec)]
         check(problems)
@@ -598,6 +602,7 @@ def chart_digest_keys(s: StackSettings) -> dict[str, tuple[str, dict[str, str]]]
         "dcgm-exporter": m.enabled and m.dcgm and s.gpu.stack == "device-plugin",
         "kueue": s.batch.enabled,
         "tailscale-operator": s.tailscale_operator,
+        "agentgateway": s.gateway.enabled,
     }
     for chart, installed in installs.items():
         if not installed or chart in s.preinstalled or chart not in CHART_IMAGES:

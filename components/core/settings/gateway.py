@@ -1,0 +1,228 @@
+"""The ``gateway`` section: one OpenAI-compatible endpoint per environment (issue 25).
+
+With ``gateway.enabled`` every fleet not listed under ``direct`` is reached through one Gateway
+(agentgateway, ``components/gateway.py``): the request's ``model`` picks the fleet, each client
+has a generated API key and its own rate limit. The rules that span sections (a client naming a
+model no fleet serves, two fleets serving one model name, a rate of 0, a key in the stack file,
+the gateway on with no fleet) are :func:`gateway_problems`, called once from
+``StackSettings``'s cross-section validator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from components.core.chart_images import PLACEHOLDER_DIGEST
+from components.core.naming import k8s_name
+from components.core.settings.base import K8sName, Problem, Settings
+
+if TYPE_CHECKING:
+    from components.core.settings.models import ModelSpec
+    from components.core.settings.stack import StackSettings
+
+PICKER_IMAGE = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"
+"""The endpoint picker (EPP) of llm-d/llm-d-router v0.10.0: registry ``ghcr.io/llm-d``, repository
+``llm-d-router-endpoint-picker``, the release tag (hack/push-chart.sh @ v0.10.0, which writes them
+into the published chart's ``router.epp.image``; in git the chart says ``tag: main``)."""
+MAX_CLIENTS = 16
+"""``rateLimit.conditional`` holds at most 16 entries (agentgateway controller/api/v1alpha1/agentgateway/
+agentgateway_policy_types.go ``+kubebuilder:validation:MaxItems=16`` @ v1.4.1): one per client."""
+PICKER_ENGINES = frozenset({"vllm"})
+"""Engines whose fleets get an InferencePool and endpoint picker: the picker reads vLLM's queue and
+KV-cache metrics (llm-d-router pkg/epp/framework/plugins/datalayer/extractor/metrics @ v0.10.0).
+Other engines' fleets are routed to their Service."""
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+class GatewayClientSettings(Settings):
+    """One caller of the gateway: which models it may call and how fast."""
+
+    models: list[str] = Field(min_length=1)
+    """Model names as clients send them in ``model`` (see :func:`served_model_name`)."""
+    requests_per_minute: int
+    """Requests per minute per gateway replica (agentgateway's local limits are per proxy)."""
+    tokens_per_minute: int | None = None
+    """LLM tokens per minute per replica (agentgateway counts tokens on its LLM path; see
+    docs/architecture.md for what is and is not verified)."""
+    key: Any = Field(None, repr=False)
+    """Never accepted (a key in the stack file is plain text): keys are generated. Declared only so
+    a stack that sets it gets that message instead of "unknown key"."""
+
+
+class GatewaySettings(Settings):
+    enabled: bool = False
+    """Put every fleet (except ``direct`` ones) behind one OpenAI-compatible endpoint."""
+    namespace: K8sName = "gateway"
+    """Where the controller, the Gateway, its proxy pods and the key Secret live."""
+    replicas: int = Field(1, ge=1, le=10)
+    """Proxy replicas (rate limits apply per replica)."""
+    max_hold_seconds: int = Field(300, ge=0, le=3600)
+    """How long a request for a fleet at zero replicas is held while KEDA scales it up (the
+    picker's flow-control TTL); then the client gets 503."""
+    request_timeout_seconds: int = Field(600, ge=1, le=3600)
+    """How long one request may run once a replica serves it (the route allows hold + this)."""
+    exposure: Literal["cluster", "tailnet"] | None = None
+    """``tailnet``: also ``https://ai-<env>.<tailnet>/v1`` (default when the mesh is on)."""
+    picker_image: str = PICKER_IMAGE
+    """The endpoint picker image (prod: by digest, from a trusted registry or the stack's ECR)."""
+    proxy_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    """The proxy image's digest (``cr.agentgateway.dev/agentgateway:v1.4.1``), required in prod: the
+    controller renders the proxy Deployment, so it is pinned through AgentgatewayParameters
+    ``spec.image.digest`` (agentgateway controller/pkg/deployer/agentgateway_parameters.go @ v1.4.1)."""
+    direct: dict[K8sName, str] = Field(default_factory=dict)
+    """Fleets not behind the gateway, each with the reason (they keep their own Service rules)."""
+    clients: dict[K8sName, GatewayClientSettings] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GatewayRoute:
+    """One model behind the gateway: what clients send and where it goes."""
+
+    model: str
+    """The ``model`` value of requests (what the engine serves)."""
+    fleet: str
+    namespace: str
+    engine: str
+    port: int
+    clients: tuple[str, ...]
+
+    @property
+    def pool(self) -> bool:
+        """Routed through an InferencePool and its endpoint picker (else to the fleet's Service)."""
+        return self.engine in PICKER_ENGINES
+
+
+def served_model_name(fleet: str, spec: ModelSpec) -> str:
+    """What clients put in ``model``: the fleet's name for engines started with
+    ``--served-model-name <fleet>`` (vLLM, SGLang; engines/vllm.py, sglang.py), the Ollama tag for
+    Ollama (its OpenAI API answers to the tag it pulled)."""
+    return spec.model if spec.engine == "ollama" else fleet
+
+
+def gateway_routes(s: StackSettings) -> list[GatewayRoute]:
+    """The models behind the gateway (empty when it is off), sorted by model name."""
+    g = s.gateway
+    if not g.enabled:
+        return []
+    routes = []
+    for fleet, spec in sorted(s.models.items()):
+        if fleet in g.direct:
+            continue
+        model = served_model_name(fleet, spec)
+        clients = tuple(sorted(c for c, cs in g.clients.items() if model in cs.models))
+        routes.append(GatewayRoute(model, fleet, spec.namespace, spec.engine, spec.port, clients))
+    return sorted(routes, key=lambda r: r.model)
+
+
+def gateway_exposure(s: StackSettings) -> str:
+    """``tailnet`` or ``cluster`` (the default follows the mesh)."""
+    g = s.gateway
+    if g.exposure is not None:
+        return g.exposure
+    return "tailnet" if s.tailscale_operator else "cluster"
+
+
+def gateway_problems(s: StackSettings) -> list[Problem]:
+    """Every rule of the ``gateway`` section that needs another section; values are never quoted."""
+    g = s.gateway
+    problems: list[Problem] = []
+    for name, client in sorted(g.clients.items()):
+        if "key" in client.model_fields_set:
+            problems.append(
+                (
+                    f"gateway.clients.{name}.key",
+                    "must not be set: a key in the stack file is plain text; the stack generates each client's key "
+                    "and exports it only as a secret (`pulumi stack output gatewayClientKeys --show-secrets`)",
+                )
+            )
+        if client.requests_per_minute <= 0:
+            problems.append((f"gateway.clients.{name}.requestsPerMinute", "must be a whole number of at least 1"))
+        if client.tokens_per_minute is not None and client.tokens_per_minute <= 0:
+            problems.append((f"gateway.clients.{name}.tokensPerMinute", "must be at least 1 (or left out)"))
+    if not g.enabled:
+        if g.clients or g.direct:
+            problems.append(("gateway.enabled", "is false: clients and direct apply only to an enabled gateway"))
+        return problems
+    for fleet in sorted(set(g.direct) - set(s.models)):
+        problems.append((f"gateway.direct.{fleet}", f"must name a fleet under models: {sorted(s.models)}"))
+    for fleet, reason in sorted(g.direct.items()):
+        if not reason.strip():
+            problems.append((f"gateway.direct.{fleet}", "must say why the fleet is not behind the gateway"))
+    served: dict[str, list[str]] = {}
+    for fleet, spec in sorted(s.models.items()):
+        if fleet not in g.direct:
+            served.setdefault(served_model_name(fleet, spec), []).append(fleet)
+    if not served:
+        problems.append(("gateway.enabled", "is true but no fleet is behind it: add models or set enabled: false"))
+    for model, fleets in sorted(served.items()):
+        if len(fleets) > 1:
+            problems.append(
+                (
+                    f"models.{fleets[1]}.model",
+                    f"fleets {', '.join(fleets)} serve the same model name through the gateway: "
+                    "give one another model, or list it under gateway.direct",
+                )
+            )
+    for name, client in sorted(g.clients.items()):
+        for i, model in enumerate(client.models):
+            if model not in served:
+                problems.append((f"gateway.clients.{name}.models[{i}]", f"must be a model the gateway serves: {sorted(served)}"))
+    if len(g.clients) > MAX_CLIENTS:
+        problems.append(("gateway.clients", f"at most {MAX_CLIENTS} clients (one rate-limit entry each)"))
+    if gateway_exposure(s) == "tailnet" and not s.tailscale_operator:
+        problems.append(("gateway.exposure", "tailnet needs tailscale.enabled: true (or use cluster)"))
+    if s.is_prod and not _DIGEST.search(g.picker_image):
+        problems.append(("gateway.pickerImage", "must be pinned by digest in prod (name:tag@sha256:...)"))
+    if s.is_prod and g.proxy_digest is None:
+        problems.append(("gateway.proxyDigest", "is required in prod: the sha256 digest of cr.agentgateway.dev/agentgateway:v1.4.1"))
+    return problems
+
+
+def gateway_warnings(s: StackSettings) -> list[Problem]:
+    """Valid but worth a look: a placeholder picker digest, a hold longer than a fleet's startup."""
+    g = s.gateway
+    if not g.enabled:
+        return []
+    found: list[Problem] = []
+    if g.picker_image.endswith(PLACEHOLDER_DIGEST):
+        found.append(
+            (
+                "gateway.pickerImage",
+                "is pinned to the all-zero placeholder digest: replace it with the real one before `pulumi up`",
+            )
+        )
+    if g.proxy_digest == PLACEHOLDER_DIGEST:
+        found.append(("gateway.proxyDigest", "is the all-zero placeholder: replace it with the real digest before `pulumi up`"))
+    if not g.clients:
+        found.append(("gateway.clients", "is empty: the gateway accepts no key, so every request gets 401"))
+    return found
+
+
+def gateway_summary_lines(s: StackSettings, outputs: dict[str, Any]) -> list[str]:
+    """The plan's "Gateway:" block: the base URL, and each model's route and allowed clients."""
+    routes = gateway_routes(s)
+    if not routes:
+        return []
+    g = s.gateway
+    lines = [
+        f"Gateway: {outputs.get('gateway', '?')} (agentgateway; {g.replicas} replica(s); "
+        f"requests for a fleet at zero held up to {g.max_hold_seconds}s)"
+    ]
+    for r in routes:
+        backend = k8s_name(r.engine, r.fleet)
+        target = (
+            f"InferencePool {r.namespace}/{backend} (endpoint picker)"
+            if r.pool
+            else f"Service {r.namespace}/{backend}:{r.port}"
+        )
+        lines.append(f"  model {r.model} -> {target}; clients: {', '.join(r.clients) or 'none'}")
+    for name, c in sorted(g.clients.items()):
+        tokens = f", {c.tokens_per_minute} tokens/min" if c.tokens_per_minute else ""
+        lines.append(f"  client {name}: {c.requests_per_minute} requests/min per replica{tokens}")
+    for fleet, reason in sorted(g.direct.items()):
+        lines.append(f"  fleet {fleet}: direct (not behind the gateway) — {reason}")
+    return lines
