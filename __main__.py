@@ -37,7 +37,9 @@ from components.core.settings import (
 )
 from components.core.settings.engines import served_engines
 from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
+from components.core.settings.gateway import fleet_gateway
 from components.eks_cluster import EksCluster, EksClusterArgs
+from components.gateway import deploy_gateway, tailnet_backends
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs
 from components.gpu_software import GpuSoftware, GpuSoftwareArgs
 from components.keda import Keda, KedaArgs
@@ -223,6 +225,7 @@ def cluster_network(s: StackSettings) -> ClusterNetwork:
         for name, m in sorted(s.models.items())
         if m.exposure == "tailnet"
     ]
+    backends += tailnet_backends(s)
     if s.tailscale_operator and s.monitoring.enabled:
         backends.append(
             TailnetBackend(
@@ -663,6 +666,7 @@ def workloads_layer(
             own_weights_volume=name in s.fleet_weight_volumes,
             # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
             stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
+            gateway=fleet_gateway(s, name),
         )
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
@@ -783,6 +787,16 @@ platform_services_layer(settings, cluster, namespaces, monitoring, cluster_name)
 shared_storage = storage_layer(settings, cluster, namespaces)
 fleets = workloads_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, mesh, secrets)
 jobs = batch_layer(settings, cluster, namespaces, shared_storage, monitoring, registry, secrets)
+deploy_gateway(
+    settings,
+    k8s_provider=cluster.k8s_provider,
+    namespaces=namespaces.workload,
+    gateway_namespace=namespaces.system.get("gateway"),
+    network=cluster_network(settings),
+    monitoring=monitoring,
+    tailnet_operator=mesh.operator if mesh is not None else None,
+    after=list(fleets.values()),
+)
 
 pulumi.export("environment", settings.environment.value)
 pulumi.export("clusterName", cluster_name)

@@ -33,6 +33,7 @@ from components.core.engines import CACHE_MOUNT, HF_TOKEN_FILE, Engine
 from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.core.settings import ModelSpec
+from components.core.settings.gateway import EXPOSURE_ANNOTATION, EXPOSURE_REASON_ANNOTATION, FleetGateway
 from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import SERVING_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS, MODEL_UID, weights_claim_name
@@ -88,6 +89,8 @@ class FleetSpec:
     without one (``manageJobsWithoutQueueName``); None elsewhere."""
     """The staging Job writes through the fleet's own claim (an EFS access point on
     ``/models/<namespace>/<fleet>``) and the servers read that directory of the namespace cache."""
+    gateway: FleetGateway | None = None
+    """How the fleet stands to the environment's gateway (None: the stack runs none)."""
 
     @property
     def engine(self) -> Engine:
@@ -179,6 +182,7 @@ def fleet_spec(
     pull_secret: str | None = None,
     own_weights_volume: bool = False,
     stage_queue: str | None = None,
+    gateway: FleetGateway | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -194,6 +198,7 @@ def fleet_spec(
         pull_secret=pull_secret,
         own_weights_volume=own_weights_volume,
         stage_queue=stage_queue,
+        gateway=gateway,
     )
 
 
@@ -495,7 +500,12 @@ def service_account_args(f: FleetSpec) -> k8s.core.v1.ServiceAccountInitArgs:
 
 def _workload_annotations(f: FleetSpec) -> dict[str, str]:
     keyed = f.api_key_secret is not None and f.engine.api_key_env is not None
-    return {**NO_CPU_LIMIT, **(API_KEY_IN_ENV if keyed else {})}
+    direct = (
+        {EXPOSURE_ANNOTATION: "direct", EXPOSURE_REASON_ANNOTATION: f.gateway.direct_reason}
+        if f.gateway is not None and f.gateway.direct_reason is not None
+        else {}
+    )
+    return {**NO_CPU_LIMIT, **(API_KEY_IN_ENV if keyed else {}), **direct}
 
 
 def deployment_args(f: FleetSpec) -> k8s.apps.v1.DeploymentInitArgs:

@@ -37,6 +37,8 @@ SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
     # (cmd/k8s-operator/deploy/manifests/proxy.yaml @ v1.102.3); the operator creates them at run
     # time, so no deploy-time policy sees them.
     "tailscale": "privileged",
+    # The inference gateway's controller and proxies (components/gateway.py).
+    "gateway": "restricted",
 }
 """System namespaces the platform creates and the Pod Security level each is allowed."""
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
     from components.core.settings.stack import StackSettings
 
+GATEWAY_NAMESPACE = "gateway"
+"""Where the controller, the Gateway, its proxy pods and the key Secret live (a system namespace)."""
 PICKER_IMAGE = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"
 """The endpoint picker (EPP) of llm-d/llm-d-router v0.10.0: registry ``ghcr.io/llm-d``, repository
 ``llm-d-router-endpoint-picker``, the release tag (hack/push-chart.sh @ v0.10.0, which writes them
@@ -35,6 +37,10 @@ PICKER_ENGINES = frozenset({"vllm"})
 """Engines whose fleets get an InferencePool and endpoint picker: the picker reads vLLM's queue and
 KV-cache metrics (llm-d-router pkg/epp/framework/plugins/datalayer/extractor/metrics @ v0.10.0).
 Other engines' fleets are routed to their Service."""
+EXPOSURE_ANNOTATION = "ai-infra.io/exposure"
+"""``direct`` on a model server not behind the gateway (the pack's gateway rule reads it) ..."""
+EXPOSURE_REASON_ANNOTATION = "ai-infra.io/exposure-reason"
+"""... with the reason from ``gateway.direct``."""
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
@@ -56,8 +62,6 @@ class GatewayClientSettings(Settings):
 class GatewaySettings(Settings):
     enabled: bool = False
     """Put every fleet (except ``direct`` ones) behind one OpenAI-compatible endpoint."""
-    namespace: K8sName = "gateway"
-    """Where the controller, the Gateway, its proxy pods and the key Secret live."""
     replicas: int = Field(1, ge=1, le=10)
     """Proxy replicas (rate limits apply per replica)."""
     max_hold_seconds: int = Field(300, ge=0, le=3600)
@@ -94,6 +98,32 @@ class GatewayRoute:
     def pool(self) -> bool:
         """Routed through an InferencePool and its endpoint picker (else to the fleet's Service)."""
         return self.engine in PICKER_ENGINES
+
+
+@dataclass(frozen=True)
+class FleetGateway:
+    """How one fleet stands to the gateway (what its NetworkPolicy, annotations and autoscaler read)."""
+
+    direct_reason: str | None = None
+    """Set: the fleet is not behind the gateway (it keeps its own callers' rules), and why."""
+    picker: str | None = None
+    """The endpoint picker's name, when requests reach the fleet through an InferencePool."""
+
+    @property
+    def routed(self) -> bool:
+        return self.direct_reason is None
+
+
+def fleet_gateway(s: StackSettings, fleet: str) -> FleetGateway | None:
+    """None when the stack runs no gateway."""
+    g = s.gateway
+    if not g.enabled:
+        return None
+    if fleet in g.direct:
+        return FleetGateway(direct_reason=g.direct[fleet])
+    spec = s.models[fleet]
+    picker = k8s_name(spec.engine, fleet, "epp") if spec.engine in PICKER_ENGINES else None
+    return FleetGateway(picker=picker)
 
 
 def served_model_name(fleet: str, spec: ModelSpec) -> str:

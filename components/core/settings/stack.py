@@ -28,7 +28,7 @@ from components.core.settings.capacity import capacity_problems, capacity_warnin
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.engines import engine_problems
 from components.core.settings.fit import fit_problems, fit_warnings
-from components.core.settings.gateway import GatewaySettings, gateway_problems, gateway_warnings
+from components.core.settings.gateway import GATEWAY_NAMESPACE, GatewaySettings, gateway_problems, gateway_warnings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.pools import GpuSoftwareSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, RegistrySettings
@@ -294,6 +294,7 @@ class StackSettings(Settings):
             METRICS_SERVER_NAMESPACE: self.needs_metrics_server,
             MONITORING_NAMESPACE: self.monitoring.enabled,
             KUEUE_NAMESPACE: self.batch.enabled,
+            GATEWAY_NAMESPACE: self.gateway.enabled,
         }
         return sorted(name for name, needed in wanted.items() if needed)
 

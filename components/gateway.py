@@ -1,0 +1,316 @@
+"""``InferenceGateway``: one OpenAI-compatible endpoint for every model of the environment (issue 25).
+
+Installs the Gateway API CRDs (gateway-crds-helm), agentgateway's CRDs and controller, and the
+InferencePool CRD; then renders, from ``components/specs/gateway*.py``: the Gateway ``ai`` with
+ClusterIP proxies, a generated API key per client (``random.RandomPassword``: secret end to end,
+only in the key Secret and the ``gatewayClientKeys`` secret output), the key check and model
+header (PreRouting), per-client rate limits and metric labels, one HTTPRoute per model with the
+clients allowed on it, ``GET /v1/models``, and per vLLM fleet an InferencePool with its endpoint
+picker. The namespace's NetworkPolicies admit in-cluster callers on port 80 (and the tailnet
+Ingress proxy when exposed there); fleets admit only the proxies (``specs/model_serving.py``).
+With monitoring: the controller's ServiceMonitor, the proxies' PodMonitor and dashboard (the
+chart's), the pickers' ServiceMonitors, a per-client dashboard and a picker-down alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components.core.charts import AGENTGATEWAY, AGENTGATEWAY_CRDS, GATEWAY_API_CRDS
+from components.core.naming import resource_name
+from components.core.settings import StackSettings
+from components.core.settings.gateway import GatewayRoute, gateway_exposure, gateway_routes
+from components.namespaces import PlatformNamespace
+from components.resources.helm import pinned_release
+from components.specs import gateway as spec
+from components.specs import gateway_network as net
+from components.specs import gateway_observability as obs
+from components.specs import gateway_picker as picker
+from components.specs.helm_values import SYSTEM_POOL_SELECTOR
+from components.specs.model_serving import tailnet_host
+from components.specs.system_network import ClusterNetwork, TailnetBackend
+
+TYPE = "ai-infra:gateway:InferenceGateway"
+INFERENCE_POOL_CRD = (
+    "https://raw.githubusercontent.com/kubernetes-sigs/gateway-api-inference-extension/v1.5.0/"
+    "config/crd/bases/inference.networking.k8s.io_inferencepools.yaml"
+)
+"""The InferencePool CRD at the version agentgateway v1.4.1 and llm-d-router v0.10.0 build against
+(their go.mod); GAIE publishes no chart for it. Applied by the provider at deploy time (offline
+plans do not read it; its path at the tag was read from the repository, the download was not)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class InferenceGatewayArgs:
+    routes: Sequence[GatewayRoute]
+    clients: Mapping[str, tuple[int, int | None]]
+    """Client -> (requests per minute, tokens per minute or None)."""
+    namespace: pulumi.Input[str]
+    """The gateway namespace (its Output, so everything waits for it)."""
+    env: str
+    team: str
+    replicas: int = 1
+    hold_seconds: int = 300
+    request_timeout_seconds: int = 600
+    picker_image: str
+    proxy_digest: str | None = None
+    api_cidrs: Sequence[str] = ()
+    api_ports: tuple[int, ...] = (443,)
+    monitoring_namespace: str | None = None
+    """Prometheus's namespace when the stack runs one (monitors, dashboard, alert)."""
+    monitoring: pulumi.Resource | None = None
+    tailnet_host: str | None = None
+    """``ai-<env>.<tailnet>`` when exposed on the tailnet."""
+    tailnet_operator: pulumi.Resource | None = None
+    node_selector: Mapping[str, str] | None = None
+    preinstalled: frozenset[str] = frozenset()
+    chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The fleet namespaces (pools, pickers and grants live there)."""
+
+
+def _custom(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
+    )
+
+
+def _key_data(keys: Mapping[str, str]) -> dict[str, str]:
+    return {client: spec.key_entry(client, key) for client, key in sorted(keys.items())}
+
+
+class InferenceGateway(pulumi.ComponentResource):
+    """Children: Helm releases gateway-crds-helm, agentgateway-crds, agentgateway; the
+    InferencePool CRD (ConfigFile); AgentgatewayParameters, Gateway, key Secret, RandomPassword per
+    client, AgentgatewayPolicies, HTTPRoutes, ReferenceGrants, NetworkPolicies; per vLLM route
+    an InferencePool and its picker; a tailnet Ingress; monitors, a dashboard and an alert."""
+
+    base_url: pulumi.Output[str]
+    client_keys: pulumi.Output[dict[str, str]]
+    """Client -> API key, a secret Output."""
+
+    def __init__(self, name: str, args: InferenceGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE, name, None, opts)
+        labels = obs.labels(args.env, args.team, "gateway")
+        crds = self._charts(name, args)
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*crds, *args.depends_on])
+        keys = {
+            client: random.RandomPassword(
+                resource_name(name, f"key-{client}"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
+            )
+            for client in sorted(args.clients)
+        }
+        # `result` is secret already; wrapped again so nothing downstream can unwrap it by accident.
+        self.client_keys = pulumi.Output.secret(pulumi.Output.all(**{c: k.result for c, k in keys.items()}))
+        secret = k8s.core.v1.Secret(
+            resource_name(name, "keys"),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.KEYS_SECRET, namespace=args.namespace, labels=labels),
+            type="Opaque",
+            string_data=pulumi.Output.secret(self.client_keys.apply(_key_data)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        docs = [
+            spec.parameters(replicas=args.replicas, proxy_digest=args.proxy_digest, labels=labels),
+            spec.gateway(labels),
+            spec.pre_routing_policy(labels),
+            spec.client_limits_policy(args.clients, labels),
+            *spec.models_list([r.model for r in args.routes], labels),
+        ]
+        for r in args.routes:
+            timeout = args.hold_seconds + args.request_timeout_seconds
+            docs += [spec.route(r, timeout_seconds=timeout, labels=labels), spec.route_clients_policy(r, labels)]
+        for ns in sorted({r.namespace for r in args.routes}):
+            docs.append(spec.reference_grant(ns, labels))
+        for doc in docs:
+            m = doc["metadata"]
+            _custom(resource_name(name, f"{doc['kind'].lower()}-{m['namespace']}-{m['name']}"), doc, after)
+        for policy in net.gateway_network_policies(
+            args.routes,
+            labels=labels,
+            monitoring_namespace=args.monitoring_namespace,
+        ):
+            assert policy.metadata is not None
+            k8s.networking.v1.NetworkPolicy(resource_name(name, f"netpol-{policy.metadata.name}"), policy, opts=after)
+        pickers = [self._picker(name, r, args, after) for r in args.routes if r.pool]
+        if args.tailnet_host is not None:
+            if args.tailnet_operator is None:
+                raise ValueError("InferenceGatewayArgs: a tailnet gateway needs tailnet_operator")
+            k8s.networking.v1.Ingress(
+                resource_name(name, "tailnet"),
+                net.tailnet_ingress(args.env, labels),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*crds, args.tailnet_operator]),
+            )
+        if args.monitoring_namespace is not None:
+            self._observability(name, args, pickers, labels)
+        self.base_url = pulumi.Output.from_input(spec.base_url(tailnet_host=args.tailnet_host))
+        self.register_outputs({"base_url": self.base_url, "client_keys": self.client_keys, "key_secret": secret.id})
+
+    def _charts(self, name: str, args: InferenceGatewayArgs) -> list[pulumi.Resource]:
+        """The three releases in order (CRDs before the controller), and the InferencePool CRD."""
+        ns_opts = list(args.depends_on)
+        gateway_crds = pinned_release(
+            self,
+            resource_name(name, "gateway-api-crds"),
+            GATEWAY_API_CRDS,
+            namespace=args.namespace,
+            values=spec.gateway_crds_values(),
+            preinstalled=args.preinstalled,
+        )
+        own_crds = pinned_release(
+            self,
+            resource_name(name, "agentgateway-crds"),
+            AGENTGATEWAY_CRDS,
+            namespace=args.namespace,
+            values={},
+            preinstalled=args.preinstalled,
+        )
+        crds: list[pulumi.Resource] = [r for r in (gateway_crds, own_crds) if r is not None]
+        if AGENTGATEWAY.name not in args.preinstalled:
+            crds.append(
+                k8s.yaml.v2.ConfigFile(
+                    resource_name(name, "inferencepool-crd"),
+                    file=INFERENCE_POOL_CRD,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        controller = pinned_release(
+            self,
+            resource_name(name, "controller"),
+            AGENTGATEWAY,
+            namespace=args.namespace,
+            values=spec.agentgateway_values(
+                replicas=2 if args.replicas > 1 else 1,
+                monitoring=args.monitoring_namespace is not None,
+                node_selector=args.node_selector,
+            ),
+            depends_on=[*crds, *ns_opts, *([args.monitoring] if args.monitoring else [])],
+            preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(AGENTGATEWAY.name),
+        )
+        return [*crds, *([controller] if controller else [])]
+
+    def _picker(
+        self, name: str, r: GatewayRoute, args: InferenceGatewayArgs, after: pulumi.ResourceOptions
+    ) -> picker.PickerSpec:
+        p = picker.PickerSpec(
+            fleet=r.fleet,
+            namespace=r.namespace,
+            pool=spec.backend_name(r),
+            pod_labels=net.fleet_pods(r),
+            target_port=r.port,
+            image=args.picker_image,
+            hold_seconds=args.hold_seconds,
+            env=args.env,
+            team=args.team,
+            replicas=2 if args.replicas > 1 else 1,
+            monitoring_namespace=args.monitoring_namespace,
+        )
+        base = resource_name(name, p.name)
+        child = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        account = k8s.core.v1.ServiceAccount(f"{base}-sa", picker.service_account_args(p), opts=child)
+        role = k8s.rbac.v1.Role(f"{base}-role", picker.role_args(p), opts=child)
+        binding = k8s.rbac.v1.RoleBinding(f"{base}-rolebinding", picker.role_binding_args(p), opts=child)
+        config = k8s.core.v1.ConfigMap(f"{base}-config", picker.config_map_args(p), opts=child)
+        k8s.networking.v1.NetworkPolicy(
+            f"{base}-netpol", picker.network_policy_args(p, list(args.api_cidrs), args.api_ports), opts=child
+        )
+        k8s.apps.v1.Deployment(
+            f"{base}-deployment",
+            picker.deployment_args(p),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config]),
+        )
+        k8s.core.v1.Service(f"{base}-service", picker.service_args(p), opts=child)
+        _custom(f"{base}-pool", picker.inference_pool(p), after)
+        return p
+
+    def _observability(
+        self, name: str, args: InferenceGatewayArgs, pickers: list[picker.PickerSpec], labels: Mapping[str, str]
+    ) -> None:
+        assert args.monitoring_namespace is not None
+        after_crd = pulumi.ResourceOptions(
+            parent=self, depends_on=[*args.depends_on, *([args.monitoring] if args.monitoring else [])]
+        )
+        for p in pickers:
+            _custom(resource_name(name, f"{p.name}-servicemonitor"), picker.service_monitor(p), after_crd)
+        if pickers:
+            rule = obs.picker_alert_rule(pickers, args.monitoring_namespace, labels, page=args.env == "prod")
+            _custom(resource_name(name, "rules"), rule, after_crd)
+        k8s.core.v1.ConfigMap(
+            resource_name(name, "dashboard"),
+            obs.dashboard_config_map_args(args.monitoring_namespace, labels),
+            opts=after_crd,
+        )
+
+
+
+def tailnet_backends(s: StackSettings) -> list[TailnetBackend]:
+    """What the tailnet proxy of the gateway forwards to (the tailscale namespace's egress)."""
+    if not (s.gateway.enabled and gateway_exposure(s) == "tailnet"):
+        return []
+    return [
+        TailnetBackend(
+            namespace=spec.GATEWAY_NAMESPACE,
+            ingress=spec.GATEWAY_NAME,
+            service_port=spec.LISTENER_PORT,
+            pods=spec.PROXY_PODS,
+            target_port=spec.LISTENER_PORT,
+        )
+    ]
+
+
+def deploy_gateway(
+    s: StackSettings,
+    *,
+    k8s_provider: pulumi.ProviderResource,
+    namespaces: Mapping[str, pulumi.Resource],
+    gateway_namespace: PlatformNamespace | None,
+    network: ClusterNetwork,
+    monitoring: pulumi.Resource | None,
+    tailnet_operator: pulumi.Resource | None,
+    after: Sequence[pulumi.Resource] = (),
+) -> InferenceGateway | None:
+    """The gateway from the settings, and its exports (``gateway``: the base URL;
+    ``gatewayClientKeys``: the keys, only as a secret). None when ``gateway.enabled`` is false."""
+    g = s.gateway
+    if not g.enabled or gateway_namespace is None:
+        return None
+    routes = gateway_routes(s)
+    tailnet = gateway_exposure(s) == "tailnet"
+    gw = InferenceGateway(
+        "gateway",
+        InferenceGatewayArgs(
+            routes=routes,
+            clients={n: (c.requests_per_minute, c.tokens_per_minute) for n, c in sorted(g.clients.items())},
+            namespace=gateway_namespace.namespace_name,
+            env=s.environment.value,
+            team=s.team,
+            replicas=g.replicas,
+            hold_seconds=g.max_hold_seconds,
+            request_timeout_seconds=g.request_timeout_seconds,
+            picker_image=g.picker_image,
+            proxy_digest=g.proxy_digest,
+            api_cidrs=[*([f"{network.api_service_ip}/32"] if network.api_service_ip else []), *network.private_cidrs],
+            api_ports=network.api_ports,
+            monitoring_namespace=s.scrape_namespace if s.monitoring.enabled else None,
+            monitoring=monitoring,
+            tailnet_host=f"{tailnet_host(spec.GATEWAY_NAME, s.environment.value)}.{s.tailscale.tailnet}"
+            if tailnet
+            else None,
+            tailnet_operator=tailnet_operator if tailnet else None,
+            node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
+            preinstalled=s.preinstalled,
+            chart_digests=s.all_chart_digests,
+            depends_on=[gateway_namespace, *(namespaces[r.namespace] for r in routes), *after],
+        ),
+        opts=pulumi.ResourceOptions(provider=k8s_provider),
+    )
+    pulumi.export("gateway", gw.base_url)
+    # Only as a secret: `pulumi stack output gatewayClientKeys --show-secrets` for a client's key.
+    pulumi.export("gatewayClientKeys", gw.client_keys)
+    return gw
