@@ -226,6 +226,8 @@ class InferenceGateway(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[account, role, binding, config]),
         )
         k8s.core.v1.Service(f"{base}-service", picker.service_args(p), opts=child)
+        if p.replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(f"{base}-pdb", picker.pdb_args(p), opts=child)
         _custom(f"{base}-pool", picker.inference_pool(p), after)
         return p
 

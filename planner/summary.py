@@ -10,6 +10,7 @@ from components.core.charts import ALL_CHARTS
 from components.core.cold_start import summary_lines as cold_start_lines
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
+from components.core.settings.gateway import fleet_gateway, gateway_summary_lines
 from planner.diff import PlanChanges, change_lines
 from planner.engine import ProgramRun
 from planner.mocks import Registration
@@ -129,10 +130,15 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
     tailnet: dict[str, Any] = raw_tailnet if isinstance(raw_tailnet, dict) else {}
     models: dict[str, Any] = raw_models if isinstance(raw_models, dict) else {}
     for name, spec in sorted(settings.models.items()):
-        callers = [
-            f"pods labelled {MODEL_CLIENT_LABEL}=true in {spec.namespace}",
-            *(f"namespace {c}" for c in spec.client_namespaces if c != spec.namespace),
-        ]
+        behind = fleet_gateway(settings, name)
+        callers = (
+            ["the gateway's proxies (see Gateway below)"]
+            if behind is not None and behind.routed
+            else [
+                f"pods labelled {MODEL_CLIENT_LABEL}=true in {spec.namespace}",
+                *(f"namespace {c}" for c in spec.client_namespaces if c != spec.namespace),
+            ]
+        )
         if spec.exposure == "tailnet":
             who = ", ".join(settings.tailscale.access.models)
             callers.append(f"the tailnet at {tailnet.get(name, '?')} ({who}, HTTPS via the operator's proxy)")
@@ -213,6 +219,7 @@ def summarize(
     lines += cost_lines(run.outputs.get("costEstimate"))
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
+        lines += gateway_summary_lines(settings, run.outputs)
         lines += preinstalled_lines(settings)
         lines += storage_lines(settings)
         lines += cold_start_lines(settings)

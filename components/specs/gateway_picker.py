@@ -358,3 +358,13 @@ def gateway_peers(namespace: str, picker: str | None) -> list[k8s.networking.v1.
     if picker is not None:
         peers.append(_peer(selector_labels(app="epp", instance=picker)))
     return peers
+
+
+def pdb_args(p: PickerSpec) -> k8s.policy.v1.PodDisruptionBudgetInitArgs:
+    """With two pickers (leader election), a drain keeps one."""
+    return k8s.policy.v1.PodDisruptionBudgetInitArgs(
+        metadata=p.meta(),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=p.selector)
+        ),
+    )
