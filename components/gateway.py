@@ -26,7 +26,6 @@ from components.core.charts import AGENTGATEWAY, AGENTGATEWAY_CRDS, GATEWAY_API_
 from components.core.naming import resource_name
 from components.core.settings import StackSettings
 from components.core.settings.gateway import GatewayRoute, gateway_exposure, gateway_routes
-from components.namespaces import PlatformNamespace
 from components.resources.helm import pinned_release
 from components.specs import gateway as spec
 from components.specs import gateway_network as net
@@ -108,7 +107,7 @@ class InferenceGateway(pulumi.ComponentResource):
         }
         # `result` is secret already; wrapped again so nothing downstream can unwrap it by accident.
         self.client_keys = pulumi.Output.secret(pulumi.Output.all(**{c: k.result for c, k in keys.items()}))
-        secret = k8s.core.v1.Secret(
+        k8s.core.v1.Secret(
             resource_name(name, "keys"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.KEYS_SECRET, namespace=args.namespace, labels=labels),
             type="Opaque",
@@ -149,7 +148,7 @@ class InferenceGateway(pulumi.ComponentResource):
         if args.monitoring_namespace is not None:
             self._observability(name, args, pickers, labels)
         self.base_url = pulumi.Output.from_input(spec.base_url(tailnet_host=args.tailnet_host))
-        self.register_outputs({"base_url": self.base_url, "client_keys": self.client_keys, "key_secret": secret.id})
+        self.register_outputs({"base_url": self.base_url, "client_keys": self.client_keys})
 
     def _charts(self, name: str, args: InferenceGatewayArgs) -> list[pulumi.Resource]:
         """The three releases in order (CRDs before the controller), and the InferencePool CRD."""
@@ -271,7 +270,7 @@ def deploy_gateway(
     *,
     k8s_provider: pulumi.ProviderResource,
     namespaces: Mapping[str, pulumi.Resource],
-    gateway_namespace: PlatformNamespace | None,
+    gateway_namespace: pulumi.Resource | None,
     network: ClusterNetwork,
     monitoring: pulumi.Resource | None,
     tailnet_operator: pulumi.Resource | None,
@@ -289,13 +288,13 @@ def deploy_gateway(
         InferenceGatewayArgs(
             routes=routes,
             clients={n: (c.requests_per_minute, c.tokens_per_minute) for n, c in sorted(g.clients.items())},
-            namespace=gateway_namespace.namespace_name,
+            namespace=spec.GATEWAY_NAMESPACE,
             env=s.environment.value,
             team=s.team,
             replicas=g.replicas,
             hold_seconds=g.max_hold_seconds,
             request_timeout_seconds=g.request_timeout_seconds,
-            picker_image=g.picker_image,
+            picker_image=g.picker_reference,
             proxy_digest=g.proxy_digest,
             api_cidrs=[*([f"{network.api_service_ip}/32"] if network.api_service_ip else []), *network.private_cidrs],
             api_ports=network.api_ports,

@@ -10,7 +10,6 @@ the gateway on with no fleet) are :func:`gateway_problems`, called once from
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -41,7 +40,6 @@ EXPOSURE_ANNOTATION = "ai-infra.io/exposure"
 """``direct`` on a model server not behind the gateway (the pack's gateway rule reads it) ..."""
 EXPOSURE_REASON_ANNOTATION = "ai-infra.io/exposure-reason"
 """... with the reason from ``gateway.direct``."""
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
 class GatewayClientSettings(Settings):
@@ -73,6 +71,8 @@ class GatewaySettings(Settings):
     """``tailnet``: also ``https://ai-<env>.<tailnet>/v1`` (default when the mesh is on)."""
     picker_image: str = PICKER_IMAGE
     """The endpoint picker image (prod: by digest, from a trusted registry or the stack's ECR)."""
+    picker_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    """The picker image's digest (prod requires it): the pod runs ``pickerImage@pickerDigest``."""
     proxy_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
     """The proxy image's digest (``cr.agentgateway.dev/agentgateway:v1.4.1``), required in prod: the
     controller renders the proxy Deployment, so it is pinned through AgentgatewayParameters
@@ -80,6 +80,11 @@ class GatewaySettings(Settings):
     direct: dict[K8sName, str] = Field(default_factory=dict)
     """Fleets not behind the gateway, each with the reason (they keep their own Service rules)."""
     clients: dict[K8sName, GatewayClientSettings] = Field(default_factory=dict)
+
+    @property
+    def picker_reference(self) -> str:
+        """What the picker pods run: the tag, and the digest when one is given."""
+        return f"{self.picker_image}@{self.picker_digest}" if self.picker_digest else self.picker_image
 
 
 @dataclass(frozen=True)
@@ -205,8 +210,10 @@ def gateway_problems(s: StackSettings) -> list[Problem]:
         problems.append(("gateway.clients", f"at most {MAX_CLIENTS} clients (one rate-limit entry each)"))
     if gateway_exposure(s) == "tailnet" and not s.tailscale_operator:
         problems.append(("gateway.exposure", "tailnet needs tailscale.enabled: true (or use cluster)"))
-    if s.is_prod and not _DIGEST.search(g.picker_image):
-        problems.append(("gateway.pickerImage", "must be pinned by digest in prod (name:tag@sha256:...)"))
+    if "@" in g.picker_image:
+        problems.append(("gateway.pickerImage", "must be name:tag only; put the digest in gateway.pickerDigest"))
+    if s.is_prod and g.picker_digest is None:
+        problems.append(("gateway.pickerDigest", f"is required in prod: the sha256 digest of {g.picker_image}"))
     if s.is_prod and g.proxy_digest is None:
         problems.append(("gateway.proxyDigest", "is required in prod: the sha256 digest of cr.agentgateway.dev/agentgateway:v1.4.1"))
     return problems
@@ -218,15 +225,11 @@ def gateway_warnings(s: StackSettings) -> list[Problem]:
     if not g.enabled:
         return []
     found: list[Problem] = []
-    if g.picker_image.endswith(PLACEHOLDER_DIGEST):
-        found.append(
-            (
-                "gateway.pickerImage",
-                "is pinned to the all-zero placeholder digest: replace it with the real one before `pulumi up`",
+    for key, digest in (("pickerDigest", g.picker_digest), ("proxyDigest", g.proxy_digest)):
+        if digest == PLACEHOLDER_DIGEST:
+            found.append(
+                (f"gateway.{key}", "is the all-zero placeholder: replace it with the real digest before `pulumi up`")
             )
-        )
-    if g.proxy_digest == PLACEHOLDER_DIGEST:
-        found.append(("gateway.proxyDigest", "is the all-zero placeholder: replace it with the real digest before `pulumi up`"))
     if not g.clients:
         found.append(("gateway.clients", "is empty: the gateway accepts no key, so every request gets 401"))
     return found
