@@ -36,8 +36,8 @@ from components.core.settings import (
     load_settings,
 )
 from components.core.settings.engines import served_engines
-from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
 from components.core.settings.gateway import fleet_gateway
+from components.core.settings.tailscale import OAUTH_CLIENT_ID_KEY, OAUTH_CLIENT_SECRET_KEY
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gateway import deploy_gateway, tailnet_backends
 from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs

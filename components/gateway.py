@@ -111,7 +111,8 @@ class InferenceGateway(pulumi.ComponentResource):
             resource_name(name, "keys"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.KEYS_SECRET, namespace=args.namespace, labels=labels),
             type="Opaque",
-            string_data=pulumi.Output.secret(self.client_keys.apply(_key_data)),
+            # An apply on a secret Output is secret: the entries never leave the wrapper.
+            string_data=self.client_keys.apply(_key_data),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         docs = [
@@ -129,13 +130,11 @@ class InferenceGateway(pulumi.ComponentResource):
         for doc in docs:
             m = doc["metadata"]
             _custom(resource_name(name, f"{doc['kind'].lower()}-{m['namespace']}-{m['name']}"), doc, after)
-        for policy in net.gateway_network_policies(
-            args.routes,
-            labels=labels,
-            monitoring_namespace=args.monitoring_namespace,
-        ):
-            assert policy.metadata is not None
-            k8s.networking.v1.NetworkPolicy(resource_name(name, f"netpol-{policy.metadata.name}"), policy, opts=after)
+        policies = net.gateway_network_policies(
+            args.routes, labels=labels, monitoring_namespace=args.monitoring_namespace
+        )
+        for policy_name, policy in zip(net.POLICY_NAMES, policies, strict=True):
+            k8s.networking.v1.NetworkPolicy(resource_name(name, f"netpol-{policy_name}"), policy, opts=after)
         pickers = [self._picker(name, r, args, after) for r in args.routes if r.pool]
         if args.tailnet_host is not None:
             if args.tailnet_operator is None:
@@ -247,7 +246,6 @@ class InferenceGateway(pulumi.ComponentResource):
             obs.dashboard_config_map_args(args.monitoring_namespace, labels),
             opts=after_crd,
         )
-
 
 
 def tailnet_backends(s: StackSettings) -> list[TailnetBackend]:

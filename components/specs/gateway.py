@@ -47,9 +47,7 @@ PROXY_PODS = {"gateway.networking.k8s.io/gateway-name": GATEWAY_NAME}
 CONTROLLER_PODS = {"agentgateway": "agentgateway"}
 """The controller's pods (controller/install/helm/agentgateway/templates/_helpers.tpl
 ``agentgateway.selectorLabels`` @ v1.4.1; the proxies do not carry it)."""
-MODEL_EXPRESSION = (
-    "request.method == 'POST' && 'model' in json(request.body) ? string(json(request.body).model) : ''"
-)
+MODEL_EXPRESSION = "request.method == 'POST' && 'model' in json(request.body) ? string(json(request.body).model) : ''"
 """CEL: the body's ``model`` (agentgateway buffers the body for ``json(request.body)``, as its
 controller/test/e2e/testdata/transformation/transform-for-body.yaml does @ v1.4.1); bodiless
 requests get an empty header, which no route matches."""
@@ -66,9 +64,7 @@ def gateway_crds_values() -> dict[str, Any]:
     return {"crds": {"gatewayAPI": {"enabled": True, "channel": "standard"}, "envoyGateway": {"enabled": False}}}
 
 
-def agentgateway_values(
-    *, replicas: int, monitoring: bool, node_selector: Mapping[str, str] | None
-) -> dict[str, Any]:
+def agentgateway_values(*, replicas: int, monitoring: bool, node_selector: Mapping[str, str] | None) -> dict[str, Any]:
     """The controller (values.yaml @ v1.4.1): InferencePool support on, restricted pods, and when
     monitoring runs its ServiceMonitor, the proxies' PodMonitor and its Grafana dashboard."""
     values: dict[str, Any] = {
@@ -132,7 +128,11 @@ def gateway(labels: Mapping[str, str]) -> dict[str, Any]:
         "spec": {
             "gatewayClassName": GATEWAY_CLASS,
             "infrastructure": {
-                "parametersRef": {"group": "agentgateway.dev", "kind": "AgentgatewayParameters", "name": PARAMETERS_NAME}
+                "parametersRef": {
+                    "group": "agentgateway.dev",
+                    "kind": "AgentgatewayParameters",
+                    "name": PARAMETERS_NAME,
+                }
             },
             "listeners": [
                 {
@@ -174,9 +174,7 @@ def pre_routing_policy(labels: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def client_limits_policy(
-    clients: Mapping[str, tuple[int, int | None]], labels: Mapping[str, str]
-) -> dict[str, Any]:
+def client_limits_policy(clients: Mapping[str, tuple[int, int | None]], labels: Mapping[str, str]) -> dict[str, Any]:
     """Per client (``name -> (requests/min, tokens/min)``) one conditional local limit, and the
     ``client`` label on the proxy's request metrics (``frontend.metrics.attributes``). Local limits
     count per proxy replica (``LocalRateLimit`` doc @ v1.4.1)."""
@@ -271,7 +269,9 @@ def models_list(models: Sequence[str], labels: Mapping[str, str]) -> list[dict[s
         "metadata": _meta(MODELS_LIST_ROUTE, labels),
         "spec": {
             "parentRefs": [{**_gateway_ref(), "sectionName": LISTENER}],
-            "rules": [{"name": "list", "matches": [{"path": {"type": "Exact", "value": "/v1/models"}, "method": "GET"}]}],
+            "rules": [
+                {"name": "list", "matches": [{"path": {"type": "Exact", "value": "/v1/models"}, "method": "GET"}]}
+            ],
         },
     }
     policy = {

@@ -33,6 +33,8 @@ from components.specs.system_network import PROMETHEUS
 from components.specs.tailscale import tailnet_ingress_args
 
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
+POLICY_NAMES = (f"{GATEWAY_NAME}-proxy", f"{GATEWAY_NAME}-controller")
+"""The namespace's two policies, in the order :func:`gateway_network_policies` returns them."""
 
 
 def fleet_pods(r: GatewayRoute) -> dict[str, str]:
@@ -84,7 +86,9 @@ def gateway_network_policies(
     callers = [Peer(namespace_selector=k8s.meta.v1.LabelSelectorArgs())]
     proxy_in = [k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=callers, ports=_ports(LISTENER_PORT))]
     if prometheus:
-        proxy_in.append(k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=prometheus, ports=_ports(PROXY_METRICS_PORT)))
+        proxy_in.append(
+            k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=prometheus, ports=_ports(PROXY_METRICS_PORT))
+        )
     proxy_out = [
         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
             to=[_peer(CONTROLLER_PODS, GATEWAY_NAMESPACE)], ports=_ports(CONTROLLER_XDS_PORT)
@@ -97,7 +101,9 @@ def gateway_network_policies(
         if r.pool:
             picker = selector_labels(app="epp", instance=f"{r.engine}-{r.fleet}-epp")
             proxy_out.append(
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer(picker, r.namespace)], ports=_ports(EPP_GRPC_PORT))
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    to=[_peer(picker, r.namespace)], ports=_ports(EPP_GRPC_PORT)
+                )
             )
     controller_in = [
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
@@ -109,8 +115,8 @@ def gateway_network_policies(
             k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=prometheus, ports=_ports(CONTROLLER_METRICS_PORT))
         )
     return [
-        _policy(f"{GATEWAY_NAME}-proxy", PROXY_PODS, labels, proxy_in, proxy_out),
-        _policy(f"{GATEWAY_NAME}-controller", CONTROLLER_PODS, labels, controller_in, []),
+        _policy(POLICY_NAMES[0], PROXY_PODS, labels, proxy_in, proxy_out),
+        _policy(POLICY_NAMES[1], CONTROLLER_PODS, labels, controller_in, []),
     ]
 
 

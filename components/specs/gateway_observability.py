@@ -75,7 +75,15 @@ def _panel(pid: int, title: str, expr: str, legend: str, unit: str, y: int, x: i
 def dashboard() -> str:
     """Requests/s per client, errors per client, requests per model route, tokens/s per model."""
     panels = [
-        _panel(1, "Requests per client", "sum by (client) (rate(agentgateway_requests_total[5m]))", "{{client}}", "reqps", 0, 0),
+        _panel(
+            1,
+            "Requests per client",
+            "sum by (client) (rate(agentgateway_requests_total[5m]))",
+            "{{client}}",
+            "reqps",
+            0,
+            0,
+        ),
         _panel(
             2,
             "Rejected or failed per client (4xx/5xx)",
@@ -85,11 +93,20 @@ def dashboard() -> str:
             0,
             12,
         ),
-        _panel(3, "Requests per route", "sum by (route) (rate(agentgateway_requests_total[5m]))", "{{route}}", "reqps", 8, 0),
+        _panel(
+            3,
+            "Requests per route",
+            "sum by (route) (rate(agentgateway_requests_total[5m]))",
+            "{{route}}",
+            "reqps",
+            8,
+            0,
+        ),
         _panel(
             4,
             "Tokens per model (in + out)",
-            "sum by (model_name) (rate(llm_d_epp_request_input_tokens_sum[5m]) + rate(llm_d_epp_request_output_tokens_sum[5m]))",
+            "sum by (model_name) (rate(llm_d_epp_request_input_tokens_sum[5m])"
+            " + rate(llm_d_epp_request_output_tokens_sum[5m]))",
             "{{model_name}}",
             "short",
             8,

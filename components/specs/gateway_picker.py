@@ -259,7 +259,9 @@ def deployment_args(p: PickerSpec) -> k8s.apps.v1.DeploymentInitArgs:
         termination_grace_period_seconds=130,
         security_context=k8s.core.v1.PodSecurityContextArgs(
             # Dockerfile.epp @ v0.10.0: USER 65532:65532.
-            run_as_non_root=True, run_as_user=65532, seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault")
+            run_as_non_root=True,
+            run_as_user=65532,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
         ),
         containers=[container],
         volumes=[
@@ -272,9 +274,7 @@ def deployment_args(p: PickerSpec) -> k8s.apps.v1.DeploymentInitArgs:
         spec=k8s.apps.v1.DeploymentSpecArgs(
             replicas=p.replicas,
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=p.selector),
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=p.labels), spec=pod
-            ),
+            template=k8s.core.v1.PodTemplateSpecArgs(metadata=k8s.meta.v1.ObjectMetaArgs(labels=p.labels), spec=pod),
         ),
     )
 
@@ -288,7 +288,10 @@ def service_args(p: PickerSpec) -> k8s.core.v1.ServiceInitArgs:
             selector=p.selector,
             ports=[
                 k8s.core.v1.ServicePortArgs(
-                    name="grpc-ext-proc", port=EPP_GRPC_PORT, target_port=EPP_GRPC_PORT, app_protocol="kubernetes.io/h2c"
+                    name="grpc-ext-proc",
+                    port=EPP_GRPC_PORT,
+                    target_port=EPP_GRPC_PORT,
+                    app_protocol="kubernetes.io/h2c",
                 ),
                 k8s.core.v1.ServicePortArgs(name="http-metrics", port=EPP_METRICS_PORT, target_port=EPP_METRICS_PORT),
             ],
@@ -322,10 +325,16 @@ def _ports(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
     return [k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP") for port in ports]
 
 
-def network_policy_args(p: PickerSpec, api_peers: list[str], api_ports: tuple[int, ...]) -> k8s.networking.v1.NetworkPolicyInitArgs:
+def network_policy_args(
+    p: PickerSpec, api_peers: list[str], api_ports: tuple[int, ...]
+) -> k8s.networking.v1.NetworkPolicyInitArgs:
     """In: the gateway's proxies on 9002, Prometheus on 9090. Out: the fleet's pods (metrics
     scrapes) and the API server (its watches); DNS comes from the namespace's allow-dns."""
-    ingress = [k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=[_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_ports(EPP_GRPC_PORT))]
+    ingress = [
+        k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+            from_=[_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_ports(EPP_GRPC_PORT)
+        )
+    ]
     if p.monitoring_namespace:
         ingress.append(
             k8s.networking.v1.NetworkPolicyIngressRuleArgs(

@@ -60,7 +60,13 @@ def _backends(args: StackValidationArgs) -> set[tuple[str, Any, Any]]:
         for rule in get_path(r.props, "spec.rules") or []:
             for ref in (rule.get("backendRefs") or []) if isinstance(rule, Mapping) else []:
                 if isinstance(ref, Mapping):
-                    found.add((str(ref.get("kind") or "Service"), ref.get("namespace") or namespace_of(r.props), ref.get("name")))
+                    found.add(
+                        (
+                            str(ref.get("kind") or "Service"),
+                            ref.get("namespace") or namespace_of(r.props),
+                            ref.get("name"),
+                        )
+                    )
     return found
 
 
@@ -86,7 +92,11 @@ def _behind_gateway(args: StackValidationArgs, report: Report) -> None:
         annotations = get_path(r.props, "metadata.annotations") or {}
         if annotations.get(EXPOSURE) == "direct":
             if not str(annotations.get(EXPOSURE_REASON) or "").strip():
-                report(f"metadata.annotations[{EXPOSURE_REASON}] must say why this model server is not behind the gateway.", r.urn)
+                report(
+                    f"metadata.annotations[{EXPOSURE_REASON}] must say why this model server is not behind "
+                    "the gateway.",
+                    r.urn,
+                )
             continue
         pods = get_path(r.props, "spec.template.metadata.labels")
         ns = namespace_of(r.props)
@@ -164,7 +174,8 @@ POLICIES: list[RulePolicy] = [
         "gateway-keys-not-plain",
         rule="94",
         description="Gateway client keys live only in Secrets the stack manages, never in ConfigMaps.",
-        remediation="Let the stack generate client keys (gateway.clients); never type a key into config or a ConfigMap.",
+        remediation="Let the stack generate client keys (gateway.clients); never type a key into config or a "
+        "ConfigMap.",
         level=A,
         severity="critical",
         standard="CIS EKS 4.4.2; Pulumi secrets docs",

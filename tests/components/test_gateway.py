@@ -39,7 +39,13 @@ def _names(m: RecordingMonitor, typ: str) -> set[str]:
 def test_routes_pools_and_policies_per_model() -> None:
     m = _build()
     assert _names(m, ROUTE) == {"model-qwen-instruct", "model-qwen-small", "models-list"}
-    assert _names(m, POLICY) == {"ai-pre-routing", "ai-clients", "model-qwen-instruct", "model-qwen-small", "models-list"}
+    assert _names(m, POLICY) == {
+        "ai-pre-routing",
+        "ai-clients",
+        "model-qwen-instruct",
+        "model-qwen-small",
+        "models-list",
+    }
     # Only the vLLM fleet gets a pool and a picker.
     assert _names(m, "kubernetes:inference.networking.k8s.io/v1:InferencePool") == {"vllm-qwen-instruct"}
     assert _names(m, "kubernetes:apps/v1:Deployment") == {"vllm-qwen-instruct-epp"}

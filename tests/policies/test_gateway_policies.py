@@ -46,7 +46,10 @@ def _params(kind: str = "ClusterIP") -> tuple[str, dict[str, Any]]:
 
 def _route(kind: str, name: str) -> tuple[str, dict[str, Any]]:
     ref = {"kind": kind, "name": name, "namespace": "models"}
-    return gateway.HTTP_ROUTE, {"metadata": {"name": "r", "namespace": "gateway"}, "spec": {"rules": [{"backendRefs": [ref]}]}}
+    return gateway.HTTP_ROUTE, {
+        "metadata": {"name": "r", "namespace": "gateway"},
+        "spec": {"rules": [{"backendRefs": [ref]}]},
+    }
 
 
 def _pool() -> tuple[str, dict[str, Any]]:
@@ -96,7 +99,10 @@ def test_keys_come_only_from_a_managed_secret() -> None:
     (msg,) = stack_violations(KEYS, [_auth({"name": "ai-gateway-keys"})])
     assert "Secret this stack manages" in msg
     assert stack_violations(KEYS, [secret, _auth(None)])
-    leaked = ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "c"}, "data": {"ci": '{"key": "sk-1", "metadata": {"client": "ci"}}'}})
+    leaked = (
+        "kubernetes:core/v1:ConfigMap",
+        {"metadata": {"name": "c"}, "data": {"ci": '{"key": "sk-1", "metadata": {"client": "ci"}}'}},
+    )
     (msg,) = stack_violations(KEYS, [leaked])
     assert msg.startswith("data[ci] holds an API key entry") and "sk-1" not in msg
     fine = ("kubernetes:core/v1:ConfigMap", {"metadata": {"name": "c"}, "data": {"config": "key: value"}})

@@ -58,7 +58,10 @@ def test_the_plan_lists_each_models_route_and_clients() -> None:
     s = settings_for("dev", **_on(direct={}))
     lines = gateway_summary_lines(s, {"gateway": "http://ai.gateway.svc.cluster.local/v1"})
     assert lines[0].startswith("Gateway: http://ai.gateway.svc.cluster.local/v1")
-    assert "  model qwen-instruct -> InferencePool models/vllm-qwen-instruct (endpoint picker); clients: notebooks" in lines
+    assert (
+        "  model qwen-instruct -> InferencePool models/vllm-qwen-instruct (endpoint picker); clients: notebooks"
+        in lines
+    )
     assert "  model qwen2.5:0.5b -> Service models/ollama-qwen-small:11434; clients: ci, notebooks" in lines
     assert "  client ci: 120 requests/min per replica, 5000 tokens/min" in lines
 
@@ -79,7 +82,10 @@ def test_with_the_mesh_the_gateway_is_on_the_tailnet() -> None:
 
 def test_a_client_naming_a_model_no_fleet_serves_is_refused() -> None:
     text = _problems(gateway={"enabled": True, "clients": {"ci": {"models": ["gpt-4"], "requestsPerMinute": 5}}})
-    assert "ai-infra:gateway.clients.ci.models[0]: must be a model the gateway serves: ['qwen-instruct', 'qwen2.5:0.5b']" in text
+    assert (
+        "ai-infra:gateway.clients.ci.models[0]: must be a model the gateway serves: ['qwen-instruct', 'qwen2.5:0.5b']"
+        in text
+    )
     # The Ollama fleet's name is not what it serves: its tag is.
     text = _problems(gateway={"enabled": True, "clients": {"ci": {"models": ["qwen-small"], "requestsPerMinute": 5}}})
     assert "gateway.clients.ci.models[0]" in text

@@ -193,7 +193,7 @@ def gateway_problems(s: StackSettings) -> list[Problem]:
             served.setdefault(served_model_name(fleet, spec), []).append(fleet)
     if not served:
         problems.append(("gateway.enabled", "is true but no fleet is behind it: add models or set enabled: false"))
-    for model, fleets in sorted(served.items()):
+    for _, fleets in sorted(served.items()):
         if len(fleets) > 1:
             problems.append(
                 (
@@ -205,7 +205,9 @@ def gateway_problems(s: StackSettings) -> list[Problem]:
     for name, client in sorted(g.clients.items()):
         for i, model in enumerate(client.models):
             if model not in served:
-                problems.append((f"gateway.clients.{name}.models[{i}]", f"must be a model the gateway serves: {sorted(served)}"))
+                problems.append(
+                    (f"gateway.clients.{name}.models[{i}]", f"must be a model the gateway serves: {sorted(served)}")
+                )
     if len(g.clients) > MAX_CLIENTS:
         problems.append(("gateway.clients", f"at most {MAX_CLIENTS} clients (one rate-limit entry each)"))
     if gateway_exposure(s) == "tailnet" and not s.tailscale_operator:
@@ -215,7 +217,9 @@ def gateway_problems(s: StackSettings) -> list[Problem]:
     if s.is_prod and g.picker_digest is None:
         problems.append(("gateway.pickerDigest", f"is required in prod: the sha256 digest of {g.picker_image}"))
     if s.is_prod and g.proxy_digest is None:
-        problems.append(("gateway.proxyDigest", "is required in prod: the sha256 digest of cr.agentgateway.dev/agentgateway:v1.4.1"))
+        problems.append(
+            ("gateway.proxyDigest", "is required in prod: the sha256 digest of cr.agentgateway.dev/agentgateway:v1.4.1")
+        )
     return problems
 
 

@@ -93,8 +93,13 @@ def _model_header(method: str, body: bytes) -> str:
     """The value our PreRouting transformation sets, by evaluating its CEL expression."""
     env = celpy.Environment()
     program = env.program(env.compile(spec.MODEL_EXPRESSION), functions={"json": _cel_json})
-    request = celpy.json_to_cel({"method": method})
-    activation = {"request": celpy.celtypes.MapType({**request, celpy.celtypes.StringType("body"): celpy.celtypes.BytesType(body)})}
+    request = celpy.celtypes.MapType(
+        {
+            celpy.celtypes.StringType("method"): celpy.celtypes.StringType(method),
+            celpy.celtypes.StringType("body"): celpy.celtypes.BytesType(body),
+        }
+    )
+    activation = {"request": request}
     return str(program.evaluate(activation))
 
 
@@ -121,7 +126,10 @@ def _route_for(routes: list[dict[str, Any]], path: str, headers: dict[str, str])
 def test_a_recorded_openai_request_is_routed_to_its_fleets_pool(recording: str, kind: str, backend: str) -> None:
     s = settings_for(
         "dev",
-        gateway={"enabled": True, "clients": {"ci": {"models": ["qwen-instruct", "qwen2.5:0.5b"], "requestsPerMinute": 5}}},
+        gateway={
+            "enabled": True,
+            "clients": {"ci": {"models": ["qwen-instruct", "qwen2.5:0.5b"], "requestsPerMinute": 5}},
+        },
     )
     routes = [spec.route(r, timeout_seconds=900, labels=LABELS) for r in gateway_routes(s)]
     body = (RECORDED / recording).read_bytes()
@@ -187,46 +195,73 @@ def test_the_proxy_service_is_cluster_ip_and_the_models_list_comes_from_the_sett
 def test_the_picker_holds_requests_and_mounts_only_its_own_token() -> None:
     config = picker.picker_config(_picker())
     assert "featureGates:\n- flowControl" in config and "defaultRequestTTL: 300s" in config
-    dep = picker.deployment_args(_picker())
-    pod = dep.spec.template.spec  # type: ignore[union-attr]
+    dep: Any = picker.deployment_args(_picker())
+    pod = dep.spec.template.spec
     assert pod.automount_service_account_token is False
     (c,) = pod.containers
-    assert c.args[:6] == ["--pool-name", "vllm-qwen-instruct", "--pool-namespace", "models", "--pool-group", spec.POOL_GROUP]
+    assert c.args[:6] == [
+        "--pool-name",
+        "vllm-qwen-instruct",
+        "--pool-namespace",
+        "models",
+        "--pool-group",
+        spec.POOL_GROUP,
+    ]
     assert "--ha-enable-leader-election" not in c.args
     assert {m.mount_path for m in c.volume_mounts} == {"/config", picker.TOKEN_PATH}
-    ha = picker.deployment_args(_picker(replicas=2)).spec.template.spec.containers[0]  # type: ignore[union-attr]
+    ha_dep: Any = picker.deployment_args(_picker(replicas=2))
+    ha = ha_dep.spec.template.spec.containers[0]
     assert "--ha-enable-leader-election" in ha.args and ha.readiness_probe.grpc.service == "readiness"
     pool = picker.inference_pool(_picker())["spec"]
-    assert pool["endpointPickerRef"] == {"name": "vllm-qwen-instruct-epp", "port": {"number": 9002}, "failureMode": "FailClose"}
-    assert pool["selector"]["matchLabels"] == {"app.kubernetes.io/instance": "qwen-instruct", "app.kubernetes.io/name": "vllm"}
+    assert pool["endpointPickerRef"] == {
+        "name": "vllm-qwen-instruct-epp",
+        "port": {"number": 9002},
+        "failureMode": "FailClose",
+    }
+    assert pool["selector"]["matchLabels"] == {
+        "app.kubernetes.io/instance": "qwen-instruct",
+        "app.kubernetes.io/name": "vllm",
+    }
 
 
 def test_a_fleet_behind_the_gateway_admits_only_the_proxies_and_its_picker() -> None:
     s = settings_for("dev", gateway={"enabled": True, "clients": {}})
     model = s.models["qwen-instruct"]
     common: dict[str, Any] = {"image": "i", "env": "dev", "team": "t", "api_key": False, "hf_token": False}
-    behind = fleet_spec("qwen-instruct", model, monitoring_namespace=None, gateway=fleet_gateway(s, "qwen-instruct"), **common)
-    peers = model_serving.network_policy_args(behind).spec.ingress[0].from_  # type: ignore[union-attr,index]
+    behind = fleet_spec(
+        "qwen-instruct", model, monitoring_namespace=None, gateway=fleet_gateway(s, "qwen-instruct"), **common
+    )
+    behind_policy: Any = model_serving.network_policy_args(behind)
+    peers = behind_policy.spec.ingress[0].from_
     labels = [p.pod_selector.match_labels for p in peers]
-    assert labels == [spec.PROXY_PODS, {"app.kubernetes.io/instance": "vllm-qwen-instruct-epp", "app.kubernetes.io/name": "epp"}]
+    assert labels == [
+        spec.PROXY_PODS,
+        {"app.kubernetes.io/instance": "vllm-qwen-instruct-epp", "app.kubernetes.io/name": "epp"},
+    ]
     assert peers[0].namespace_selector.match_labels == {"kubernetes.io/metadata.name": "gateway"}
     # KEDA wakes it on the picker's held requests too.
     query = model_serving.scaled_object(behind, "http://p")["spec"]["triggers"][0]["metadata"]["query"]
     assert picker.QUEUE_METRIC in query and "or vector(0)" in query
     alone = fleet_spec("qwen-instruct", model, monitoring_namespace=None, **common)
-    peers = model_serving.network_policy_args(alone).spec.ingress[0].from_  # type: ignore[union-attr,index]
+    alone_policy: Any = model_serving.network_policy_args(alone)
+    peers = alone_policy.spec.ingress[0].from_
     assert peers[0].pod_selector.match_labels == {"ai-infra.io/model-client": "true"}
-    assert picker.QUEUE_METRIC not in model_serving.scaled_object(alone, "http://p")["spec"]["triggers"][0]["metadata"]["query"]
+    assert (
+        picker.QUEUE_METRIC
+        not in model_serving.scaled_object(alone, "http://p")["spec"]["triggers"][0]["metadata"]["query"]
+    )
 
 
 def test_the_proxies_reach_only_the_routed_fleets_pickers_and_the_controller() -> None:
+    proxy: Any
+    controller: Any
     proxy, controller = net.gateway_network_policies([VLLM, OLLAMA], labels=LABELS, monitoring_namespace="monitoring")
-    out = [(r.to[0].pod_selector.match_labels, [p.port for p in r.ports]) for r in proxy.spec.egress]  # type: ignore[union-attr]
+    out = [(r.to[0].pod_selector.match_labels, [p.port for p in r.ports]) for r in proxy.spec.egress]
     assert out == [
         (spec.CONTROLLER_PODS, [9978]),
         (net.fleet_pods(VLLM), [8000]),
         ({"app.kubernetes.io/instance": "vllm-qwen-instruct-epp", "app.kubernetes.io/name": "epp"}, [9002]),
         (net.fleet_pods(OLLAMA), [11434]),
     ]
-    assert [p.port for p in proxy.spec.ingress[0].ports] == [80]  # type: ignore[union-attr,index]
-    assert controller.spec.ingress[0].from_[0].pod_selector.match_labels == spec.PROXY_PODS  # type: ignore[union-attr,index]
+    assert [p.port for p in proxy.spec.ingress[0].ports] == [80]
+    assert controller.spec.ingress[0].from_[0].pod_selector.match_labels == spec.PROXY_PODS
