@@ -106,7 +106,9 @@ class InferenceGateway(pulumi.ComponentResource):
             for client in sorted(args.clients)
         }
         # `result` is secret already; wrapped again so nothing downstream can unwrap it by accident.
-        self.client_keys = pulumi.Output.secret(pulumi.Output.all(**{c: k.result for c, k in keys.items()}))
+        # (Output.all with no arguments is a list: no clients is an empty map.)
+        results = pulumi.Output.all(**{c: k.result for c, k in keys.items()}) if keys else pulumi.Output.from_input({})
+        self.client_keys = pulumi.Output.secret(results)
         k8s.core.v1.Secret(
             resource_name(name, "keys"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.KEYS_SECRET, namespace=args.namespace, labels=labels),

@@ -4,6 +4,7 @@ order), and the program's exports: the base URL, and the client keys only as a s
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from components.core.settings.gateway import GatewayRoute
@@ -75,6 +76,18 @@ def test_each_client_key_is_generated_and_reaches_only_the_key_secret_as_a_secre
     assert SECRET_SIG in json.dumps(secret.inputs["stringData"])
     others = json.dumps([r.inputs for r in m.registrations if r is not secret and r.custom])
     assert "mock-random-" not in others
+
+
+def test_a_gateway_without_clients_has_an_empty_key_secret_and_admits_nobody() -> None:
+    m = _build(clients={}, routes=[replace(OLLAMA, clients=())])
+    assert not m.by_type("random:index/randomPassword:RandomPassword")
+    (secret,) = m.by_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == "ai-gateway-keys"
+    policies = {r.inputs["metadata"]["name"]: r.inputs for r in m.by_type(POLICY)}
+    assert policies["model-qwen-small"]["spec"]["traffic"]["authorization"]["policy"]["matchExpressions"] == [
+        "apiKey.client in []"
+    ]
+    assert "traffic" not in policies["ai-clients"]["spec"]
 
 
 def test_charts_install_in_order_unless_the_cluster_runs_them() -> None:
