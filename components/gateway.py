@@ -127,6 +127,8 @@ class InferenceGateway(pulumi.ComponentResource):
         for r in args.routes:
             timeout = args.hold_seconds + args.request_timeout_seconds
             docs += [spec.route(r, timeout_seconds=timeout, labels=labels), spec.route_clients_policy(r, labels)]
+            if r.api_key_secret is not None:
+                docs.append(spec.backend_key_policy(r, labels))
         for ns in sorted({r.namespace for r in args.routes}):
             docs.append(spec.reference_grant(ns, labels))
         for doc in docs:

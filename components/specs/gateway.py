@@ -252,6 +252,28 @@ def route_clients_policy(r: GatewayRoute, labels: Mapping[str, str]) -> dict[str
     }
 
 
+def backend_key_policy(r: GatewayRoute, labels: Mapping[str, str]) -> dict[str, Any]:
+    """A keyed fleet (vLLM ``--api-key``) refuses the client's gateway key: the gateway sends the
+    fleet's own key instead, from the fleet's Secret (``backend.auth.secretRef``, a
+    ``LocalSecretKeyRef`` in the policy's namespace; the value goes out as ``Authorization:
+    Bearer <key>``, the default location, crates/agentgateway/src/http/auth/mod.rs @ v1.4.1)."""
+    assert r.api_key_secret is not None
+    target = (
+        {"group": POOL_GROUP, "kind": "InferencePool", "name": backend_name(r)}
+        if r.pool
+        else {"group": "", "kind": "Service", "name": backend_name(r)}
+    )
+    return {
+        "apiVersion": "agentgateway.dev/v1alpha1",
+        "kind": "AgentgatewayPolicy",
+        "metadata": _meta(k8s_name(backend_name(r), "gateway-key"), labels, r.namespace),
+        "spec": {
+            "targetRefs": [target],
+            "backend": {"auth": {"secretRef": {"name": r.api_key_secret, "key": "api-key"}}},
+        },
+    }
+
+
 def models_list_body(models: Sequence[str]) -> str:
     """``GET /v1/models`` as OpenAI returns it, from the settings (at most 4096 characters)."""
     data = [{"id": m, "object": "model", "owned_by": "ai-infra"} for m in sorted(models)]

@@ -98,6 +98,9 @@ class GatewayRoute:
     engine: str
     port: int
     clients: tuple[str, ...]
+    api_key_secret: str | None = None
+    """The fleet's own API-key Secret (key ``api-key``) when its engine checks one: the gateway
+    sends that key to the fleet in place of the client's (a backend auth policy)."""
 
     @property
     def pool(self) -> bool:
@@ -149,7 +152,9 @@ def gateway_routes(s: StackSettings) -> list[GatewayRoute]:
             continue
         model = served_model_name(fleet, spec)
         clients = tuple(sorted(c for c, cs in g.clients.items() if model in cs.models))
-        routes.append(GatewayRoute(model, fleet, spec.namespace, spec.engine, spec.port, clients))
+        keyed = s.fleet_secret_keys(fleet).api_key is not None or s.generates_api_key(fleet)
+        key = k8s_name(fleet, "api-key") if keyed else None  # specs/model_runner.py fleet_spec's name
+        routes.append(GatewayRoute(model, fleet, spec.namespace, spec.engine, spec.port, clients, key))
     return sorted(routes, key=lambda r: r.model)
 
 

@@ -5,6 +5,7 @@ the routing rule sends a recorded OpenAI request to the right pool, keys and lim
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import celpy
@@ -57,6 +58,7 @@ def _documents() -> list[dict[str, Any]]:
         picker.inference_pool(_picker()),
         picker.service_monitor(_picker()),
         obs.picker_alert_rule([_picker()], "monitoring", LABELS, page=True),
+        spec.backend_key_policy(replace(VLLM, api_key_secret="qwen-instruct-api-key"), LABELS),
     ]
     for r in (VLLM, OLLAMA):
         docs += [spec.route(r, timeout_seconds=900, labels=LABELS), spec.route_clients_policy(r, LABELS)]
@@ -171,6 +173,27 @@ def test_each_client_is_limited_and_allowed_only_on_its_models() -> None:
     # PreRouting admits no rate limit or direct response (agentgateway's CEL rule): kept apart.
     assert set(pre) <= {"phase", "apiKeyAuthentication", "transformation"}
     assert json.loads(spec.key_entry("ci", "k")) == {"key": "k", "metadata": {"client": "ci"}}
+
+
+def test_a_keyed_fleet_gets_its_own_key_from_the_gateway() -> None:
+    """Prod vLLM fleets check an API key: behind the gateway it is the fleet's, not the client's."""
+    s = settings_for("prod")
+    on = settings_for(
+        "prod",
+        gateway={
+            "enabled": True,
+            "pickerDigest": "sha256:" + "1" * 64,
+            "proxyDigest": "sha256:" + "2" * 64,
+            "clients": {"ci": {"models": ["coder-32b"], "requestsPerMinute": 5}},
+        },
+    )
+    assert s.generates_api_key("coder-32b")
+    keys = {r.fleet: r.api_key_secret for r in gateway_routes(on)}
+    assert keys == {"coder-32b": "coder-32b-api-key", "qwen-coder": None}
+    doc = spec.backend_key_policy(next(r for r in gateway_routes(on) if r.fleet == "coder-32b"), LABELS)
+    assert doc["metadata"]["namespace"] == "models"
+    assert doc["spec"]["targetRefs"] == [{"group": spec.POOL_GROUP, "kind": "InferencePool", "name": "vllm-coder-32b"}]
+    assert doc["spec"]["backend"] == {"auth": {"secretRef": {"name": "coder-32b-api-key", "key": "api-key"}}}
 
 
 def test_the_proxy_service_is_cluster_ip_and_the_models_list_comes_from_the_settings() -> None:
