@@ -5,22 +5,21 @@ Kueue 0.19.2 from its OCI chart (only ``batch/v1`` Jobs, only in the batch names
 from the pool's cap, reclaim-by-preemption), and a ``LocalQueue`` per opted-in namespace. The
 queue objects wait for the release: Kueue's CRDs, validating webhooks and conversion live in it,
 and the atomic release is ready only once Kueue's webhook certificates are. See
-``components/specs/batch.py`` for the choices and their upstream sources.
+``components/specs/kueue.py`` for the choices and their upstream sources.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.core.charts import KUEUE
 from components.core.naming import resource_name
+from components.resources.custom_resource import custom_resource
 from components.resources.helm import pinned_release
-from components.specs import batch as spec
+from components.specs import kueue as spec
 
 TYPE = "ai-infra:k8s:BatchQueue"
 
@@ -86,13 +85,13 @@ class BatchQueue(pulumi.ComponentResource):
         kueue = [release] if release else []
         after = pulumi.ResourceOptions(parent=self, depends_on=[*kueue, *args.depends_on])
         flavors = {
-            pool: _custom_resource(
+            pool: custom_resource(
                 resource_name(name, spec.flavor_name(pool)), spec.resource_flavor(pool, args.labels), after
             )
             for pool in sorted({q.pool for q in args.queues.values()})
         }
         for queue, q in sorted(args.queues.items()):
-            cq = _custom_resource(
+            cq = custom_resource(
                 resource_name(name, f"cq-{queue}"),
                 spec.cluster_queue(
                     queue,
@@ -105,7 +104,7 @@ class BatchQueue(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[*kueue, flavors[q.pool]]),
             )
             for ns in q.namespaces:
-                _custom_resource(
+                custom_resource(
                     resource_name(name, f"lq-{ns}-{queue}"),
                     spec.local_queue(queue, ns, args.labels),
                     pulumi.ResourceOptions(parent=self, depends_on=[cq, *args.depends_on]),
@@ -114,10 +113,3 @@ class BatchQueue(pulumi.ComponentResource):
         by_namespace = {ns: sorted(q for q, s in args.queues.items() if ns in s.namespaces) for ns in namespaces}
         self.local_queues = pulumi.Output.from_input(by_namespace)
         self.register_outputs({"release_name": self.release_name, "local_queues": self.local_queues})
-
-
-def _custom_resource(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    """A typed Pulumi resource from a custom-resource document (policies see it like any other)."""
-    return k8s.apiextensions.CustomResource(
-        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
-    )

@@ -94,10 +94,45 @@ class EksCluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        tags = args.tags
-        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
+        log_group = self._keys_and_logs(name, args)
+        cluster_role = self._iam_roles(name, args)
+        self._control_plane(name, args, cluster_role, log_group)
+        admin_access = self._access_entries(name, args)
+        issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
+        self.oidc = aws.iam.OpenIdConnectProvider(
+            resource_name(name, "oidc"),
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.vpc_cni = self._vpc_cni(name, args, issuer)
+        self._system_pool(name, args)
+        self._core_addons(name, args, issuer)
+        # What must exist before anything is applied through the Kubernetes provider: the admins'
+        # access (prod does not make the creator admin), nodes for Helm's atomic installs, and the
+        # CNI with NetworkPolicy enforcement.
+        self.kubernetes_ready: list[pulumi.Resource] = [*admin_access, self.system_node_group, self.vpc_cni]
+        self._outputs(args, issuer)
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "kubeconfig": self.kubeconfig,
+                "oidc_provider_arn": self.oidc_provider_arn,
+                "oidc_issuer": self.oidc_issuer,
+                "node_role_arn": self.node_role_arn,
+                "node_role_name": self.node_role_name,
+                "kms_key_arn": self.kms_key_arn,
+                "cluster_security_group_id": self.cluster_security_group_id,
+            }
+        )
 
+    def _keys_and_logs(self, name: str, args: EksClusterArgs) -> aws.cloudwatch.LogGroup:
+        """The data key (node and gp3 volumes, logs, ECR), the Secrets-only key, and the
+        control-plane log group encrypted with the first (protected and retained in prod)."""
+        tags = args.tags
+        child = pulumi.ResourceOptions(parent=self)
+        log_group_name = f"/aws/eks/{args.cluster_name}/cluster"
         # The key policy names Auto Scaling's service-linked role (node groups launch CMK-encrypted
         # volumes through it); KMS refuses a policy naming a principal that does not exist, and a
         # fresh account has no such role until its first Auto Scaling group.
@@ -142,7 +177,7 @@ class EksCluster(pulumi.ComponentResource):
             target_key_id=self.secrets_key.key_id,
             opts=child,
         )
-        log_group = aws.cloudwatch.LogGroup(
+        return aws.cloudwatch.LogGroup(
             resource_name(name, "logs"),
             name=log_group_name,
             retention_in_days=args.eks.log_retention_days,
@@ -151,10 +186,14 @@ class EksCluster(pulumi.ComponentResource):
             opts=keep,
         )
 
+    def _iam_roles(self, name: str, args: EksClusterArgs) -> aws.iam.Role:
+        """The control plane's role (returned) and the nodes' role (the four node policies and
+        SSM sessions only)."""
+        child = pulumi.ResourceOptions(parent=self)
         cluster_role = aws.iam.Role(
             resource_name(name, "cluster-role"),
             assume_role_policy=aws_iam.assume_role_policy("eks.amazonaws.com"),
-            tags=tags,
+            tags=args.tags,
             opts=child,
         )
         for i, arn in enumerate(aws_iam.CLUSTER_ROLE_POLICIES):
@@ -165,7 +204,7 @@ class EksCluster(pulumi.ComponentResource):
             resource_name(name, "node-role"),
             name=aws_iam.node_role_name(args.cluster_name),
             assume_role_policy=aws_iam.assume_role_policy("ec2.amazonaws.com"),
-            tags=tags,
+            tags=args.tags,
             opts=child,
         )
         for arn in aws_iam.NODE_ROLE_POLICIES:
@@ -181,7 +220,13 @@ class EksCluster(pulumi.ComponentResource):
             policy=aws_iam.node_ssm_session_policy(),
             opts=child,
         )
+        return cluster_role
 
+    def _control_plane(
+        self, name: str, args: EksClusterArgs, cluster_role: aws.iam.Role, log_group: aws.cloudwatch.LogGroup
+    ) -> None:
+        """The cluster: private endpoint (public only where the settings allow, from listed
+        CIDRs), Secrets encrypted with their own key, API authentication (access entries)."""
         eks = args.eks
         self.cluster = aws.eks.Cluster(
             resource_name(name, "cluster"),
@@ -206,10 +251,14 @@ class EksCluster(pulumi.ComponentResource):
                 # In prod nobody is admin by accident: admins come from access entries below.
                 bootstrap_cluster_creator_admin_permissions=not args.protect_data,
             ),
-            tags={**tags, **args.cluster_tags},
+            tags={**args.tags, **args.cluster_tags},
             # The log group must exist first, or EKS creates an unencrypted one without retention.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group]),
         )
+
+    def _access_entries(self, name: str, args: EksClusterArgs) -> list[pulumi.Resource]:
+        """Access entries per principal; returns the admins' policy associations (what the
+        Kubernetes provider must wait for)."""
         admin_access: list[pulumi.Resource] = []
         # Three access levels, never standing cluster-admin for everyone: admins cluster-wide,
         # viewers read (EKS access policies); operators carry the Kubernetes group that each
@@ -229,8 +278,8 @@ class EksCluster(pulumi.ComponentResource):
                     principal_arn=principal,
                     type="STANDARD",
                     kubernetes_groups=[OPERATOR_GROUP] if policy_arn is None else None,
-                    tags=tags,
-                    opts=child,
+                    tags=args.tags,
+                    opts=pulumi.ResourceOptions(parent=self),
                 )
                 if policy_arn is None:
                     continue
@@ -244,41 +293,38 @@ class EksCluster(pulumi.ComponentResource):
                 )
                 if level == "admin":
                     admin_access.append(association)
+        return admin_access
 
-        issuer = self.cluster.identities.apply(lambda ids: ids[0]["oidcs"][0]["issuer"])
-        self.oidc = aws.iam.OpenIdConnectProvider(
-            resource_name(name, "oidc"),
-            url=issuer,
-            client_id_lists=["sts.amazonaws.com"],
-            tags=tags,
-            opts=child,
+    def _addon(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        addon_name: str,
+        config: dict[str, object] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
+        needs_nodes: bool = False,
+        after: list[pulumi.Resource] | None = None,
+    ) -> aws.eks.Addon:
+        """One EKS add-on at the newest version for the cluster's Kubernetes version."""
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
+        )
+        return aws.eks.Addon(
+            resource_name(name, addon_name),
+            cluster_name=self.cluster.name,
+            addon_name=addon_name,
+            addon_version=version.version,
+            configuration_values=json.dumps(config, sort_keys=True) if config else None,
+            service_account_role_arn=role_arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*([self.system_node_group] if needs_nodes else []), *(after or [])]
+            ),
         )
 
-        def addon(
-            addon_name: str,
-            config: dict[str, object] | None = None,
-            role_arn: pulumi.Input[str] | None = None,
-            needs_nodes: bool = False,
-            after: list[pulumi.Resource] | None = None,
-        ) -> aws.eks.Addon:
-            version = aws.eks.get_addon_version_output(
-                addon_name=addon_name, kubernetes_version=args.kubernetes_version, most_recent=True
-            )
-            return aws.eks.Addon(
-                resource_name(name, addon_name),
-                cluster_name=self.cluster.name,
-                addon_name=addon_name,
-                addon_version=version.version,
-                configuration_values=json.dumps(config, sort_keys=True) if config else None,
-                service_account_role_arn=role_arn,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                tags=tags,
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[*([self.system_node_group] if needs_nodes else []), *(after or [])]
-                ),
-            )
-
+    def _vpc_cni(self, name: str, args: EksClusterArgs, issuer: pulumi.Output[str]) -> aws.eks.Addon:
         # NetworkPolicies are only enforced when the VPC CNI runs its network policy agent. Its ENI
         # rights are on aws-node's own IRSA role (rule 83), and it is configured before any node
         # starts (as terraform-aws-eks' before_compute does): nodes carry no CNI policy, so a node
@@ -291,13 +337,13 @@ class EksCluster(pulumi.ComponentResource):
             namespace="kube-system",
             service_account="aws-node",
             policy_arns=[aws_iam.CNI_POLICY],
-            tags=tags,
+            tags=args.tags,
         )
-        vpc_cni = addon(
-            "vpc-cni", {"enableNetworkPolicy": "true"}, role_arn=cni_role.role.arn, after=cni_role.permissions
-        )
-        self.vpc_cni = vpc_cni
+        config: dict[str, object] = {"enableNetworkPolicy": "true"}
+        return self._addon(name, args, "vpc-cni", config, role_arn=cni_role.role.arn, after=cni_role.permissions)
 
+    def _system_pool(self, name: str, args: EksClusterArgs) -> None:
+        """The on-demand system node group (AL2023, CMK-encrypted root volume), after the CNI."""
         system_lt = aws.ec2.LaunchTemplate(
             resource_name(name, "system-lt"),
             launch_template_args(
@@ -305,11 +351,11 @@ class EksCluster(pulumi.ComponentResource):
                 root_volume_gib=50,
                 kms_key_arn=self.kms_key.arn,
                 user_data=al2023_user_data("none", ""),
-                tags={**tags, "ai-infra.io/pool": "system"},
+                tags={**args.tags, "ai-infra.io/pool": "system"},
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        system = eks.system_pool
+        system = args.eks.system_pool
         self.system_node_group = aws.eks.NodeGroup(
             resource_name(name, "system"),
             cluster_name=self.cluster.name,
@@ -326,12 +372,15 @@ class EksCluster(pulumi.ComponentResource):
             ),
             labels={"ai-infra.io/pool": "system"},
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[vpc_cni]),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vpc_cni]),
         )
 
-        addon("kube-proxy")
-        addon("coredns", needs_nodes=True)
+    def _core_addons(self, name: str, args: EksClusterArgs, issuer: pulumi.Output[str]) -> None:
+        """kube-proxy, coredns and the CSI drivers (EBS; EFS when shared storage is on EFS), each
+        driver with its IRSA role."""
+        self._addon(name, args, "kube-proxy")
+        self._addon(name, args, "coredns", needs_nodes=True)
         # The gp3 default class encrypts with our CMK, so the EBS CSI role needs the key too.
         ebs_kms: dict[str, pulumi.Input[str]] = {"kms": self.kms_key.arn.apply(aws_iam.ebs_csi_kms_policy)}
         # The EFS CSI role gets its rights from SharedStorage, scoped to the file system it creates
@@ -351,18 +400,17 @@ class EksCluster(pulumi.ComponentResource):
                 namespace="kube-system",
                 service_account=service_account,
                 policy_arns=list(policies),
-                tags=tags,
+                tags=args.tags,
                 inline_policies=inline,
             )
             if addon_name == "aws-efs-csi-driver":
                 self.efs_csi_role = role.role
             # The driver starts using its role at once: wait for the role's permissions, not just its ARN.
-            addon(addon_name, role_arn=role.role.arn, needs_nodes=True, after=role.permissions)
+            self._addon(name, args, addon_name, role_arn=role.role.arn, needs_nodes=True, after=role.permissions)
 
-        # What must exist before anything is applied through the Kubernetes provider: the admins'
-        # access (prod does not make the creator admin), nodes for Helm's atomic installs, and the
-        # CNI with NetworkPolicy enforcement.
-        self.kubernetes_ready: list[pulumi.Resource] = [*admin_access, self.system_node_group, vpc_cni]
+    def _outputs(self, args: EksClusterArgs, issuer: pulumi.Output[str]) -> None:
+        """The attributes ``register_outputs`` publishes (the kubeconfig stays a secret output)."""
+        region = args.region
         self.cluster_name = self.cluster.name
         self.oidc_provider_arn = self.oidc.arn
         self.oidc_issuer = issuer
@@ -373,18 +421,6 @@ class EksCluster(pulumi.ComponentResource):
         self.cluster_security_group_id = self.cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id))
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority).apply(
-                lambda a: kubeconfig_json(a[0], a[1], a[2]["data"], args.region)
+                lambda a: kubeconfig_json(a[0], a[1], a[2]["data"], region)
             )
-        )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "kubeconfig": self.kubeconfig,
-                "oidc_provider_arn": self.oidc_provider_arn,
-                "oidc_issuer": self.oidc_issuer,
-                "node_role_arn": self.node_role_arn,
-                "node_role_name": self.node_role_name,
-                "kms_key_arn": self.kms_key_arn,
-                "cluster_security_group_id": self.cluster_security_group_id,
-            }
         )

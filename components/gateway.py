@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -24,16 +23,13 @@ import pulumi_random as random
 
 from components.core.charts import AGENTGATEWAY, AGENTGATEWAY_CRDS, GATEWAY_API_CRDS
 from components.core.naming import resource_name
-from components.core.settings import StackSettings
-from components.core.settings.gateway import GatewayRoute, gateway_exposure, gateway_routes
+from components.core.settings.gateway import GatewayRoute
+from components.resources.custom_resource import custom_resource
 from components.resources.helm import pinned_release
 from components.specs import gateway as spec
 from components.specs import gateway_network as net
 from components.specs import gateway_observability as obs
 from components.specs import gateway_picker as picker
-from components.specs.helm_values import SYSTEM_POOL_SELECTOR
-from components.specs.model_serving import tailnet_host
-from components.specs.system_network import ClusterNetwork, TailnetBackend
 
 TYPE = "ai-infra:gateway:InferenceGateway"
 INFERENCE_POOL_CRD = (
@@ -64,6 +60,8 @@ class InferenceGatewayArgs:
     monitoring_namespace: str | None = None
     """Prometheus's namespace when the stack runs one (monitors, dashboard, alert)."""
     monitoring: pulumi.Resource | None = None
+    alert_severity: str = "warning"
+    """The picker-down alert's severity (``monitoring.sloSeverity``: ``critical`` pages)."""
     tailnet_host: str | None = None
     """``ai-<env>.<tailnet>`` when exposed on the tailnet."""
     tailnet_operator: pulumi.Resource | None = None
@@ -72,12 +70,6 @@ class InferenceGatewayArgs:
     chart_digests: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     depends_on: Sequence[pulumi.Resource] = ()
     """The fleet namespaces (pools, pickers and grants live there)."""
-
-
-def _custom(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
-    )
 
 
 def _key_data(keys: Mapping[str, str]) -> dict[str, str]:
@@ -133,7 +125,7 @@ class InferenceGateway(pulumi.ComponentResource):
             docs.append(spec.reference_grant(ns, labels))
         for doc in docs:
             m = doc["metadata"]
-            _custom(resource_name(name, f"{doc['kind'].lower()}-{m['namespace']}-{m['name']}"), doc, after)
+            custom_resource(resource_name(name, f"{doc['kind'].lower()}-{m['namespace']}-{m['name']}"), doc, after)
         policies = net.gateway_network_policies(
             args.routes, labels=labels, monitoring_namespace=args.monitoring_namespace
         )
@@ -230,7 +222,7 @@ class InferenceGateway(pulumi.ComponentResource):
         k8s.core.v1.Service(f"{base}-service", picker.service_args(p), opts=child)
         if p.replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(f"{base}-pdb", picker.pdb_args(p), opts=child)
-        _custom(f"{base}-pool", picker.inference_pool(p), after)
+        custom_resource(f"{base}-pool", picker.inference_pool(p), after)
         return p
 
     def _observability(
@@ -241,79 +233,12 @@ class InferenceGateway(pulumi.ComponentResource):
             parent=self, depends_on=[*args.depends_on, *([args.monitoring] if args.monitoring else [])]
         )
         for p in pickers:
-            _custom(resource_name(name, f"{p.name}-servicemonitor"), picker.service_monitor(p), after_crd)
+            custom_resource(resource_name(name, f"{p.name}-servicemonitor"), picker.service_monitor(p), after_crd)
         if pickers:
-            rule = obs.picker_alert_rule(pickers, args.monitoring_namespace, labels, page=args.env == "prod")
-            _custom(resource_name(name, "rules"), rule, after_crd)
+            rule = obs.picker_alert_rule(pickers, args.monitoring_namespace, labels, severity=args.alert_severity)
+            custom_resource(resource_name(name, "rules"), rule, after_crd)
         k8s.core.v1.ConfigMap(
             resource_name(name, "dashboard"),
             obs.dashboard_config_map_args(args.monitoring_namespace, labels),
             opts=after_crd,
         )
-
-
-def tailnet_backends(s: StackSettings) -> list[TailnetBackend]:
-    """What the tailnet proxy of the gateway forwards to (the tailscale namespace's egress)."""
-    if not (s.gateway.enabled and gateway_exposure(s) == "tailnet"):
-        return []
-    return [
-        TailnetBackend(
-            namespace=spec.GATEWAY_NAMESPACE,
-            ingress=spec.GATEWAY_NAME,
-            service_port=spec.LISTENER_PORT,
-            pods=spec.PROXY_PODS,
-            target_port=spec.LISTENER_PORT,
-        )
-    ]
-
-
-def deploy_gateway(
-    s: StackSettings,
-    *,
-    k8s_provider: pulumi.ProviderResource,
-    namespaces: Mapping[str, pulumi.Resource],
-    gateway_namespace: pulumi.Resource | None,
-    network: ClusterNetwork,
-    monitoring: pulumi.Resource | None,
-    tailnet_operator: pulumi.Resource | None,
-    after: Sequence[pulumi.Resource] = (),
-) -> InferenceGateway | None:
-    """The gateway from the settings, and its exports (``gateway``: the base URL;
-    ``gatewayClientKeys``: the keys, only as a secret). None when ``gateway.enabled`` is false."""
-    g = s.gateway
-    if not g.enabled or gateway_namespace is None:
-        return None
-    routes = gateway_routes(s)
-    tailnet = gateway_exposure(s) == "tailnet"
-    gw = InferenceGateway(
-        "gateway",
-        InferenceGatewayArgs(
-            routes=routes,
-            clients={n: (c.requests_per_minute, c.tokens_per_minute) for n, c in sorted(g.clients.items())},
-            namespace=spec.GATEWAY_NAMESPACE,
-            env=s.environment.value,
-            team=s.team,
-            replicas=g.replicas,
-            hold_seconds=g.max_hold_seconds,
-            request_timeout_seconds=g.request_timeout_seconds,
-            picker_image=g.picker_reference,
-            proxy_digest=g.proxy_digest,
-            api_cidrs=[*([f"{network.api_service_ip}/32"] if network.api_service_ip else []), *network.private_cidrs],
-            api_ports=network.api_ports,
-            monitoring_namespace=s.scrape_namespace if s.monitoring.enabled else None,
-            monitoring=monitoring,
-            tailnet_host=f"{tailnet_host(spec.GATEWAY_NAME, s.environment.value)}.{s.tailscale.tailnet}"
-            if tailnet
-            else None,
-            tailnet_operator=tailnet_operator if tailnet else None,
-            node_selector=dict(SYSTEM_POOL_SELECTOR) if s.on_aws else None,
-            preinstalled=s.preinstalled,
-            chart_digests=s.all_chart_digests,
-            depends_on=[gateway_namespace, *(namespaces[r.namespace] for r in routes), *after],
-        ),
-        opts=pulumi.ResourceOptions(provider=k8s_provider),
-    )
-    pulumi.export("gateway", gw.base_url)
-    # Only as a secret: `pulumi stack output gatewayClientKeys --show-secrets` for a client's key.
-    pulumi.export("gatewayClientKeys", gw.client_keys)
-    return gw

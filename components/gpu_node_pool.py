@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from components.core.labels import POOL_LABEL
 from components.core.naming import k8s_name, resource_name
 from components.core.settings import NodePoolSettings
 from components.specs import node_pool as spec
@@ -49,7 +50,7 @@ class GpuNodePool(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pool = args.pool
         self.labels = spec.node_labels(args.pool_name, pool, env=args.env, team=args.team)
-        tags = {**args.tags, "ai-infra.io/pool": args.pool_name}
+        tags = {**args.tags, POOL_LABEL: args.pool_name}
         self.launch_template = aws.ec2.LaunchTemplate(
             resource_name(name, "lt"),
             spec.launch_template_args(

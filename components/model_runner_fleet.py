@@ -1,7 +1,8 @@
 """``ModelRunnerFleet``: one model served by any engine in ``ENGINES`` (vLLM, SGLang,
 Ollama), from one ``ModelSpec``.
 
-All specs come from ``components/specs/model_runner.py``; this component only wires them:
+All specs come from ``components/specs/`` (``model_runner``, ``weight_staging``, ``model_workloads``,
+``model_serving``); this component only wires them:
 ServiceAccount, the API key / HF token Secrets (from ``Output`` secrets, never literals; a prod
 fleet that names no API key gets a generated one),
 the Deployment (StatefulSet for a per-replica NVMe cache), a ClusterIP Service, a tailnet
@@ -15,15 +16,17 @@ own egress policy) runs first: it is the only part of the fleet that reaches the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.core.naming import resource_name
+from components.resources.custom_resource import custom_resource
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
+from components.specs import model_workloads as workloads
+from components.specs import weight_staging as staging
 
 TYPE = "ai-infra:models:ModelRunnerFleet"
 
@@ -86,85 +89,10 @@ class ModelRunnerFleet(pulumi.ComponentResource):
                 resource_name(name, "api-key"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
             )
             api_key = pulumi.Output.secret(password.result)
-        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), spec.service_account_args(f), opts=after)
-        # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
-        # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
-        secrets: list[pulumi.Resource] = [account]
-        pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
-            (f.api_key_secret, "api-key", api_key),
-            (f.hf_token_secret, "token", args.hf_token),
-        ]
-        for secret_name, key, value in pairs:
-            if secret_name and value is not None:
-                secrets.append(
-                    k8s.core.v1.Secret(
-                        resource_name(name, secret_name), spec.secret_args(f, secret_name, key, value), opts=after
-                    )
-                )
-        staged: list[pulumi.Resource] = []
-        if f.staged_by_job:
-            # The download's own egress first, then the Job; `pulumi up` waits for it to finish
-            # (pulumi-kubernetes awaits Jobs until Complete, 10 minutes by default: raised here).
-            stage_netpol = k8s.networking.v1.NetworkPolicy(
-                resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
-            )
-            timeout = f"{spec.STAGE_TIMEOUT_S // 60}m"
-            staged.append(
-                k8s.batch.v1.Job(
-                    resource_name(name, "stage"),
-                    spec.stage_job_args(f),
-                    opts=pulumi.ResourceOptions(
-                        parent=self,
-                        depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
-                        custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
-                    ),
-                )
-            )
-        workload_opts = pulumi.ResourceOptions(
-            parent=self,
-            depends_on=[*(args.depends_on or []), *secrets, *staged],
-            # The autoscaler owns the replica count once it exists.
-            ignore_changes=["spec.replicas"] if f.spec.autoscaled else None,
-        )
-        if f.stateful:
-            workload: pulumi.CustomResource = k8s.apps.v1.StatefulSet(
-                resource_name(name, "statefulset"), spec.statefulset_args(f), opts=workload_opts
-            )
-        else:
-            workload = k8s.apps.v1.Deployment(
-                resource_name(name, "deployment"), spec.deployment_args(f), opts=workload_opts
-            )
-        service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
-        if f.spec.exposure == "tailnet":
-            if args.tailnet_operator is None:
-                raise ValueError(
-                    "ModelRunnerFleetArgs: a tailnet fleet needs tailnet_operator (settings require the mesh)"
-                )
-            k8s.networking.v1.Ingress(
-                resource_name(name, "tailnet"),
-                serving.tailnet_ingress(f),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[service, args.tailnet_operator]),
-            )
-        if f.spec.replicas.max > 1:
-            k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), serving.pdb_args(f), opts=after)
-        if f.spec.autoscaled and f.engine.autoscaler == "keda":
-            _custom_resource(
-                resource_name(name, "scaledobject"),
-                serving.scaled_object(f, args.prometheus_url, external=args.prometheus_external),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
-            )
-        elif f.spec.autoscaled:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                resource_name(name, "hpa"),
-                serving.hpa_args(f),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
-            )
-        if args.service_monitor and f.engine.metrics_path:
-            after_crd = pulumi.ResourceOptions(
-                parent=self, depends_on=[*(args.depends_on or []), *([args.monitoring] if args.monitoring else [])]
-            )
-            _custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
-        k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
+        secrets = self._credentials(name, args, api_key, after)
+        staged = self._staging(name, args, secrets, after) if f.staged_by_job else []
+        workload = self._workload(name, args, [*secrets, *staged])
+        service = self._serving(name, args, workload, after)
 
         self.endpoint = service.metadata.apply(lambda _: f.endpoint)
         self.service_name = service.metadata.apply(lambda m: str(m.name))
@@ -179,9 +107,103 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             }
         )
 
+    def _credentials(
+        self,
+        name: str,
+        args: ModelRunnerFleetArgs,
+        api_key: pulumi.Output[str] | None,
+        after: pulumi.ResourceOptions,
+    ) -> list[pulumi.Resource]:
+        """The ServiceAccount and the credential Secrets: what every pod of the fleet waits for."""
+        f = args.fleet
+        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), workloads.service_account_args(f), opts=after)
+        # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
+        # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
+        secrets: list[pulumi.Resource] = [account]
+        pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
+            (f.api_key_secret, "api-key", api_key),
+            (f.hf_token_secret, "token", args.hf_token),
+        ]
+        for secret_name, key, value in pairs:
+            if secret_name and value is not None:
+                secrets.append(
+                    k8s.core.v1.Secret(
+                        resource_name(name, secret_name), workloads.secret_args(f, secret_name, key, value), opts=after
+                    )
+                )
+        return secrets
 
-def _custom_resource(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    """A typed Pulumi resource from a custom-resource document (policies see it like any other)."""
-    return k8s.apiextensions.CustomResource(
-        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
-    )
+    def _staging(
+        self, name: str, args: ModelRunnerFleetArgs, secrets: list[pulumi.Resource], after: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """The download's own egress first, then the Job; `pulumi up` waits for it to finish
+        (pulumi-kubernetes awaits Jobs until Complete, 10 minutes by default: raised here)."""
+        f = args.fleet
+        stage_netpol = k8s.networking.v1.NetworkPolicy(
+            resource_name(name, "stage-netpol"), serving.stage_network_policy_args(f), opts=after
+        )
+        timeout = f"{staging.STAGE_TIMEOUT_S // 60}m"
+        job = k8s.batch.v1.Job(
+            resource_name(name, "stage"),
+            staging.stage_job_args(f),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[*(args.depends_on or []), *secrets, stage_netpol],
+                custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+            ),
+        )
+        return [job]
+
+    def _workload(self, name: str, args: ModelRunnerFleetArgs, before: list[pulumi.Resource]) -> pulumi.CustomResource:
+        f = args.fleet
+        opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=[*(args.depends_on or []), *before],
+            # The autoscaler owns the replica count once it exists.
+            ignore_changes=["spec.replicas"] if f.spec.autoscaled else None,
+        )
+        if f.stateful:
+            return k8s.apps.v1.StatefulSet(resource_name(name, "statefulset"), workloads.statefulset_args(f), opts=opts)
+        return k8s.apps.v1.Deployment(resource_name(name, "deployment"), workloads.deployment_args(f), opts=opts)
+
+    def _serving(
+        self,
+        name: str,
+        args: ModelRunnerFleetArgs,
+        workload: pulumi.CustomResource,
+        after: pulumi.ResourceOptions,
+    ) -> k8s.core.v1.Service:
+        """The Service and what is around it: tailnet Ingress, PDB, autoscaling, ServiceMonitor, NetworkPolicy."""
+        f = args.fleet
+        service = k8s.core.v1.Service(resource_name(name, "service"), serving.service_args(f), opts=after)
+        if f.spec.exposure == "tailnet":
+            if args.tailnet_operator is None:
+                raise ValueError(
+                    "ModelRunnerFleetArgs: a tailnet fleet needs tailnet_operator (settings require the mesh)"
+                )
+            k8s.networking.v1.Ingress(
+                resource_name(name, "tailnet"),
+                serving.tailnet_ingress(f),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[service, args.tailnet_operator]),
+            )
+        if f.spec.replicas.max > 1:
+            k8s.policy.v1.PodDisruptionBudget(resource_name(name, "pdb"), serving.pdb_args(f), opts=after)
+        if f.spec.autoscaled and f.engine.autoscaler == "keda":
+            custom_resource(
+                resource_name(name, "scaledobject"),
+                serving.scaled_object(f, args.prometheus_url, external=args.prometheus_external),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload, *([args.keda] if args.keda else [])]),
+            )
+        elif f.spec.autoscaled:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                resource_name(name, "hpa"),
+                serving.hpa_args(f),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[workload]),
+            )
+        if args.service_monitor and f.engine.metrics_path:
+            after_crd = pulumi.ResourceOptions(
+                parent=self, depends_on=[*(args.depends_on or []), *([args.monitoring] if args.monitoring else [])]
+            )
+            custom_resource(resource_name(name, "servicemonitor"), serving.service_monitor(f), opts=after_crd)
+        k8s.networking.v1.NetworkPolicy(resource_name(name, "netpol"), serving.network_policy_args(f), opts=after)
+        return service

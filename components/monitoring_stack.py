@@ -22,6 +22,7 @@ import pulumi_kubernetes as k8s
 
 from components.core.charts import DCGM_EXPORTER, KUBE_PROMETHEUS_STACK, OPENCOST
 from components.core.naming import k8s_name, resource_name
+from components.resources.custom_resource import custom_resource
 from components.resources.helm import pinned_release
 from components.specs import monitoring as spec
 
@@ -71,6 +72,46 @@ class MonitoringStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         after_ns = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        secrets = self._secrets(name, args, after_ns)
+        self.release = pinned_release(
+            self,
+            resource_name(name, "release"),
+            KUBE_PROMETHEUS_STACK,
+            namespace=args.namespace,
+            values=spec.kube_prometheus_stack_values(
+                retention=args.retention,
+                storage_size=args.storage_size,
+                node_selector=args.node_selector,
+                grafana_admin_secret=spec.GRAFANA_ADMIN_SECRET if args.grafana_admin_password is not None else None,
+                alertmanager_config_secret=spec.ALERTMANAGER_CONFIG_SECRET if args.alert_receivers else None,
+                managed_control_plane=args.managed_control_plane,
+            ),
+            depends_on=[*args.depends_on, *secrets],
+            preinstalled=args.preinstalled,
+            image_digests=args.chart_digests.get(KUBE_PROMETHEUS_STACK.name),
+        )
+        # Custom resources and charts with ServiceMonitors need the operator's CRDs first (a
+        # preinstalled operator has them already: then the namespace is what they wait for).
+        operator: list[pulumi.Resource] = [self.release] if self.release else list(args.depends_on)
+        with_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
+        if args.rule_groups:
+            rule = spec.prometheus_rule(k8s_name("ai-infra", "rules"), args.namespace, args.labels, args.rule_groups)
+            custom_resource(resource_name(name, "rules"), rule, with_crds)
+        for dashboard, text in sorted(args.dashboards.items()):
+            k8s.core.v1.ConfigMap(
+                resource_name(name, f"dashboard-{dashboard}"),
+                spec.dashboard_config_map_args(dashboard, args.namespace, args.labels, text),
+                opts=after_ns,
+            )
+        self._exporters(name, args, operator)
+        # Known at preview (a fixed Service name), so policies can check what reads it; whatever
+        # reads it waits for this component (KEDA's release depends on it).
+        self.prometheus_url = pulumi.Output.from_input(spec.prometheus_url(args.namespace))
+        self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
+        self.register_outputs({"prometheus_url": self.prometheus_url, "release_name": self.release_name})
+
+    def _secrets(self, name: str, args: MonitoringStackArgs, after_ns: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """Grafana's admin login and Alertmanager's configuration (it holds the receivers' URLs)."""
         secrets: list[pulumi.Resource] = []
         if args.grafana_admin_password is not None:
             secrets.append(
@@ -106,43 +147,10 @@ class MonitoringStack(pulumi.ComponentResource):
                     opts=after_ns,
                 )
             )
-        self.release = pinned_release(
-            self,
-            resource_name(name, "release"),
-            KUBE_PROMETHEUS_STACK,
-            namespace=args.namespace,
-            values=spec.kube_prometheus_stack_values(
-                retention=args.retention,
-                storage_size=args.storage_size,
-                node_selector=args.node_selector,
-                grafana_admin_secret=spec.GRAFANA_ADMIN_SECRET if args.grafana_admin_password is not None else None,
-                alertmanager_config_secret=spec.ALERTMANAGER_CONFIG_SECRET if args.alert_receivers else None,
-                managed_control_plane=args.managed_control_plane,
-            ),
-            depends_on=[*args.depends_on, *secrets],
-            preinstalled=args.preinstalled,
-            image_digests=args.chart_digests.get(KUBE_PROMETHEUS_STACK.name),
-        )
-        # Custom resources and charts with ServiceMonitors need the operator's CRDs first (a
-        # preinstalled operator has them already: then the namespace is what they wait for).
-        operator = [self.release] if self.release else list(args.depends_on)
-        with_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
-        if args.rule_groups:
-            rule = spec.prometheus_rule(k8s_name("ai-infra", "rules"), args.namespace, args.labels, args.rule_groups)
-            k8s.apiextensions.CustomResource(
-                resource_name(name, "rules"),
-                api_version=rule["apiVersion"],
-                kind=rule["kind"],
-                metadata=rule["metadata"],
-                spec=rule["spec"],
-                opts=with_crds,
-            )
-        for dashboard, text in sorted(args.dashboards.items()):
-            k8s.core.v1.ConfigMap(
-                resource_name(name, f"dashboard-{dashboard}"),
-                spec.dashboard_config_map_args(dashboard, args.namespace, args.labels, text),
-                opts=after_ns,
-            )
+        return secrets
+
+    def _exporters(self, name: str, args: MonitoringStackArgs, operator: list[pulumi.Resource]) -> None:
+        """dcgm-exporter (GPU metrics) and OpenCost, once the operator's CRDs exist."""
         if args.dcgm_namespace is not None:
             pinned_release(
                 self,
@@ -167,8 +175,3 @@ class MonitoringStack(pulumi.ComponentResource):
                 preinstalled=args.preinstalled,
                 image_digests=args.chart_digests.get(OPENCOST.name),
             )
-        # Known at preview (a fixed Service name), so policies can check what reads it; whatever
-        # reads it waits for this component (KEDA's release depends on it).
-        self.prometheus_url = pulumi.Output.from_input(spec.prometheus_url(args.namespace))
-        self.release_name = pulumi.Output.from_input(self.release.name if self.release else None)
-        self.register_outputs({"prometheus_url": self.prometheus_url, "release_name": self.release_name})

@@ -15,7 +15,8 @@ import pulumi_kubernetes as k8s
 from components.core.naming import resource_name
 from components.core.settings import NamespaceSettings
 from components.specs import namespace as spec
-from components.specs.system_network import ClusterNetwork, system_network_policies
+from components.specs.addons import system_network_policies
+from components.specs.system_network import ClusterNetwork
 
 TYPE = "ai-infra:k8s:PlatformNamespace"
 

@@ -87,7 +87,6 @@ class Network(pulumi.ComponentResource):
             resource_name(name, "igw"), vpc_id=self.vpc.id, tags={**tags, "Name": args.cluster_name}, opts=child
         )
         private_cidrs, public_cidrs = subnet_cidrs(args.vpc_cidr, len(args.availability_zones))
-        cluster_tag = {f"kubernetes.io/cluster/{args.cluster_name}": "shared"}
 
         public_rt = aws.ec2.RouteTable(
             resource_name(name, "public-rt"),
@@ -99,66 +98,85 @@ class Network(pulumi.ComponentResource):
         nats: list[aws.ec2.NatGateway] = []
         private_ids: list[pulumi.Output[str]] = []
         for i, az in enumerate(args.availability_zones):
-            public = aws.ec2.Subnet(
-                resource_name(name, f"public-{az}"),
-                vpc_id=self.vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=az,
-                # Only NAT gateways live here; nothing gets a public IP implicitly.
-                map_public_ip_on_launch=False,
-                tags={
-                    **tags,
-                    **cluster_tag,
-                    "Name": f"{args.cluster_name}-public-{az}",
-                    **({"kubernetes.io/role/elb": "1"} if args.public_load_balancers else {}),
-                },
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                resource_name(name, f"public-{az}"), subnet_id=public.id, route_table_id=public_rt.id, opts=child
-            )
+            public = self._public_subnet(name, args, az, public_cidrs[i], public_rt)
             if i == 0 or not args.single_nat:
-                eip = aws.ec2.Eip(resource_name(name, f"nat-{az}"), domain="vpc", tags=tags, opts=child)
-                nats.append(
-                    aws.ec2.NatGateway(
-                        resource_name(name, f"nat-{az}"),
-                        allocation_id=eip.id,
-                        subnet_id=public.id,
-                        tags={**tags, "Name": f"{args.cluster_name}-{az}"},
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
-                    )
-                )
-            private = aws.ec2.Subnet(
-                resource_name(name, f"private-{az}"),
-                vpc_id=self.vpc.id,
-                cidr_block=private_cidrs[i],
-                availability_zone=az,
-                tags={
-                    **tags,
-                    **cluster_tag,
-                    "Name": f"{args.cluster_name}-private-{az}",
-                    "kubernetes.io/role/internal-elb": "1",
-                },
-                opts=child,
-            )
+                nats.append(self._nat_gateway(name, args, az, public, igw))
             nat = nats[0] if args.single_nat else nats[i]
-            rt = aws.ec2.RouteTable(
-                resource_name(name, f"private-{az}"),
-                vpc_id=self.vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
-                tags={**tags, "Name": f"{args.cluster_name}-private-{az}"},
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                resource_name(name, f"private-{az}"), subnet_id=private.id, route_table_id=rt.id, opts=child
-            )
-            private_ids.append(private.id)
+            private_ids.append(self._private_subnet(name, args, az, private_cidrs[i], nat).id)
 
         self.vpc_id = self.vpc.id
         # Both forms: a list output for the cluster, and one output per AZ where a count must be known.
         self.private_subnets = private_ids
         self.private_subnet_ids = pulumi.Output.all(*private_ids).apply(list)
         self.register_outputs({"vpc_id": self.vpc_id, "private_subnet_ids": self.private_subnet_ids})
+
+    def _public_subnet(
+        self, name: str, args: NetworkArgs, az: str, cidr: str, route_table: aws.ec2.RouteTable
+    ) -> aws.ec2.Subnet:
+        child = pulumi.ResourceOptions(parent=self)
+        public = aws.ec2.Subnet(
+            resource_name(name, f"public-{az}"),
+            vpc_id=self.vpc.id,
+            cidr_block=cidr,
+            availability_zone=az,
+            # Only NAT gateways live here; nothing gets a public IP implicitly.
+            map_public_ip_on_launch=False,
+            tags={
+                **args.tags,
+                **_cluster_tag(args.cluster_name),
+                "Name": f"{args.cluster_name}-public-{az}",
+                **({"kubernetes.io/role/elb": "1"} if args.public_load_balancers else {}),
+            },
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            resource_name(name, f"public-{az}"), subnet_id=public.id, route_table_id=route_table.id, opts=child
+        )
+        return public
+
+    def _nat_gateway(
+        self, name: str, args: NetworkArgs, az: str, public: aws.ec2.Subnet, igw: aws.ec2.InternetGateway
+    ) -> aws.ec2.NatGateway:
+        eip = aws.ec2.Eip(
+            resource_name(name, f"nat-{az}"), domain="vpc", tags=args.tags, opts=pulumi.ResourceOptions(parent=self)
+        )
+        return aws.ec2.NatGateway(
+            resource_name(name, f"nat-{az}"),
+            allocation_id=eip.id,
+            subnet_id=public.id,
+            tags={**args.tags, "Name": f"{args.cluster_name}-{az}"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+        )
+
+    def _private_subnet(
+        self, name: str, args: NetworkArgs, az: str, cidr: str, nat: aws.ec2.NatGateway
+    ) -> aws.ec2.Subnet:
+        """A private subnet (where nodes and internal load balancers live), routed out through ``nat``."""
+        child = pulumi.ResourceOptions(parent=self)
+        private = aws.ec2.Subnet(
+            resource_name(name, f"private-{az}"),
+            vpc_id=self.vpc.id,
+            cidr_block=cidr,
+            availability_zone=az,
+            tags={
+                **args.tags,
+                **_cluster_tag(args.cluster_name),
+                "Name": f"{args.cluster_name}-private-{az}",
+                "kubernetes.io/role/internal-elb": "1",
+            },
+            opts=child,
+        )
+        rt = aws.ec2.RouteTable(
+            resource_name(name, f"private-{az}"),
+            vpc_id=self.vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+            tags={**args.tags, "Name": f"{args.cluster_name}-private-{az}"},
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            resource_name(name, f"private-{az}"), subnet_id=private.id, route_table_id=rt.id, opts=child
+        )
+        return private
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -207,3 +225,8 @@ class Network(pulumi.ComponentResource):
             tags=args.tags,
             opts=child,
         )
+
+
+def _cluster_tag(cluster_name: str) -> dict[str, str]:
+    """Subnets the cluster's load balancers may use carry the cluster's tag."""
+    return {f"kubernetes.io/cluster/{cluster_name}": "shared"}

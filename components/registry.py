@@ -101,6 +101,30 @@ class Registry(pulumi.ComponentResource):
         self.register_outputs({"image_refs": self.image_refs, "pull_secret_name": self.pull_secret_name})
 
     def _ecr(self, name: str, args: RegistryArgs, ecr: EcrArgs) -> dict[str, pulumi.Output[str]]:
+        repositories = self._repositories(name, args, ecr)
+        prefixes = self._pull_through_cache(name, ecr)
+        self.cache_prefixes = prefixes
+        refs: dict[str, pulumi.Output[str]] = {}
+        for image in sorted(args.build):
+            repo = repositories[image]
+            token = aws.ecr.get_authorization_token_output(registry_id=ecr.account_id)
+            # The repository URL spelled out from known values (not the resource's output), so a
+            # first preview sees the pushed name and the build policies can judge it.
+            host = spec.ecr_host(ecr.account_id, ecr.region)
+            refs[image] = self._build(
+                name,
+                image,
+                args,
+                repository=f"{host}/{ecr.repository_prefix}/{image}",
+                registry=docker.RegistryArgs(
+                    server=host, username=token.user_name, password=pulumi.Output.secret(token.password)
+                ),
+                after=[repo],
+            )
+        return refs
+
+    def _repositories(self, name: str, args: RegistryArgs, ecr: EcrArgs) -> dict[str, aws.ecr.Repository]:
+        """One immutable, scanned, KMS-encrypted repository per image, with its lifecycle and pull policy."""
         child = pulumi.ResourceOptions(parent=self)
         keep = pulumi.ResourceOptions(parent=self, protect=args.retain, retain_on_delete=args.retain)
         encryption = aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS", kms_key=ecr.kms_key_arn)
@@ -130,6 +154,12 @@ class Registry(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=ecr.pull_after),
             )
             repositories[image] = repo
+        return repositories
+
+    def _pull_through_cache(self, name: str, ecr: EcrArgs) -> list[str]:
+        """The pull-through cache rules (their upstream credentials in Secrets Manager) and the
+        nodes' right to pull through them; returns the rules' ECR prefixes."""
+        child = pulumi.ResourceOptions(parent=self)
         # ECR allows 2-30 characters; the stack's name keeps two stacks in one region apart.
         prefixes = [k8s_name(ecr.repository_prefix, r.prefix, max_len=spec.CACHE_PREFIX_MAX) for r in ecr.cache_rules]
         for rule, prefix in zip(ecr.cache_rules, prefixes, strict=True):
@@ -165,25 +195,7 @@ class Registry(pulumi.ComponentResource):
                 policy=spec.cache_pull_policy(account_id=ecr.account_id, region=ecr.region, prefixes=prefixes),
                 opts=child,
             )
-        self.cache_prefixes = prefixes
-        refs: dict[str, pulumi.Output[str]] = {}
-        for image in sorted(args.build):
-            repo = repositories[image]
-            token = aws.ecr.get_authorization_token_output(registry_id=ecr.account_id)
-            # The repository URL spelled out from known values (not the resource's output), so a
-            # first preview sees the pushed name and the build policies can judge it.
-            host = spec.ecr_host(ecr.account_id, ecr.region)
-            refs[image] = self._build(
-                name,
-                image,
-                args,
-                repository=f"{host}/{ecr.repository_prefix}/{image}",
-                registry=docker.RegistryArgs(
-                    server=host, username=token.user_name, password=pulumi.Output.secret(token.password)
-                ),
-                after=[repo],
-            )
-        return refs
+        return prefixes
 
     def _host(self, name: str, args: RegistryArgs, host: HostArgs) -> tuple[dict[str, pulumi.Output[str]], str | None]:
         refs: dict[str, pulumi.Output[str]] = {}

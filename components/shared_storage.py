@@ -102,6 +102,38 @@ class SharedStorage(pulumi.ComponentResource):
     def _efs(
         self, name: str, args: SharedStorageArgs, efs: EfsArgs
     ) -> tuple[k8s.storage.v1.StorageClass, pulumi.Output[str]]:
+        file_system, mount_targets = self._file_system(name, args, efs)
+        storage_class = k8s.storage.v1.StorageClass(
+            resource_name(name, "class"),
+            spec.efs_class_args(file_system.id, retain=args.retain, labels=args.labels),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets),
+        )
+        for ns_name, namespace in sorted(args.cache_namespaces.items()):
+            labels = {**args.labels, **args.extra_cache_labels}
+            if args.cache_class != spec.SHARED_CLASS:
+                self._cache_pvc(name, ns_name, namespace, args, labels, depends_on=[])
+                continue
+            access_point = self._access_point(name, efs, file_system.id, ns_name)
+            volume = k8s.core.v1.PersistentVolume(
+                resource_name(name, f"pv-{ns_name}"),
+                spec.efs_cache_pv_args(ns_name, file_system.id, access_point.id, args.cache_size, labels),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=args.retain, retain_on_delete=args.retain, depends_on=[storage_class]
+                ),
+            )
+            self._cache_pvc(
+                name, ns_name, namespace, args, labels, depends_on=[volume], volume_name=spec.cache_pv_name(ns_name)
+            )
+        if args.cache_class == spec.SHARED_CLASS:
+            for fleet, ns_name in sorted(args.writer_fleets.items()):
+                self._fleet_writer(name, fleet, ns_name, args, efs, file_system.id, storage_class)
+        return storage_class, file_system.id
+
+    def _file_system(
+        self, name: str, args: SharedStorageArgs, efs: EfsArgs
+    ) -> tuple[aws.efs.FileSystem, list[aws.efs.MountTarget]]:
+        """The encrypted file system (its own key), TLS-only, one mount target per private subnet
+        reachable from the nodes only."""
         child = pulumi.ResourceOptions(parent=self)
         key = aws.kms.Key(
             resource_name(name, "kms"),
@@ -115,22 +147,7 @@ class SharedStorage(pulumi.ComponentResource):
         aws.kms.Alias(
             resource_name(name, "kms"), name_prefix="alias/ai-infra-efs-", target_key_id=key.key_id, opts=child
         )
-        security_group = aws.ec2.SecurityGroup(
-            resource_name(name, "sg"),
-            description="EFS: NFS from the cluster's nodes only",
-            vpc_id=efs.vpc_id,
-            ingress=[
-                aws.ec2.SecurityGroupIngressArgs(
-                    description="NFS from nodes",
-                    protocol="tcp",
-                    from_port=2049,
-                    to_port=2049,
-                    security_groups=[efs.node_security_group_id],
-                )
-            ],
-            tags=efs.tags,
-            opts=child,
-        )
+        security_group = self._nfs_security_group(name, efs)
         file_system = aws.efs.FileSystem(
             resource_name(name, "fs"),
             encrypted=True,
@@ -169,43 +186,45 @@ class SharedStorage(pulumi.ComponentResource):
             )
             for i, subnet_id in enumerate(efs.subnet_ids)
         ]
-        storage_class = k8s.storage.v1.StorageClass(
-            resource_name(name, "class"),
-            spec.efs_class_args(file_system.id, retain=args.retain, labels=args.labels),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=mount_targets),
+        return file_system, mount_targets
+
+    def _nfs_security_group(self, name: str, efs: EfsArgs) -> aws.ec2.SecurityGroup:
+        """The mount targets' security group: NFS from the nodes only."""
+        return aws.ec2.SecurityGroup(
+            resource_name(name, "sg"),
+            description="EFS: NFS from the cluster's nodes only",
+            vpc_id=efs.vpc_id,
+            ingress=[
+                aws.ec2.SecurityGroupIngressArgs(
+                    description="NFS from nodes",
+                    protocol="tcp",
+                    from_port=2049,
+                    to_port=2049,
+                    security_groups=[efs.node_security_group_id],
+                )
+            ],
+            tags=efs.tags,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        for ns_name, namespace in sorted(args.cache_namespaces.items()):
-            labels = {**args.labels, **args.extra_cache_labels}
-            if args.cache_class != spec.SHARED_CLASS:
-                self._cache_pvc(name, ns_name, namespace, args, labels, depends_on=[])
-                continue
-            access_point = aws.efs.AccessPoint(
-                resource_name(name, f"ap-{ns_name}"),
-                file_system_id=file_system.id,
-                posix_user=aws.efs.AccessPointPosixUserArgs(uid=spec.MODEL_UID, gid=spec.MODEL_UID),
-                root_directory=aws.efs.AccessPointRootDirectoryArgs(
-                    path=f"/models/{ns_name}",
-                    creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
-                        owner_uid=spec.MODEL_UID, owner_gid=spec.MODEL_UID, permissions="750"
-                    ),
+
+    def _access_point(
+        self, name: str, efs: EfsArgs, file_system_id: pulumi.Input[str], ns_name: str, fleet: str | None = None
+    ) -> aws.efs.AccessPoint:
+        """An access point on a namespace's cache directory (or one fleet's in it), as the model UID."""
+        suffix = f"{ns_name}-{fleet}" if fleet else ns_name
+        return aws.efs.AccessPoint(
+            resource_name(name, f"ap-{suffix}"),
+            file_system_id=file_system_id,
+            posix_user=aws.efs.AccessPointPosixUserArgs(uid=spec.MODEL_UID, gid=spec.MODEL_UID),
+            root_directory=aws.efs.AccessPointRootDirectoryArgs(
+                path=spec.efs_cache_root(ns_name, fleet),
+                creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
+                    owner_uid=spec.MODEL_UID, owner_gid=spec.MODEL_UID, permissions="750"
                 ),
-                tags={**efs.tags, "Name": f"{name}-{ns_name}"},
-                opts=child,
-            )
-            volume = k8s.core.v1.PersistentVolume(
-                resource_name(name, f"pv-{ns_name}"),
-                spec.efs_cache_pv_args(ns_name, file_system.id, access_point.id, args.cache_size, labels),
-                opts=pulumi.ResourceOptions(
-                    parent=self, protect=args.retain, retain_on_delete=args.retain, depends_on=[storage_class]
-                ),
-            )
-            self._cache_pvc(
-                name, ns_name, namespace, args, labels, depends_on=[volume], volume_name=spec.cache_pv_name(ns_name)
-            )
-        if args.cache_class == spec.SHARED_CLASS:
-            for fleet, ns_name in sorted(args.writer_fleets.items()):
-                self._fleet_writer(name, fleet, ns_name, args, efs, file_system.id, storage_class)
-        return storage_class, file_system.id
+            ),
+            tags={**efs.tags, "Name": f"{name}-{suffix}"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _fleet_writer(
         self,
@@ -219,19 +238,7 @@ class SharedStorage(pulumi.ComponentResource):
     ) -> None:
         """One fleet's write path: an access point on its own directory, a static PV and a claim."""
         labels = {**args.labels, **args.extra_cache_labels}
-        access_point = aws.efs.AccessPoint(
-            resource_name(name, f"ap-{ns_name}-{fleet}"),
-            file_system_id=file_system_id,
-            posix_user=aws.efs.AccessPointPosixUserArgs(uid=spec.MODEL_UID, gid=spec.MODEL_UID),
-            root_directory=aws.efs.AccessPointRootDirectoryArgs(
-                path=f"/models/{ns_name}/{fleet}",
-                creation_info=aws.efs.AccessPointRootDirectoryCreationInfoArgs(
-                    owner_uid=spec.MODEL_UID, owner_gid=spec.MODEL_UID, permissions="750"
-                ),
-            ),
-            tags={**efs.tags, "Name": f"{name}-{ns_name}-{fleet}"},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        access_point = self._access_point(name, efs, file_system_id, ns_name, fleet)
         claim = spec.weights_claim_name(fleet)
         volume = k8s.core.v1.PersistentVolume(
             resource_name(name, f"pv-{ns_name}-{fleet}"),

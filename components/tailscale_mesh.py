@@ -34,7 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -43,6 +42,7 @@ import pulumi_tailscale as tailscale
 from components.core.charts import TAILSCALE_OPERATOR
 from components.core.naming import resource_name
 from components.core.settings.tailscale import MONITORING_TAG, OPERATOR_TAG, PROXY_TAG, ROUTER_TAG, env_tag
+from components.resources.custom_resource import custom_resource
 from components.resources.helm import pinned_release
 from components.specs import tailscale as spec
 from components.specs.system_network import GRAFANA_TAILNET_INGRESS
@@ -225,14 +225,14 @@ class TailscaleMesh(pulumi.ComponentResource):
         after_crds: list[pulumi.Resource] = [release]
         if proxy_class_name and op.node_selector:
             after_crds.append(
-                _custom_resource(
+                custom_resource(
                     resource_name(name, "proxyclass"),
                     spec.proxy_class(proxy_class_name, node_selector=op.node_selector, labels=op.labels),
                     pulumi.ResourceOptions(parent=self, depends_on=[release]),
                 )
             )
         if op.routes:
-            _custom_resource(
+            custom_resource(
                 resource_name(name, "connector"),
                 spec.connector(
                     resource_name(name, "router"),
@@ -260,9 +260,3 @@ class TailscaleMesh(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=after_crds),
             )
         return release
-
-
-def _custom_resource(name: str, doc: dict[str, Any], opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        name, api_version=doc["apiVersion"], kind=doc["kind"], metadata=doc["metadata"], spec=doc["spec"], opts=opts
-    )

@@ -110,6 +110,18 @@ POLICY_KEYS = {
     "k8s-image-pull-policy": "ai-infra:modelImages",
 }
 """The stack key that fixes a policy's violation, where the violation comes from settings."""
+GATEWAY_POLICY_KEYS = {
+    "k8s-image-digest-pinned": "ai-infra:gateway.pickerDigest",
+    "k8s-image-trusted-registry": "ai-infra:gateway.pickerImage",
+}
+"""The same for the gateway's own resources (``gateway-*``: its endpoint pickers' images)."""
+
+
+def fix_key(policy: str, subject: str) -> str | None:
+    """The stack key that fixes ``policy`` on resource ``subject``, when settings decide it."""
+    if subject.startswith("gateway-") and policy in GATEWAY_POLICY_KEYS:
+        return GATEWAY_POLICY_KEYS[policy]
+    return POLICY_KEYS.get(policy)
 
 
 def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str]:
@@ -171,7 +183,7 @@ def storage_lines(settings: StackSettings) -> list[str]:
     goes (kubernetes-csi/csi-driver-nfs docs/driver-parameters.md, pkg/nfs/controllerserver.go
     ``DeleteVolume`` @ v4.13.4)."""
     shared = settings.storage.shared
-    keep = settings.is_prod
+    keep = settings.platform.retain_data
     if shared.backend != "nfs" or shared.nfs is None:
         return []
     nfs = shared.nfs
@@ -240,9 +252,10 @@ def summarize(
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         mark = "✗" if v.level == "mandatory" else "!"
-        fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
         # Stack policies (the budget, monitoring present) report on the stack, not a resource.
         subject = v.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+        fix_with = fix_key(v.policy, subject)
+        fix = f" (fix: {fix_with})" if fix_with else ""
         lines.append(f"  {mark} [{v.level}] {v.policy}: {subject} — {v.message.splitlines()[-1]}{fix}")
     if unknown_at_preview:
         lines.append(

@@ -1,12 +1,14 @@
-"""Imports run one way: core <- specs <- resources <- components <- __main__.
+"""Imports run one way: core <- specs <- resources <- components <- stack <- __main__.
 
 - ``components/core``: settings, presets, catalogues, naming, labels — depends on nothing of ours
   outside ``core``;
 - ``components/specs``: pure builders — depend on ``core``;
 - ``components/resources``: helpers that create resources inside a component — on both;
 - component modules (``components/*.py``): on all three, never on each other;
-- ``__main__.py``: on components; the planner and benchmarks may use ``core`` (and components,
-  to build them); the policy pack is self-contained (it runs in its own virtualenv).
+- ``stack/``: the program's layers — on components and the layers below them;
+- ``__main__.py``: on ``stack`` (and ``core``, for the settings and their loader); the planner
+  and benchmarks may use ``core`` (and components, to build them); the policy pack is
+  self-contained (it runs in its own virtualenv).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-OURS = ("components", "planner", "benchmarks", "aiinfra_policies", "tests")
+OURS = ("components", "stack", "planner", "benchmarks", "aiinfra_policies", "tests")
 
 
 def layer(module: str) -> str:
@@ -35,7 +37,8 @@ ALLOWED = {
     "specs": {"core", "specs"},
     "resources": {"core", "specs", "resources"},
     "component": {"core", "specs", "resources"},
-    "__main__": {"core", "specs", "component"},
+    "stack": {"core", "specs", "component", "stack"},
+    "__main__": {"core", "specs", "stack"},
     "planner": {"core", "planner"},
     "benchmarks": {"core", "specs", "component", "planner", "benchmarks"},
     "aiinfra_policies": {"aiinfra_policies"},
@@ -60,6 +63,7 @@ def imports_of(path: Path) -> set[str]:
 SOURCES = sorted(
     [
         *(ROOT / "components").rglob("*.py"),
+        *(ROOT / "stack").rglob("*.py"),
         *(ROOT / "planner").rglob("*.py"),
         *(ROOT / "benchmarks").rglob("*.py"),
         *(ROOT / "policies" / "aiinfra_policies").rglob("*.py"),
@@ -88,3 +92,16 @@ def test_the_layer_check_sees_a_violation(tmp_path: Path) -> None:
     found = imports_of(source)
     assert found == {"components.specs", "planner.engine"}
     assert {layer(m) for m in found} - ALLOWED["core"] == {"specs", "planner"}
+
+
+def test_settings_modules_never_import_the_validated_root_back() -> None:
+    """Issue 24: rules and sections import ``settings.root`` (the fields and facts), never
+    ``settings.stack`` (which imports the rules), so the settings have no import circle, not
+    even one hidden behind ``TYPE_CHECKING``; only the package and the loader import ``stack``."""
+    settings = ROOT / "components" / "core" / "settings"
+    importers = sorted(
+        str(p.relative_to(settings))
+        for p in settings.rglob("*.py")
+        if {"components.core.settings.stack", "components.core.settings"} & imports_of(p)
+    )
+    assert importers == ["__init__.py", "loader.py"]

@@ -19,7 +19,7 @@ chart can run that are not in either table are the README's exceptions ("Chart i
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +43,9 @@ class ChartImage:
     key: str | None = None
     """The key under ``path`` the digest goes to, when not the style's own name (``digest``,
     ``sha``, ``tag``)."""
+    runs: Callable[[Any], bool] | None = None
+    """Whether a stack's settings run this image (None: whenever the chart is installed); prod
+    requires digests only for the images that run."""
 
     @property
     def leaf(self) -> tuple[str, ...]:
@@ -147,6 +150,81 @@ CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
     # `repository:tag` @ 4.5.3-4.8.2 (chart 4.8.2).
     "dcgm-exporter": (
         ChartImage("dcgm-exporter", "nvcr.io/nvidia/k8s/dcgm-exporter", ("image",), "tag", "4.5.3-4.8.2-distroless"),
+    ),
+    # NVIDIA/gpu-operator deployments/gpu-operator/values.yaml @ v25.3.2: each operand is
+    # {repository, image, version} and templates/clusterpolicy.yaml passes them to the ClusterPolicy;
+    # api/nvidia/v1/clusterpolicy_types.go `imagePath` builds `repository/image:version`, so a version of
+    # `<tag>@sha256:...` is pulled by its digest (for the driver, controllers/object_controls.go skips
+    # the OS suffix once the reference holds a digest: that digest is of the OS-specific image).
+    # templates/_helpers.tpl `gpu-operator.fullimage` renders the operator the same way. The operator's
+    # and validator's version default to the published chart's appVersion, which the git tree does not
+    # hold (`devel-ubi8`); helm_values.gpu_operator_values sets both to the release tag, which
+    # versions.mk (`VERSION ?= v25.3.2`) and the Makefile (`IMAGE_TAG ?= $(VERSION)`) give at that tag.
+    # NFD is the vendored sub-chart deployments/gpu-operator/charts/node-feature-discovery (appVersion
+    # v0.17.3; templates/master.yaml `repository:tag | default .Chart.AppVersion`). Which operands run
+    # follows our values: driver, its manager and the toolkit only off the EKS accelerated AMIs,
+    # MIG manager only with a MIG pool, DCGM exporter only when monitored.
+    "gpu-operator": (
+        ChartImage("operator", "nvcr.io/nvidia/gpu-operator", ("operator",), "tag", "v25.3.2", key="version"),
+        ChartImage(
+            "validator",
+            "nvcr.io/nvidia/cloud-native/gpu-operator-validator",
+            ("validator",),
+            "tag",
+            "v25.3.2",
+            key="version",
+        ),
+        ChartImage("init", "nvcr.io/nvidia/cuda", ("operator", "initContainer"), "tag", "12.8.1-base-ubi9", "version"),
+        ChartImage("device-plugin", "nvcr.io/nvidia/k8s-device-plugin", ("devicePlugin",), "tag", "v0.17.3", "version"),
+        ChartImage("gfd", "nvcr.io/nvidia/k8s-device-plugin", ("gfd",), "tag", "v0.17.3", "version"),
+        ChartImage(
+            "nfd", "registry.k8s.io/nfd/node-feature-discovery", ("node-feature-discovery", "image"), "tag", "v0.17.3"
+        ),
+        ChartImage(
+            "dcgm-exporter",
+            "nvcr.io/nvidia/k8s/dcgm-exporter",
+            ("dcgmExporter",),
+            "tag",
+            "4.2.3-4.1.3-ubuntu22.04",
+            "version",
+            runs=lambda s: s.monitoring.enabled and s.monitoring.dcgm,
+        ),
+        ChartImage(
+            "mig-manager",
+            "nvcr.io/nvidia/cloud-native/k8s-mig-manager",
+            ("migManager",),
+            "tag",
+            "v0.12.2-ubuntu20.04",
+            "version",
+            runs=lambda s: any(p.sharing.mode == "mig" for p in s.node_pools.values()),
+        ),
+        ChartImage(
+            "driver",
+            "nvcr.io/nvidia/driver",
+            ("driver",),
+            "tag",
+            "570.148.08",
+            "version",
+            runs=lambda s: not s.gpu_driver_on_nodes,
+        ),
+        ChartImage(
+            "driver-manager",
+            "nvcr.io/nvidia/cloud-native/k8s-driver-manager",
+            ("driver", "manager"),
+            "tag",
+            "v0.8.0",
+            "version",
+            runs=lambda s: not s.gpu_driver_on_nodes,
+        ),
+        ChartImage(
+            "toolkit",
+            "nvcr.io/nvidia/k8s/container-toolkit",
+            ("toolkit",),
+            "tag",
+            "v1.17.8-ubuntu20.04",
+            "version",
+            runs=lambda s: not s.gpu_driver_on_nodes,
+        ),
     ),
     # kedacore/charts keda/values.yaml `image.{keda,metricsApiServer,webhooks}` {registry, repository, tag}
     # and templates/{manager,metrics-server,webhooks}/deployment.yaml `registry/repository:tag`

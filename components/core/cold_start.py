@@ -22,7 +22,7 @@ from components.core.model_catalogue import ModelFacts
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
-    from components.core.settings.stack import StackSettings
+    from components.core.settings.root import StackSections as StackSettings
 
 MB = 1e6
 MIB = 1024**2

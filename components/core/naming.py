@@ -52,3 +52,17 @@ def resource_name(component: str, role: str) -> str:
 def is_dns_label(value: str) -> bool:
     """True when ``value`` is a valid DNS-1123 label (Kubernetes object names, label values)."""
     return len(value) <= MAX_DNS_LABEL and bool(DNS_1123_LABEL.match(value))
+
+
+HF_TOKEN_SECRET_SUFFIX = "hf-token"
+API_KEY_SECRET_SUFFIX = "api-key"
+
+
+def hf_token_secret_name(owner: str) -> str:
+    """The Secret holding a fleet's or job's Hugging Face token: ``<owner>-hf-token``."""
+    return k8s_name(owner, HF_TOKEN_SECRET_SUFFIX)
+
+
+def api_key_secret_name(owner: str) -> str:
+    """The Secret holding a fleet's API key: ``<owner>-api-key``."""
+    return k8s_name(owner, API_KEY_SECRET_SUFFIX)

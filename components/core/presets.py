@@ -22,6 +22,7 @@ _DEV: dict[str, Any] = {
             "availabilityZones": 2,
             "natGateways": "single",
             "endpointPublicAccess": True,
+            "publicLoadBalancers": True,
             "logTypes": ["audit"],
             "logRetentionDays": 14,
             "systemPool": {"minSize": 1, "desiredSize": 1, "maxSize": 3},
@@ -48,7 +49,19 @@ _DEV: dict[str, Any] = {
     "storage": {"modelCacheSize": "100Gi"},
     # The same images prod runs, built here and run by digest (`pulumi up` needs a Docker daemon);
     # `registry: {build: []}` runs the engines' published tags instead. train-light runs the example job.
-    "registry": {"enabled": True, "build": ["model-runner", "ollama", "train-light"]},
+    "registry": {"enabled": True, "build": ["model-runner", "ollama", "train-light"], "customerManagedKey": False},
+    # Cheap and disposable: one replica per controller, data deleted with the stack, the broader
+    # registry list and mutable tags admitted, Tailscale SSH without re-authentication, and the
+    # tailnet's device approval left as the tailnet has it.
+    "platform": {
+        "retainData": False,
+        "controllerReplicas": 1,
+        "trustedRegistries": "dev",
+        "denyMutableTags": False,
+        "generateApiKeys": False,
+    },
+    "tailscale": {"ssh": {"check": False}, "requireDeviceApproval": False},
+    "monitoring": {"sloSeverity": "warning"},
     # Kueue on the one GPU pool: serving outranks the queue's jobs there (PriorityClass gpu-serving).
     # No gpus share: the queue gets what the pool's cap leaves past the fleets' min replicas (1).
     "batch": {"enabled": True, "queues": {"train": {"pool": "gpu"}}},

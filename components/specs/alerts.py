@@ -4,8 +4,8 @@ What: the ``spec.groups`` content of the platform's alerts on GPU health (XID, t
 memory), GPU waste (idle on a billed node), model serving (queueing, KV cache, time-to-first-token
 SLO, runners not ready), the cluster around them (crash loops, node readiness, full volumes,
 autoscaler failures) and batch queues (Kueue workloads pending too long). Every metric they read
-is in ``metrics.SCRAPED_METRICS`` (tests check with ``metrics.metrics_in``); the recording rules
-are in ``recording_rules.py``.
+is in ``metrics.SCRAPED_METRICS`` (tests check with ``metrics.metrics_in``); the GPU rules are
+``gpu_alerts.py``'s, one rule's shape ``alert_rule.py``'s, the recording rules ``recording_rules.py``'s.
 
 Why: a metric renamed upstream (vLLM's ``gpu_cache_usage_perc`` became ``kv_cache_usage_perc``)
 makes an alert silently never fire. Names here are the ones confirmed at the pinned versions
@@ -29,41 +29,14 @@ Label conventions the expressions rely on:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from components.core.engines import ENGINES, Engine
+from components.specs.alert_rule import alert, duration
+from components.specs.gpu_alerts import gpu_alerts
 
 # -- alerting rules ---------------------------------------------------------------------------
 
-GPU_LABELS = "Hostname, UUID, gpu, modelName"
-"""One series per physical GPU (see the module docstring on label churn)."""
-
-FATAL_XIDS: tuple[int, ...] = (48, 61, 62, 64, 74, 79, 92, 95, 119, 120, 140)
-"""XIDs that mean the GPU needs a reset or the node replacing (NVIDIA's XID catalogue: double-bit
-ECC 48, uncontained ECC 95, unrecovered ECC 140, row-remap failure 64, micro-controller halts 61/62,
-NVLink 74, fallen off the bus 79, high single-bit ECC rate 92, GSP errors 119/120). Other XIDs
-(13, 31, 43, 45...) are usually the application's fault and clear with a pod restart."""
-
-GPU_BOARD_POWER_WATTS: dict[str, tuple[str, int]] = {
-    "T4": (".*T4", 70),
-    "A10G": (".*A10G", 300),
-    "L4": (".*L4", 72),
-    "L40S": (".*L40S", 350),
-    "A100": (".*A100.*40GB", 400),
-    "A100-80GB": (".*A100.*80GB", 400),
-    "H100": (".*H100.*", 700),
-    "H200": (".*H200.*", 700),
-}
-"""Catalogue GPU model -> (regex on DCGM ``modelName``, rated board power in W). The enforced limit
-(DCGM_FI_DEV_POWER_MGMT_LIMIT) is not in the chart's default counters, and one absolute threshold
-cannot serve a 70 W T4 and a 700 W H100, so power is judged against the model's rating.
-``modelName`` is NVML's name ("Tesla T4", "NVIDIA A10G", "NVIDIA L4", "NVIDIA A100-SXM4-80GB");
-the regexes are anchored by PromQL and tolerate ``--replace-blanks-in-model-name``."""
-
-GPU_TEMPERATURE_CELSIUS = 85
-"""Below the slowdown temperatures of the catalogue's data-centre GPUs: a warning, not a throttle."""
-GPU_POWER_RATIO = 0.97
-GPU_MEMORY_RATIO = 0.95
 KV_CACHE_RATIO = 0.9
 PVC_USED_RATIO = 0.9
 
@@ -78,129 +51,9 @@ def model_runner_name_regex() -> str:
     return "(" + "|".join(sorted(ENGINES)) + ")-.+"
 
 
-def _duration(minutes: float) -> str:
-    """A Prometheus duration (integers only: 1.5 h is ``90m``)."""
-    whole = round(minutes)
-    if whole < 1:
-        raise ValueError("durations must be at least one minute")
-    return f"{whole // 60}h" if whole % 60 == 0 else f"{whole}m"
-
-
-def _gpu(expr: str) -> str:
-    return f"max by ({GPU_LABELS}) ({expr})"
-
-
-def _alert(name: str, expr: str, *, for_: str, severity: str, summary: str, runbook: str, env: str) -> dict[str, Any]:
-    # kube-prometheus-stack's own rules' annotation names: ``description`` (what to do) and
-    # ``runbook_url`` (added by alert_rule_groups when a runbook base URL is configured), which
-    # the default Alertmanager/Grafana templates and receivers know.
-    return {
-        "alert": name,
-        "expr": expr,
-        "for": for_,
-        "labels": {"severity": severity, "env": env},
-        "annotations": {"summary": summary, "description": runbook},
-    }
-
-
 def runbook_url(base: str, alert: str) -> str:
     """The alert's runbook: ``<base>#<alert name in lower case>`` (one anchor per alert)."""
     return f"{base}#{alert.lower()}"
-
-
-def _gpu_alerts(*, gpu_idle_hours: float, env: str) -> list[dict[str, Any]]:
-    fatal = "|".join(str(x) for x in FATAL_XIDS)
-    xid_labels = f"{GPU_LABELS}, err_code, err_msg"
-    power = " or ".join(
-        _gpu('DCGM_FI_DEV_POWER_USAGE{modelName=~"' + regex + '"}') + f" / {watts}"
-        for regex, watts in GPU_BOARD_POWER_WATTS.values()
-    )
-    used, free = _gpu("DCGM_FI_DEV_FB_USED"), _gpu("DCGM_FI_DEV_FB_FREE")
-    idle_for = _duration(gpu_idle_hours * 60)
-    where = "GPU {{ $labels.gpu }} ({{ $labels.modelName }}) on {{ $labels.Hostname }}"
-    return [
-        _alert(
-            "GpuXidErrorFatal",
-            # The gauge holds the last XID until the driver or exporter restarts, so this keeps
-            # firing until the GPU is reset or the node replaced: exactly when action is needed.
-            f'max by ({xid_labels}) (DCGM_FI_DEV_XID_ERRORS{{err_code=~"{fatal}"}}) > 0',
-            for_="1m",
-            severity="critical",
-            summary=f"{where} reported XID {{{{ $labels.err_code }}}} ({{{{ $labels.err_msg }}}})",
-            runbook=(
-                "Hardware-class XID: cordon and drain the node (kubectl drain), then terminate the "
-                "instance so the autoscaler replaces it; a GPU reset alone rarely clears it on EKS."
-            ),
-            env=env,
-        ),
-        _alert(
-            "GpuXidError",
-            # The gauge is sticky (dcgm-exporter#190), so alert on a code that was not there 15m
-            # ago: fires once per new XID instead of forever after a routine XID 43/45.
-            f'max by ({xid_labels}) (DCGM_FI_DEV_XID_ERRORS{{err_code!~"0|{fatal}"}}) '
-            f"unless max by ({xid_labels}) (DCGM_FI_DEV_XID_ERRORS offset 15m)",
-            for_="1m",
-            severity="warning",
-            summary=f"{where} reported XID {{{{ $labels.err_code }}}} ({{{{ $labels.err_msg }}}})",
-            runbook=(
-                "Usually an application fault (bad kernel, OOM, killed process): check the logs of the "
-                "pod on that GPU and restart it; if the same node keeps reporting XIDs, drain it."
-            ),
-            env=env,
-        ),
-        _alert(
-            "GpuTemperatureHigh",
-            f"{_gpu('DCGM_FI_DEV_GPU_TEMP')} > {GPU_TEMPERATURE_CELSIUS}",
-            for_="10m",
-            severity="warning",
-            summary=f"{where} is at {{{{ $value }}}} °C",
-            runbook=(
-                "Sustained heat precedes thermal throttling: compare with the other GPUs of the node "
-                "(one hot GPU is a hardware fault: drain the node), otherwise report it to AWS support."
-            ),
-            env=env,
-        ),
-        _alert(
-            "GpuPowerHigh",
-            f"({power}) > {GPU_POWER_RATIO}",
-            for_="30m",
-            severity="warning",
-            summary=f"{where} draws {{{{ $value | humanizePercentage }}}} of its rated board power",
-            runbook=(
-                "The GPU is power-capped, so clocks and throughput drop: spread the load (more "
-                "replicas, KEDA max), or move the fleet to a larger GPU type."
-            ),
-            env=env,
-        ),
-        _alert(
-            "GpuMemoryNearFull",
-            f"{used} / ({used} + {free}) > {GPU_MEMORY_RATIO}",
-            for_="15m",
-            severity="warning",
-            summary=f"{where} has {{{{ $value | humanizePercentage }}}} of its memory in use",
-            runbook=(
-                "Next allocation may fail with CUDA OOM. vLLM pre-allocates gpuMemoryUtilization of "
-                "the memory, so keep it at 0.93 or less; otherwise lower maxModelLen or give the "
-                "model more GPUs (gpusPerReplica)."
-            ),
-            env=env,
-        ),
-        _alert(
-            "GpuIdle",
-            # ``for`` rather than a range over hours: a node that booted 10 minutes ago cannot
-            # fire, and Prometheus restores the pending state across restarts.
-            f"{_gpu('DCGM_FI_DEV_GPU_UTIL')} == 0",
-            for_=idle_for,
-            severity="warning",
-            summary=f"{where} has been idle for {idle_for} on a running (billed) node",
-            runbook=(
-                "Paying for an unused GPU: if a fleet holds it, lower its replicas.min or let KEDA "
-                "scale it down; if nothing holds it, find what keeps the node (pool minSize, a "
-                "PodDisruptionBudget, a scale-down-disabled annotation) in cluster-autoscaler's logs."
-            ),
-            env=env,
-        ),
-    ]
 
 
 def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_severity: str) -> list[dict[str, Any]]:
@@ -209,7 +62,7 @@ def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_sev
     m, prefix = engine.metrics, engine.title
     model = "{{ $labels.namespace }}/{{ $labels.model_name }}"
     return [
-        _alert(
+        alert(
             f"{prefix}RequestsWaiting",
             # ``for`` needs the queue non-empty at every evaluation: sustained, not a burst.
             f"sum by (namespace, model_name) ({m.queue}) > 0",
@@ -222,7 +75,7 @@ def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_sev
             ),
             env=env,
         ),
-        _alert(
+        alert(
             f"{prefix}KvCacheHigh",
             f"max by (namespace, model_name, pod) ({m.kv_cache}) > {KV_CACHE_RATIO}",
             for_="15m",
@@ -234,7 +87,7 @@ def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_sev
             ),
             env=env,
         ),
-        _alert(
+        alert(
             f"{prefix}TimeToFirstTokenSlo",
             "histogram_quantile(0.95, sum by (namespace, model_name, le) "
             f"(rate({m.ttft}_bucket[5m]))) > {ttft_p95_seconds:g}",
@@ -252,9 +105,9 @@ def _engine_alerts(engine: Engine, *, ttft_p95_seconds: float, env: str, slo_sev
     ]
 
 
-def _serving_alerts(*, engines: tuple[Engine, ...], ttft_p95_seconds: float, env: str) -> list[dict[str, Any]]:
-    # Paging is for production; a dev SLO breach is a note for the morning.
-    slo_severity = "critical" if env == "prod" else "warning"
+def _serving_alerts(
+    *, engines: tuple[Engine, ...], ttft_p95_seconds: float, env: str, slo_severity: str
+) -> list[dict[str, Any]]:
     names = model_runner_name_regex()
     deployment_gap = (
         f'max by (namespace, deployment) (kube_deployment_spec_replicas{{deployment=~"{names}"}}) '
@@ -272,7 +125,7 @@ def _serving_alerts(*, engines: tuple[Engine, ...], ttft_p95_seconds: float, env
     ]
     return [
         *per_engine,
-        _alert(
+        alert(
             "ModelRunnerNotReady",
             # Unready replicas of a model runner: Deployments, or StatefulSets on local NVMe.
             # ``for`` covers a scale-up from zero: node boot plus the default 10-minute startup budget.
@@ -295,7 +148,7 @@ def _serving_alerts(*, engines: tuple[Engine, ...], ttft_p95_seconds: float, env
 
 def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
     return [
-        _alert(
+        alert(
             "PodCrashLooping",
             # ``max_over_time``: the waiting reason disappears while the container briefly runs.
             "max by (namespace, pod, container) (max_over_time("
@@ -306,7 +159,7 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
             runbook="kubectl logs --previous for the exit reason; OOMKilled means raise the memory request.",
             env=env,
         ),
-        _alert(
+        alert(
             "NodeNotReady",
             'max by (node) (kube_node_status_condition{condition="Ready",status="true"}) == 0',
             for_="15m",
@@ -319,7 +172,7 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
             ),
             env=env,
         ),
-        _alert(
+        alert(
             "PersistentVolumeAlmostFull",
             "max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes) "
             "/ max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_capacity_bytes) "
@@ -336,7 +189,7 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
             ),
             env=env,
         ),
-        _alert(
+        alert(
             "ClusterAutoscalerScaleUpFailed",
             # The counter is initialised to 0 for every reason, so increase() sees the first failure.
             "sum by (reason) (increase(cluster_autoscaler_failed_scale_ups_total[30m])) > 0",
@@ -350,7 +203,7 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
             ),
             env=env,
         ),
-        _alert(
+        alert(
             "PodsUnschedulable",
             'max(cluster_autoscaler_unschedulable_pods_count{type="unschedulable"}) > 0',
             for_="30m",
@@ -366,18 +219,18 @@ def _cluster_alerts(*, env: str) -> list[dict[str, Any]]:
 
 
 def _batch_alerts(*, pending_minutes: float, env: str) -> list[dict[str, Any]]:
-    duration = _duration(pending_minutes)
+    pending_for = duration(pending_minutes)
     return [
-        _alert(
+        alert(
             "KueueWorkloadsPending",
             # Pending counts both active (waiting for quota) and inadmissible (can never fit as
             # is) workloads. Only the leader's series: a follower replica reports the same queues.
             'sum by (cluster_queue) (kueue_pending_workloads{replica_role="leader"}) > 0',
-            for_=duration,
+            for_=pending_for,
             severity="warning",
             summary=(
                 "ClusterQueue {{ $labels.cluster_queue }} has had pending workloads for "
-                f"{duration} ({{{{ $value }}}} now)"
+                f"{pending_for} ({{{{ $value }}}} now)"
             ),
             runbook=(
                 "kubectl get workloads -A and kubectl describe workload for the reason: quota in use "
@@ -395,6 +248,7 @@ def alert_rule_groups(
     ttft_p95_seconds: float,
     gpu_idle_hours: float,
     env: str,
+    slo_severity: Literal["critical", "warning"] = "critical",
     batch_pending_minutes: float | None = None,
     runbook_base_url: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -403,10 +257,11 @@ def alert_rule_groups(
 
     ``engines`` are the fleets' engines (each with metrics gets its queue, KV-cache and TTFT
     alerts, in this order); ``ttft_p95_seconds`` is the time-to-first-token SLO (a bucket boundary
-    of each of those engines), ``gpu_idle_hours`` how long a GPU may sit
-    idle before it is reported, ``env`` is put on every alert and makes the serving alerts
-    critical in ``prod`` (warnings elsewhere); ``batch_pending_minutes`` how long a queue may
-    hold pending workloads; ``runbook_base_url`` gives every alert a ``runbook_url``.
+    of each of those engines), ``gpu_idle_hours`` how long a GPU may sit idle before it is
+    reported, ``env`` is put on every alert, ``slo_severity`` is the serving alerts' severity
+    (``monitoring.sloSeverity``: critical pages; dev's preset says warning);
+    ``batch_pending_minutes`` how long a queue may hold pending workloads; ``runbook_base_url``
+    gives every alert a ``runbook_url``.
     """
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
@@ -424,10 +279,12 @@ def alert_rule_groups(
     if batch_pending_minutes is not None and batch_pending_minutes <= 0:
         raise ValueError("batch_pending_minutes must be positive")
     groups: list[dict[str, Any]] = [
-        {"name": "ai-infra-gpu", "rules": _gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
+        {"name": "ai-infra-gpu", "rules": gpu_alerts(gpu_idle_hours=gpu_idle_hours, env=env)},
         {
             "name": "ai-infra-model-serving",
-            "rules": _serving_alerts(engines=records, ttft_p95_seconds=ttft_p95_seconds, env=env),
+            "rules": _serving_alerts(
+                engines=records, ttft_p95_seconds=ttft_p95_seconds, env=env, slo_severity=slo_severity
+            ),
         },
         {"name": "ai-infra-cluster", "rules": _cluster_alerts(env=env)},
     ]

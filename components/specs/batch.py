@@ -1,62 +1,50 @@
-"""Pure builders for batch GPU work: Kueue's chart values and queues, and the jobs run through them.
+"""Pure builders for batch GPU jobs, run through Kueue's queues (``kueue.py``).
 
-Kueue (v0.19.2, ``docs/research/kueue.md``) admits a Job when its queue has quota and suspends it
-until then. Per GPU pool a ``ResourceFlavor`` (the pool's node label, the GPU taint as a
-toleration Kueue adds to admitted pods); per job class a ``ClusterQueue`` in one cohort, its GPU
-quota from the pool's cap and CPU/memory in proportion (a GPU's share of a node), so queues on
-one pool lend each other idle quota and reclaim it by preemption; per opted-in namespace a
-``LocalQueue``. Serving wins over batch on a shared pool through kube-scheduler preemption
-(PriorityClass ``gpu-serving`` over ``gpu-batch``, ``specs/scheduling.py``): Kueue manages only
-``batch/v1`` Jobs, and only in the batch namespaces, so a Kueue outage never blocks serving pods.
-
-Jobs: one worker is a ``batch/v1`` Job; more are an *indexed* Job (``completionMode: Indexed``,
+One worker is a ``batch/v1`` Job; more are an *indexed* Job (``completionMode: Indexed``,
 ``parallelism = completions = workers``) with a headless Service for torchrun's rendezvous
 (``MASTER_ADDR`` is index 0's stable DNS name). Chosen over JobSet: no second controller or
 alpha API (JobSet serves only ``v1alpha2``), Kueue's default ``batch/job`` integration admits
 all workers as one PodSet, and the Service's lifecycle is ours. A ``template`` is a suspended
 CronJob: ``kubectl create job --from=cronjob/<name>`` submits a run with the queue label
 (kubectl copies the ``jobTemplate``'s labels onto the Job: kubernetes/kubectl
-pkg/cmd/create/create_job.go ``createJobFromCronJob``). Pods are restricted (UID 10001,
-read-only root, no capabilities, RuntimeDefault seccomp, no token), tolerate the GPU taint, run at
-``gpu-batch`` priority, and mount the model cache read-only, scratch, ``/dev/shm`` and the
-Hugging Face token as a file. Results outlive the pods through ``output``: a ReadWriteMany claim
-at ``/output`` (``$OUTPUT_DIR`` = ``/output/<run>``) or an S3 prefix (``$OUTPUT_URI``) the job's
-IRSA role may write; ``<run>`` is the Job's name, so runs created from one CronJob never collide.
+pkg/cmd/create/create_job.go ``createJobFromCronJob``). Pods are restricted and placed on their
+GPU pool the way every platform pod is (``pod.py``), run at ``gpu-batch`` priority, and mount the
+model cache read-only, scratch, ``/dev/shm`` and the Hugging Face token as a file. Results
+outlive the pods through ``output``: a ReadWriteMany claim at ``/output`` (``$OUTPUT_DIR`` =
+``/output/<run>``) or an S3 prefix (``$OUTPUT_URI``) the job's IRSA role may write; ``<run>`` is
+the Job's name, so runs created from one CronJob never collide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import yaml
 
-from components.core.engines import HF_TOKEN_FILE
-from components.core.labels import KUEUE_QUEUE_LABEL, POOL_LABEL, selector_labels, standard_labels
+from components.core.engines import CACHE_MOUNT, HF_TOKEN_FILE
+from components.core.labels import KUEUE_QUEUE_LABEL
 from components.core.naming import k8s_name
-from components.core.settings import JobSpec, NodePoolSettings
+from components.core.settings import JobSpec
 from components.core.settings.batch import OUTPUT_MOUNT
-from components.specs.model_runner import (
+from components.specs.kueue import queue_quota as queue_quota  # the program sizes queues with it from here
+from components.specs.node_pool import GPU_RESOURCE
+from components.specs.pod import (
+    WorkloadPlan,
     container_security_context,
+    gpu_placement,
+    hf_token_mount,
     hf_token_volume,
-    pod_security_context,
+    meta,
+    pod_spec,
     pull_policy,
 )
-from components.specs.node_pool import GPU_RESOURCE, GPU_TAINT_KEY
 from components.specs.scheduling import BATCH_PRIORITY
 from components.specs.storage import CACHE_PVC, LOCAL_CLASS
+from components.specs.system_network import PUBLIC_INTERNET_EXCEPT
 
-KUEUE_API = "kueue.x-k8s.io/v1beta2"
-"""The version Kueue 0.19.2 stores (v1beta1 is still served but deprecated, and needs the
-conversion webhook): config/components/crd/bases/kueue.x-k8s.io_clusterqueues.yaml @ v0.19.2."""
 QUEUE_LABEL = KUEUE_QUEUE_LABEL
 BATCH_JOB_COMPONENT = "batch-job"
-COVERED_RESOURCES = ("cpu", "memory", GPU_RESOURCE)
-"""Everything a job pod requests must be covered (Kueue's default ``BlockUndeclared``), in this
-order in every flavor (the webhook requires the order of ``coveredResources``)."""
 RENDEZVOUS_PORT = 29500
 """torchrun's default ``--master-port``."""
 SKIP_AWAIT = {"pulumi.com/skipAwait": "true"}
@@ -69,201 +57,29 @@ WORKSPACE = "/workspace"
 """train-light/train-heavy's WORKDIR, where a job writes (``images/train-light/README.md``)."""
 
 
-# -- Kueue -----------------------------------------------------------------------------------------
-def kueue_config(*, namespaces: list[str], pods_ready_timeout: str) -> dict[str, Any]:
-    """Kueue's ``Configuration`` (config.kueue.x-k8s.io/v1beta2). Setting it replaces the chart's
-    default string, so its defaults are restated (health, metrics, webhook, leader election,
-    concurrency, client QPS: charts/kueue/values.yaml @ v0.19.2); then only ``batch/job`` is
-    integrated (the default list includes ``pod``, ``deployment`` and ``statefulset``, whose
-    webhooks would fail every pod create in the cluster while Kueue is down) and only the batch
-    namespaces are managed (the chart copies ``managedJobsNamespaceSelector`` onto its webhooks:
-    templates/webhook/manifests.yaml). ``waitForPodsReady`` requeues an admitted job whose pods do
-    not all start in time (apis/config/v1beta2/configuration_types.go: ``timeout`` is required).
-
-    ``manageJobsWithoutQueueName: true``: a Job created in a batch namespace without the queue
-    label (``kubectl create job``) is suspended by Kueue's webhook and its Workload names no
-    LocalQueue, so it never starts — it cannot skip the queue and its GPU quota. The namespace
-    selector bounds this to the batch namespaces (for ``batch/job`` the selector "only modulates
-    the effects of ManageJobsWithoutQueueName": apis/config/v1beta2/configuration_types.go,
-    pkg/controller/jobframework/utils.go ``WorkloadShouldBeSuspended`` @ v0.19.2; there is no
-    per-Job opt-out). A fleet's weight-staging Job in a batch namespace therefore names the
-    namespace's first queue (``FleetSpec.stage_queue``) and waits for its CPU/memory quota; in
-    serving namespaces staging Jobs stay unmanaged."""
-    return {
-        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
-        "kind": "Configuration",
-        "health": {"healthProbeBindAddress": ":8081"},
-        "metrics": {"bindAddress": ":8443"},
-        "webhook": {"port": 9443},
-        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
-        "controller": {
-            "groupKindConcurrency": {
-                "Job.batch": 5,
-                "Pod": 5,
-                "Workload.kueue.x-k8s.io": 10,
-                "LocalQueue.kueue.x-k8s.io": 5,
-                "ClusterQueue.kueue.x-k8s.io": 5,
-                "ResourceFlavor.kueue.x-k8s.io": 1,
-            }
-        },
-        "clientConnection": {"qps": 300, "burst": 500},
-        "manageJobsWithoutQueueName": True,
-        "managedJobsNamespaceSelector": {
-            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(namespaces)}]
-        },
-        "waitForPodsReady": {"timeout": pods_ready_timeout},
-        "integrations": {"frameworks": ["batch/job"]},
-    }
-
-
-def kueue_values(
-    *,
-    namespaces: list[str],
-    pods_ready_timeout: str,
-    service_monitor: bool = False,
-    prometheus_namespace: str = "monitoring",
-    node_selector: Mapping[str, str] | None = None,
-    replicas: int = 1,
-) -> dict[str, Any]:
-    """Values for the kueue chart 0.19.2 (keys: tests/data/helm-values/kueue-0.19.2.txt).
-
-    The chart's own security contexts are already restricted (runAsNonRoot, RuntimeDefault
-    seccomp, read-only root, drop ALL) and cert-manager is not needed (Kueue rotates its own
-    webhook certificates). ``enablePrometheus`` renders a ServiceMonitor scraping the HTTPS
-    metrics port with the Prometheus ServiceAccount's token; kube-prometheus-stack's Prometheus
-    ClusterRole may GET ``/metrics`` (templates/prometheus/clusterrole.yaml @ 88.5.3)."""
-    values: dict[str, Any] = {
-        "enablePrometheus": service_monitor,
-        "metrics": {"prometheusNamespace": prometheus_namespace},
-        "managerConfig": {
-            "controllerManagerConfigYaml": yaml.safe_dump(
-                kueue_config(namespaces=namespaces, pods_ready_timeout=pods_ready_timeout), sort_keys=False
-            )
-        },
-        "controllerManager": {
-            "replicas": replicas,
-            "podDisruptionBudget": {"enabled": replicas > 1, "minAvailable": 1},
-            "manager": {
-                # The chart's default requests; the memory limit equals the request (no CPU limit).
-                "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "512Mi"}},
-            },
-        },
-    }
-    if node_selector:
-        values["controllerManager"]["nodeSelector"] = dict(node_selector)
-    return values
-
-
-def flavor_name(pool: str) -> str:
-    return k8s_name("pool", pool)
-
-
-def resource_flavor(pool: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    """One flavor per GPU pool: admitted pods get the pool's node label and the GPU toleration
-    (apis/kueue/v1beta2/resourceflavor_types.go @ v0.19.2)."""
-    return {
-        "apiVersion": KUEUE_API,
-        "kind": "ResourceFlavor",
-        "metadata": {"name": flavor_name(pool), "labels": dict(labels)},
-        "spec": {
-            "nodeLabels": {POOL_LABEL: pool},
-            "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
-        },
-    }
-
-
-def queue_quota(pool: NodePoolSettings, gpus: int) -> dict[str, str]:
-    """A queue's nominal quota: ``gpus``, and a GPU's share of the smallest node's allocatable CPU
-    and memory for each (a job asking more per GPU could not fit the node anyway)."""
-    node = min(pool.instances, key=lambda i: (i.allocatable_cpu, i.allocatable_memory_gib))
-    per_gpu_cpu = node.allocatable_cpu / pool.gpus_per_node
-    per_gpu_mem = node.allocatable_memory_gib / pool.gpus_per_node
-    return {
-        "cpu": f"{int(per_gpu_cpu * gpus * 1000)}m",
-        "memory": f"{int(per_gpu_mem * gpus)}Gi",
-        GPU_RESOURCE: str(gpus),
-    }
-
-
-def cluster_queue(
-    name: str,
-    *,
-    pool: str,
-    quota: Mapping[str, str],
-    cohort: str,
-    namespaces: list[str],
-    labels: Mapping[str, str],
-) -> dict[str, Any]:
-    """A job class on one pool (apis/kueue/v1beta2/clusterqueue_types.go @ v0.19.2).
-
-    ``cohortName``: queues lend idle quota to the cohort and borrow from it. Preemption: a queue
-    takes back what it lent from any borrower (``reclaimWithinCohort: Any``) and a higher
-    priority job preempts lower ones in its own queue. Only the opted-in namespaces may submit
-    (an unset selector would admit none, ``{}`` all)."""
-    return {
-        "apiVersion": KUEUE_API,
-        "kind": "ClusterQueue",
-        "metadata": {"name": name, "labels": dict(labels)},
-        "spec": {
-            "cohortName": cohort,
-            "namespaceSelector": {
-                "matchExpressions": [
-                    {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(namespaces)}
-                ]
-            },
-            "queueingStrategy": "BestEffortFIFO",
-            "resourceGroups": [
-                {
-                    "coveredResources": list(COVERED_RESOURCES),
-                    "flavors": [
-                        {
-                            "name": flavor_name(pool),
-                            "resources": [{"name": r, "nominalQuota": quota[r]} for r in COVERED_RESOURCES],
-                        }
-                    ],
-                }
-            ],
-            "preemption": {"reclaimWithinCohort": "Any", "withinClusterQueue": "LowerPriority"},
-        },
-    }
-
-
-def local_queue(queue: str, namespace: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The namespace's door to ClusterQueue ``queue``; jobs name it in ``kueue.x-k8s.io/queue-name``."""
-    return {
-        "apiVersion": KUEUE_API,
-        "kind": "LocalQueue",
-        "metadata": {"name": queue, "namespace": namespace, "labels": dict(labels)},
-        "spec": {"clusterQueue": queue},
-    }
-
-
-# -- jobs ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class JobPlan:
+@dataclass(frozen=True, kw_only=True)
+class JobPlan(WorkloadPlan[JobSpec]):
     """Everything the job builders need, as plain values."""
 
-    name: str
-    spec: JobSpec
     pool: str
-    image: pulumi.Input[str]
-    """A reference from settings, or the registry's push (an Output: ``repository@sha256:``)."""
-    env: str
-    team: str
-    hf_token_secret: str | None = None
-    """Kubernetes Secret (key ``token``) with the Hugging Face token, when one is set."""
-    runtime_class: str | None = None
-    pull_secret: str | None = None
     output_class: str | None = None
     """The StorageClass of the output claim, when the job keeps its results on a volume."""
 
     @property
-    def namespace(self) -> str:
-        return self.spec.namespace
-
-    @property
     def resource_name(self) -> str:
         return k8s_name(self.name)
+
+    @property
+    def app(self) -> str:
+        return self.name
+
+    @property
+    def component(self) -> str:
+        return BATCH_JOB_COMPONENT
+
+    @property
+    def pool_name(self) -> str:
+        return self.pool
 
     @property
     def indexed(self) -> bool:
@@ -290,25 +106,6 @@ class JobPlan:
         out = self.spec.output
         return f"s3://{out.s3.bucket}/{out.s3.prefix}" if out is not None and out.s3 is not None else None
 
-    @property
-    def labels(self) -> dict[str, str]:
-        return standard_labels(
-            env=self.env,
-            team=self.team,
-            app=self.name,
-            component=BATCH_JOB_COMPONENT,
-            instance=self.name,
-            extra={POOL_LABEL: self.pool},
-        )
-
-    @property
-    def selector(self) -> dict[str, str]:
-        return selector_labels(app=self.name, instance=self.name)
-
-
-def meta(p: JobPlan, name: str | None = None, **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
-    return k8s.meta.v1.ObjectMetaArgs(name=name or p.resource_name, namespace=p.namespace, labels=p.labels, **extra)
-
 
 def worker_resources(spec: JobSpec) -> k8s.core.v1.ResourceRequirementsArgs:
     gpus = str(spec.gpus_per_worker)
@@ -327,7 +124,7 @@ def worker_env(p: JobPlan) -> list[k8s.core.v1.EnvVarArgs]:
     pairs = [("HOME", "/home/app"), ("HF_HOME", f"{writable}/hf")]
     if s.model_cache:
         # Weights the namespace's fleets staged; read-only here.
-        pairs.append(("HF_HUB_CACHE", "/models/hf/hub"))
+        pairs.append(("HF_HUB_CACHE", f"{CACHE_MOUNT}/hf/hub"))
     if p.hf_token_secret:
         pairs.append(("HF_TOKEN_PATH", HF_TOKEN_FILE))
     env = [k8s.core.v1.EnvVarArgs(name=n, value=v) for n, v in pairs]
@@ -376,13 +173,11 @@ def worker_mounts(p: JobPlan) -> list[k8s.core.v1.VolumeMountArgs]:
     if s.scratch != "none":
         mounts.append(k8s.core.v1.VolumeMountArgs(name="scratch", mount_path=WORKSPACE))
     if s.model_cache:
-        mounts.append(k8s.core.v1.VolumeMountArgs(name="cache", mount_path="/models", read_only=True))
+        mounts.append(k8s.core.v1.VolumeMountArgs(name="cache", mount_path=CACHE_MOUNT, read_only=True))
     if p.output_claim:
         mounts.append(k8s.core.v1.VolumeMountArgs(name="output", mount_path=OUTPUT_MOUNT))
     if p.hf_token_secret:
-        mounts.append(
-            k8s.core.v1.VolumeMountArgs(name="hf-token", mount_path=HF_TOKEN_FILE.rsplit("/", 1)[0], read_only=True)
-        )
+        mounts.append(hf_token_mount())
     return mounts
 
 
@@ -464,22 +259,17 @@ def worker_container(p: JobPlan) -> k8s.core.v1.ContainerArgs:
 def pod_template(p: JobPlan) -> k8s.core.v1.PodTemplateSpecArgs:
     return k8s.core.v1.PodTemplateSpecArgs(
         metadata=k8s.meta.v1.ObjectMetaArgs(labels=p.labels),
-        spec=k8s.core.v1.PodSpecArgs(
-            # The Job retries failed pods (backoffLimit); a restarted container would lose its rank.
-            restart_policy="Never",
-            service_account_name=p.resource_name,
-            automount_service_account_token=False,
-            image_pull_secrets=[k8s.core.v1.LocalObjectReferenceArgs(name=p.pull_secret)] if p.pull_secret else None,
-            enable_service_links=False,
-            priority_class_name=BATCH_PRIORITY,
-            runtime_class_name=p.runtime_class,
-            subdomain=p.service_name if p.indexed else None,
-            security_context=pod_security_context(),
+        spec=pod_spec(
+            p,
+            service_account=p.resource_name,
             containers=[worker_container(p)],
             volumes=worker_volumes(p),
             # The same as the pool's flavor gives admitted pods, so the pod is right without Kueue too.
-            node_selector={POOL_LABEL: p.pool},
-            tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
+            placement=gpu_placement(p.pool, p.runtime_class),
+            # The Job retries failed pods (backoffLimit); a restarted container would lose its rank.
+            restart_policy="Never",
+            priority_class_name=BATCH_PRIORITY,
+            subdomain=p.service_name if p.indexed else None,
             termination_grace_period_seconds=60,
         ),
     )
@@ -580,7 +370,7 @@ def network_policy_args(p: JobPlan) -> k8s.networking.v1.NetworkPolicyInitArgs:
                         k8s.networking.v1.NetworkPolicyPeerArgs(
                             ip_block=k8s.networking.v1.IPBlockArgs(
                                 cidr="0.0.0.0/0",
-                                except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+                                except_=list(PUBLIC_INTERNET_EXCEPT),
                             )
                         )
                     ],

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from components.core.gpu_instances import GPU_INSTANCES, MAX_PODS, GpuInstance, kube_reserved_cpu
@@ -37,8 +39,8 @@ from components.core.prices import (
     pricing_note,
     spot_fraction,
 )
-from components.core.settings import ModelSpec, NodePoolSettings, StackSettings
-from components.core.settings.capacity import pod_request
+from components.core.settings import EksSettings, ModelSpec, NodePoolSettings, StackSettings
+from components.core.settings.models import pod_request
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 
@@ -56,8 +58,13 @@ def _money(value: float) -> float:
     return round(value, 2)
 
 
-def region_of(s: StackSettings) -> str:
-    return s.cluster.eks.region if s.cluster.eks is not None else "us-west-2"
+UNPRICED_REGION = "us-west-2"
+"""Where instance types are priced for the recording rules when the stack has no AWS region (an
+existing cluster's pools named by EC2 type)."""
+UNPRICED: Mapping[str, Any] = MappingProxyType(
+    {"currency": "USD", "note": "existing cluster: machines are not priced", "pools": {}, "fixed": {}}
+)
+"""The report of a stack that owns no AWS resources (``stack/cluster.py`` picks it)."""
 
 
 # -- what must run: GPU pools ----------------------------------------------------------------------
@@ -127,7 +134,7 @@ def system_pods(s: StackSettings) -> list[SystemPod]:
     if s.storage.shared.backend == "efs":
         pods.append(SystemPod("efs-csi-controller", 2, 0.03, 0.12, "estimate: three containers at 10m/40Mi"))
     if s.batch.enabled:
-        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/batch.py)"))
+        pods.append(SystemPod("kueue-controller", 1, 0.5, 0.5, "ours (components/specs/kueue.py)"))
     if s.needs_keda:
         pods.append(SystemPod("keda", 3, 0.1, 100 / 1024, "estimate: KEDA chart's 100m/100Mi per component"))
     if s.monitoring.enabled:
@@ -147,10 +154,8 @@ SYSTEM_DAEMONSETS_CPU, SYSTEM_DAEMONSETS_MEMORY_GIB = 0.2, 0.5
 node exporter): an estimate, below a GPU node's (no NVIDIA daemons)."""
 
 
-def system_idle_nodes(s: StackSettings) -> int:
+def system_idle_nodes(s: StackSettings, eks: EksSettings) -> int:
     """System nodes the system pods need (at least ``systemPool.minSize``)."""
-    eks = s.cluster.eks
-    assert eks is not None
     shapes = [SYSTEM_INSTANCES_SHAPE[t] for t in eks.system_pool.instance_types if t in SYSTEM_INSTANCES_SHAPE]
     if not shapes:
         return eks.system_pool.min_size
@@ -168,9 +173,8 @@ def system_idle_nodes(s: StackSettings) -> int:
 # -- the report ------------------------------------------------------------------------------------
 
 
-def pool_cost(s: StackSettings, name: str) -> dict[str, Any]:
+def pool_cost(s: StackSettings, name: str, region: str) -> dict[str, Any]:
     pool = s.node_pools[name]
-    region = region_of(s)
     prices = [hourly_price(t, pool.capacity_type, region) for t in pool.instance_types]
     nodes = {"min": pool.min_size, "desired": pool.desired_size, "idle": idle_nodes(s, name), "max": pool.max_nodes}
     per_hour = {"idle": nodes["idle"] * min(prices), "max": nodes["max"] * max(prices)}
@@ -180,18 +184,17 @@ def pool_cost(s: StackSettings, name: str) -> dict[str, Any]:
         "gpusPerNode": pool.gpus_per_node,
         "gpuModel": GPU_INSTANCES[pool.instance_types[0]].gpu_model,
         "nodes": nodes,
-        "maxGpus": nodes["max"] * pool.gpus_per_node,
+        "maxGpus": pool.schedulable_gpus,
         "usdPerNodeHour": {"cheapest": min(prices), "dearest": max(prices)},
         "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
         "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},
     }
 
 
-def fleet_costs(s: StackSettings) -> dict[str, Any]:
+def fleet_costs(s: StackSettings, region: str) -> dict[str, Any]:
     """Each fleet's GPUs at min and at max replicas, priced per GPU of its pool's cheapest listed
     type (the same price in both columns, in every stack)."""
     fleets: dict[str, Any] = {}
-    region = region_of(s)
     for name, spec in sorted(s.models.items()):
         pool = s.node_pools.get(spec.pool)
         if pool is None or not pool.instances or not spec.gpus_per_replica:
@@ -212,18 +215,15 @@ def fleet_costs(s: StackSettings) -> dict[str, Any]:
     return fleets
 
 
-def fixed_costs(s: StackSettings) -> dict[str, dict[str, float]]:
+def fixed_costs(s: StackSettings, eks: EksSettings) -> dict[str, dict[str, float]]:
     """``{line: {"idle": usd/h, "max": usd/h}}`` for what runs whatever the GPU pools do."""
-    eks = s.cluster.eks
-    if not s.on_aws or eks is None:
-        return {}
     system = eks.system_pool
     system_price = max(on_demand_price(t, eks.region) or 0.0 for t in system.instance_types)
     nats = 1 if eks.nat_gateways == "single" else eks.availability_zones
     lines = {
         "eksControlPlane": (EKS_CLUSTER_USD_HOUR, EKS_CLUSTER_USD_HOUR),
         "natGateways": (nats * NAT_GATEWAY_USD_HOUR, nats * NAT_GATEWAY_USD_HOUR),
-        "systemNodes": (system_idle_nodes(s) * system_price, system.max_size * system_price),
+        "systemNodes": (system_idle_nodes(s, eks) * system_price, system.max_size * system_price),
     }
     if s.storage.shared.backend == "efs" and s.cache_namespaces:
         efs = len(s.cache_namespaces) * gibibytes(s.storage.model_cache_size) * EFS_STANDARD_USD_GB_MONTH
@@ -234,22 +234,21 @@ def fixed_costs(s: StackSettings) -> dict[str, dict[str, float]]:
     return {k: {"idle": round(idle, 4), "max": round(top, 4)} for k, (idle, top) in lines.items()}
 
 
-def stack_cost(s: StackSettings) -> dict[str, Any]:
-    """The whole report (``build/<stack>/cost.json`` and the ``costEstimate`` stack output)."""
-    if not s.on_aws:
-        return {"currency": "USD", "note": "existing cluster: machines are not priced", "pools": {}, "fixed": {}}
-    pools = {name: pool_cost(s, name) for name in sorted(s.node_pools)}
-    fixed = fixed_costs(s)
+def stack_cost(s: StackSettings, eks: EksSettings) -> dict[str, Any]:
+    """The whole report of an EKS stack (``build/<stack>/cost.json`` and the ``costEstimate``
+    stack output; ``stack/cluster.py`` picks it, or :data:`UNPRICED`)."""
+    pools = {name: pool_cost(s, name, eks.region) for name in sorted(s.node_pools)}
+    fixed = fixed_costs(s, eks)
     idle = sum(p["usdPerHour"]["idle"] for p in pools.values()) + sum(f["idle"] for f in fixed.values())
     top = sum(p["usdPerHour"]["max"] for p in pools.values()) + sum(f["max"] for f in fixed.values())
     return {
         "currency": "USD",
-        "region": region_of(s),
+        "region": eks.region,
         "pricing": pricing_note(),
         "pricesAsOf": PRICES_AS_OF,
         "spotAsOf": SPOT_AS_OF,
         "pools": pools,
-        "fleets": fleet_costs(s),
+        "fleets": fleet_costs(s, eks.region),
         "fixed": fixed,
         "total": {
             "idleUsdPerHour": _money(idle),
@@ -276,16 +275,13 @@ def cost_tags(cost: dict[str, Any]) -> dict[str, str]:
     return tags
 
 
-def instance_prices(s: StackSettings) -> dict[str, float]:
-    """On-demand USD/h in the stack's region of every instance type the stack runs, GPU and system
-    pools (the $/h recording rules price nodes by their instance-type label)."""
-    region = region_of(s)
-    types = {t for p in s.node_pools.values() for t in p.instance_types}
-    if s.cluster.eks is not None:
-        types |= set(s.cluster.eks.system_pool.instance_types)
+def instance_prices(s: StackSettings, region: str, system_types: Sequence[str] = ()) -> dict[str, float]:
+    """On-demand USD/h in ``region`` of every instance type the stack runs, GPU pools and the
+    system pool's ``system_types`` (the $/h recording rules price nodes by their instance-type label)."""
+    types = {t for p in s.node_pools.values() for t in p.instance_types} | set(system_types)
     return {t: price for t in sorted(types) if (price := on_demand_price(t, region)) is not None}
 
 
-def spot_fractions(s: StackSettings) -> dict[str, float]:
-    """Spot price as a fraction of on-demand per instance type the stack runs (recording rules)."""
-    return {t: spot_fraction(t) for t in instance_prices(s)}
+def spot_fractions(prices: Mapping[str, float]) -> dict[str, float]:
+    """Spot price as a fraction of on-demand per priced instance type (recording rules)."""
+    return {t: spot_fraction(t) for t in prices}

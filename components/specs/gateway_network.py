@@ -29,7 +29,7 @@ from components.specs.gateway import (
 )
 from components.specs.gateway_picker import EPP_GRPC_PORT
 from components.specs.model_serving import tailnet_host
-from components.specs.system_network import PROMETHEUS
+from components.specs.system_network import PROMETHEUS, TailnetBackend, pod_peer, tcp_port
 from components.specs.tailscale import tailnet_ingress_args
 
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
@@ -42,15 +42,8 @@ def fleet_pods(r: GatewayRoute) -> dict[str, str]:
     return selector_labels(app=r.engine, instance=r.fleet)
 
 
-def _peer(labels: Mapping[str, str], namespace: str) -> Peer:
-    return Peer(
-        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(labels)),
-        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace}),
-    )
-
-
 def _ports(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-    return [k8s.networking.v1.NetworkPolicyPortArgs(port=p, protocol="TCP") for p in ports]
+    return [tcp_port(p) for p in ports]
 
 
 def _policy(
@@ -81,7 +74,7 @@ def gateway_network_policies(
     proxy is such a pod), Prometheus on 15020; out to each routed fleet's pods on its API port,
     to each picker on 9002, and to the controller's xDS. The controller: in from the proxies
     (xDS) and Prometheus; out only to the API server (the namespace's allow-apiserver)."""
-    prometheus = [_peer(PROMETHEUS, monitoring_namespace)] if monitoring_namespace else []
+    prometheus = [pod_peer(PROMETHEUS, monitoring_namespace)] if monitoring_namespace else []
     # namespaceSelector {}: every pod of every namespace (the tailnet's Ingress proxy included).
     callers = [Peer(namespace_selector=k8s.meta.v1.LabelSelectorArgs())]
     proxy_in = [k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=callers, ports=_ports(LISTENER_PORT))]
@@ -91,23 +84,25 @@ def gateway_network_policies(
         )
     proxy_out = [
         k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-            to=[_peer(CONTROLLER_PODS, GATEWAY_NAMESPACE)], ports=_ports(CONTROLLER_XDS_PORT)
+            to=[pod_peer(CONTROLLER_PODS, GATEWAY_NAMESPACE)], ports=_ports(CONTROLLER_XDS_PORT)
         )
     ]
     for r in routes:
         proxy_out.append(
-            k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer(fleet_pods(r), r.namespace)], ports=_ports(r.port))
+            k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                to=[pod_peer(fleet_pods(r), r.namespace)], ports=_ports(r.port)
+            )
         )
         if r.pool:
             picker = selector_labels(app="epp", instance=f"{r.engine}-{r.fleet}-epp")
             proxy_out.append(
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=[_peer(picker, r.namespace)], ports=_ports(EPP_GRPC_PORT)
+                    to=[pod_peer(picker, r.namespace)], ports=_ports(EPP_GRPC_PORT)
                 )
             )
     controller_in = [
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-            from_=[_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_ports(CONTROLLER_XDS_PORT)
+            from_=[pod_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_ports(CONTROLLER_XDS_PORT)
         )
     ]
     if prometheus:
@@ -131,4 +126,16 @@ def tailnet_ingress(env: str, labels: Mapping[str, str]) -> k8s.networking.v1.In
         port=LISTENER_PORT,
         tags=[MODEL_TAG, env_tag(env)],
         labels=labels,
+    )
+
+
+def tailnet_backend() -> TailnetBackend:
+    """What the gateway's tailnet Ingress proxy forwards to (the tailscale namespace's egress):
+    Service ``ai``:80 and the proxies behind it."""
+    return TailnetBackend(
+        namespace=GATEWAY_NAMESPACE,
+        ingress=GATEWAY_NAME,
+        service_port=LISTENER_PORT,
+        pods=PROXY_PODS,
+        target_port=LISTENER_PORT,
     )

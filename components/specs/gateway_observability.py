@@ -32,7 +32,7 @@ def labels(env: str, team: str, app: str) -> dict[str, str]:
 
 
 def picker_alert_rule(
-    pickers: Sequence[PickerSpec], namespace: str, rule_labels: Mapping[str, str], *, page: bool
+    pickers: Sequence[PickerSpec], namespace: str, rule_labels: Mapping[str, str], *, severity: str
 ) -> dict[str, Any]:
     """One alert per picker: no ready scrape of it for 5 minutes (the Service's ServiceMonitor
     makes ``job`` the Service name)."""
@@ -41,7 +41,7 @@ def picker_alert_rule(
             "alert": ALERT,
             "expr": f'absent(up{{namespace="{p.namespace}",job="{p.name}"}} == 1)',
             "for": "5m",
-            "labels": {"severity": "critical" if page else "warning", "pool": p.pool, "namespace": p.namespace},
+            "labels": {"severity": severity, "pool": p.pool, "namespace": p.namespace},
             "annotations": {
                 "summary": f"The endpoint picker of {p.namespace}/{p.pool} is down",
                 "description": (

@@ -27,7 +27,8 @@ import yaml
 from components.core.labels import selector_labels, standard_labels
 from components.core.naming import k8s_name
 from components.specs.gateway import GATEWAY_NAMESPACE, POOL_GROUP, PROXY_PODS
-from components.specs.system_network import PROMETHEUS
+from components.specs.pod import pull_policy
+from components.specs.system_network import PROMETHEUS, cidr_peers, pod_peer, tcp_port
 
 EPP_GRPC_PORT = 9002
 EPP_HEALTH_PORT = 9003
@@ -229,7 +230,7 @@ def deployment_args(p: PickerSpec) -> k8s.apps.v1.DeploymentInitArgs:
     container = k8s.core.v1.ContainerArgs(
         name="epp",
         image=p.image,
-        image_pull_policy="IfNotPresent" if "@sha256:" in p.image else "Always",
+        image_pull_policy=pull_policy(p.image),
         args=_args(p),
         ports=[
             k8s.core.v1.ContainerPortArgs(name="grpc", container_port=EPP_GRPC_PORT),
@@ -312,17 +313,8 @@ def service_monitor(p: PickerSpec) -> dict[str, Any]:
     }
 
 
-def _peer(labels: Mapping[str, str], namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
-    return k8s.networking.v1.NetworkPolicyPeerArgs(
-        pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(labels)),
-        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
-        if namespace
-        else None,
-    )
-
-
-def _ports(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
-    return [k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP") for port in ports]
+def _tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:
+    return [tcp_port(port) for port in ports]
 
 
 def network_policy_args(
@@ -332,16 +324,16 @@ def network_policy_args(
     scrapes) and the API server (its watches); DNS comes from the namespace's allow-dns."""
     ingress = [
         k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-            from_=[_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_ports(EPP_GRPC_PORT)
+            from_=[pod_peer(PROXY_PODS, GATEWAY_NAMESPACE)], ports=_tcp(EPP_GRPC_PORT)
         )
     ]
     if p.monitoring_namespace:
         ingress.append(
             k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                from_=[_peer(PROMETHEUS, p.monitoring_namespace)], ports=_ports(EPP_METRICS_PORT)
+                from_=[pod_peer(PROMETHEUS, p.monitoring_namespace)], ports=_tcp(EPP_METRICS_PORT)
             )
         )
-    api = [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in api_peers]
+    api = cidr_peers(api_peers)
     return k8s.networking.v1.NetworkPolicyInitArgs(
         metadata=p.meta(),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
@@ -349,8 +341,8 @@ def network_policy_args(
             policy_types=["Ingress", "Egress"],
             ingress=ingress,
             egress=[
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[_peer(p.pod_labels)], ports=_ports(p.target_port)),
-                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=api, ports=_ports(*api_ports)),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=[pod_peer(p.pod_labels)], ports=_tcp(p.target_port)),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=api, ports=_tcp(*api_ports)),
             ],
         ),
     )
@@ -363,9 +355,9 @@ def picker_queue_query(namespace: str, pool: str) -> str:
 
 def gateway_peers(namespace: str, picker: str | None) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
     """Who may call a fleet behind the gateway: the proxies, and its own picker."""
-    peers = [_peer(PROXY_PODS, GATEWAY_NAMESPACE)]
+    peers = [pod_peer(PROXY_PODS, GATEWAY_NAMESPACE)]
     if picker is not None:
-        peers.append(_peer(selector_labels(app="epp", instance=picker)))
+        peers.append(pod_peer(selector_labels(app="epp", instance=picker)))
     return peers
 
 

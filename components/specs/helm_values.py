@@ -10,12 +10,12 @@ from typing import Any
 
 import yaml
 
+from components.core.charts import GPU_OPERATOR
 from components.core.labels import POOL_LABEL
 from components.core.settings import NodePoolSettings
-from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TOLERATION
 
-GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
-SYSTEM_POOL_SELECTOR = {"ai-infra.io/pool": "system"}
+SYSTEM_POOL_SELECTOR = {POOL_LABEL: "system"}
 
 
 def cluster_autoscaler_values(
@@ -166,6 +166,10 @@ def gpu_operator_values(
             else {"enabled": False}
         ),
         # No operator.defaultRuntime: removed in v25.3.0 (the operator detects containerd itself).
+        # The operator's and validator's tags pinned to the release (chart_images.py "gpu-operator"):
+        # left unset they follow the published chart's appVersion, which the chart source lacks.
+        "operator": {"version": GPU_OPERATOR.version},
+        "validator": {"version": GPU_OPERATOR.version},
     }
     config = device_plugin_sharing_config(pools)
     if config:
@@ -190,53 +194,3 @@ RESTRICTED_CONTAINER = {
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
 }
-
-
-def keda_values(*, service_monitor: bool = False, watch_namespaces: list[str] | None = None) -> dict[str, Any]:
-    """KEDA on the system pool under Pod Security restricted; its metrics scraped when monitored.
-
-    Secrets: the chart's default grants the operator cluster-wide Secret list/watch (for
-    TriggerAuthentications); ``restrict.secret`` limits both the operator and the metrics server
-    to KEDA's own namespace (our ScaledObjects read an unauthenticated Prometheus, no Secret), and
-    ``watchNamespace`` turns the ClusterRoleBinding into RoleBindings in the namespaces that have
-    ScaledObjects (rule 87). Keys verified in kedacore/charts keda @ v2.17.2
-    (``docs/research/upstream.md`` e)."""
-    monitor = {"enabled": True, "serviceMonitor": {"enabled": True}} if service_monitor else {"enabled": False}
-    restrict = {"restrict": {"secret": True}}
-    watch = {"watchNamespace": ",".join(sorted(watch_namespaces))} if watch_namespaces else {}
-    return {
-        **watch,
-        "permissions": {"operator": restrict, "metricServer": restrict},
-        "nodeSelector": SYSTEM_POOL_SELECTOR,
-        "podSecurityContext": {"operator": RESTRICTED_POD, "metricServer": RESTRICTED_POD, "webhooks": RESTRICTED_POD},
-        "securityContext": {
-            "operator": RESTRICTED_CONTAINER,
-            "metricServer": RESTRICTED_CONTAINER,
-            "webhooks": RESTRICTED_CONTAINER,
-        },
-        "prometheus": {"operator": monitor, "metricServer": monitor},
-    }
-
-
-METRICS_SERVER_PORT = 10250
-"""metrics-server's secure port (``containerPort``), also what its Service's 443 targets and where it
-reads each kubelet (``--kubelet-use-node-status-port``: the kubelet's 10250 on EKS and kubeadm)."""
-
-
-def metrics_server_values(
-    *, node_selector: dict[str, str] | None = None, replicas: int = 1, service_monitor: bool = False
-) -> dict[str, Any]:
-    """metrics-server 3.13.1 (keys: tests/data/helm-values/metrics-server-3.13.1.txt): the chart's
-    own security context is already restricted (non-root UID 1000, read-only root, drop ALL,
-    RuntimeDefault seccomp) and it registers the ``v1beta1.metrics.k8s.io`` APIService that CPU
-    HPAs read. Two replicas and a PDB in prod, so a drained node never stops autoscaling; its
-    ``/metrics`` is opened to scrapes (``metrics.enabled``) only when Prometheus runs."""
-    values: dict[str, Any] = {"replicas": replicas}
-    if node_selector:
-        values["nodeSelector"] = dict(node_selector)
-    if replicas > 1:
-        values["podDisruptionBudget"] = {"enabled": True, "minAvailable": 1}
-    if service_monitor:
-        values["metrics"] = {"enabled": True}
-        values["serviceMonitor"] = {"enabled": True, "interval": "30s"}
-    return values

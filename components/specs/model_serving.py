@@ -17,8 +17,9 @@ from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.naming import k8s_name
 from components.core.settings.tailscale import MODEL_TAG, env_tag
 from components.specs.gateway_picker import gateway_peers, picker_queue_query
-from components.specs.model_runner import FleetSpec, meta
-from components.specs.system_network import PROMETHEUS
+from components.specs.model_runner import FleetSpec
+from components.specs.pod import meta
+from components.specs.system_network import PROMETHEUS, PUBLIC_INTERNET_EXCEPT
 from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
 
 TAILNET_NAMESPACE = "tailscale"
@@ -72,7 +73,7 @@ def _internet_https() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
             k8s.networking.v1.NetworkPolicyPeerArgs(
                 ip_block=k8s.networking.v1.IPBlockArgs(
                     cidr="0.0.0.0/0",
-                    except_=["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+                    except_=list(PUBLIC_INTERNET_EXCEPT),
                 )
             )
         ],

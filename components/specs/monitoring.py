@@ -23,9 +23,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from components.core.labels import POOL_LABEL
 from components.specs.dashboards import DASHBOARD_LABEL
-from components.specs.helm_values import GPU_TOLERATION, RESTRICTED_CONTAINER, RESTRICTED_POD
-from components.specs.node_pool import GPU_PRESENT_LABEL
+from components.specs.helm_values import RESTRICTED_CONTAINER, RESTRICTED_POD
+from components.specs.node_pool import ACCELERATOR_LABEL, CAPACITY_LABEL, GPU_PRESENT_LABEL, GPU_TOLERATION
 
 FULLNAME = "kube-prometheus-stack"
 """``fullnameOverride``: fixes the Service names (``<FULLNAME>-prometheus:9090``, at most 26 chars)."""
@@ -33,9 +34,9 @@ PROMETHEUS_PORT = 9090
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 ALERTMANAGER_CONFIG_SECRET = "alertmanager-ai-infra"
 COST_NODE_LABELS = (
-    "ai-infra.io/pool",
-    "ai-infra.io/capacity-type",
-    "ai-infra.io/accelerator",
+    POOL_LABEL,
+    CAPACITY_LABEL,
+    ACCELERATOR_LABEL,
     "node.kubernetes.io/instance-type",
 )
 """Node labels kube-state-metrics exports on ``kube_node_labels`` (as ``label_<sanitized>``) for

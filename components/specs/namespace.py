@@ -4,7 +4,8 @@ A workload namespace gets Pod Security ``restricted`` labels, a default-deny Net
 (ingress and egress; fleets add narrow allows), a ResourceQuota whose GPU line caps spend, and
 a LimitRange so containers without requests still get sane defaults. System namespaces (GPU
 drivers, storage provisioners, monitoring agents) get an explicit, weaker Pod Security level
-because their DaemonSets need host access; the policy pack lists the same exceptions.
+because their DaemonSets need host access (each add-on's record says which:
+``components/specs/addons``); the policy pack lists the same exceptions.
 """
 
 from __future__ import annotations
@@ -22,25 +23,6 @@ SYSTEM_PRIORITY_CLASSES = ("system-cluster-critical", "system-node-critical")
 
 PodSecurityLevel = Literal["restricted", "baseline", "privileged"]
 PSS_VERSION = "latest"
-
-SYSTEM_NAMESPACES: Mapping[str, PodSecurityLevel] = {
-    "gpu-system": "privileged",
-    "storage-system": "privileged",
-    "autoscaler": "restricted",
-    "keda": "restricted",
-    "kueue-system": "restricted",
-    "metrics-server": "restricted",
-    # node-exporter (hostNetwork, hostPID, hostPath) runs with the kube-prometheus-stack release.
-    "monitoring": "privileged",
-    # The Tailscale operator's proxies: the Connector (subnet router) and L3 proxies run a
-    # privileged init container (sysctl ip_forward) and a privileged tailscale container
-    # (cmd/k8s-operator/deploy/manifests/proxy.yaml @ v1.102.3); the operator creates them at run
-    # time, so no deploy-time policy sees them.
-    "tailscale": "privileged",
-    # The inference gateway's controller and proxies (components/gateway.py).
-    "gateway": "restricted",
-}
-"""System namespaces the platform creates and the Pod Security level each is allowed."""
 
 
 def pod_security_labels(level: PodSecurityLevel) -> dict[str, str]:

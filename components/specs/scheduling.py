@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import pulumi_kubernetes as k8s
 
-from components.specs.node_pool import GPU_PRESENT_LABEL, GPU_TAINT_KEY
+from components.specs.node_pool import GPU_PRESENT_LABEL
+from components.specs.pod import gpu_toleration
 
 SERVING_PRIORITY = "gpu-serving"
 NVIDIA_RUNTIME_CLASS = "nvidia"
@@ -50,6 +51,6 @@ def nvidia_runtime_class_args(labels: Mapping[str, str]) -> k8s.node.v1.RuntimeC
         handler=NVIDIA_RUNTIME_CLASS,
         scheduling=k8s.node.v1.SchedulingArgs(
             node_selector={GPU_PRESENT_LABEL: "true"},
-            tolerations=[k8s.core.v1.TolerationArgs(key=GPU_TAINT_KEY, operator="Exists", effect="NoSchedule")],
+            tolerations=[gpu_toleration()],
         ),
     )

@@ -18,9 +18,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.core.labels import POOL_LABEL
 from components.core.naming import k8s_name
 from components.core.settings import NfsServerSettings
-from components.specs.helm_values import GPU_TOLERATION
+from components.specs.node_pool import GPU_TOLERATION
 
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 DATA_LABEL = "ai-infra.io/data"
@@ -32,6 +33,8 @@ SHARED_CLASS = "shared-models"
 LOCAL_CLASS = "local-nvme"
 GP3_CLASS = "gp3"
 CACHE_PVC = "model-cache"
+EFS_MODELS_ROOT = "/models"
+"""The EFS directory every namespace's cache directory is created under."""
 
 
 def _meta(name: str, labels: Mapping[str, str], **extra: Any) -> k8s.meta.v1.ObjectMetaArgs:
@@ -68,9 +71,7 @@ def local_nvme_class_args(pools: list[str], labels: Mapping[str, str]) -> k8s.st
         # Documents (and enforces for any future provisioner) which pools carry raw NVMe.
         allowed_topologies=[
             k8s.core.v1.TopologySelectorTermArgs(
-                match_label_expressions=[
-                    k8s.core.v1.TopologySelectorLabelRequirementArgs(key="ai-infra.io/pool", values=pools)
-                ]
+                match_label_expressions=[k8s.core.v1.TopologySelectorLabelRequirementArgs(key=POOL_LABEL, values=pools)]
             )
         ],
     )
@@ -147,6 +148,13 @@ def nfs_cache_pv_args(
             ),
         ),
     )
+
+
+def efs_cache_root(namespace: str, fleet: str | None = None) -> str:
+    """The EFS directory of a namespace's cache (``/models/<namespace>``), or of one fleet's weights
+    in it (``/models/<namespace>/<fleet>``): the servers read the namespace's directory, a fleet's
+    staging Job writes only its own."""
+    return "/".join([EFS_MODELS_ROOT, namespace, *([fleet] if fleet else [])])
 
 
 def cache_pv_name(namespace: str) -> str:
@@ -226,13 +234,13 @@ def local_provisioner_values(*, pools: list[str], host_dir: str) -> dict[str, An
                 "storageClass": False,
             }
         ],
-        "nodeLabels": ["topology.kubernetes.io/zone", "ai-infra.io/pool"],
+        "nodeLabels": ["topology.kubernetes.io/zone", POOL_LABEL],
         "tolerations": [GPU_TOLERATION],
         "affinity": {
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
                     "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": "ai-infra.io/pool", "operator": "In", "values": pools}]}
+                        {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": pools}]}
                     ]
                 }
             }

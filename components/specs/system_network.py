@@ -28,13 +28,12 @@ control plane) and allow the API on 443 and 6443 (kubeadm's port behind the Clus
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi_kubernetes as k8s
 
 from components.core.naming import k8s_name
-from components.specs.helm_values import METRICS_SERVER_PORT
 from components.specs.namespace import allow_dns_args, default_deny_args
 from components.specs.tailscale import PARENT_NAME_LABEL, PARENT_NS_LABEL, PARENT_TYPE_LABEL
 
@@ -96,20 +95,24 @@ class TailnetBackend:
     target_port: int
 
 
-def _port(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
+PolicyBuilder = Callable[[str, "ClusterNetwork", Mapping[str, str]], list[k8s.networking.v1.NetworkPolicyInitArgs]]
+"""An add-on's allows: (its namespace, the cluster's addresses, labels) -> its NetworkPolicies."""
+
+
+def tcp_port(port: int) -> k8s.networking.v1.NetworkPolicyPortArgs:
     return k8s.networking.v1.NetworkPolicyPortArgs(port=port, protocol="TCP")
 
 
-def _cidrs(cidrs: Sequence[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+def cidr_peers(cidrs: Sequence[str]) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
     return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(cidr=c)) for c in cidrs]
 
 
-def _internet() -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+def internet_peers() -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
     block = k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=list(PUBLIC_INTERNET_EXCEPT))
     return [k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=block)]
 
 
-def _pods(labels: Mapping[str, str], namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
+def pod_peer(labels: Mapping[str, str], namespace: str | None = None) -> k8s.networking.v1.NetworkPolicyPeerArgs:
     return k8s.networking.v1.NetworkPolicyPeerArgs(
         pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=dict(labels)),
         namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": namespace})
@@ -118,19 +121,19 @@ def _pods(labels: Mapping[str, str], namespace: str | None = None) -> k8s.networ
     )
 
 
-def _in(
+def allow_from(
     peers: list[k8s.networking.v1.NetworkPolicyPeerArgs], *ports: int
 ) -> k8s.networking.v1.NetworkPolicyIngressRuleArgs:
-    return k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[_port(p) for p in ports] or None)
+    return k8s.networking.v1.NetworkPolicyIngressRuleArgs(from_=peers, ports=[tcp_port(p) for p in ports] or None)
 
 
-def _out(
+def allow_to(
     peers: list[k8s.networking.v1.NetworkPolicyPeerArgs], *ports: int
 ) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
-    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=[_port(p) for p in ports] or None)
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=peers, ports=[tcp_port(p) for p in ports] or None)
 
 
-def _policy(
+def component_policy(
     name: str,
     namespace: str,
     labels: Mapping[str, str],
@@ -157,177 +160,126 @@ def _policy(
     )
 
 
-def _api(namespace: str, net: ClusterNetwork, labels: Mapping[str, str]) -> k8s.networking.v1.NetworkPolicyInitArgs:
+def apiserver_policy(
+    namespace: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> k8s.networking.v1.NetworkPolicyInitArgs:
     targets = [*([f"{net.api_service_ip}/32"] if net.api_service_ip else []), *net.private_cidrs]
-    return _policy("allow-apiserver", namespace, labels, {}, egress=[_out(_cidrs(targets), *net.api_ports)])
+    return component_policy(
+        "allow-apiserver", namespace, labels, {}, egress=[allow_to(cidr_peers(targets), *net.api_ports)]
+    )
 
 
-def _prometheus_peer(net: ClusterNetwork) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
-    return [_pods(PROMETHEUS, net.monitoring_namespace)] if net.monitoring_namespace else []
+def prometheus_peers(net: ClusterNetwork) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    return [pod_peer(PROMETHEUS, net.monitoring_namespace)] if net.monitoring_namespace else []
 
 
-def _keda(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    prom = _prometheus_peer(net)
-    scrape = [_in(prom, 8080)] if prom else []
-    if net.monitoring_namespace:
-        query = [_out(prom, 9090)]
-    elif net.external_prometheus_port:
-        query = [_out(_internet() + _cidrs(net.private_cidrs), net.external_prometheus_port)]
-    else:
-        query = []
-    return [
-        # The API server calls the external-metrics APIService (Service 443 -> 6443).
-        _policy(
-            "keda-metrics-apiserver",
-            ns,
-            labels,
-            KEDA_METRICS_APISERVER,
-            ingress=[_in(_cidrs(net.private_cidrs), 6443), *scrape],
-            egress=[_out([_pods(KEDA_OPERATOR)], 9666)],
-        ),
-        # The API server calls the validating webhook (Service 443 -> 9443).
-        _policy(
-            "keda-admission-webhooks",
-            ns,
-            labels,
-            {"app": "keda-admission-webhooks"},
-            ingress=[_in(_cidrs(net.private_cidrs), 9443)],
-        ),
-        # The scalers run in the operator: it queries Prometheus; the metrics server asks it over gRPC.
-        _policy(
-            "keda-operator",
-            ns,
-            labels,
-            KEDA_OPERATOR,
-            ingress=[_in([_pods(KEDA_METRICS_APISERVER)], 9666), *scrape],
-            egress=query or None,
-        ),
-    ]
-
-
-def _autoscaler(
+def autoscaler_policies(
     ns: str, net: ClusterNetwork, labels: Mapping[str, str]
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    prom = _prometheus_peer(net)
+    prom = prometheus_peers(net)
     return [
-        _policy(
+        component_policy(
             "cluster-autoscaler",
             ns,
             labels,
             {"app.kubernetes.io/name": "aws-cluster-autoscaler"},
-            ingress=[_in(prom, 8085)] if prom else None,
-            egress=[_out(_internet(), 443)],
+            ingress=[allow_from(prom, 8085)] if prom else None,
+            egress=[allow_to(internet_peers(), 443)],
             waiver="AWS APIs over NAT: autoscaling, ec2, eks, sts (no VPC endpoints)",
         )
     ]
 
 
-def _gpu_system(
+def gpu_system_policies(
     ns: str, net: ClusterNetwork, labels: Mapping[str, str]
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    prom = _prometheus_peer(net)
+    prom = prometheus_peers(net)
     # dcgm-exporter (standalone or the operator's) serves 9400; the device plugin listens on nothing.
-    return [_policy("dcgm-exporter-metrics", ns, labels, {}, ingress=[_in(prom, 9400)])] if prom else []
+    return [component_policy("dcgm-exporter-metrics", ns, labels, {}, ingress=[allow_from(prom, 9400)])] if prom else []
 
 
-def _monitoring(
+def monitoring_policies(
     ns: str, net: ClusterNetwork, labels: Mapping[str, str]
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    prom = [_pods(PROMETHEUS)]
+    prom = [pod_peer(PROMETHEUS)]
     grafana = dict(GRAFANA_PODS)
     opencost = {"app.kubernetes.io/name": "opencost"}
     alertmanager = {"app.kubernetes.io/name": "alertmanager"}
     return [
-        _policy(
+        component_policy(
             "prometheus",
             ns,
             labels,
             PROMETHEUS,
             ingress=[
-                _in([_pods(grafana), _pods(opencost), _pods(KEDA_OPERATOR, "keda"), *prom], 9090),
-                _in(prom, 8080),
+                allow_from([pod_peer(grafana), pod_peer(opencost), pod_peer(KEDA_OPERATOR, "keda"), *prom], 9090),
+                allow_from(prom, 8080),
             ],
             # Scrape targets are pods and nodes anywhere in the cluster on ports that vary per
             # fleet; Alertmanager is among them.
-            egress=[_out(_cidrs(net.private_cidrs))],
+            egress=[allow_to(cidr_peers(net.private_cidrs))],
         ),
-        _policy(
+        component_policy(
             "alertmanager",
             ns,
             labels,
             alertmanager,
-            ingress=[_in(prom, 9093, 8080), _in([_pods(grafana)], 9093)],
-            egress=[_out(_internet(), 443)],
+            ingress=[allow_from(prom, 9093, 8080), allow_from([pod_peer(grafana)], 9093)],
+            egress=[allow_to(internet_peers(), 443)],
             waiver="alert receivers: webhook URLs over HTTPS",
         ),
         # Admission webhooks for PrometheusRules (called by the API server) and its own metrics.
-        _policy(
+        component_policy(
             "prometheus-operator",
             ns,
             labels,
             {"app": "kube-prometheus-stack-operator"},
-            ingress=[_in(_cidrs(net.private_cidrs), 10250)],
+            ingress=[allow_from(cidr_peers(net.private_cidrs), 10250)],
         ),
-        _policy(
+        component_policy(
             "grafana",
             ns,
             labels,
             grafana,
-            ingress=[_in(prom, GRAFANA_PORT), *_grafana_tailnet(ns, net)],
-            egress=[_out(prom, 9090), _out([_pods(alertmanager)], 9093)],
+            ingress=[allow_from(prom, GRAFANA_PORT), *_grafana_tailnet(ns, net)],
+            egress=[allow_to(prom, 9090), allow_to([pod_peer(alertmanager)], 9093)],
         ),
-        _policy(
+        component_policy(
             "kube-state-metrics",
             ns,
             labels,
             {"app.kubernetes.io/name": "kube-state-metrics"},
-            ingress=[_in(prom, 8080)],
+            ingress=[allow_from(prom, 8080)],
         ),
-        _policy(
+        component_policy(
             "opencost",
             ns,
             labels,
             opencost,
-            ingress=[_in(prom, 9003)],
-            egress=[_out(prom, 9090), _out(_internet(), 443)],
+            ingress=[allow_from(prom, 9003)],
+            egress=[allow_to(prom, 9090), allow_to(internet_peers(), 443)],
             waiver="the AWS price list (pricing.us-east-1.amazonaws.com) over HTTPS",
         ),
     ]
 
 
-def _kueue(ns: str, net: ClusterNetwork, labels: Mapping[str, str]) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
+def kueue_policies(
+    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
+) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
     # kubernetes-sigs/kueue charts/kueue/templates/manager/manager.yaml @ v0.19.2: webhook-server
     # 9443 and visibility 8082 (the APIService, Service 443 -> 8082), both called by the API
     # server; metrics 8443 (https, scraped with the Prometheus ServiceMonitor).
-    prom = _prometheus_peer(net)
+    prom = prometheus_peers(net)
     return [
-        _policy(
+        component_policy(
             "kueue-controller-manager",
             ns,
             labels,
             {"app.kubernetes.io/name": "kueue", "control-plane": "controller-manager"},
-            ingress=[_in(_cidrs(net.private_cidrs), 9443, 8082), *([_in(prom, 8443)] if prom else [])],
-        )
-    ]
-
-
-def _metrics_server(
-    ns: str, net: ClusterNetwork, labels: Mapping[str, str]
-) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    # kubernetes-sigs/metrics-server charts/metrics-server @ metrics-server-helm-chart-3.13.1: one
-    # port, ``https`` = containerPort 10250 (templates/deployment.yaml; Service 443 -> https,
-    # templates/service.yaml), which the API server calls for the v1beta1.metrics.k8s.io
-    # APIService and Prometheus scrapes (from pod IPs inside the same ranges); it reads every
-    # kubelet's /metrics/resource on the node status port (10250). Not hostNetwork by default.
-    private = _cidrs(net.private_cidrs)
-    return [
-        _policy(
-            "metrics-server",
-            ns,
-            labels,
-            {"app.kubernetes.io/name": "metrics-server"},
-            ingress=[_in(private, METRICS_SERVER_PORT)],
-            egress=[_out(private, METRICS_SERVER_PORT)],
+            ingress=[
+                allow_from(cidr_peers(net.private_cidrs), 9443, 8082),
+                *([allow_from(prom, 8443)] if prom else []),
+            ],
         )
     ]
 
@@ -337,10 +289,10 @@ def _grafana_tailnet(ns: str, net: ClusterNetwork) -> list[k8s.networking.v1.Net
     if not net.tailnet_namespace:
         return []
     proxy = {PARENT_TYPE_LABEL: "ingress", PARENT_NS_LABEL: ns, PARENT_NAME_LABEL: GRAFANA_TAILNET_INGRESS}
-    return [_in([_pods(proxy, net.tailnet_namespace)], GRAFANA_PORT)]
+    return [allow_from([pod_peer(proxy, net.tailnet_namespace)], GRAFANA_PORT)]
 
 
-def _tailscale(
+def tailscale_policies(
     ns: str, net: ClusterNetwork, labels: Mapping[str, str]
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
     # The operator and its proxies (StatefulSets it creates, unseen by CrossGuard) reach the
@@ -350,53 +302,46 @@ def _tailscale(
     # the backend pods' port), the subnet router the API endpoint's port on its routes and the
     # split-DNS resolvers; the operator only the API server (allow-apiserver). The tailnet
     # policy (grants) is the gate in front, each destination's NetworkPolicy the one behind.
-    internet = _internet()
+    internet = internet_peers()
     udp = [k8s.networking.v1.NetworkPolicyPortArgs(port=p, protocol="UDP") for p in (3478, 41641)]
     policies = [
-        _policy(
+        component_policy(
             "tailscale-mesh",
             ns,
             labels,
             {},
-            egress=[_out(internet, 443), k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=internet, ports=udp)],
+            egress=[allow_to(internet, 443), k8s.networking.v1.NetworkPolicyEgressRuleArgs(to=internet, ports=udp)],
             waiver="Tailscale coordination, DERP relays (HTTPS), STUN and WireGuard (UDP)",
         )
     ]
     for b in net.tailnet_backends:
         proxy = {PARENT_TYPE_LABEL: "ingress", PARENT_NS_LABEL: b.namespace, PARENT_NAME_LABEL: b.ingress}
-        egress = [_out([_pods(b.pods, b.namespace)], b.target_port)]
+        egress = [allow_to([pod_peer(b.pods, b.namespace)], b.target_port)]
         if net.service_cidr:
-            egress.insert(0, _out(_cidrs([net.service_cidr]), b.service_port))
-        policies.append(_policy(k8s_name("proxy", b.namespace, b.ingress), ns, labels, proxy, egress=egress))
+            egress.insert(0, allow_to(cidr_peers([net.service_cidr]), b.service_port))
+        policies.append(component_policy(k8s_name("proxy", b.namespace, b.ingress), ns, labels, proxy, egress=egress))
     if net.subnet_router and net.router_routes:
         router = {PARENT_TYPE_LABEL: "connector", PARENT_NS_LABEL: ns, PARENT_NAME_LABEL: net.subnet_router}
-        egress = [_out(_cidrs(net.router_routes), *net.api_ports)]
+        egress = [allow_to(cidr_peers(net.router_routes), *net.api_ports)]
         if net.router_dns_servers:
             dns = [k8s.networking.v1.NetworkPolicyPortArgs(port=53, protocol=p) for p in ("UDP", "TCP")]
             egress.append(
                 k8s.networking.v1.NetworkPolicyEgressRuleArgs(
-                    to=_cidrs([str(ipaddress.ip_network(ip)) for ip in net.router_dns_servers]), ports=dns
+                    to=cidr_peers([str(ipaddress.ip_network(ip)) for ip in net.router_dns_servers]), ports=dns
                 )
             )
-        policies.append(_policy("subnet-router", ns, labels, router, egress=egress))
+        policies.append(component_policy("subnet-router", ns, labels, router, egress=egress))
     return policies
 
 
-_EXTRA = {
-    "tailscale": _tailscale,
-    "kueue-system": _kueue,
-    "metrics-server": _metrics_server,
-    "keda": _keda,
-    "autoscaler": _autoscaler,
-    "gpu-system": _gpu_system,
-    "monitoring": _monitoring,
-}
-
-
 def system_network_policies(
-    namespace: str, net: ClusterNetwork, labels: Mapping[str, str]
+    namespace: str, net: ClusterNetwork, labels: Mapping[str, str], component: PolicyBuilder | None = None
 ) -> list[k8s.networking.v1.NetworkPolicyInitArgs]:
-    """Default-deny, DNS, the API server, then the namespace's component allows (rule 86)."""
-    base = [default_deny_args(namespace, labels), allow_dns_args(namespace, labels), _api(namespace, net, labels)]
-    extra = _EXTRA.get(namespace)
-    return base + (extra(namespace, net, labels) if extra else [])
+    """Default-deny, DNS, the API server, then the namespace's component allows (rule 86):
+    ``component`` is its add-on's builder (``components/specs/addons``)."""
+    base = [
+        default_deny_args(namespace, labels),
+        allow_dns_args(namespace, labels),
+        apiserver_policy(namespace, net, labels),
+    ]
+    return base + (component(namespace, net, labels) if component else [])

@@ -15,6 +15,7 @@ from aiinfra_policies import (
     monitoring,
     network,
     platform,
+    pod_context,
     pod_security,
     secrets,
     storage,
@@ -25,6 +26,7 @@ from aiinfra_policies.common import RulePolicy
 
 DOMAINS = (
     pod_security,
+    pod_context,
     images,
     workloads,
     network,
@@ -41,7 +43,7 @@ DOMAINS = (
     batch,
     gateway,
 )
-"""The domain modules in section order: A, B, C, D, E, F, G, H, I, J (tailscale), K (monitoring, platform),
-L (contracts, hardening), M (batch), N (gateway)."""
+"""The domain modules in section order: A (pod_security, pod_context), B, C, D, E, F, G, H, I,
+J (tailscale), K (monitoring, platform), L (contracts, hardening), M (batch), N (gateway)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -86,11 +86,13 @@ VERSIONING = frozenset({"aws:s3/bucketVersioning:BucketVersioning", "aws:s3/buck
 LOGGING = frozenset({"aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2"})
 
 # -- Label keys and values (set by components.core.labels) ------------------------------------
+# The pack cannot import the program (it runs in its own virtualenv), so these are copies of the
+# program's constants; tests/policies/test_program_facts.py holds each copy to its original.
 COMPONENT_LABEL = "app.kubernetes.io/component"
 MODEL_SERVER_COMPONENT = "model-server"
+"""``app.kubernetes.io/component`` of every model-runner pod (rules 29, 37, 73)."""
 WEIGHT_STAGER_COMPONENT = "weight-stager"
 """A fleet's weight-staging Job: runs the server image, serves nothing."""
-"""``app.kubernetes.io/component`` of every model-runner pod (rules 29, 37, 73)."""
 MODEL_IMAGES = ("vllm", "ollama", "sglang")
 """Image name parts that mark a model server even without the component label: one per engine in
 ``components/core/engines`` (tests/policies/test_engine_data.py holds the two together)."""

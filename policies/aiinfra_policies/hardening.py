@@ -15,7 +15,9 @@ volume in the account) and the EFS CSI driver off the managed policy that covers
 A VPC records its traffic and its default security group admits nothing (89): flow logs are the only
 record of what a compromised pod talked to, and the default group is where an ENI lands when someone
 forgets to name one. ``kms-keys-guarded`` (no rule number): any IAM admin could otherwise disable or
-delete a key and with it every volume, log and Secret under it; and the key that wraps Kubernetes
+delete a key and with it every volume, log and Secret under it. It holds for the keys the stack
+protects (prod's, kept with the data they encrypt); an unprotected key is deleted with its stack by
+whoever destroys it, which a guard naming the first deployer would refuse. And the key that wraps Kubernetes
 Secrets is used by the EKS grant alone, so no data-path role can unwrap Secrets. Resources are
 matched through their property dependencies (which VPC a flow log's ``vpcId`` came from), so the
 rule runs in a first preview too, before any id exists.
@@ -280,6 +282,10 @@ def _kms_keys_guarded(args: StackValidationArgs, report: Report) -> None:
     }
     for r in args.resources:
         if r.resource_type == KMS_KEY:
+            if not r.opts.protect:
+                # An unprotected key is one the stack deletes with itself (dev: whoever runs
+                # `pulumi destroy` schedules its deletion); a guard would refuse that teammate.
+                continue
             try:
                 policy_json = r.props.get("policy")
             except UnknownValueError:
@@ -327,7 +333,8 @@ POLICIES: list[RulePolicy] = [
         "kms-keys-guarded",
         rule=None,
         section="L",
-        description="Only key admins can disable, delete or re-policy a KMS key; Secrets have a key of their own.",
+        description="Only key admins can disable, delete or re-policy a protected KMS key; Secrets have a key of "
+        "their own.",
         remediation="Build keys with components/specs/aws_iam.py (key_admin_guard) and list "
         "cluster.eks.adminPrincipalArns or keyAdminPrincipalArns.",
         level=A,
@@ -393,7 +400,10 @@ POLICIES: list[RulePolicy] = [
         "keda-restrict-secrets",
         rule="87",
         description="KEDA may read Secrets only in its own namespace.",
-        remediation="Install KEDA with components/keda.py (restrict.secret for the operator and metrics server).",
+        remediation=(
+            "Install KEDA from its add-on record, components/specs/addons/keda.py "
+            "(restrict.secret for the operator and metrics server)."
+        ),
         level=A,
         severity="medium",
         standard="kedacore/charts minimal-rbac.yaml; CIS EKS 4.1.2",

@@ -11,6 +11,7 @@ import yaml
 from components.batch_job import BatchJob, BatchJobArgs, S3OutputArgs
 from components.batch_queue import BatchQueue, BatchQueueArgs, QueueSpec
 from components.specs import batch as spec
+from components.specs import kueue
 from planner.mocks import RecordingMonitor
 from tests.conftest import build_under_mocks, settings_for
 
@@ -24,7 +25,7 @@ def _queue(env: str = "prod", **settings: Any) -> RecordingMonitor:
     queues = {
         name: QueueSpec(
             pool=q.pool,
-            quota=spec.queue_quota(s.node_pools[q.pool], s.queue_gpus(name)),
+            quota=kueue.queue_quota(s.node_pools[q.pool], s.queue_gpus(name)),
             namespaces=s.queue_namespaces(name),
         )
         for name, q in s.batch.queues.items()

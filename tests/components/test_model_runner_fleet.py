@@ -9,6 +9,8 @@ import pulumi
 
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.specs import model_runner as spec
+from components.specs import model_workloads as workloads
+from components.specs import weight_staging as staging
 from planner.mocks import SECRET_SIG, RecordingMonitor
 from tests.conftest import build_under_mocks, settings_for
 
@@ -119,7 +121,7 @@ def test_a_shared_cache_is_staged_by_a_job_and_the_servers_never_reach_the_inter
 
 def test_the_staging_job_is_renamed_by_revision_and_runs_restricted_without_gpus() -> None:
     f = _fleet("coder-32b", "prod")
-    job: Any = spec.stage_job_args(f)
+    job: Any = staging.stage_job_args(f)
     other = spec.FleetSpec(
         name=f.name, spec=f.spec.model_copy(update={"revision": "0" * 40}), image=f.image, env="prod", team="ml"
     )
@@ -148,12 +150,12 @@ def test_per_pod_caches_still_stage_in_the_pod_with_https_egress() -> None:
 
 def test_with_its_own_write_path_the_stager_writes_its_claim_and_servers_read_their_directory() -> None:
     f = _fleet("coder-32b", "prod", own_weights_volume=True)
-    job: Any = spec.stage_job_args(f)
+    job: Any = staging.stage_job_args(f)
     (cache,) = [v for v in job.spec.template.spec.volumes if v.name == "cache"]
     assert cache.persistent_volume_claim.claim_name == "model-weights-coder-32b"
     (stage,) = job.spec.template.spec.containers
     assert all(m.sub_path is None for m in stage.volume_mounts)
-    pod: Any = spec.pod_template(f, "sa").spec
+    pod: Any = workloads.pod_template(f, "sa").spec
     (cache,) = [v for v in pod.volumes if v.name == "cache"]
     assert cache.persistent_volume_claim.claim_name == "model-cache"
     for container in [*pod.init_containers, *pod.containers]:

@@ -111,7 +111,13 @@ def test_prod_plans_monitoring_and_keda_reads_its_prometheus() -> None:
     assert "vllm-coder-32b" in monitors
 
 
-def test_dev_runs_without_monitoring_and_nothing_autoscales_on_prometheus() -> None:
+def test_the_dev_stack_file_runs_the_monitoring_stack() -> None:
     run = stack_run("dev")
+    charts = {r.inputs["name"] for r in run.registrations if r.type.endswith(":Release")}
+    assert "kube-prometheus-stack" in charts and "prometheusUrl" in run.outputs
+
+
+def test_a_stack_without_monitoring_autoscales_nothing_on_prometheus() -> None:
+    run = stack_run("local")  # the dev preset: monitoring off
     assert not [r for r in run.registrations if r.type.endswith(":ServiceMonitor") or r.type.endswith(":ScaledObject")]
     assert "prometheusUrl" not in run.outputs

@@ -21,6 +21,7 @@ from aiinfra_policies.constants import (
 from tests.conftest import policy_by_name
 
 _OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+_PROTECTED = PolicyResourceOptions(True, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
 def _res(typ: str, name: str, props: dict[str, Any], vpc: PolicyResource | None = None) -> PolicyResource:
@@ -200,14 +201,20 @@ def test_kms_keys_are_guarded_and_the_secrets_key_wraps_nothing_else() -> None:
     cluster = uses(CLUSTER, "eks", "encryptionConfig", secrets)
     logs = uses(LOG_GROUP, "logs", "kmsKeyId", data)
     assert _check([secrets, data, cluster, logs], "kms-keys-guarded") == []
-    # A key any IAM admin could delete, and Secrets' key reused for a log group: both reported.
-    open_key = _res(KMS_KEY, "open", {"policy": aws_iam.admin_only_key_policy("123456789012")})
+    # A protected key any IAM admin could delete, and Secrets' key reused for a log group: both reported.
+    open_policy = {"policy": aws_iam.admin_only_key_policy("123456789012")}
+    open_key = PolicyResource(
+        KMS_KEY, open_policy, f"urn:pulumi:t::p::{KMS_KEY}::open", "open", _PROTECTED, None, None, [], {}
+    )
     misuse = uses(LOG_GROUP, "logs", "kmsKeyId", secrets)
     found = _check([secrets, open_key, cluster, misuse], "kms-keys-guarded")
     assert len(found) == 2
     assert any("kms:DisableKey" in m for m in found) and any("encrypt nothing else" in m for m in found)
     assert not any("123456789012" in m for m in found)  # messages never quote values
-    assert len(_check([_res(KMS_KEY, "default", {})], "kms-keys-guarded")) == 1  # AWS's default policy
+    default = PolicyResource(KMS_KEY, {}, f"urn:pulumi:t::p::{KMS_KEY}::d", "d", _PROTECTED, None, None, [], {})
+    assert len(_check([default], "kms-keys-guarded")) == 1  # AWS's default policy
+    # The same open key unprotected (a dev stack deletes it with itself): not this rule's business.
+    assert _check([_res(KMS_KEY, "open", open_policy)], "kms-keys-guarded") == []
 
 
 def test_every_namespace_we_create_has_a_default_deny_policy() -> None:

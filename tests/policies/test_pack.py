@@ -94,14 +94,14 @@ def test_dev_config_matches_code_defaults() -> None:
 
 def test_section_a_is_mandatory_in_prod() -> None:
     prod = _levels("prod")
-    from aiinfra_policies import pod_security
+    from aiinfra_policies import pod_context, pod_security
 
-    for name in [p.name for p in pod_security.POLICIES]:
+    for name in [p.name for p in [*pod_security.POLICIES, *pod_context.POLICIES]]:
         assert prod[name] == "mandatory", name
 
 
 def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
-    from components.specs.namespace import SYSTEM_NAMESPACES
+    from components.specs.addons import SYSTEM_NAMESPACES
 
     expected = {name: level for name, level in SYSTEM_NAMESPACES.items() if level != "restricted"}
     for env in ("dev", "prod"):
@@ -110,13 +110,15 @@ def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
 
 
 def test_helm_allowlist_matches_pinned_charts() -> None:
-    from components.core.charts import ALL_CHARTS
+    # Every chart the program installs is an add-on's (tests/unit/specs/test_addons.py).
+    from components.specs.addons import ADDONS
 
+    charts = [c for a in ADDONS for c in a.charts]
     versions: dict[str, list[str]] = {}
-    for c in ALL_CHARTS:
+    for c in charts:
         versions.setdefault(c.reference, []).append(c.version)
     # An OCI chart is keyed by its full oci:// reference (the release's chart) and has no repo.
-    repos = {c.reference: {} if c.oci else {"repo": c.repo} for c in ALL_CHARTS}
+    repos = {c.reference: {} if c.oci else {"repo": c.repo} for c in charts}
     expected = {
         ref: {**repos[ref], "version": v[0]} if len(v) == 1 else {**repos[ref], "versions": v}
         for ref, v in versions.items()
@@ -128,6 +130,7 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
 
 MODULE_SECTIONS = {
     "pod_security": {"A"},
+    "pod_context": {"A"},
     "images": {"B"},
     "workloads": {"C"},
     "network": {"D"},

@@ -1,4 +1,6 @@
-"""Section A policies, both ways: a compliant workload passes every rule; each mutation trips its rule."""
+"""Section A policies, both ways: a compliant workload passes every rule; each mutation trips its rule.
+The rules on the objects around pods (bare Pods, namespaces, the default ServiceAccount) are in
+``test_pod_context.py``."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from aiinfra_policies import pod_security
+from aiinfra_policies import pod_context, pod_security
 from aiinfra_policies.common import ResourceRule
-from aiinfra_policies.constants import CRONJOB, DEPLOYMENT, NAMESPACE, POD, SERVICE_ACCOUNT
+from aiinfra_policies.constants import CRONJOB, DEPLOYMENT
 from tests.conftest import policy_by_name, violations
 
 Props = dict[str, Any]
+SECTION_A = [*pod_security.POLICIES, *pod_context.POLICIES]
+"""Rules 14 and 15 (``pod_context``) also judge the pod spec, so the workload mutations cover them."""
 
 
 def compliant_deployment() -> Props:
@@ -124,7 +128,7 @@ MUTATIONS: list[tuple[str, Callable[[Props], None]]] = [
 
 
 def test_every_rule_has_a_violating_case() -> None:
-    workload_rules = {p.name for p in pod_security.POLICIES} - {
+    workload_rules = {p.name for p in SECTION_A} - {
         "k8s-no-bare-pods",
         "k8s-namespace-pss-labels",
         "k8s-default-sa-no-automount",  # a stack rule over namespaces, tested below
@@ -132,9 +136,7 @@ def test_every_rule_has_a_violating_case() -> None:
     assert workload_rules == {name for name, _ in MUTATIONS}
 
 
-@pytest.mark.parametrize(
-    "policy", [p for p in pod_security.POLICIES if isinstance(p, ResourceRule)], ids=lambda p: p.name
-)
+@pytest.mark.parametrize("policy", [p for p in SECTION_A if isinstance(p, ResourceRule)], ids=lambda p: p.name)
 def test_compliant_workload_passes(policy: Any) -> None:
     assert violations(policy, DEPLOYMENT, compliant_deployment()) == []
 
@@ -143,7 +145,7 @@ def test_compliant_workload_passes(policy: Any) -> None:
 def test_mutation_is_reported_by_its_rule(name: str, mutate: Callable[[Props], None]) -> None:
     props = compliant_deployment()
     mutate(props)
-    found = violations(policy_by_name(pod_security.POLICIES, name), DEPLOYMENT, props)
+    found = violations(policy_by_name(SECTION_A, name), DEPLOYMENT, props)
     assert found, f"{name} did not report the mutation"
     # Messages name key paths and never quote values (a secret would be plain text here).
     assert all("10.0.0.1" not in m and "system_u" not in m and "kernel.msgmax" not in m for m in found)
@@ -169,70 +171,3 @@ def test_exclude_namespaces_config_skips_workloads() -> None:
     policy = policy_by_name(pod_security.POLICIES, "k8s-no-host-namespaces")
     assert violations(policy, DEPLOYMENT, props, {"excludeNamespaces": ["models"]}) == []
     assert violations(policy, DEPLOYMENT, props, {"excludeNamespaces": ["other"]}) != []
-
-
-def test_bare_pods_are_reported() -> None:
-    policy = policy_by_name(pod_security.POLICIES, "k8s-no-bare-pods")
-    assert violations(policy, POD, {"kind": "Pod", "spec": {}})
-    assert violations(policy, DEPLOYMENT, compliant_deployment()) == []
-
-
-def test_default_service_account_must_not_automount() -> None:
-    policy = policy_by_name(pod_security.POLICIES, "k8s-dedicated-service-account")
-    default_sa = {"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "models"}}
-    assert violations(policy, SERVICE_ACCOUNT, default_sa)
-    assert violations(policy, SERVICE_ACCOUNT, default_sa | {"automountServiceAccountToken": False}) == []
-
-
-def _namespace(labels: dict[str, str], name: str = "models") -> Props:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
-
-
-RESTRICTED = {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn", "audit")}
-PRIVILEGED = {
-    "pod-security.kubernetes.io/enforce": "privileged",
-    "pod-security.kubernetes.io/warn": "baseline",
-    "pod-security.kubernetes.io/audit": "baseline",
-}
-
-
-def test_namespace_pss_labels_both_ways() -> None:
-    policy = policy_by_name(pod_security.POLICIES, "k8s-namespace-pss-labels")
-    assert violations(policy, NAMESPACE, _namespace(RESTRICTED)) == []
-    assert len(violations(policy, NAMESPACE, _namespace({}))) == 3
-    assert violations(policy, NAMESPACE, _namespace(PRIVILEGED, "gpu-system"))
-    excepted = {"exceptions": {"gpu-system": "privileged"}}
-    assert violations(policy, NAMESPACE, _namespace(PRIVILEGED, "gpu-system"), excepted) == []
-    # An exception for one namespace does not leak to another.
-    assert violations(policy, NAMESPACE, _namespace(PRIVILEGED, "models"), excepted)
-    # A privileged namespace that does not even warn or audit at baseline hides what its pods do.
-    silent = {**PRIVILEGED, "pod-security.kubernetes.io/audit": "privileged"}
-    (message,) = violations(policy, NAMESPACE, _namespace(silent, "gpu-system"), excepted)
-    assert "audit" in message and "baseline" in message
-
-
-def test_cluster_scoped_kinds_need_no_namespace() -> None:
-    policy = policy_by_name(pod_security.POLICIES, "k8s-explicit-non-default-namespace")
-    sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "gp3"}}
-    assert violations(policy, "kubernetes:storage.k8s.io/v1:StorageClass", sc) == []
-    vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {}}
-    assert violations(policy, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", vap) == []
-    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
-    assert violations(policy, "kubernetes:core/v1:ConfigMap", cm)
-
-
-def test_default_service_account_of_tenant_namespaces_mounts_no_token() -> None:
-    from aiinfra_policies import pod_security
-    from aiinfra_policies.constants import NAMESPACE
-    from tests.conftest import stack_violations
-
-    policy = policy_by_name(pod_security.POLICIES, "k8s-default-sa-no-automount")
-    tenant = {"metadata": {"name": "models", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
-    system = {"metadata": {"name": "gpu-system", "labels": {"pod-security.kubernetes.io/enforce": "privileged"}}}
-    patch = {"metadata": {"name": "default", "namespace": "models"}, "automountServiceAccountToken": False}
-    sa_patch = "kubernetes:core/v1:ServiceAccountPatch"
-    assert stack_violations(policy, [(NAMESPACE, tenant), (NAMESPACE, system), (sa_patch, patch)]) == []
-    (message,) = stack_violations(policy, [(NAMESPACE, tenant), (NAMESPACE, system)])
-    assert "automountServiceAccountToken" in message and "models" not in message
-    still_on = {**patch, "automountServiceAccountToken": True}
-    assert stack_violations(policy, [(NAMESPACE, tenant), (sa_patch, still_on)])

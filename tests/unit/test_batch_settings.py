@@ -8,6 +8,7 @@ import pytest
 
 from components.core.settings import SettingsError, parse_settings
 from components.core.settings.batch import cron_problem
+from components.specs.addons import system_namespaces
 from tests.conftest import settings_for
 
 DIGEST = "ghcr.io/acme/trainer@sha256:" + "ab" * 32
@@ -24,10 +25,10 @@ def test_presets_queue_on_their_pools() -> None:
     dev, prod = settings_for("dev"), settings_for("prod")
     assert dev.batch_namespaces == prod.batch_namespaces == ["training"]
     # By default a queue gets what the pool's cap leaves once its fleets hold their min replicas.
-    assert (dev.pool_gpu_cap("gpu"), dev.pool_serving_gpus("gpu"), dev.queue_gpus("train")) == (3, 2, 1)
+    assert (dev.node_pools["gpu"].schedulable_gpus, dev.pool_serving_gpus("gpu"), dev.queue_gpus("train")) == (3, 2, 1)
     assert {q: prod.queue_gpus(q) for q in prod.batch.queues} == {"train": 12, "batch-infer": 4}
-    assert sum(prod.queue_gpus(q) for q in prod.batch.queues) == prod.pool_gpu_cap("training")
-    assert "kueue-system" in dev.system_namespaces and "kueue-system" in prod.system_namespaces
+    assert sum(prod.queue_gpus(q) for q in prod.batch.queues) == prod.node_pools["training"].schedulable_gpus
+    assert "kueue-system" in system_namespaces(dev) and "kueue-system" in system_namespaces(prod)
     # Dev carries one small example job, a suspended template; prod carries none.
     example = dev.jobs["finetune-example"]
     assert example.run == "template" and example.workers == 1 and example.gpus_per_worker == 1

@@ -102,3 +102,36 @@ def test_the_readme_walkthrough_adds_a_model_as_written() -> None:
         nodePools={"gpu": {"maxSize": 4, "gpuCap": 4}},
         namespaces={"models": {"quota": {"gpus": 3}}},
     )
+
+
+# Four-GPU nodes (g6.12xlarge) under a cap of six GPUs: one whole node, four GPUs.
+PARTIAL_NODE_CAP = {"gpu": {"instanceTypes": ["g6.12xlarge"], "maxSize": 3, "gpuCap": 6}}
+
+
+def test_a_gpu_cap_that_is_not_whole_nodes_is_rounded_down_and_warned() -> None:
+    """Issue 24 item 5: two numbers carried the name "GPU cap" (the gpuCap given, and what whole
+    nodes allow); the plan said nothing about the GPUs that can never be scheduled."""
+    s = settings_for("dev", nodePools=PARTIAL_NODE_CAP)
+    pool = s.node_pools["gpu"]
+    assert (pool.max_nodes, pool.schedulable_gpus) == (1, 4)
+    assert dict(s.warnings)["nodePools.gpu.gpuCap"] == (
+        "6 is not a whole number of 4-GPU nodes: nodes come whole, so the pool holds at most 4 GPU(s) (1 node(s)), "
+        "the cap every capacity check, queue quota and cost figure uses; set gpuCap to a multiple of 4"
+    )
+    whole = settings_for("dev", nodePools={"gpu": {**PARTIAL_NODE_CAP["gpu"], "gpuCap": 8}})
+    assert "nodePools.gpu.gpuCap" not in dict(whole.warnings) and whole.node_pools["gpu"].schedulable_gpus == 8
+
+
+def test_every_user_of_the_gpu_capacity_reads_the_same_number() -> None:
+    from stack.cluster import cluster_cost as stack_cost
+
+    s = settings_for("dev", nodePools=PARTIAL_NODE_CAP)
+    # Kueue's derived quota: 4 schedulable less the 2 the fleets hold at min replicas (not 6 - 2).
+    assert s.queue_gpus("train") == 2
+    assert stack_cost(s)["pools"]["gpu"]["maxGpus"] == 4
+    models = {f"extra-{i}": small() for i in range(3)}
+    quota = {"models": {"quota": {"gpus": 8}}}
+    problems = _problems("dev", nodePools=PARTIAL_NODE_CAP, models=models, namespaces=quota)
+    assert problems["ai-infra:nodePools.gpu.gpuCap"].startswith("holds 4 GPU(s) but its fleets need 5 at min replicas")
+    over = _problems("dev", nodePools=PARTIAL_NODE_CAP, batch={"queues": {"train": {"gpus": 3}}})
+    assert over["ai-infra:batch.queues.train.gpus"].startswith("pool gpu holds 4 GPU(s)")

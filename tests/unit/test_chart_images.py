@@ -74,6 +74,22 @@ UPSTREAM_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
         "livenessprobe": ("registry.k8s.io/sig-storage/livenessprobe", "v2.19.0"),
         "node-driver-registrar": ("registry.k8s.io/sig-storage/csi-node-driver-registrar", "v2.17.0"),
     },
+    # NVIDIA/gpu-operator deployments/gpu-operator/values.yaml @ v25.3.2 (repository/image, version);
+    # operator and validator: versions.mk `VERSION ?= v25.3.2` (the Makefile's IMAGE_TAG); NFD: the
+    # vendored charts/node-feature-discovery appVersion v0.17.3.
+    "gpu-operator-v25.3.2": {
+        "operator": ("nvcr.io/nvidia/gpu-operator", "v25.3.2"),
+        "validator": ("nvcr.io/nvidia/cloud-native/gpu-operator-validator", "v25.3.2"),
+        "init": ("nvcr.io/nvidia/cuda", "12.8.1-base-ubi9"),
+        "device-plugin": ("nvcr.io/nvidia/k8s-device-plugin", "v0.17.3"),
+        "gfd": ("nvcr.io/nvidia/k8s-device-plugin", "v0.17.3"),
+        "nfd": ("registry.k8s.io/nfd/node-feature-discovery", "v0.17.3"),
+        "dcgm-exporter": ("nvcr.io/nvidia/k8s/dcgm-exporter", "4.2.3-4.1.3-ubuntu22.04"),
+        "mig-manager": ("nvcr.io/nvidia/cloud-native/k8s-mig-manager", "v0.12.2-ubuntu20.04"),
+        "driver": ("nvcr.io/nvidia/driver", "570.148.08"),
+        "driver-manager": ("nvcr.io/nvidia/cloud-native/k8s-driver-manager", "v0.8.0"),
+        "toolkit": ("nvcr.io/nvidia/k8s/container-toolkit", "v1.17.8-ubuntu20.04"),
+    },
     # kubernetes-sigs/metrics-server charts/metrics-server/values.yaml @ metrics-server-helm-chart-3.13.1
     # (tag "" = v + appVersion 0.8.1).
     "metrics-server-3.13.1": {"metrics-server": ("registry.k8s.io/metrics-server/metrics-server", "v0.8.1")},
@@ -114,9 +130,8 @@ def test_the_table_matches_each_pinned_charts_defaults() -> None:
 
 
 def test_every_installed_chart_is_pinned_or_a_known_exception() -> None:
-    # gpu-operator: README "Chart images by digest" (not yet pinned); every other chart is covered.
     # gateway-crds-helm and agentgateway-crds hold CRDs only (no Deployment, no image).
-    covered = set(CHART_IMAGES) | set(CHART_PINNED) | {"gpu-operator", "gateway-crds-helm", "agentgateway-crds"}
+    covered = set(CHART_IMAGES) | set(CHART_PINNED) | {"gateway-crds-helm", "agentgateway-crds"}
     assert {c.name for c in charts.ALL_CHARTS} <= covered
 
 
@@ -139,6 +154,31 @@ def test_digests_go_where_each_chart_reads_them() -> None:
         "image": f"registry.k8s.io/sig-storage/local-volume-provisioner:v2.9.0@{TEST_DIGEST}"
     }
     assert digest_values("keda", {"operator": TEST_DIGEST}, {}) == {"image": {"keda": {"tag": f"2.17.2@{TEST_DIGEST}"}}}
+    # gpu-operator: `version` keys, the release tag kept in front; the NFD sub-chart's `image.tag`.
+    pinned = digest_values(
+        "gpu-operator",
+        {"operator": TEST_DIGEST, "driver": TEST_DIGEST, "nfd": TEST_DIGEST},
+        {"operator": {"version": "v25.3.2"}},
+    )
+    assert pinned == {
+        "operator": {"version": f"v25.3.2@{TEST_DIGEST}"},
+        "driver": {"version": f"570.148.08@{TEST_DIGEST}"},
+        "node-feature-discovery": {"image": {"tag": f"v0.17.3@{TEST_DIGEST}"}},
+    }
+
+
+def test_gpu_operator_pins_its_own_tag_and_prod_requires_only_the_operands_that_run() -> None:
+    from components.specs.helm_values import gpu_operator_values
+
+    values = gpu_operator_values({}, accelerated_ami=True)
+    assert values["operator"]["version"] == values["validator"]["version"] == charts.GPU_OPERATOR.version
+    unset = {"imageDigests": {image.name: None for image in CHART_IMAGES["gpu-operator"]}}
+    text = _problems("prod", gpu={"stack": "gpu-operator"}, addons={"gpu-operator": unset})
+    for name in ("operator", "validator", "init", "device-plugin", "gfd", "nfd", "dcgm-exporter"):
+        assert f"ai-infra:addons.gpu-operator.imageDigests.{name}: is required in prod" in text
+    # EKS's accelerated AMIs ship the driver and toolkit (turned off), and no pool uses MIG.
+    for name in ("driver", "driver-manager", "toolkit", "mig-manager"):
+        assert f"imageDigests.{name}:" not in text
 
 
 def _problems(env: str, **overrides: Any) -> str:

@@ -7,15 +7,16 @@ from typing import Any
 
 import pytest
 
+from components.core.chart_images import PLACEHOLDER_DIGEST
 from components.core.settings import SettingsError
 from components.core.settings.gateway import (
-    PLACEHOLDER_DIGEST,
     fleet_gateway,
     gateway_exposure,
     gateway_routes,
     gateway_summary_lines,
     served_model_name,
 )
+from components.specs.addons import system_namespaces
 from tests.conftest import TEST_DIGEST, mesh_settings, settings_for
 
 CLIENTS = {
@@ -43,7 +44,7 @@ def test_a_good_gateway_routes_every_fleet_by_the_name_its_engine_serves() -> No
     assert routes["qwen2.5:0.5b"].clients == ("ci", "notebooks")
     assert routes["qwen-instruct"].clients == ("notebooks",)
     assert served_model_name("qwen-small", s.models["qwen-small"]) == "qwen2.5:0.5b"
-    assert "gateway" in s.system_namespaces and gateway_exposure(s) == "cluster"
+    assert "gateway" in system_namespaces(s) and gateway_exposure(s) == "cluster"
     picker = fleet_gateway(s, "qwen-instruct")
     assert picker is not None and picker.routed and picker.picker == "vllm-qwen-instruct-epp"
     ollama = fleet_gateway(s, "qwen-small")
@@ -51,7 +52,7 @@ def test_a_good_gateway_routes_every_fleet_by_the_name_its_engine_serves() -> No
     # Off: no routes, no namespace, fleets keep their own callers.
     off = settings_for("dev")
     assert gateway_routes(off) == [] and fleet_gateway(off, "qwen-small") is None
-    assert "gateway" not in off.system_namespaces
+    assert "gateway" not in system_namespaces(off)
 
 
 def test_the_plan_lists_each_models_route_and_clients() -> None:

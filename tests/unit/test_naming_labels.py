@@ -47,3 +47,11 @@ def test_label_values_are_sanitized() -> None:
 
 def test_aws_tags_carry_rule_77_keys() -> None:
     assert {"Environment", "Owner", "CostCenter"} <= set(aws_tags(env="dev", team="t", cost_center="c"))
+
+
+def test_secret_names_follow_one_rule_for_fleets_and_jobs() -> None:
+    from components.core.naming import api_key_secret_name, hf_token_secret_name
+
+    assert hf_token_secret_name("qwen-instruct") == "qwen-instruct-hf-token"
+    assert api_key_secret_name("coder-32b") == "coder-32b-api-key"
+    assert len(hf_token_secret_name("x" * 80)) <= 63

@@ -15,6 +15,7 @@ from components.core.settings import ReplicaSettings, SettingsError
 from components.core.settings.engines import served_engines, slo_buckets
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
+from components.specs import weight_staging as staging
 from components.specs.alerts import alert_rule_groups
 from components.specs.dashboards import dashboards
 from tests.conftest import settings_for
@@ -124,7 +125,7 @@ def test_probes_env_and_service_use_sglangs_endpoints() -> None:
     service = serving.service_args(f)
     assert service.spec.ports[0].port == 30000
     # Weights stage exactly as for vLLM.
-    assert "snapshot_download" in spec.stage_container(f).command[-1]
+    assert "snapshot_download" in staging.stage_container(f).command[-1]
 
 
 def test_the_api_key_reaches_sglang_through_the_args_hook_never_as_a_literal() -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from components.core.settings import SettingsError, deep_merge, parse_settings
 from components.core.settings.tailscale import MAX_KEY_EXPIRY_SECONDS
+from components.specs.addons import system_namespaces
 from tests.conftest import DEV_CIDRS, MESH, MESH_SECRETS, PROD_ADMINS, mesh_settings, settings_for
 
 
@@ -22,12 +23,12 @@ def _problems(env: str, overrides: dict[str, Any], secret_keys: frozenset[str] =
 def test_off_by_default_and_nothing_of_it_is_derived() -> None:
     s = settings_for("prod")
     assert not s.tailscale.enabled and not s.tailscale_operator and s.subnet_routes == []
-    assert "tailscale" not in s.system_namespaces
+    assert "tailscale" not in system_namespaces(s)
 
 
 def test_on_it_runs_the_operator_and_routes_the_vpc_cidr() -> None:
     s = mesh_settings("prod", models={"coder-32b": {"exposure": "tailnet"}})
-    assert s.tailscale_operator and "tailscale" in s.system_namespaces
+    assert s.tailscale_operator and "tailscale" in system_namespaces(s)
     assert s.subnet_routes == ["10.50.0.0/16"] and s.tailnet_fleets == ["coder-32b"]
     assert s.tailscale_tag_owners["tag:model-runner"] == ["tag:k8s-operator"]
     # Dev may switch the router (or the whole operator) off.
@@ -146,3 +147,12 @@ def test_admins_without_a_group_break_ssh_tests_and_are_refused() -> None:
         mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}})
     assert "ai-infra:tailscale.access.admins: must include a group: while tailscale.ssh.enabled" in str(err.value)
     mesh_settings("prod", tailscale={"access": {"admins": ["autogroup:admin"]}, "ssh": {"enabled": False}})
+
+
+def test_the_own_policy_warning_says_device_approval_only_when_the_stack_turns_it_on() -> None:
+    def warning(**tailscale: Any) -> str:
+        s = mesh_settings("dev", tailscale={"policy": "own", **tailscale})
+        return next(m for k, m in s.warnings if k == "tailscale.policy")
+
+    assert "device approval on" not in warning()
+    assert "device approval on" in warning(requireDeviceApproval=True)

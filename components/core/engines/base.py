@@ -67,7 +67,7 @@ class Capabilities:
     """Serves with an API key (``apiKeySecret``; generated per fleet in prod)."""
     kv_fit: bool
     """Pre-allocates weights plus a KV cache from a GPU-memory fraction, so the plan checks that one
-    ``maxModelLen`` sequence fits (``settings/fit.py``); False: the engine offloads what does not fit."""
+    ``maxModelLen`` sequence fits (``settings/rules/fit.py``); False: the engine offloads what does not fit."""
 
 
 CAPABILITY_OPTIONS = {"prefixCaching": "prefix_caching", "quantization": "quantization", "apiKeySecret": "api_key"}

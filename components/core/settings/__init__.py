@@ -1,8 +1,11 @@
 """Typed stack settings: the only place that reads ``pulumi.Config``.
 
-One module per domain — ``cluster``, ``pools``, ``storage`` (namespaces and storage), ``models``
-— the stack root with its cross-section rules and derived facts (``stack``), the base class and
-field types (``base``), and the loader that merges presets, validates and reads secrets
+One module per section — ``cluster``, ``pools``, ``storage`` (namespaces and storage), ``models``,
+``monitoring``, ``addons``, ``cost``, ``registry``, ``batch``, ``tailscale`` — each with its own
+rules and the facts derived from it alone; the root model with the facts that span sections
+(``root.StackSections``); the rules that span sections, one module per domain registered in one
+list (``rules/``); the validated root that runs them (``stack.StackSettings``); the base class and
+field types (``base``); and the loader that merges presets, validates and reads secrets
 (``loader``). Import from here; the modules are an implementation detail.
 """
 
@@ -25,6 +28,7 @@ from components.core.settings.cluster import (
     ExistingClusterSettings,
     SystemPoolSettings,
 )
+from components.core.settings.cost import CostSettings
 from components.core.settings.loader import (
     FIELD_KEYS,
     NOT_AVAILABLE_YET,
@@ -38,15 +42,11 @@ from components.core.settings.loader import (
     stack_file_name,
 )
 from components.core.settings.models import ModelImages, ModelSpec, ReplicaSettings
+from components.core.settings.monitoring import AlertReceiverSettings, MonitoringSettings
 from components.core.settings.pools import GpuSharingSettings, GpuSoftwareSettings, MachineSettings, NodePoolSettings
 from components.core.settings.registry import IMAGE_NAMES, PullThroughCacheSettings, RegistrySettings
-from components.core.settings.stack import (
-    AlertReceiverSettings,
-    CostSettings,
-    FleetSecretKeys,
-    MonitoringSettings,
-    StackSettings,
-)
+from components.core.settings.root import FleetSecretKeys, StackSections
+from components.core.settings.stack import StackSettings
 from components.core.settings.storage import (
     STORAGE_CLASSES,
     LimitRangeSettings,
@@ -113,6 +113,7 @@ __all__ = [
     "SettingsError",
     "SharedStorageSettings",
     "SshSettings",
+    "StackSections",
     "StackSettings",
     "StorageSettings",
     "SubnetRouterSettings",

@@ -4,7 +4,8 @@
 on one pool, whose GPU quota is the pool's GPU cap unless set lower; queues on one pool share it
 and borrow each other's idle quota through the cohort. A workload namespace opts in with
 ``namespaces.<ns>.queues`` (a LocalQueue each). A job names its queue; the pool, flavor and
-tolerations follow from it. Rules that need the pools, namespaces or registry are in ``stack.py``.
+tolerations follow from it. Rules that need the pools, namespaces or registry are in
+``rules/batch.py`` and ``rules/jobs.py``.
 """
 
 from __future__ import annotations

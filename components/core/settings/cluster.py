@@ -62,6 +62,9 @@ class EksSettings(Settings):
     availability_zones: int = Field(3, ge=2, le=3)
     nat_gateways: Literal["single", "per-az"] = "per-az"
     endpoint_public_access: bool = False
+    public_load_balancers: bool = False
+    """Tag the public subnets for internet-facing load balancers (``kubernetes.io/role/elb``);
+    False (prod): a Service of type LoadBalancer gets an internal one only. Dev: true."""
     public_access_cidrs: list[Cidr] = Field(default_factory=list)
     log_types: list[LogType] = Field(default_factory=lambda: list(EKS_LOG_TYPES))
     log_retention_days: int = 90
@@ -136,6 +139,11 @@ class ClusterSettings(Settings):
     kubernetes_version: KubernetesVersion = "1.34"
     eks: EksSettings | None = None
     existing: ExistingClusterSettings | None = None
+
+    @property
+    def on_aws(self) -> bool:
+        """The program creates the cluster on EKS (else it deploys into an existing one)."""
+        return self.mode == "aws-eks"
 
     @model_validator(mode="after")
     def _mode(self) -> ClusterSettings:

@@ -4,8 +4,8 @@ With ``gateway.enabled`` every fleet not listed under ``direct`` is reached thro
 (agentgateway, ``components/gateway.py``): the request's ``model`` picks the fleet, each client
 has a generated API key and its own rate limit. The rules that span sections (a client naming a
 model no fleet serves, two fleets serving one model name, a rate of 0, a key in the stack file,
-the gateway on with no fleet) are :func:`gateway_problems`, called once from
-``StackSettings``'s cross-section validator.
+the gateway on with no fleet) are ``rules/gateway.py``, registered in ``rules.RULES`` and
+``rules.WARNINGS``.
 """
 
 from __future__ import annotations
@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from components.core.chart_images import PLACEHOLDER_DIGEST
-from components.core.naming import k8s_name
-from components.core.settings.base import K8sName, Problem, Settings
+from components.core.naming import api_key_secret_name, k8s_name
+from components.core.settings.base import K8sName, Settings
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
-    from components.core.settings.stack import StackSettings
+    from components.core.settings.root import StackSections
 
 GATEWAY_NAMESPACE = "gateway"
 """Where the controller, the Gateway, its proxy pods and the key Secret live (a system namespace)."""
@@ -122,7 +121,7 @@ class FleetGateway:
         return self.direct_reason is None
 
 
-def fleet_gateway(s: StackSettings, fleet: str) -> FleetGateway | None:
+def fleet_gateway(s: StackSections, fleet: str) -> FleetGateway | None:
     """None when the stack runs no gateway."""
     g = s.gateway
     if not g.enabled:
@@ -141,7 +140,7 @@ def served_model_name(fleet: str, spec: ModelSpec) -> str:
     return spec.model if spec.engine == "ollama" else fleet
 
 
-def gateway_routes(s: StackSettings) -> list[GatewayRoute]:
+def gateway_routes(s: StackSections) -> list[GatewayRoute]:
     """The models behind the gateway (empty when it is off), sorted by model name."""
     g = s.gateway
     if not g.enabled:
@@ -153,12 +152,12 @@ def gateway_routes(s: StackSettings) -> list[GatewayRoute]:
         model = served_model_name(fleet, spec)
         clients = tuple(sorted(c for c, cs in g.clients.items() if model in cs.models))
         keyed = s.fleet_secret_keys(fleet).api_key is not None or s.generates_api_key(fleet)
-        key = k8s_name(fleet, "api-key") if keyed else None  # specs/model_runner.py fleet_spec's name
+        key = api_key_secret_name(fleet) if keyed else None  # the Secret fleet_spec names
         routes.append(GatewayRoute(model, fleet, spec.namespace, spec.engine, spec.port, clients, key))
     return sorted(routes, key=lambda r: r.model)
 
 
-def gateway_exposure(s: StackSettings) -> str:
+def gateway_exposure(s: StackSections) -> str:
     """``tailnet`` or ``cluster`` (the default follows the mesh)."""
     g = s.gateway
     if g.exposure is not None:
@@ -166,85 +165,7 @@ def gateway_exposure(s: StackSettings) -> str:
     return "tailnet" if s.tailscale_operator else "cluster"
 
 
-def gateway_problems(s: StackSettings) -> list[Problem]:
-    """Every rule of the ``gateway`` section that needs another section; values are never quoted."""
-    g = s.gateway
-    problems: list[Problem] = []
-    for name, client in sorted(g.clients.items()):
-        if "key" in client.model_fields_set:
-            problems.append(
-                (
-                    f"gateway.clients.{name}.key",
-                    "must not be set: a key in the stack file is plain text; the stack generates each client's key "
-                    "and exports it only as a secret (`pulumi stack output gatewayClientKeys --show-secrets`)",
-                )
-            )
-        if client.requests_per_minute <= 0:
-            problems.append((f"gateway.clients.{name}.requestsPerMinute", "must be a whole number of at least 1"))
-        if client.tokens_per_minute is not None and client.tokens_per_minute <= 0:
-            problems.append((f"gateway.clients.{name}.tokensPerMinute", "must be at least 1 (or left out)"))
-    if not g.enabled:
-        if g.clients or g.direct:
-            problems.append(("gateway.enabled", "is false: clients and direct apply only to an enabled gateway"))
-        return problems
-    for fleet in sorted(set(g.direct) - set(s.models)):
-        problems.append((f"gateway.direct.{fleet}", f"must name a fleet under models: {sorted(s.models)}"))
-    for fleet, reason in sorted(g.direct.items()):
-        if not reason.strip():
-            problems.append((f"gateway.direct.{fleet}", "must say why the fleet is not behind the gateway"))
-    served: dict[str, list[str]] = {}
-    for fleet, spec in sorted(s.models.items()):
-        if fleet not in g.direct:
-            served.setdefault(served_model_name(fleet, spec), []).append(fleet)
-    if not served:
-        problems.append(("gateway.enabled", "is true but no fleet is behind it: add models or set enabled: false"))
-    for _, fleets in sorted(served.items()):
-        if len(fleets) > 1:
-            problems.append(
-                (
-                    f"models.{fleets[1]}.model",
-                    f"fleets {', '.join(fleets)} serve the same model name through the gateway: "
-                    "give one another model, or list it under gateway.direct",
-                )
-            )
-    for name, client in sorted(g.clients.items()):
-        for i, model in enumerate(client.models):
-            if model not in served:
-                problems.append(
-                    (f"gateway.clients.{name}.models[{i}]", f"must be a model the gateway serves: {sorted(served)}")
-                )
-    if len(g.clients) > MAX_CLIENTS:
-        problems.append(("gateway.clients", f"at most {MAX_CLIENTS} clients (one rate-limit entry each)"))
-    if gateway_exposure(s) == "tailnet" and not s.tailscale_operator:
-        problems.append(("gateway.exposure", "tailnet needs tailscale.enabled: true (or use cluster)"))
-    if "@" in g.picker_image:
-        problems.append(("gateway.pickerImage", "must be name:tag only; put the digest in gateway.pickerDigest"))
-    if s.is_prod and g.picker_digest is None:
-        problems.append(("gateway.pickerDigest", f"is required in prod: the sha256 digest of {g.picker_image}"))
-    if s.is_prod and g.proxy_digest is None:
-        problems.append(
-            ("gateway.proxyDigest", "is required in prod: the sha256 digest of cr.agentgateway.dev/agentgateway:v1.4.1")
-        )
-    return problems
-
-
-def gateway_warnings(s: StackSettings) -> list[Problem]:
-    """Valid but worth a look: a placeholder picker digest, a hold longer than a fleet's startup."""
-    g = s.gateway
-    if not g.enabled:
-        return []
-    found: list[Problem] = []
-    for key, digest in (("pickerDigest", g.picker_digest), ("proxyDigest", g.proxy_digest)):
-        if digest == PLACEHOLDER_DIGEST:
-            found.append(
-                (f"gateway.{key}", "is the all-zero placeholder: replace it with the real digest before `pulumi up`")
-            )
-    if not g.clients:
-        found.append(("gateway.clients", "is empty: the gateway accepts no key, so every request gets 401"))
-    return found
-
-
-def gateway_summary_lines(s: StackSettings, outputs: dict[str, Any]) -> list[str]:
+def gateway_summary_lines(s: StackSections, outputs: dict[str, Any]) -> list[str]:
     """The plan's "Gateway:" block: the base URL, and each model's route and allowed clients."""
     routes = gateway_routes(s)
     if not routes:

@@ -33,8 +33,10 @@ from components.core.settings.messages import (
     problems_from,
     value_at,
 )
+from components.core.settings.monitoring import GRAFANA_ADMIN_KEY
 from components.core.settings.registry import IMAGE_NAMES
-from components.core.settings.stack import GRAFANA_ADMIN_KEY, HF_TOKEN_KEY, StackSettings
+from components.core.settings.root import HF_TOKEN_KEY
+from components.core.settings.stack import StackSettings
 from components.core.settings.tailscale import OAUTH_SECRET_KEYS
 
 SECRET_KEYS = (HF_TOKEN_KEY, GRAFANA_ADMIN_KEY, *OAUTH_SECRET_KEYS)

@@ -14,6 +14,7 @@ from pydantic import Field, create_model, field_validator, model_validator
 
 from components.core.engines import ENGINES, Engine
 from components.core.model_catalogue import MODELS, ModelFacts
+from components.core.quantities import cores, gib
 from components.core.settings.base import K8sName, Problem, Quantity, Settings, check
 
 
@@ -185,3 +186,17 @@ if TYPE_CHECKING:
     ModelImages = ModelImagesBase
 else:
     ModelImages = create_model("ModelImages", __base__=ModelImagesBase, __module__=__name__, **_IMAGE_FIELDS)
+
+
+STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB = 1.0, 2.0, 4.0
+"""The weight-staging init container's requests and limit (``specs/weight_staging.stage_resources``);
+an init container runs alone, so a pod needs the larger of it and the server."""
+
+
+def pod_request(spec: ModelSpec) -> tuple[float, float, float]:
+    """(CPU cores, memory GiB requested, memory GiB limit) one replica's pod counts against a node and a quota."""
+    return (
+        max(cores(spec.cpu), STAGE_CPU),
+        max(gib(spec.memory), STAGE_MEMORY_GIB),
+        max(gib(spec.memory), STAGE_MEMORY_LIMIT_GIB),
+    )

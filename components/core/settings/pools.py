@@ -142,14 +142,32 @@ class NodePoolSettings(Settings):
         return self.ami_type.startswith("BOTTLEROCKET")
 
     @property
-    def effective_gpu_cap(self) -> int:
-        return self.gpu_cap or self.max_size * max(i.gpus for i in self.instances)
+    def max_nodes(self) -> int:
+        """maxSize, lowered so the pool never holds more GPUs than ``gpuCap`` (the cost
+        guardrail). Nodes come whole, so the cap rounds down to whole nodes: ``gpuCap: 3`` on
+        2-GPU nodes allows one node. The plan reports the lowering as a clamp, and a cap that is
+        not a whole number of nodes as a warning (``rules/capacity.py``)."""
+        if self.gpu_cap is None:
+            return self.max_size
+        return max(self.min_size, min(self.max_size, self.gpu_cap // self.gpus_per_node))
 
     @property
-    def max_nodes(self) -> int:
-        """maxSize, lowered so the pool can never exceed its GPU cap (the cost guardrail); the
-        plan reports the lowering as a clamp."""
-        return max(self.min_size, min(self.max_size, self.effective_gpu_cap // self.gpus_per_node))
+    def schedulable_gpus(self) -> int:
+        """The pool's GPU capacity, defined here only: the most GPUs it can ever hold, whole
+        nodes at its capped maximum (``max_nodes``) times GPUs per node — min(gpuCap, maxSize x
+        GPUs per node) rounded down to whole nodes. Capacity checks, queue quotas (Kueue), the
+        cost report and the plan's messages all read this number."""
+        return self.max_nodes * self.gpus_per_node
+
+    @property
+    def clamp(self) -> str | None:
+        """How the platform lowers ``maxSize`` to honour ``gpuCap`` (None: it does not)."""
+        if not self.instances or self.max_nodes >= self.max_size:
+            return None
+        return (
+            f"{self.max_size} -> {self.max_nodes}: capped by gpuCap {self.gpu_cap} "
+            f"({self.gpus_per_node} GPU(s) per node)"
+        )
 
     @model_validator(mode="after")
     def _rules(self) -> NodePoolSettings:

@@ -49,6 +49,9 @@ class RegistrySettings(Settings):
     untagged_expiry_days: int = Field(14, ge=1)
     keep_tagged: int = Field(20, ge=1)
     """Tagged images each repository keeps (large model images are costly to store)."""
+    customer_managed_key: bool = True
+    """ECR repositories encrypted with the platform's KMS key; False (dev): ECR's AWS-managed key
+    (no key to administer)."""
     pull_through_cache: PullThroughCacheSettings = Field(default_factory=PullThroughCacheSettings)
     host: str | None = None
     """Existing clusters: the registry's host (``registry.lab.internal:5000``)."""
@@ -56,6 +59,11 @@ class RegistrySettings(Settings):
     """Existing clusters: the account that pushes and pulls."""
     password_secret: str | None = None
     """Existing clusters: ``--secret`` key holding that account's password or token."""
+
+    @property
+    def built_images(self) -> list[str]:
+        """Images this stack builds and pushes (their consumers get digests)."""
+        return list(self.build) if self.enabled else []
 
     @model_validator(mode="after")
     def _rules(self) -> RegistrySettings:

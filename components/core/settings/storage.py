@@ -89,3 +89,8 @@ class StorageSettings(Settings):
     model_cache_size: Quantity = "200Gi"
     model_cache_class: str = "shared-models"
     """StorageClass of the model-cache PVCs; must be one the platform creates."""
+
+    @property
+    def needs_storage_system(self) -> bool:
+        """Local PV provisioner or the NFS CSI driver run in ``storage-system``."""
+        return self.nvme.enabled or self.shared.backend == "nfs"

@@ -5,7 +5,7 @@ whole tailnet policy file from these settings (``components/specs/tailnet_policy
 everything a policy file needs to be correct is validated here: group names, members, tags and
 their owners, key expiry. The OAuth client the stack deploys with is never part of the settings:
 only whether ``tailscaleOauthClientId`` / ``tailscaleOauthClientSecret`` were given with
-``--secret`` (checked across sections in ``stack.py``).
+``--secret`` (checked across sections in ``rules/mesh.py``).
 """
 
 from __future__ import annotations
@@ -128,6 +128,8 @@ class SshSettings(Settings):
     """Tailscale SSH from ``access.admins`` to tagged GPU machines (``check`` mode in prod)."""
     users: list[str] = Field(default_factory=lambda: ["autogroup:nonroot"], min_length=1)
     """Login users on the machines; ``root`` is never allowed."""
+    check: bool = True
+    """SSH rules in ``check`` mode (re-authenticate in the browser every 12 h); dev: ``accept``."""
 
 
 class TailscaleSettings(Settings):
@@ -154,10 +156,18 @@ class TailscaleSettings(Settings):
     operator: OperatorSettings = Field(default_factory=OperatorSettings)
     subnet_router: SubnetRouterSettings = Field(default_factory=SubnetRouterSettings)
     ssh: SshSettings = Field(default_factory=SshSettings)
+    require_device_approval: bool = True
+    """Turn the tailnet's device approval on. False (dev) leaves the tailnet's setting as it is:
+    a dev stack never turns a shared tailnet's approval off."""
     magic_dns: bool = True
     """MagicDNS: tailnet endpoints are reached by their ts.net names (required by tailnet fleets)."""
     split_dns: dict[str, list[str]] = Field(default_factory=dict)
     """Domain -> nameserver IPs, for names only resolvable inside the VPC (private hosted zones)."""
+
+    @property
+    def operator_runs(self) -> bool:
+        """The Tailscale operator runs (the mesh is on and its operator not switched off)."""
+        return self.enabled and self.operator.enabled
 
     @model_validator(mode="after")
     def _rules(self) -> TailscaleSettings:

@@ -20,7 +20,7 @@ import yaml
 from components.core.engines import ENGINES, VLLM_TTFT_BUCKETS
 from components.core.gpu_instances import GPU_INSTANCES
 from components.core.naming import k8s_name
-from components.specs import alerts, metrics
+from components.specs import alerts, gpu_alerts, metrics
 from components.specs.alerts import alert_rule_groups
 from components.specs.metrics import RECORDING_RULE, RECORDING_RULES, SCRAPED_METRICS, metrics_in
 from components.specs.recording_rules import recording_rule_groups
@@ -119,11 +119,11 @@ def test_every_alert_has_severity_summary_runbook_and_for(env: str) -> None:
         assert re.fullmatch(r"\d+[mh]", rule["for"]), f"{name}: for {rule['for']!r}"
 
 
-def test_serving_alerts_page_in_prod_only() -> None:
-    def severity(env: str) -> dict[str, str]:
-        return {r["alert"]: r["labels"]["severity"] for r in alert_rules(env=env)}
+def test_serving_alerts_page_only_at_the_slo_severity_critical() -> None:
+    def severity(slo: str) -> dict[str, str]:
+        return {r["alert"]: r["labels"]["severity"] for r in alert_rules(slo_severity=slo)}
 
-    prod, dev = severity("prod"), severity("dev")
+    prod, dev = severity("critical"), severity("warning")
     assert prod["VllmTimeToFirstTokenSlo"] == prod["ModelRunnerNotReady"] == "critical"
     assert dev["VllmTimeToFirstTokenSlo"] == dev["ModelRunnerNotReady"] == "warning"
     # Hardware is broken in any environment.
@@ -183,8 +183,8 @@ def test_bad_recording_arguments_are_rejected(kwargs: dict[str, Any]) -> None:
 
 
 def test_power_ratings_cover_every_gpu_in_the_catalogue() -> None:
-    assert {i.gpu_model for i in GPU_INSTANCES.values()} <= set(alerts.GPU_BOARD_POWER_WATTS)
-    regexes = [regex for regex, _ in alerts.GPU_BOARD_POWER_WATTS.values()]
+    assert {i.gpu_model for i in GPU_INSTANCES.values()} <= set(gpu_alerts.GPU_BOARD_POWER_WATTS)
+    regexes = [regex for regex, _ in gpu_alerts.GPU_BOARD_POWER_WATTS.values()]
     assert len(regexes) == len(set(regexes)), "two models with one regex would double a GPU's series"
 
 
@@ -204,7 +204,7 @@ def test_power_ratings_cover_every_gpu_in_the_catalogue() -> None:
 )
 def test_each_dcgm_model_name_matches_exactly_one_power_rating(model_name: str, rated: str) -> None:
     # PromQL regexes are fully anchored, like re.fullmatch.
-    matches = [m for m, (regex, _) in alerts.GPU_BOARD_POWER_WATTS.items() if re.fullmatch(regex, model_name)]
+    matches = [m for m, (regex, _) in gpu_alerts.GPU_BOARD_POWER_WATTS.items() if re.fullmatch(regex, model_name)]
     assert matches == [rated]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Any, get_args
 
 import pytest
 
@@ -23,10 +23,16 @@ from components.specs.cost import (
     cost_tags,
     fleet_costs,
     idle_nodes,
-    stack_cost,
     system_idle_nodes,
 )
+from stack.cluster import cluster_cost as stack_cost
 from tests.conftest import settings_for
+
+
+def _system_nodes(s: Any) -> int:
+    assert s.cluster.eks is not None
+    return system_idle_nodes(s, s.cluster.eks)
+
 
 ALWAYS_ON = {
     "engine": "vllm",
@@ -72,11 +78,11 @@ def test_time_sliced_gpus_hold_several_replicas_per_node() -> None:
 
 def test_system_nodes_at_idle_follow_the_system_pods() -> None:
     dev = settings_for("dev")
-    assert system_idle_nodes(dev) == 1  # CoreDNS, CSI controllers, Kueue fit one m7i.large
+    assert _system_nodes(dev) == 1  # CoreDNS, CSI controllers, Kueue fit one m7i.large
     # Prometheus's 500m still fits; with the GPU operator's controllers too, they take two nodes.
-    assert system_idle_nodes(settings_for("dev", monitoring={"enabled": True})) == 1
+    assert _system_nodes(settings_for("dev", monitoring={"enabled": True})) == 1
     busy = settings_for("dev", monitoring={"enabled": True}, gpu={"stack": "gpu-operator"})
-    assert system_idle_nodes(busy) == 2
+    assert _system_nodes(busy) == 2
     assert stack_cost(busy)["fixed"]["systemNodes"]["idle"] == pytest.approx(2 * 0.1008)
 
 
@@ -112,11 +118,11 @@ def test_fleet_columns_mean_the_same_in_every_stack() -> None:
     """Issue 22 item 4: dev's min/max columns used cheapest vs dearest types; now both price the
     fleet's GPUs at min and at max replicas with the pool's cheapest listed type."""
     for env in ("dev", "prod"):
-        for fleet in fleet_costs(settings_for(env)).values():
+        for fleet in fleet_costs(settings_for(env), "us-west-2").values():
             assert set(fleet["gpus"]) == set(fleet["usdPerHour"]) == {"minReplicas", "maxReplicas"}
             for key, gpus in fleet["gpus"].items():
                 assert fleet["usdPerHour"][key] == pytest.approx(gpus * fleet["usdPerGpuHour"], abs=0.01)
-    dev = fleet_costs(settings_for("dev"))["qwen-small"]
+    dev = fleet_costs(settings_for("dev"), "us-west-2")["qwen-small"]
     assert dev["usdPerGpuHour"] == hourly_price("g6.xlarge", "SPOT", "us-west-2")  # not g6.2xlarge's
 
 

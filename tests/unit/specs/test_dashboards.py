@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.specs.addons import SYSTEM_NAMESPACES
 from components.specs.alerts import model_runner_name_regex
 from components.specs.dashboards import (
     DASHBOARD_DIR,
@@ -21,7 +22,6 @@ from components.specs.dashboards import (
     dashboards,
 )
 from components.specs.metrics import RECORDING_RULE, SCRAPED_METRICS, metrics_in
-from components.specs.namespace import SYSTEM_NAMESPACES
 from components.specs.recording_rules import SAMPLES_PER_HOUR, recording_rule_groups
 from tests.unit.specs.test_alerts import PRICES, SPOT_FACTOR, run_promtool
 

@@ -57,7 +57,7 @@ def _documents() -> list[dict[str, Any]]:
         spec.reference_grant("models", LABELS),
         picker.inference_pool(_picker()),
         picker.service_monitor(_picker()),
-        obs.picker_alert_rule([_picker()], "monitoring", LABELS, page=True),
+        obs.picker_alert_rule([_picker()], "monitoring", LABELS, severity="critical"),
         spec.backend_key_policy(replace(VLLM, api_key_secret="qwen-instruct-api-key"), LABELS),
     ]
     for r in (VLLM, OLLAMA):

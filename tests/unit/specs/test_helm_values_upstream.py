@@ -15,7 +15,8 @@ import pytest
 
 from components.core import charts
 from components.core.charts import Chart
-from components.specs import batch, helm_values, monitoring, storage, tailscale
+from components.specs import helm_values, kueue, monitoring, storage, tailscale
+from components.specs.addons import keda, metrics_server
 from tests.conftest import ROOT, settings_for
 
 DATA = ROOT / "tests" / "data" / "helm-values"
@@ -72,13 +73,13 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     (charts.GPU_OPERATOR, helm_values.gpu_operator_values(SHARED, accelerated_ami=False)),
     (charts.LOCAL_STATIC_PROVISIONER, storage.local_provisioner_values(pools=["training"], host_dir="/mnt/nvme")),
     (charts.CSI_DRIVER_NFS, storage.nfs_driver_values(controller_replicas=2)),
-    (charts.KEDA, helm_values.keda_values()),
-    (charts.METRICS_SERVER, helm_values.metrics_server_values()),
+    (charts.KEDA, keda.keda_values()),
+    (charts.METRICS_SERVER, metrics_server.metrics_server_values()),
     (
         charts.METRICS_SERVER,
-        helm_values.metrics_server_values(node_selector={"a": "b"}, replicas=2, service_monitor=True),
+        metrics_server.metrics_server_values(node_selector={"a": "b"}, replicas=2, service_monitor=True),
     ),
-    (charts.KEDA, helm_values.keda_values(service_monitor=True, watch_namespaces=["models", "research"])),
+    (charts.KEDA, keda.keda_values(service_monitor=True, watch_namespaces=["models", "research"])),
     *(
         (
             chart,
@@ -102,10 +103,10 @@ CASES: list[tuple[Chart, dict[str, Any]]] = [
     ),
     (charts.DCGM_EXPORTER, monitoring.dcgm_exporter_values(runtime_class="nvidia")),
     (charts.OPENCOST, monitoring.opencost_values(namespace="m", cluster_id="c", node_selector={"a": "b"})),
-    (charts.KUEUE, batch.kueue_values(namespaces=["training"], pods_ready_timeout="20m")),
+    (charts.KUEUE, kueue.kueue_values(namespaces=["training"], pods_ready_timeout="20m")),
     (
         charts.KUEUE,
-        batch.kueue_values(
+        kueue.kueue_values(
             namespaces=["a", "b"],
             pods_ready_timeout="5m",
             service_monitor=True,

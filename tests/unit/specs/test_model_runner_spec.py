@@ -7,8 +7,11 @@ from typing import Any
 import pulumi_kubernetes as k8s
 import pytest
 
+from components.core.engines import HF_TOKEN_FILE
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
+from components.specs import model_workloads as workloads
+from components.specs import weight_staging as staging
 from tests.conftest import settings_for
 
 
@@ -70,11 +73,11 @@ def test_api_key_readiness_asks_with_the_key_from_the_pod() -> None:
 
 def test_restricted_security_context_everywhere() -> None:
     f = fleet()
-    for c in (_container(f), spec.stage_container(f)):
+    for c in (_container(f), staging.stage_container(f)):
         sc = c.security_context
         assert sc.allow_privilege_escalation is False and sc.read_only_root_filesystem is True
         assert sc.run_as_non_root is True and sc.run_as_user == 10001 and sc.capabilities.drop == ["ALL"]
-    pod = spec.pod_template(f, "sa").spec
+    pod = workloads.pod_template(f, "sa").spec
     assert pod.automount_service_account_token is False and pod.service_account_name == "sa"
     assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
 
@@ -82,18 +85,18 @@ def test_restricted_security_context_everywhere() -> None:
 def test_server_reads_cache_read_only_and_stager_writes_it() -> None:
     f = fleet()
     server_mounts = {m.name: m for m in _container(f).volume_mounts}
-    stage_mounts = {m.name: m for m in spec.stage_container(f).volume_mounts}
+    stage_mounts = {m.name: m for m in staging.stage_container(f).volume_mounts}
     assert server_mounts["cache"].read_only is True and stage_mounts["cache"].read_only is False
     env = {e.name: e.value for e in _container(f).env}
     assert env["HF_HOME"] == "/models/hf" and env["HF_HUB_OFFLINE"] == "1"
-    assert "HF_HUB_OFFLINE" not in {e.name for e in spec.stage_container(f).env}
+    assert "HF_HUB_OFFLINE" not in {e.name for e in staging.stage_container(f).env}
 
 
 def test_hf_token_is_a_mounted_file_never_an_env_literal() -> None:
     f = spec.FleetSpec(name="q", spec=fleet().spec, image="i", env="dev", team="t", hf_token_secret="q-hf-token")
-    stage = spec.stage_container(f)
+    stage = staging.stage_container(f)
     env = {e.name: e for e in stage.env}
-    assert env["HF_TOKEN_PATH"].value == spec.HF_TOKEN_FILE
+    assert env["HF_TOKEN_PATH"].value == HF_TOKEN_FILE
     assert all(e.value_from is None for e in stage.env)
     vols = {v.name: v for v in spec.volumes(f)}
     assert vols["hf-token"].secret.secret_name == "q-hf-token"
@@ -103,7 +106,7 @@ def test_hf_token_is_a_mounted_file_never_an_env_literal() -> None:
 
 def test_ollama_pulls_in_an_init_container_not_post_start() -> None:
     f = fleet("qwen-small")
-    stage = spec.stage_container(f)
+    stage = staging.stage_container(f)
     assert "ollama pull qwen2.5:0.5b" in stage.command[-1]
     lifecycle = _container(f).lifecycle
     assert lifecycle is None or lifecycle.post_start is None  # only the drain's preStop
@@ -122,7 +125,7 @@ def test_shm_only_with_tensor_parallelism(gpus: int, shm: bool) -> None:
 
 def test_gpu_scheduling() -> None:
     f = fleet("coder-32b", env="prod")
-    pod = spec.pod_template(f, "sa").spec
+    pod = workloads.pod_template(f, "sa").spec
     assert pod.node_selector == {"ai-infra.io/pool": "serving"}
     assert pod.tolerations[0].key == "nvidia.com/gpu" and pod.priority_class_name == "gpu-serving"
     res = _container(f).resources
@@ -132,7 +135,7 @@ def test_gpu_scheduling() -> None:
 
 def test_cpu_only_ollama_does_not_touch_gpu_nodes() -> None:
     f = fleet("qwen-small", gpusPerReplica=0)
-    pod = spec.pod_template(f, "sa").spec
+    pod = workloads.pod_template(f, "sa").spec
     assert pod.tolerations is None and pod.node_selector is None and pod.priority_class_name is None
     assert "nvidia.com/gpu" not in _container(f).resources.limits
 
@@ -208,18 +211,13 @@ def test_endpoint_is_the_in_cluster_openai_url() -> None:
     assert fleet().endpoint == "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
 
 
-def test_tagged_images_are_re_pulled_digests_are_not() -> None:
-    assert spec.pull_policy("docker.io/vllm/vllm-openai:v0.11.0") == "Always"
-    assert spec.pull_policy("r.example/vllm@sha256:" + "a" * 64) == "IfNotPresent"
-
-
 def test_a_staging_job_in_a_batch_namespace_names_its_queue() -> None:
     # Kueue holds unlabelled Jobs there (manageJobsWithoutQueueName): the staging Job must queue.
     from dataclasses import replace
 
     f = fleet("coder-32b", env="prod")
-    assert "kueue.x-k8s.io/queue-name" not in (spec.stage_job_args(f).metadata.labels or {})
-    queued = spec.stage_job_args(replace(f, stage_queue="train")).metadata.labels
+    assert "kueue.x-k8s.io/queue-name" not in (staging.stage_job_args(f).metadata.labels or {})
+    queued = staging.stage_job_args(replace(f, stage_queue="train")).metadata.labels
     assert queued["kueue.x-k8s.io/queue-name"] == "train"
 
 
@@ -228,6 +226,6 @@ def test_scale_down_drains_before_sigterm_within_the_grace_period() -> None:
     f = fleet(drainSeconds=120)
     hook = _container(f).lifecycle.pre_stop.sleep
     assert hook.seconds == 120
-    assert spec.pod_template(f, "sa").spec.termination_grace_period_seconds == 120 + spec.ENGINE_EXIT_SECONDS
+    assert workloads.pod_template(f, "sa").spec.termination_grace_period_seconds == 120 + workloads.ENGINE_EXIT_SECONDS
     assert _container(fleet(drainSeconds=0)).lifecycle is None
-    assert spec.pod_template(fleet(drainSeconds=0), "sa").spec.termination_grace_period_seconds == 30
+    assert workloads.pod_template(fleet(drainSeconds=0), "sa").spec.termination_grace_period_seconds == 30

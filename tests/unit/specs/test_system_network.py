@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from components.specs.namespace import SYSTEM_NAMESPACES
-from components.specs.system_network import PUBLIC_INTERNET_EXCEPT, ClusterNetwork, system_network_policies
+from components.specs.addons import SYSTEM_NAMESPACES, system_network_policies
+from components.specs.system_network import PUBLIC_INTERNET_EXCEPT, ClusterNetwork
 
 EKS = ClusterNetwork(private_cidrs=("10.50.0.0/16",), api_service_ip="172.20.0.1", monitoring_namespace="monitoring")
 

@@ -34,7 +34,7 @@ from components.core.settings.base import Problem
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
     from components.core.settings.pools import NodePoolSettings
-    from components.core.settings.stack import StackSettings
+    from components.core.settings.root import StackSections
 
 CHECKPOINT_QUANTIZATIONS = frozenset({"awq", "gptq"})
 """Quantizations a checkpoint is saved in (vLLM reads them from its config, never converts to them)."""
@@ -44,7 +44,7 @@ UNIFORM_MIG = re.compile(r"^all-(\d+)g\.(\d+)gb$")
 """A MIG layout of one profile on every GPU (``all-1g.10gb``): a replica's GPU is one such slice."""
 
 
-def fit_problems(s: StackSettings) -> list[Problem]:
+def fit_problems(s: StackSections) -> list[Problem]:
     problems: list[Problem] = []
     for name, spec in sorted(s.models.items()):
         facts = spec.model_facts
@@ -62,7 +62,7 @@ def fit_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
-def fit_warnings(s: StackSettings) -> list[Problem]:
+def fit_warnings(s: StackSections) -> list[Problem]:
     if s.is_prod:
         return []  # an error there
     return [
@@ -82,7 +82,7 @@ def _unknown(spec: ModelSpec) -> str:
     )
 
 
-def _gated(s: StackSettings, name: str, spec: ModelSpec, facts: ModelFacts) -> list[Problem]:
+def _gated(s: StackSections, name: str, spec: ModelSpec, facts: ModelFacts) -> list[Problem]:
     if not facts.gated or not spec.engine_record.hf_token or s.fleet_secret_keys(name).hf_token is not None:
         return []
     why = "gated: true" if spec.gated else "the model catalogue marks it gated"

@@ -3,37 +3,23 @@
 A plan that cannot run is worse than an error: pods stay Pending and nobody is told why. From the
 instance catalogue (vCPU, memory and GPUs per type, minus what kubelet and the node daemons
 keep; ``gpu_instances.py``) these rules check that every fleet pod fits one node of its pool, that
-the pool's GPU cap holds every fleet at min replicas (an error) and at max replicas (a warning with
-the numbers) and that namespace quotas cover their fleets at max replicas. Whether the model
-itself fits its GPUs (weights, context) is ``fit.py``'s.
+the pool's GPU capacity (``NodePoolSettings.schedulable_gpus``: gpuCap rounded down to whole
+nodes; a cap that is not whole nodes is a warning) holds every fleet at min replicas (an error)
+and at max replicas (a warning with the numbers) and that namespace quotas cover their fleets at
+max replicas. Whether the model itself fits its GPUs (weights, context) is ``fit.py``'s; a pod's
+requests are ``models.pod_request``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from components.core.quantities import cores, gib
 from components.core.settings.base import Problem
-
-if TYPE_CHECKING:
-    from components.core.settings.models import ModelSpec
-    from components.core.settings.stack import StackSettings
-
-STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB = 1.0, 2.0, 4.0
-"""The weight-staging init container's requests and limit (``specs/model_runner.stage_container``);
-an init container runs alone, so a pod needs the larger of it and the server."""
+from components.core.settings.models import pod_request
+from components.core.settings.pools import NodePoolSettings
+from components.core.settings.root import StackSections
 
 
-def pod_request(spec: ModelSpec) -> tuple[float, float, float]:
-    """(CPU cores, memory GiB requested, memory GiB limit) one replica's pod counts against a node and a quota."""
-    return (
-        max(cores(spec.cpu), STAGE_CPU),
-        max(gib(spec.memory), STAGE_MEMORY_GIB),
-        max(gib(spec.memory), STAGE_MEMORY_LIMIT_GIB),
-    )
-
-
-def capacity_problems(s: StackSettings) -> list[Problem]:
+def capacity_problems(s: StackSections) -> list[Problem]:
     problems: list[Problem] = []
     for name, spec in sorted(s.models.items()):
         pool = s.node_pools.get(spec.pool)
@@ -62,7 +48,7 @@ def capacity_problems(s: StackSettings) -> list[Problem]:
             continue
         fleets = {n: m for n, m in s.models.items() if m.pool == pool_name}
         needed = sum(m.replicas.min * m.gpus_per_replica for m in fleets.values())
-        cap = pool.max_nodes * pool.gpus_per_node
+        cap = pool.schedulable_gpus
         if needed > cap:
             problems.append(
                 (
@@ -75,7 +61,7 @@ def capacity_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
-def _quota_problems(s: StackSettings) -> list[Problem]:
+def _quota_problems(s: StackSections) -> list[Problem]:
     """Each namespace's quota covers its fleets at max replicas (GPUs, CPU, memory, pods)."""
     problems: list[Problem] = []
     for namespace, ns in sorted(s.namespaces.items()):
@@ -107,14 +93,16 @@ def _quota_problems(s: StackSettings) -> list[Problem]:
     return problems
 
 
-def capacity_warnings(s: StackSettings) -> list[Problem]:
+def capacity_warnings(s: StackSections) -> list[Problem]:
     warnings: list[Problem] = []
     for pool_name, pool in sorted(s.node_pools.items()):
         if not pool.instances:
             continue
+        if pool.gpu_cap is not None and pool.gpu_cap % pool.gpus_per_node:
+            warnings.append((f"nodePools.{pool_name}.gpuCap", _partial_node_cap(pool)))
         fleets = [m for m in s.models.values() if m.pool == pool_name]
         at_max = sum(m.replicas.max * m.gpus_per_replica for m in fleets)
-        cap = pool.max_nodes * pool.gpus_per_node
+        cap = pool.schedulable_gpus
         if at_max > cap:
             warnings.append(
                 (
@@ -124,3 +112,14 @@ def capacity_warnings(s: StackSettings) -> list[Problem]:
                 )
             )
     return warnings
+
+
+def _partial_node_cap(pool: NodePoolSettings) -> str:
+    """A cap that is not a whole number of nodes is valid (rounding down keeps the cost guardrail),
+    but the GPUs it names past the last whole node can never be scheduled: every check, quota and
+    cost figure uses the rounded number, so the plan says which one that is."""
+    return (
+        f"{pool.gpu_cap} is not a whole number of {pool.gpus_per_node}-GPU nodes: nodes come whole, so the pool "
+        f"holds at most {pool.schedulable_gpus} GPU(s) ({pool.max_nodes} node(s)), the cap every capacity check, "
+        f"queue quota and cost figure uses; set gpuCap to a multiple of {pool.gpus_per_node}"
+    )
