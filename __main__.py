@@ -24,6 +24,7 @@ from stack.observability import observability_layer
 from stack.platform import platform_services_layer
 from stack.registry import registry_layer
 from stack.storage import storage_layer
+from stack.weights import weights_layer
 from stack.workloads import workloads_layer
 
 settings = load_settings()
@@ -38,7 +39,8 @@ mesh = mesh_layer(ctx, namespaces)
 platform_services_layer(ctx, namespaces, monitoring)
 shared_storage = storage_layer(ctx, namespaces)
 addons = helm_addons_layer(ctx, namespaces, monitoring)
-fleets = workloads_layer(ctx, namespaces, shared_storage, monitoring, registry, mesh, addons.get("keda"))
+weights = weights_layer(ctx)
+fleets = workloads_layer(ctx, namespaces, shared_storage, monitoring, registry, mesh, addons.get("keda"), weights)
 jobs = batch_layer(ctx, namespaces, shared_storage, monitoring, registry)
 gateway = gateway_layer(ctx, namespaces, monitoring, mesh, fleets)
 

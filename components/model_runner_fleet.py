@@ -23,12 +23,25 @@ import pulumi_random as random
 
 from components.core.naming import resource_name
 from components.resources.custom_resource import custom_resource
+from components.resources.irsa import irsa_role
+from components.specs import aws_iam, weights_s3
 from components.specs import model_runner as spec
 from components.specs import model_serving as serving
 from components.specs import model_workloads as workloads
 from components.specs import weight_staging as staging
 
 TYPE = "ai-infra:models:ModelRunnerFleet"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WeightsS3Args:
+    """``cache: s3``: the environment's weights bucket and the cluster's IRSA identity."""
+
+    bucket_name: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    tags: dict[str, str]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +69,8 @@ class ModelRunnerFleetArgs:
     """The Tailscale operator (its IngressClass) a tailnet fleet's Ingress waits for."""
     depends_on: list[pulumi.Resource] | None = None
     """Namespace and model cache the pods need."""
+    s3: WeightsS3Args | None = None
+    """Exactly when the fleet's cache is s3: a read-only role for the servers, a write role for staging."""
 
 
 class ModelRunnerFleet(pulumi.ComponentResource):
@@ -81,6 +96,8 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             or (f.hf_token_secret is None) != (args.hf_token is None)
         ):
             raise ValueError("ModelRunnerFleetArgs: api_key/hf_token must be given exactly when the fleet names them")
+        if (args.s3 is not None) != (f.spec.cache == "s3"):
+            raise ValueError("ModelRunnerFleetArgs: s3 must be given exactly when the fleet's cache is s3")
         after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on or []))
         api_key = args.api_key
         if args.generate_api_key:
@@ -107,6 +124,45 @@ class ModelRunnerFleet(pulumi.ComponentResource):
             }
         )
 
+    def _accounts(
+        self, name: str, f: spec.FleetSpec, args: ModelRunnerFleetArgs, after: pulumi.ResourceOptions
+    ) -> list[pulumi.Resource]:
+        """The fleet's ServiceAccount; with S3 an IRSA read role on it, and the stager's own account
+        with the write role (both on the fleet's prefix only), each after its role's permissions."""
+        if args.s3 is None:
+            return [
+                k8s.core.v1.ServiceAccount(resource_name(name, "sa"), workloads.service_account_args(f), opts=after)
+            ]
+        s3 = args.s3
+        prefix = weights_s3.weights_prefix(f.namespace, f.name)
+        accounts: list[pulumi.Resource] = []
+        for role, account, policy in (
+            ("read", f.resource_name, weights_s3.read_policy),
+            ("write", weights_s3.stager_account(f.resource_name), aws_iam.s3_prefix_policy),
+        ):
+            document = pulumi.Output.all(s3.bucket_name, s3.kms_key_arn).apply(
+                lambda v, p=policy: p(v[0], prefix, v[1])  # type: ignore[misc]
+            )
+            irsa = irsa_role(
+                self,
+                resource_name(name, f"weights-{role}"),
+                oidc_provider_arn=s3.oidc_provider_arn,
+                oidc_issuer=s3.oidc_issuer,
+                namespace=f.namespace,
+                service_account=account,
+                policy_arns=[],
+                tags=s3.tags,
+                inline_policies={"weights": document},
+            )
+            accounts.append(
+                k8s.core.v1.ServiceAccount(
+                    resource_name(name, "sa" if role == "read" else "stager-sa"),
+                    workloads.service_account_args(f, irsa.role.arn, account),
+                    opts=pulumi.ResourceOptions.merge(after, pulumi.ResourceOptions(depends_on=irsa.permissions)),
+                )
+            )
+        return accounts
+
     def _credentials(
         self,
         name: str,
@@ -116,10 +172,9 @@ class ModelRunnerFleet(pulumi.ComponentResource):
     ) -> list[pulumi.Resource]:
         """The ServiceAccount and the credential Secrets: what every pod of the fleet waits for."""
         f = args.fleet
-        account = k8s.core.v1.ServiceAccount(resource_name(name, "sa"), workloads.service_account_args(f), opts=after)
         # Pods name the ServiceAccount: a ReplicaSet created before it fails its first pods
         # (FailedCreate "serviceaccount not found"; make e2e asserts no such event).
-        secrets: list[pulumi.Resource] = [account]
+        secrets: list[pulumi.Resource] = self._accounts(name, f, args, after)
         pairs: list[tuple[str | None, str, pulumi.Output[str] | None]] = [
             (f.api_key_secret, "api-key", api_key),
             (f.hf_token_secret, "token", args.hf_token),

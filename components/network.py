@@ -97,6 +97,8 @@ class Network(pulumi.ComponentResource):
         )
         nats: list[aws.ec2.NatGateway] = []
         private_ids: list[pulumi.Output[str]] = []
+        self.private_route_table_ids: list[pulumi.Output[str]] = []
+        """The private subnets' route tables (``_private_subnet`` adds each; an S3 gateway endpoint uses them)."""
         for i, az in enumerate(args.availability_zones):
             public = self._public_subnet(name, args, az, public_cidrs[i], public_rt)
             if i == 0 or not args.single_nat:
@@ -176,6 +178,7 @@ class Network(pulumi.ComponentResource):
         aws.ec2.RouteTableAssociation(
             resource_name(name, f"private-{az}"), subnet_id=private.id, route_table_id=rt.id, opts=child
         )
+        self.private_route_table_ids.append(rt.id)
         return private
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> None:

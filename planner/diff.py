@@ -1,10 +1,11 @@
-"""What changed since the previous plan of the same stack: resources and cost.
+"""What changed since the previous plan of the same stack: resources, cost and cold starts.
 
-Compares ``build/<stack>/plan.json`` and ``cost.json`` before they are replaced: resources added,
-removed and changed (same URN, different inputs or options) with the fields that change (a tag on
-``eks-cluster`` reads ``inputs.tags.<key>``, not "the cluster"), and the change in the stack's $/h
-at idle and at max scale. A reviewer reads this first; the terminal shows the first lines and
-``build/<stack>/diff.txt`` (``diff_text``) every change.
+Compares ``build/<stack>/plan.json``, ``cost.json`` and ``startup.json`` before they are replaced:
+resources added, removed and changed (same URN, different inputs or options) with the fields that
+change (a tag on ``eks-cluster`` reads ``inputs.tags.<key>``, not "the cluster"), the change in the
+stack's $/h at idle and at max scale, and each fleet's cold-start estimate where it moved. A
+reviewer reads this first; the terminal shows the first lines and ``build/<stack>/diff.txt``
+(``diff_text``) every change.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class PlanChanges:
     """Changed URN -> the dotted paths of the fields that differ (``inputs.tags.Owner``)."""
     cost_delta: dict[str, float] = field(default_factory=dict)
     """``idleUsdPerHour`` / ``maxUsdPerHour`` differences (new minus old)."""
+    cold_start: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    """Fleet -> (old, new) cold-start total seconds from ``startup.json``, where they differ (issue 26:
+    changing a cache or a fast path shows in the diff)."""
 
 
 def _load(path: Path) -> Any:
@@ -74,7 +78,25 @@ def diff_plans(old_dir: Path, new_dir: Path) -> PlanChanges:
     for key in ("idleUsdPerHour", "maxUsdPerHour"):
         if key in old_total and key in new_total:
             changes.cost_delta[key] = round(new_total[key] - old_total[key], 2)
+    changes.cold_start = cold_start_changes(_load(old_dir / "startup.json"), _load(new_dir / "startup.json"))
     return changes
+
+
+def cold_start_changes(old: Any, new: Any) -> dict[str, tuple[float | None, float | None]]:
+    def totals(report: Any) -> dict[str, float]:
+        return {k: f["totalSeconds"] for k, f in ((report or {}).get("fleets") or {}).items()}
+
+    before, after = totals(old), totals(new)
+    return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
+
+
+def cold_start_lines(changes: PlanChanges) -> list[str]:
+    """``cold start <fleet>: 498 s -> 390 s`` for each fleet whose estimate changed."""
+
+    def shown(v: float | None) -> str:
+        return "none" if v is None else f"{v:.0f} s"
+
+    return [f"cold start {k}: {shown(a)} -> {shown(b)}" for k, (a, b) in changes.cold_start.items()]
 
 
 def change_lines(changes: PlanChanges, limit: int | None = None) -> list[str]:
@@ -98,6 +120,7 @@ def diff_text(changes: PlanChanges) -> str:
     lines = [
         f"{len(changes.added)} added, {len(changes.changed)} changed, {len(changes.removed)} removed",
         *(f"cost {k.removesuffix('UsdPerHour')} {v:+.2f} USD/h" for k, v in changes.cost_delta.items()),
+        *cold_start_lines(changes),
     ]
     for label, urns in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
         for urn in urns:

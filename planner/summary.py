@@ -12,6 +12,7 @@ from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
 from components.core.settings.gateway import fleet_gateway, gateway_summary_lines
 from planner.diff import PlanChanges, change_lines
+from planner.diff import cold_start_lines as cold_start_changes
 from planner.engine import ProgramRun
 from planner.mocks import Registration
 from planner.policy_host import Violation
@@ -85,6 +86,11 @@ def cost_lines(cost: Any) -> list[str]:
         gpus = f["gpus"]
         label = f"{name}: GPUs {gpus['minReplicas']}-{gpus['maxReplicas']} on {f['pool']}"
         lines.append(f"  {label:<59} {f['usdPerHour']['minReplicas']:>9.2f} {f['usdPerHour']['maxReplicas']:>9.2f}")
+        if floor := f.get("warmFloor"):
+            lines.append(
+                f"    warm floor: +{floor['extraGpus']} GPU(s) {floor['hoursPerWeek']:g} h/week ({floor['timezone']}): "
+                f"{floor['usdPerWeek']:.2f} USD/week, {floor['usdPerMonth']:.2f} USD/month"
+            )
     if cost.get("budgetUsdPerHour") is not None:
         lines.append(f"  budget: {cost['budgetUsdPerHour']:.2f} USD/h at max scale (ai-infra:cost.budgetUsdPerHour)")
     return lines
@@ -245,6 +251,7 @@ def summarize(
             f"Since the previous plan: {len(changes.added)} added, {len(changes.changed)} changed, "
             f"{len(changes.removed)} removed" + (f"; cost {delta}" if delta else "")
         )
+        lines += [f"  {line}" for line in cold_start_changes(changes)]
         lines += change_lines(changes, limit=DIFF_LINES)
         if max(len(changes.added), len(changes.changed), len(changes.removed)) > DIFF_LINES:
             lines.append(f"  (every change, with its fields: {out_dir}/diff.txt)")

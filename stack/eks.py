@@ -24,6 +24,7 @@ from components.specs.aws_iam import node_role_name, role_arn
 from components.specs.cost import cost_tags
 from components.specs.helm_values import SYSTEM_POOL_SELECTOR
 from components.specs.registry import cache_rules, ecr_host
+from components.weights_bucket import WeightsBucketArgs
 from stack.target import ClusterAddresses, NodeAutoscaling, WorkloadIdentity
 
 
@@ -151,6 +152,18 @@ class EksTarget:
             tags=self.tags,
             csi_role_name=self.cluster.efs_csi_role.name if self.cluster.efs_csi_role else None,
             account_id=self.account_id,
+            key_admins=self.eks.key_admins,
+        )
+
+    def weights_bucket(self, s: StackSettings) -> WeightsBucketArgs:
+        return WeightsBucketArgs(
+            env=s.environment.value,
+            account_id=self.account_id,
+            region=self.eks.region,
+            vpc_id=self.network.vpc_id,
+            route_table_ids=list(self.network.private_route_table_ids),
+            retain=s.platform.retain_data,
+            tags=self.tags,
             key_admins=self.eks.key_admins,
         )
 

@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.core.settings import ExistingClusterSettings, StackSettings
 from components.registry import EcrArgs, HostArgs
 from components.shared_storage import EfsArgs
+from components.weights_bucket import WeightsBucketArgs
 from stack.target import ClusterAddresses, NodeAutoscaling, WorkloadIdentity
 
 
@@ -69,3 +70,6 @@ class ExistingTarget:
 
     def efs(self, s: StackSettings) -> EfsArgs | None:
         return None
+
+    def weights_bucket(self, s: StackSettings) -> WeightsBucketArgs | None:
+        return None  # settings refuse cache s3 here: no IRSA to hand pods read-only credentials

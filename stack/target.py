@@ -21,6 +21,7 @@ import pulumi_kubernetes as k8s
 from components.core.settings import StackSettings
 from components.registry import EcrArgs, HostArgs
 from components.shared_storage import EfsArgs
+from components.weights_bucket import WeightsBucketArgs
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -108,4 +109,8 @@ class ClusterTarget(Protocol):
 
     def efs(self, s: StackSettings) -> EfsArgs | None:
         """The shared store's EFS inputs, where the VPC is the stack's."""
+        ...
+
+    def weights_bucket(self, s: StackSettings) -> WeightsBucketArgs | None:
+        """The S3 weights bucket's inputs (``cache: s3``), where the VPC is the stack's."""
         ...

@@ -12,12 +12,16 @@ from components.registry import Registry
 from components.shared_storage import SharedStorage
 from components.specs.model_runner import FleetSpec, fleet_spec
 from components.tailscale_mesh import TailscaleMesh
+from components.weights_bucket import WeightsBucket
 from stack.context import StackContext
 from stack.images import image_ref
 from stack.namespaces import Namespaces
+from stack.weights import fleet_weights
 
 
-def plan_fleet(ctx: StackContext, name: str, registry: Registry | None) -> FleetSpec:
+def plan_fleet(
+    ctx: StackContext, name: str, registry: Registry | None, weights_uri: pulumi.Input[str] | None = None
+) -> FleetSpec:
     """Fleet ``name``'s spec: its image, its Secrets, where it runs."""
     s = ctx.settings
     model = s.models[name]
@@ -38,6 +42,7 @@ def plan_fleet(ctx: StackContext, name: str, registry: Registry | None) -> Fleet
         own_weights_volume=name in s.fleet_weight_volumes,
         # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
         stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
+        weights_uri=weights_uri,
         gateway=fleet_gateway(s, name),
     )
 
@@ -50,18 +55,21 @@ def workloads_layer(
     registry: Registry | None,
     mesh: TailscaleMesh | None,
     keda: pulumi.Resource | None,
+    weights: WeightsBucket | None = None,
 ) -> dict[str, ModelRunnerFleet]:
-    """``keda``: the KEDA add-on when installed (ScaledObjects wait for its CRDs)."""
+    """``keda``: the KEDA add-on when installed (ScaledObjects wait for its CRDs); ``weights``: the
+    S3 weights bucket (``stack/weights.py``) when a fleet streams from it."""
     s = ctx.settings
     # An external Prometheus when settings name one, else the stack's own (settings require one of them).
     queue_metrics: pulumi.Input[str] = s.monitoring.prometheus_url or (monitoring.prometheus_url if monitoring else "")
     fleets = {}
     for name, model in sorted(s.models.items()):
         keys = s.fleet_secret_keys(name)
+        uri, s3 = fleet_weights(ctx, weights, name, model)
         fleets[name] = ModelRunnerFleet(
             f"model-{name}",
             ModelRunnerFleetArgs(
-                fleet=plan_fleet(ctx, name, registry),
+                fleet=plan_fleet(ctx, name, registry, uri),
                 api_key=ctx.secret(keys.api_key),
                 generate_api_key=s.generates_api_key(name),
                 hf_token=ctx.secret(keys.hf_token),
@@ -72,6 +80,7 @@ def workloads_layer(
                 monitoring=monitoring,
                 tailnet_operator=mesh.operator if mesh is not None else None,
                 depends_on=[ns.workload[model.namespace], *([shared_storage] if shared_storage else [])],
+                s3=s3,
             ),
             opts=ctx.k8s_opts,
         )

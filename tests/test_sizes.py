@@ -30,9 +30,8 @@ SOURCES = sorted(
         ROOT / "__main__.py",
     ]
 )
-MODULE_EXEMPT = {
-    "components/core/cold_start.py": 490,
-}
+MODULE_EXEMPT: dict[str, int] = {}
+"""Empty: cold_start.py is split (issue 26: startup_figures.py and the engines' records)."""
 FUNCTION_EXEMPT = {
     "planner/__main__.py:main": 110,
 }

@@ -2,278 +2,49 @@
 
 Scale to zero is paid for by the first request after idle: a node boots, the image is pulled and
 unpacked, the weights are read (or downloaded first, for per-pod caches) and the engine initialises
-(torch.compile, CUDA graphs). This module keeps every figure the estimate uses as a constant with
-its value, source, date and confidence (copied from ``docs/research/cold-start.md``, where each is
-discussed) and estimates each fleet's phases from them with pure functions. The plan prints the
-total and the slowest phase per fleet and writes every phase to ``build/<stack>/startup.json``; the
-settings check the fleet's ``startupBudgetSeconds`` against the phases its startup probe covers.
-
-Figures marked ``UNVERIFIED`` have no published source: they are our estimate, kept so the plan
-has a number, and the README says how to measure the real one after ``up`` and correct it here.
+(torch.compile, CUDA graphs). The figures are in ``startup_figures.py`` (platform) and in each
+engine's record (``Engine.startup``); this module estimates each fleet's phases from them with pure
+functions, with and without each fast path (SOCI parallel pull, the S3 streamer, the compile cache
+on the shared cache), so the plan shows what each buys. The plan prints the total and the slowest
+phase per fleet and writes every phase to ``build/<stack>/startup.json``; the settings check the
+fleet's ``startupBudgetSeconds`` against the phases its startup probe covers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from components.core.engines import ENGINES, Engine
 from components.core.gpu_instances import GpuInstance
 from components.core.model_catalogue import ModelFacts
+from components.core.startup_figures import (
+    BANDWIDTH_SOURCE,
+    BASELINE_GBPS,
+    CLIENT_TIMEOUT,
+    EFS_BURSTING_PER_CLIENT,
+    EFS_ELASTIC_PER_CLIENT,
+    EMPTYDIR_READ,
+    ERROR_MARGIN,
+    HUB_DOWNLOAD,
+    IMAGE_UNPACK,
+    INTERNET_CAP_GBPS,
+    MB,
+    MIB,
+    NFS_READ,
+    NODE_BOOT_BY_AMI,
+    NVME_RAID0_READ,
+    PROBED_PHASES,
+    S3_STREAMER_READ,
+    SOCI_AMIS,
+    SOCI_PARALLEL_PULL_SAVING,
+    UNKNOWN_LINK_GBPS,
+    Figure,
+)
 
 if TYPE_CHECKING:
-    from components.core.settings.models import ModelSpec
+    from components.core.settings.models import ModelSpec, WarmFloorSettings
     from components.core.settings.root import StackSections as StackSettings
-
-MB = 1e6
-MIB = 1024**2
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One published (or estimated) number the cold-start estimate uses."""
-
-    value: float
-    unit: str
-    source: str
-    date: str
-    confidence: str
-    """high, medium, low, derived, or UNVERIFIED (our estimate: measure it)."""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "unit": self.unit,
-            "source": self.source,
-            "date": self.date,
-            "confidence": self.confidence,
-        }
-
-
-# -- node boot -------------------------------------------------------------------------------------
-
-NODE_REGISTRATION = Figure(
-    90,
-    "s",
-    "aws/karpenter-provider-aws issue #6128 (maintainer: ~70-80 s launch -> registration, driven by the AMI) "
-    "and awslabs/amazon-eks-ami issue #1099 (39 s on c5.xlarge), plus margin",
-    "2024-05-17",
-    "medium",
-)
-GPU_NODE_INIT = Figure(
-    60,
-    "s",
-    "UNVERIFIED: NVIDIA driver load and the device plugin advertising nvidia.com/gpu; no per-AMI figure "
-    "published. Measure: NodeClaim/Node Ready -> nvidia.com/gpu allocatable",
-    "2026-12-07",
-    "UNVERIFIED",
-)
-NODE_BOOT_BY_AMI: dict[str, tuple[Figure, Figure]] = {
-    # No source separates AL2023 from Bottlerocket for GPU nodes: the same figures for both until measured.
-    "AL2023_x86_64_NVIDIA": (NODE_REGISTRATION, GPU_NODE_INIT),
-    "BOTTLEROCKET_x86_64_NVIDIA": (NODE_REGISTRATION, GPU_NODE_INIT),
-}
-
-# -- image pull ------------------------------------------------------------------------------------
-
-IMAGE_COMPRESSED_GB: dict[str, Figure] = {
-    "vllm": Figure(
-        12.64,
-        "GB",
-        "vllm-project/vllm issue #27154 (vllm-openai image ~12 GB; discuss.vllm.ai: 12.64 GB); "
-        "measure: sum of layers[].size of `docker buildx imagetools inspect --raw <ref>`",
-        "2025-10-18",
-        "low",
-    ),
-    "ollama": Figure(
-        2.0,
-        "GB",
-        "UNVERIFIED: ollama/ollama:0.12.6 compressed size not read; measure as for vllm",
-        "2026-12-07",
-        "UNVERIFIED",
-    ),
-}
-"""Compressed bytes pulled per engine image (keyed by engine name; an engine not listed gets no
-pull phase estimate)."""
-IMAGE_UNPACK = Figure(
-    62,
-    "MB/s",
-    "derived from the AWS ML blog 'Reducing container cold start times using SOCI index on DLAMI and DLC' "
-    "(15-20 GB in 4-6 min: 40-85 MB/s end to end; decompression and unpack, not the link, bound it)",
-    "2026-06",
-    "derived",
-)
-INTERNET_CAP_GBPS = Figure(
-    5,
-    "Gbps",
-    "AWS EC2 User Guide 'Amazon EC2 instance network bandwidth': internet-gateway traffic of instances "
-    "with fewer than 32 vCPUs is limited to 5 Gbps (also the single-flow limit)",
-    "2026",
-    "high",
-)
-SOCI_PARALLEL_PULL_SAVING = Figure(
-    0.14,
-    "fraction",
-    "awslabs/soci-snapshotter commit f1fcd05f: parallel pull 14-50 % faster than Docker (the low end, to stay "
-    "safe); AL2023 via nodeadm or Bottlerocket only (docs/eks.md @ v0.15.0)",
-    "2026-04",
-    "medium",
-)
-
-BASELINE_GBPS: dict[str, float] = {
-    # aws/karpenter-provider-aws pkg/providers/instancetype/zz_generated.bandwidth.go @ v1.14.1 (baseline).
-    **{
-        f"g4dn.{s}": g
-        for s, g in {"xlarge": 5, "2xlarge": 10, "4xlarge": 20, "8xlarge": 50, "12xlarge": 50, "16xlarge": 50}.items()
-    },
-    **{
-        f"{fam}.{s}": g
-        for fam in ("g5", "g6")
-        for s, g in {
-            "xlarge": 2.5,
-            "2xlarge": 5,
-            "4xlarge": 10,
-            "8xlarge": 25,
-            "12xlarge": 40,
-            "16xlarge": 25,
-            "24xlarge": 50,
-            "48xlarge": 100,
-        }.items()
-    },
-    **{
-        f"g6e.{s}": g
-        for s, g in {
-            "xlarge": 2.5,
-            "2xlarge": 5,
-            "4xlarge": 20,
-            "8xlarge": 25,
-            "12xlarge": 100,
-            "16xlarge": 35,
-            "24xlarge": 200,
-            "48xlarge": 400,
-        }.items()
-    },
-    "p4d.24xlarge": 400,
-    "p4de.24xlarge": 400,
-    # p5/p5e: 3200 is the EFA aggregate; the ENA rate image pulls see is UNVERIFIED, 100 assumed.
-    "p5.48xlarge": 100,
-    "p5e.48xlarge": 100,
-}
-BANDWIDTH_SOURCE = Figure(
-    0,
-    "Gbps",
-    "aws/karpenter-provider-aws pkg/providers/instancetype/zz_generated.bandwidth.go @ v1.14.1 (baseline)",
-    "2026-08-20",
-    "high",
-)
-UNKNOWN_LINK_GBPS = 10.0
-"""Machines of existing clusters: a 10 GbE link is assumed (UNVERIFIED)."""
-
-# -- weight load -----------------------------------------------------------------------------------
-
-EFS_ELASTIC_PER_CLIENT = Figure(
-    1500,
-    "MiB/s",
-    "AWS EFS User Guide 'Amazon EFS performance specifications' (Elastic, per-client read)",
-    "2026",
-    "high",
-)
-EFS_BURSTING_PER_CLIENT = Figure(
-    100,
-    "MiB/s",
-    "UNVERIFIED: bursting throughput scales with the bytes stored; 100 MiB/s is the burst floor we assume",
-    "2026-12-07",
-    "UNVERIFIED",
-)
-NFS_READ = Figure(
-    500, "MB/s", "UNVERIFIED: an existing NFS server over 10 GbE; measure with fio", "2026-12-07", "UNVERIFIED"
-)
-NVME_RAID0_READ = Figure(
-    2000,
-    "MB/s",
-    "UNVERIFIED: AWS publishes IOPS, not sequential GB/s; measure: fio --rw=read --bs=1M --direct=1 --numjobs=4",
-    "2026-12-07",
-    "UNVERIFIED",
-)
-EMPTYDIR_READ = Figure(
-    250,
-    "MB/s",
-    "UNVERIFIED: a gp3 root volume at its default 125-250 MB/s; measure with fio",
-    "2026-12-07",
-    "UNVERIFIED",
-)
-HUB_DOWNLOAD = Figure(
-    200,
-    "MB/s",
-    "UNVERIFIED: no published Hugging Face Hub / Ollama registry rate; capped by the 5 Gbps internet limit. "
-    "Measure: the stage init container's duration (kubectl get pod -o yaml: state.terminated)",
-    "2026-12-07",
-    "UNVERIFIED",
-)
-
-# -- engine init -----------------------------------------------------------------------------------
-
-ENGINE_BASE: dict[str, Figure] = {
-    "vllm": Figure(
-        10,
-        "s",
-        "vllm-project/vllm issue #20264: 'init engine' 34.11 s minus compile 7.51 s and graph capture 17 s "
-        "(process start, profiling, KV cache); VLLM_SKIP_P2P_CHECK=1 by default at v0.11.0 (vllm/envs.py)",
-        "2025-06-30",
-        "low",
-    ),
-    "ollama": Figure(
-        5, "s", "UNVERIFIED: llama.cpp runner start; measure from the server log", "2026-12-07", "UNVERIFIED"
-    ),
-}
-TORCH_COMPILE_COLD: dict[str, Figure] = {
-    "vllm": Figure(
-        85,
-        "s",
-        "vllm-project/vllm issue #19824 (Dynamo ~15 s + torch.compile ~70 s, Llama-70B-FP8 TP=8): an upper figure",
-        "2025-06-19",
-        "medium",
-    ),
-}
-TORCH_COMPILE_WARM: dict[str, Figure] = {
-    "vllm": Figure(
-        7.5,
-        "s",
-        "vllm-project/vllm issue #20264 (compile 7.51 s with the torch.compile cache reused)",
-        "2025-06-30",
-        "low",
-    ),
-}
-CUDA_GRAPHS: dict[str, Figure] = {
-    "vllm": Figure(
-        17,
-        "s",
-        "vllm-project/vllm issue #20264 (graph capture 17 s); #20098: 67 graphs by default, 'more than 10s'",
-        "2025-06-30",
-        "low",
-    ),
-}
-"""Per-engine phases, keyed by engine name (an engine without a row has no such phase)."""
-EAGER_FLAG = "--enforce-eager"
-"""vLLM skips CUDA graphs and compile with it (issue #19824)."""
-
-# -- the budget ------------------------------------------------------------------------------------
-
-ERROR_MARGIN = 0.5
-"""The estimate's error margin: most figures are low-confidence or UNVERIFIED, so a budget is an
-error only when it is shorter than the optimistic end, ``estimate x (1 - ERROR_MARGIN)``, and a
-warning when it is shorter than the estimate itself."""
-CLIENT_TIMEOUT = Figure(
-    600,
-    "s",
-    "openai/openai-python src/openai/_constants.py: DEFAULT_TIMEOUT = httpx.Timeout(timeout=600.0); there is "
-    "no gateway yet, so a request that scales a fleet from zero waits as long as the client does",
-    "2025",
-    "high",
-)
-
-PROBED_PHASES = ("weightLoad", "engineInit")
-"""What the startup probe covers: it starts with the server container, after the pull and the
-init containers (which fill per-pod caches)."""
 
 
 @dataclass(frozen=True)
@@ -292,11 +63,31 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class FastPaths:
+    """Which fast paths a fleet's start takes (each one a setting)."""
+
+    soci: bool = False
+    """The pool pulls with SOCI parallel pull (``nodePools.<p>.soci``)."""
+    s3: bool = False
+    """Weights stream from S3 with vLLM's Run:ai streamer (``cache: s3``)."""
+    compile_cache: bool = False
+    """A previous replica left its compile cache on the shared cache (``compileCache``)."""
+
+    def toggled(self, name: str) -> FastPaths:
+        return replace(self, **{name: not getattr(self, name)})
+
+
+FAST_PATH_NAMES = {"soci": "sociParallelPull", "s3": "s3Streamer", "compile_cache": "compileCache"}
+"""FastPaths field -> the name the plan and startup.json use."""
+
+
+@dataclass(frozen=True)
 class Estimate:
     fleet: str
     phases: tuple[Phase, ...]
-    fast_paths: dict[str, float]
-    """Total seconds with one fast path enabled (name -> seconds), for the plan to compare."""
+    fast_paths: dict[str, tuple[bool, float]]
+    """Fast path name -> (enabled, total seconds with it toggled): what enabling one would buy, or
+    what an enabled one buys, so the plan can show both."""
 
     @property
     def total(self) -> float:
@@ -316,7 +107,10 @@ class Estimate:
             "probedSeconds": round(self.probed, 1),
             "slowestPhase": self.slowest.name,
             "phases": {p.name: p.as_dict() for p in self.phases},
-            "withFastPath": {k: round(v, 1) for k, v in sorted(self.fast_paths.items())},
+            "fastPaths": {
+                k: {"enabled": on, ("totalSecondsWithout" if on else "totalSecondsWith"): round(v, 1)}
+                for k, (on, v) in sorted(self.fast_paths.items())
+            },
         }
 
 
@@ -330,16 +124,21 @@ def node_boot(ami_type: str) -> Phase:
     )
 
 
-def image_pull(engine: str, instance: GpuInstance | None, *, in_region: bool, soci: bool = False) -> Phase | None:
-    """max(bytes over the link, bytes over the unpack rate), less SOCI's saving when enabled."""
-    size = IMAGE_COMPRESSED_GB.get(engine)
-    if size is None:
-        return None
+def link_gbps(instance: GpuInstance | None, *, in_region: bool) -> tuple[float, dict[str, Figure]]:
+    """The instance's baseline bandwidth; through the internet gateway, capped below 32 vCPUs."""
     link = BASELINE_GBPS.get(instance.name, UNKNOWN_LINK_GBPS) if instance else UNKNOWN_LINK_GBPS
-    figures = {"compressedSize": size, "unpack": IMAGE_UNPACK, "bandwidth": BANDWIDTH_SOURCE}
+    figures = {"bandwidth": BANDWIDTH_SOURCE}
     if not in_region and instance is not None and instance.vcpus < 32:
         link = min(link, INTERNET_CAP_GBPS.value)
         figures["internetCap"] = INTERNET_CAP_GBPS
+    return link, figures
+
+
+def image_pull(engine: Engine, instance: GpuInstance | None, *, in_region: bool, soci: bool = False) -> Phase:
+    """max(bytes over the link, bytes over the unpack rate), less SOCI's saving when enabled."""
+    size = engine.startup.image_size
+    link, figures = link_gbps(instance, in_region=in_region)
+    figures = {"compressedSize": size, "unpack": IMAGE_UNPACK, **figures}
     link_mb_s = link * 1e9 / 8 / MB
     seconds = max(size.value * 1e9 / (link_mb_s * MB), size.value * 1e9 / (IMAGE_UNPACK.value * MB))
     if soci:
@@ -349,7 +148,7 @@ def image_pull(engine: str, instance: GpuInstance | None, *, in_region: bool, so
 
 
 def cache_read(cache: str, backend: str, throughput_mode: str) -> Figure:
-    """The read rate of where the weights live when the server starts."""
+    """The read rate of where the weights live when the server starts (S3: see ``s3_read``)."""
     if cache == "local-nvme":
         return NVME_RAID0_READ
     if cache == "ephemeral":
@@ -359,65 +158,116 @@ def cache_read(cache: str, backend: str, throughput_mode: str) -> Figure:
     return EFS_ELASTIC_PER_CLIENT if throughput_mode == "elastic" else EFS_BURSTING_PER_CLIENT
 
 
+def s3_read(instance: GpuInstance | None) -> Figure:
+    """The streamer's rate, capped by the instance's link (in Region: the gateway endpoint)."""
+    link, _ = link_gbps(instance, in_region=True)
+    link_mb_s = link * 1e9 / 8 / MB
+    if link_mb_s >= S3_STREAMER_READ.value:
+        return S3_STREAMER_READ
+    return replace(S3_STREAMER_READ, value=link_mb_s, source=f"{BANDWIDTH_SOURCE.source}; {S3_STREAMER_READ.source}")
+
+
 def _rate_bytes(f: Figure) -> float:
     return f.value * (MIB if f.unit == "MiB/s" else MB)
 
 
 def weight_download(facts: ModelFacts, cache: str) -> Phase | None:
     """Per-pod caches start empty on a new pod: the stage init container downloads the weights."""
-    if cache == "shared":
+    if cache in ("shared", "s3"):
         return None  # filled once by the staging Job, before any replica
     return Phase("weightDownload", facts.weights_gb * 1e9 / _rate_bytes(HUB_DOWNLOAD), {"hub": HUB_DOWNLOAD})
 
 
-def weight_load(facts: ModelFacts, read: Figure) -> Phase:
-    return Phase("weightLoad", facts.weights_gb * 1e9 / _rate_bytes(read), {"read": read}, f"{facts.weights_gb:g} GB")
+def weight_load(facts: ModelFacts, read: Figure, loader_share: Figure | None = None) -> Phase:
+    """Bytes over the cache's rate, times the share of it the engine's default loader reaches (the
+    streamer reads concurrently: no share)."""
+    figures = {"read": read, **({"loaderShare": loader_share} if loader_share else {})}
+    rate = _rate_bytes(read) * (loader_share.value if loader_share else 1)
+    return Phase("weightLoad", facts.weights_gb * 1e9 / rate, figures, f"{facts.weights_gb:g} GB")
 
 
-def engine_init(engine: str, extra_args: list[str], *, compile_cache: bool = False) -> Phase:
-    figures: dict[str, Figure] = {}
-    seconds = 0.0
-    if engine in ENGINE_BASE:
-        figures["base"] = ENGINE_BASE[engine]
-        seconds += ENGINE_BASE[engine].value
-    eager = EAGER_FLAG in extra_args
-    compile_table = TORCH_COMPILE_WARM if compile_cache else TORCH_COMPILE_COLD
-    if not eager and engine in compile_table:
-        figures["compile"] = compile_table[engine]
-        seconds += compile_table[engine].value
-    if not eager and engine in CUDA_GRAPHS:
-        figures["cudaGraphs"] = CUDA_GRAPHS[engine]
-        seconds += CUDA_GRAPHS[engine].value
-    return Phase("engineInit", seconds, figures, "eager" if eager else "")
+def engine_init(engine: Engine, extra_args: list[str], *, compile_cache: bool = False) -> Phase:
+    """The engine's constant, plus torch.compile (warm with a compile cache) and CUDA graphs unless eager."""
+    figs = engine.startup
+    figures: dict[str, Figure] = {"base": figs.init}
+    eager = figs.eager(extra_args)
+    compile_figure = figs.compile_warm if compile_cache else figs.compile_cold
+    if not eager and compile_figure is not None:
+        figures["compile"] = compile_figure
+    if not eager and figs.cuda_graphs is not None:
+        figures["cudaGraphs"] = figs.cuda_graphs
+    return Phase("engineInit", sum(f.value for f in figures.values()), figures, "eager" if eager else "")
 
 
-def estimate(s: StackSettings, name: str, spec: ModelSpec) -> Estimate | None:
-    """The fleet's cold start, phase by phase; None without model facts or a known pool."""
+def compile_cache_applies(engine: Engine, spec: ModelSpec) -> bool:
+    """The engine has a compile cache worth sharing (a warm figure, not eager) and a shared cache to keep it."""
+    figs = engine.startup
+    return (
+        engine.compile_cache_env is not None
+        and figs.compile_warm is not None
+        and not figs.eager(spec.extra_args)
+        and spec.cache == "shared"
+    )
+
+
+def phases(s: StackSettings, spec: ModelSpec, paths: FastPaths) -> tuple[Phase, ...] | None:
+    """The fleet's phases with the given fast paths; None without model facts or a known pool."""
     facts = spec.model_facts
     pool = s.node_pools.get(spec.pool)
     if facts is None or pool is None:
         return None
+    engine = ENGINES[spec.engine]
+    instance = pool.instances[0] if pool.instances else None
+    cache = "s3" if paths.s3 else ("shared" if spec.cache == "s3" else spec.cache)
+    shared = s.storage.shared
+    read = s3_read(instance) if cache == "s3" else cache_read(cache, shared.backend, shared.throughput_mode)
+    found: list[Phase | None] = [
+        # Machines of an existing cluster are there already; an EKS pool boots a node when it
+        # may stand at zero or the fleet scales past its minimum.
+        node_boot(pool.ami_type) if pool.machine is None and (pool.min_size == 0 or spec.autoscaled) else None,
+        image_pull(engine, instance, in_region=s.engine_image_built(spec.engine), soci=paths.soci),
+        weight_download(facts, cache),
+        weight_load(facts, read, None if cache == "s3" else engine.startup.loader_share),
+        engine_init(engine, spec.extra_args, compile_cache=paths.compile_cache),
+    ]
+    return tuple(p for p in found if p is not None)
 
-    def build(*, soci: bool = False, compile_cache: bool = False) -> tuple[Phase, ...]:
-        instance = pool.instances[0] if pool.instances else None
-        phases: list[Phase | None] = [
-            # Machines of an existing cluster are there already; an EKS pool boots a node when it
-            # may stand at zero or the fleet scales past its minimum.
-            node_boot(pool.ami_type) if pool.machine is None and (pool.min_size == 0 or spec.autoscaled) else None,
-            image_pull(spec.engine, instance, in_region=s.engine_image_built(spec.engine), soci=soci),
-            weight_download(facts, spec.cache),
-            weight_load(facts, cache_read(spec.cache, s.storage.shared.backend, s.storage.shared.throughput_mode)),
-            engine_init(spec.engine, spec.extra_args, compile_cache=compile_cache),
-        ]
-        return tuple(p for p in phases if p is not None)
 
-    def total(phases: tuple[Phase, ...]) -> float:
-        return sum(p.seconds for p in phases)
+def s3_weights_possible(s: StackSettings) -> bool:
+    from components.core.settings.fast_paths import s3_weights_possible as possible  # settings import this module
 
-    fast = {"sociParallelPull": total(build(soci=True))}
-    if spec.engine in TORCH_COMPILE_WARM and EAGER_FLAG not in spec.extra_args and spec.cache == "shared":
-        fast["compileCacheOnSharedCache"] = total(build(compile_cache=True))
-    return Estimate(name, build(), fast)
+    return possible(s)
+
+
+def fast_paths_of(s: StackSettings, spec: ModelSpec) -> tuple[FastPaths, list[str]]:
+    """What the fleet takes now, and which other paths it could take (the plan shows those too)."""
+    pool = s.node_pools[spec.pool]
+    engine = ENGINES[spec.engine]
+    now = FastPaths(soci=pool.soci, s3=spec.cache == "s3", compile_cache=spec.compile_cache)
+    options = []
+    if pool.machine is None:
+        options.append("soci")
+    if s3_weights_possible(s) and engine.name == "vllm" and spec.cache in ("shared", "s3"):
+        options.append("s3")
+    if compile_cache_applies(engine, spec) or spec.compile_cache:
+        options.append("compile_cache")
+    return now, options
+
+
+def estimate(s: StackSettings, name: str, spec: ModelSpec) -> Estimate | None:
+    """The fleet's cold start, phase by phase, and the total with each fast path toggled."""
+    if spec.pool not in s.node_pools:
+        return None
+    now, options = fast_paths_of(s, spec)
+    base = phases(s, spec, now)
+    if base is None:
+        return None
+    fast = {}
+    for option in options:
+        other = phases(s, spec, now.toggled(option))
+        if other is not None:
+            fast[FAST_PATH_NAMES[option]] = (bool(getattr(now, option)), sum(p.seconds for p in other))
+    return Estimate(name, base, fast)
 
 
 def estimates(s: StackSettings) -> dict[str, Estimate]:
@@ -478,13 +328,30 @@ def budget_warnings(s: StackSettings) -> list[tuple[str, str]]:
     return found
 
 
+def _fast_path_text(s: StackSettings, e: Estimate) -> str:
+    spec = s.models[e.fleet]
+    pool = s.node_pools[spec.pool]
+    parts = []
+    for k, (on, v) in sorted(e.fast_paths.items()):
+        needs = " on a Bottlerocket pool" if k == "sociParallelPull" and pool.ami_type not in SOCI_AMIS else ""
+        parts.append(f"{k} on (without: {v:.0f} s)" if on else f"{k} off (with: {v:.0f} s{needs})")
+    floor = spec.warm_floor
+    if floor is not None:
+        parts.append(f"warm floor {floor.replicas} replica(s) {warm_floor_hours(floor):g} h/week ({floor.timezone})")
+    return f"; fast paths: {', '.join(parts)}" if parts else ""
+
+
+def warm_floor_hours(floor: WarmFloorSettings) -> float:
+    from components.core.settings.fast_paths import warm_floor_hours as hours  # settings import this module
+
+    return hours(floor)
+
+
 def summary_lines(s: StackSettings) -> list[str]:
     lines = []
     for name, e in estimates(s).items():
-        paths = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(e.fast_paths.items()))
         lines.append(
             f"Cold start {name}: ~{e.total:.0f} s (slowest: {e.slowest.name} {e.slowest.seconds:.0f} s; "
-            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)"
-            + (f"; with {paths}" if paths else "")
+            f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)" + _fast_path_text(s, e)
         )
     return lines

@@ -41,6 +41,7 @@ from components.core.prices import (
 )
 from components.core.settings import EksSettings, ModelSpec, NodePoolSettings, StackSettings
 from components.core.settings.models import pod_request
+from components.specs.warm_floor import warm_floor_cost
 
 _GI = re.compile(r"^([0-9.]+)(Gi|Ti|G|T)?$")
 
@@ -212,6 +213,9 @@ def fleet_costs(s: StackSettings, region: str) -> dict[str, Any]:
             "usdPerHour": {k: _money(v) for k, v in per_hour.items()},
             "usdPerMonth": {k: _money(v * HOURS_PER_MONTH) for k, v in per_hour.items()},
         }
+        floor = warm_floor_cost(spec, per_gpu)
+        if floor is not None:
+            fleets[name]["warmFloor"] = floor
     return fleets
 
 

@@ -32,6 +32,8 @@ from components.core.labels import selector_labels, standard_labels
 from components.core.naming import api_key_secret_name, hf_token_secret_name, k8s_name
 from components.core.settings import ModelSpec
 from components.core.settings.gateway import FleetGateway
+from components.specs import weights_s3
+from components.specs.compile_cache import compile_cache_env, compile_cache_mounts
 from components.specs.node_pool import GPU_RESOURCE
 from components.specs.pod import (
     NO_GPU,
@@ -65,6 +67,8 @@ class FleetSpec(WorkloadPlan[ModelSpec]):
     stage_queue: str | None = None
     """The LocalQueue the staging Job names in a batch namespace, where Kueue holds every Job
     without one (``manageJobsWithoutQueueName``); None elsewhere."""
+    weights_uri: pulumi.Input[str] | None = None
+    """``cache: s3``: ``s3://<bucket>/<namespace>/<fleet>/<revision>/`` (the bucket's name is an Output)."""
     gateway: FleetGateway | None = None
     """How the fleet stands to the environment's gateway (None: the stack runs none)."""
 
@@ -102,14 +106,12 @@ class FleetSpec(WorkloadPlan[ModelSpec]):
     def staged_by_job(self) -> bool:
         """A shared cache is filled once per revision by a staging Job: the serving pods then
         never need the internet. Per-pod caches (local NVMe, ephemeral) are filled in the pod."""
-        return self.spec.cache == "shared"
+        return self.spec.cache in ("shared", "s3")  # s3: the Job uploads to the bucket (weights_s3.py)
 
     @property
     def stage_job_name(self) -> str:
         """``stage-<fleet>-<hash>``: a new model, revision or script makes a new Job (Jobs are immutable)."""
-        identity = json.dumps(
-            [self.engine.name, self.spec.model, self.spec.revision, self.engine.stage_script(self.spec)]
-        )
+        identity = json.dumps([self.engine.name, self.spec.model, self.spec.revision, stage_script(self)])
         return k8s_name("stage", self.name, hashlib.sha256(identity.encode()).hexdigest()[:8])
 
     @property
@@ -160,6 +162,7 @@ def fleet_spec(
     pull_secret: str | None = None,
     own_weights_volume: bool = False,
     stage_queue: str | None = None,
+    weights_uri: pulumi.Input[str] | None = None,
     gateway: FleetGateway | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
@@ -176,8 +179,15 @@ def fleet_spec(
         pull_secret=pull_secret,
         own_weights_volume=own_weights_volume,
         stage_queue=stage_queue,
+        weights_uri=weights_uri,
         gateway=gateway,
     )
+
+
+def stage_script(f: FleetSpec) -> str:
+    """The engine's staging script; with ``cache: s3`` followed by the upload to the bucket."""
+    script = f.engine.stage_script(f.spec)
+    return script + weights_s3.upload_script(f.spec) if f.spec.cache == "s3" else script
 
 
 # -- the server container ---------------------------------------------------------------------
@@ -277,9 +287,9 @@ def server_container(f: FleetSpec) -> k8s.core.v1.ContainerArgs:
         command=list(f.engine.server_command),
         args=server_args(f) or None,
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=s.port, protocol="TCP")],
-        env=env_vars(f, offline=True),
+        env=env_vars(f, offline=True) + compile_cache_env(s) + weights_s3.weights_env(f.weights_uri),
         resources=resources(f),
-        volume_mounts=pod_mounts(f, read_only_cache=True),
+        volume_mounts=pod_mounts(f, read_only_cache=True) + compile_cache_mounts(s, f.name),
         security_context=container_security_context(),
         startup_probe=checks.startup,
         readiness_probe=checks.readiness,
@@ -306,7 +316,7 @@ def volumes(f: FleetSpec, *, stager: bool = False) -> list[k8s.core.v1.VolumeArg
             name="home", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=f.engine.home_size)
         ),
     ]
-    if f.spec.cache == "ephemeral":
+    if f.spec.cache in ("ephemeral", "s3"):  # s3: the staging Job's download space
         # Weights are downloaded again by every new pod; the volume goes with the pod.
         vols.append(
             k8s.core.v1.VolumeArgs(

@@ -21,6 +21,7 @@ from components.specs.model_runner import FleetSpec
 from components.specs.pod import meta
 from components.specs.system_network import PROMETHEUS, PUBLIC_INTERNET_EXCEPT
 from components.specs.tailscale import ingress_proxy_peer, tailnet_ingress_args
+from components.specs.warm_floor import cron_triggers
 
 TAILNET_NAMESPACE = "tailscale"
 """Where the Tailscale operator and its proxy pods run."""
@@ -82,6 +83,7 @@ def _internet_https() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
 
 
 WEIGHTS_WAIVER = {"ai-infra.io/egress-waiver": "model weights download over HTTPS (Hugging Face Hub / Ollama registry)"}
+S3_WAIVER = {"ai-infra.io/egress-waiver": "model weights streamed from S3 over HTTPS (gateway endpoint; STS for IRSA)"}
 
 
 def network_policy_args(
@@ -110,9 +112,12 @@ def network_policy_args(
         peers.append(
             ingress_proxy_peer(operator_namespace=tailnet_namespace, namespace=f.namespace, ingress=f.resource_name)
         )
-    downloads = not f.staged_by_job
+    # S3: the streamer reads S3 (public S3 addresses, routed through the gateway endpoint) and
+    # IRSA's credentials come from STS, both over HTTPS; neither has a fixed private address.
+    downloads = not f.staged_by_job or f.spec.cache == "s3"
+    waiver = S3_WAIVER if f.spec.cache == "s3" else WEIGHTS_WAIVER
     return k8s.networking.v1.NetworkPolicyInitArgs(
-        metadata=meta(f, annotations=WEIGHTS_WAIVER if downloads else None),
+        metadata=meta(f, annotations=waiver if downloads else None),
         spec=k8s.networking.v1.NetworkPolicySpecArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=f.selector),
             policy_types=["Ingress", "Egress"],
@@ -194,7 +199,8 @@ def scaled_object(f: FleetSpec, prometheus_url: pulumi.Input[str], *, external: 
                 {
                     "type": "prometheus",
                     "metadata": {"serverAddress": prometheus_url, "query": query, "threshold": "5"},
-                }
+                },
+                *cron_triggers(s),
             ],
         },
     }

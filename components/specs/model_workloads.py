@@ -75,8 +75,14 @@ def secret_args(f: FleetSpec, name: str, key: str, value: pulumi.Input[str]) -> 
     return k8s.core.v1.SecretInitArgs(metadata=meta(f, name), type="Opaque", string_data={key: value})
 
 
-def service_account_args(f: FleetSpec) -> k8s.core.v1.ServiceAccountInitArgs:
-    return k8s.core.v1.ServiceAccountInitArgs(metadata=meta(f), automount_service_account_token=False)
+def service_account_args(
+    f: FleetSpec, role_arn: pulumi.Input[str] | None = None, name: str | None = None
+) -> k8s.core.v1.ServiceAccountInitArgs:
+    """The fleet's (or, named, its stager's) ServiceAccount; with IRSA's role annotation for S3."""
+    annotations = {"eks.amazonaws.com/role-arn": role_arn} if role_arn is not None else None
+    return k8s.core.v1.ServiceAccountInitArgs(
+        metadata=meta(f, name, annotations=annotations), automount_service_account_token=False
+    )
 
 
 def _workload_annotations(f: FleetSpec) -> dict[str, str]:

@@ -19,7 +19,8 @@ import pulumi_kubernetes as k8s
 
 from components.core.labels import KUEUE_QUEUE_LABEL
 from components.core.settings.models import STAGE_CPU, STAGE_MEMORY_GIB, STAGE_MEMORY_LIMIT_GIB
-from components.specs.model_runner import FleetSpec, env_vars, pod_mounts, volumes
+from components.specs import weights_s3
+from components.specs.model_runner import FleetSpec, env_vars, pod_mounts, stage_script, volumes
 from components.specs.pod import container_security_context, hf_token_mount, pod_spec, pull_policy
 
 STAGE_TIMEOUT_S = 3600
@@ -44,8 +45,8 @@ def stage_container(f: FleetSpec, *, in_job: bool = False) -> k8s.core.v1.Contai
         name="stage-weights",
         image=f.image,
         image_pull_policy=pull_policy(f.image),
-        command=[*f.engine.stage_command, f.engine.stage_script(f.spec)],
-        env=env_vars(f, offline=False),
+        command=[*f.engine.stage_command, stage_script(f)],
+        env=env_vars(f, offline=False) + weights_s3.weights_env(f.weights_uri),
         resources=stage_resources(),
         volume_mounts=[m for m in mounts if m.name != "dshm"],
         security_context=container_security_context(),
@@ -73,7 +74,8 @@ def init_containers(f: FleetSpec) -> list[k8s.core.v1.ContainerArgs] | None:
     if not f.staged_by_job:
         return [stage_container(f)]
     verify = f.engine.verify_script
-    return [verify_container(f, verify(f.spec))] if verify else None
+    # S3: nothing is on a volume to verify; the streamer fails the start if an object is missing.
+    return [verify_container(f, verify(f.spec))] if verify and f.spec.cache != "s3" else None
 
 
 def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
@@ -98,7 +100,10 @@ def stage_job_args(f: FleetSpec) -> k8s.batch.v1.JobInitArgs:
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=f.stager_labels),
                 spec=pod_spec(
                     f,
-                    service_account=f.resource_name,
+                    # S3: the stager's own account holds the write role; the servers' only reads.
+                    service_account=weights_s3.stager_account(f.resource_name)
+                    if f.spec.cache == "s3"
+                    else f.resource_name,
                     containers=[stage_container(f, in_job=True)],
                     volumes=vols,
                     restart_policy="Never",

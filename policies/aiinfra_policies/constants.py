@@ -76,6 +76,7 @@ EFS_POLICY = "aws:efs/fileSystemPolicy:FileSystemPolicy"
 ASG_TAG = "aws:autoscaling/tag:Tag"
 BUCKETS = frozenset({"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"})
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 SSE = frozenset(
     {
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

@@ -25,6 +25,7 @@ from pulumi_policy import EnforcementLevel, StackValidationArgs
 from aiinfra_policies.common import Report, RulePolicy, Subject, get_path, is_set, policy
 from aiinfra_policies.constants import (
     ACCESS_POINT,
+    BUCKET_POLICY,
     BUCKETS,
     DATA_LABEL,
     ECR_REPOSITORY,
@@ -43,7 +44,7 @@ from aiinfra_policies.constants import (
 
 M = EnforcementLevel.MANDATORY
 A = EnforcementLevel.ADVISORY
-PROTECTED_TYPES = frozenset({EFS, KMS_KEY, ECR_REPOSITORY})
+PROTECTED_TYPES = frozenset({EFS, KMS_KEY, ECR_REPOSITORY, *BUCKETS})
 REQUIRE_CMK = {"requireCmk": {"type": "boolean", "default": True}}
 
 
@@ -215,14 +216,43 @@ def _sse_kms(args: StackValidationArgs, report: Report) -> None:
             report("Bucket needs default SSE with aws:kms and bucketKeyEnabled.", bucket.urn)
 
 
+def _s3_tls_deny(statement: Mapping[str, Any]) -> bool:
+    """``Deny`` of every S3 action for every principal when ``aws:SecureTransport`` is false."""
+    if statement.get("Effect") != "Deny" or not _everyone(statement.get("Principal")):
+        return False
+    if not any(a in ("*", "s3:*") for a in _listed(statement.get("Action"))):
+        return False
+    secure = get_path(statement, "Condition.Bool") or {}
+    return isinstance(secure, Mapping) and str(secure.get("aws:SecureTransport", "")).lower() == "false"
+
+
+def _s3_tls_only(args: StackValidationArgs, report: Report) -> None:
+    policies = _config_for(args, frozenset({BUCKET_POLICY}))
+    for bucket in _buckets(args):
+        if not any(
+            _s3_tls_deny(s) for p in policies.get(bucket.urn, []) for s in _efs_statements(p.props.get("policy"))
+        ):
+            report(
+                "Bucket needs a BucketPolicy denying every request without TLS (aws:SecureTransport false).", bucket.urn
+            )
+
+
 def _versioning_logging(args: StackValidationArgs, report: Report) -> None:
     versioning, logging = _config_for(args, VERSIONING), _config_for(args, LOGGING)
+    # A bucket that receives access logs is not logged itself: logging it into itself would log its
+    # own log writes, and logging it elsewhere only moves the question to that bucket.
+    targets = {
+        d.urn
+        for r in args.resources
+        if r.resource_type in LOGGING
+        for d in r.property_dependencies.get("targetBucket", [])
+    }
     for bucket in _buckets(args):
         if not any(
             get_path(v.props, "versioningConfiguration.status") == "Enabled" for v in versioning.get(bucket.urn, [])
         ):
             report("Bucket needs versioning enabled.", bucket.urn)
-        if not logging.get(bucket.urn):
+        if not logging.get(bucket.urn) and bucket.urn not in targets:
             report("Bucket needs access logging.", bucket.urn)
 
 
@@ -352,6 +382,17 @@ POLICIES: list[RulePolicy] = [
         standard="CKV_AWS_19/145",
         stack=True,
         check=_sse_kms,
+    ),
+    policy(
+        "s3-tls-only",
+        rule="49b",
+        description="S3 buckets must refuse requests without TLS.",
+        remediation="Add a BucketPolicy with a Deny on s3:* for Principal * when aws:SecureTransport is false.",
+        level=A,
+        severity="high",
+        standard="CKV_AWS_379; AWS S3 user guide (aws:SecureTransport)",
+        stack=True,
+        check=_s3_tls_only,
     ),
     policy(
         "s3-versioning-logging",

@@ -294,7 +294,9 @@ def test_settings_json_is_the_effective_settings_without_secret_values(plans: di
     assert settings["cluster"]["eks"]["logRetentionDays"] == 365  # the preset
     assert settings["secretKeys"] == ["tailscaleOauthClientId", "tailscaleOauthClientSecret"]
     cost = json.loads((plans["prod"] / "cost.json").read_text())
-    assert cost["fleets"]["coder-32b"]["gpus"] == {"minReplicas": 4, "maxReplicas": 8}
+    # Prod's stack file: one replica (2 GPUs) outside business hours, a second held by the warm floor.
+    assert cost["fleets"]["coder-32b"]["gpus"] == {"minReplicas": 2, "maxReplicas": 8}
+    assert cost["fleets"]["coder-32b"]["warmFloor"]["extraGpus"] == 2
 
 
 def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:
@@ -394,3 +396,12 @@ def test_the_plan_writes_each_fleets_cold_start_with_its_sources(plans: dict[str
     # An existing cluster's machines are there already: no node boot.
     local = json.loads((plans["local"] / "startup.json").read_text())
     assert local["fleets"] and all("nodeBoot" not in f["phases"] for f in local["fleets"].values())
+    # Each fast path with the total the other way: what it buys (prod streams coder-32b from S3).
+    assert coder["fastPaths"]["s3Streamer"]["enabled"] is True
+    assert coder["fastPaths"]["s3Streamer"]["totalSecondsWithout"] > coder["totalSeconds"]
+    assert coder["fastPaths"]["sociParallelPull"]["totalSecondsWith"] < coder["totalSeconds"]
+    dev = json.loads((plans["dev"] / "startup.json").read_text())["fleets"]["qwen-instruct"]
+    assert dev["fastPaths"]["compileCache"] == {
+        "enabled": True,
+        "totalSecondsWithout": pytest.approx(dev["totalSeconds"] + 77.5, abs=0.2),
+    }

@@ -249,3 +249,37 @@ def test_efs_policy_denies_plain_nfs_and_root_for_everyone() -> None:
     assert _efs_stack(MOUNT, {**TLS_ONLY, "Principal": {"AWS": "arn:aws:iam::123456789012:role/x"}})
     # A file system without any policy takes plain NFS from every client the security group lets in.
     assert len(_efs_stack(with_policy=False)) == 1
+
+
+def test_s3_tls_only_needs_a_deny_without_secure_transport() -> None:
+    from aiinfra_policies.constants import BUCKET_POLICY
+
+    bucket = _res("aws:s3/bucket:Bucket", {}, "b")
+    deny = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    good = _res(BUCKET_POLICY, {"policy": json.dumps({"Statement": [deny]})}, "p", deps={"bucket": [bucket]})
+    assert _stack("s3-tls-only", [bucket, good]) == []
+    allow = _res(
+        BUCKET_POLICY,
+        {"policy": json.dumps({"Statement": [{**deny, "Effect": "Allow"}]})},
+        "p",
+        deps={"bucket": [bucket]},
+    )
+    (message,) = _stack("s3-tls-only", [bucket, allow])
+    assert "aws:SecureTransport false" in message
+    assert _stack("s3-tls-only", [bucket])
+
+
+def test_a_bucket_receiving_access_logs_needs_no_logging_of_its_own() -> None:
+    bucket, logs = _res("aws:s3/bucket:Bucket", {}, "b"), _res("aws:s3/bucket:Bucket", {}, "logs")
+    enabled = {"versioningConfiguration": {"status": "Enabled"}}
+    versions = [_res(next(iter(VERSIONING)), enabled, f"v{b.name}", deps={"bucket": [b]}) for b in (bucket, logs)]
+    logging = _res(next(iter(LOGGING)), {}, "l", deps={"bucket": [bucket], "targetBucket": [logs]})
+    assert _stack("s3-versioning-logging", [bucket, logs, *versions, logging]) == []
+    # Without the logging resource both need logging (neither is a target).
+    assert len(_stack("s3-versioning-logging", [bucket, logs, *versions])) == 2

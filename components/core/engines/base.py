@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from components.core.startup_figures import Figure
+
 if TYPE_CHECKING:  # the spec type is only named in signatures (settings import this module)
     from components.core.settings.models import ModelSpec
 
@@ -70,6 +72,31 @@ class Capabilities:
     ``maxModelLen`` sequence fits (``settings/rules/fit.py``); False: the engine offloads what does not fit."""
 
 
+@dataclass(frozen=True)
+class StartupFigures:
+    """The engine's part of the cold-start estimate (``components/core/cold_start.py``), each
+    figure with its source (``docs/research/cold-start.md``)."""
+
+    image_size: Figure
+    """Compressed bytes (GB) of the pinned image a new node pulls."""
+    init: Figure
+    """Process start to serving, without torch.compile and CUDA graph capture (profiling, KV cache)."""
+    cuda_graphs: Figure | None
+    """CUDA graph capture at start (None: the engine captures none)."""
+    compile_cold: Figure | None = None
+    """torch.compile with an empty compile cache (None: the engine does not compile by default)."""
+    compile_warm: Figure | None = None
+    """torch.compile when a previous replica left its compile cache (``compile_cache_env``)."""
+    graphs_off: tuple[str, ...] = ()
+    """``extraArgs`` that turn graphs and compile off (vLLM ``--enforce-eager``)."""
+    loader_share: Figure | None = None
+    """Share of the cache's read rate its default weight loader reaches (None: the whole rate)."""
+
+    def eager(self, extra_args: list[str]) -> bool:
+        joined = " ".join(extra_args).replace("=", " ")
+        return any(flag.replace("=", " ") in joined for flag in self.graphs_off)
+
+
 CAPABILITY_OPTIONS = {"prefixCaching": "prefix_caching", "quantization": "quantization", "apiKeySecret": "api_key"}
 """``ModelSpec`` key -> the ``Capabilities`` flag an engine needs to read it."""
 
@@ -118,6 +145,8 @@ class Engine:
     """HTTP readiness path (used when ``ready_exec`` returns None)."""
     rules: Callable[[ModelSpec], list[tuple[str, str]]]
     """Engine-specific spec rules: ``(key, message)`` problems."""
+    startup: StartupFigures
+    """Its cold-start figures (image size, init, compile, CUDA graphs)."""
     api_key_args: Callable[[str], list[str]] = lambda env_var: []
     """``(env var) -> server arguments`` that hand the key over when it cannot be read from the
     environment (SGLang: ``--api-key $(VAR)``, which Kubernetes expands). The key's Secret always
@@ -127,6 +156,9 @@ class Engine:
     the engine's own readiness probe already proves the model is there."""
     foreign_option_hint: str = ""
     """Appended when a spec sets another engine's option (what to do instead)."""
+    compile_cache_env: str | None = None
+    """Env var naming the root of its compile caches (vLLM ``VLLM_CACHE_ROOT``): ``compileCache``
+    points it at a writable directory of the shared cache so a second replica starts warm."""
 
     @property
     def title(self) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from components.core.engines.base import OLLAMA_MODELS, Capabilities, Engine, EnvPairs
+from components.core.engines.base import OLLAMA_MODELS, Capabilities, Engine, EnvPairs, StartupFigures
+from components.core.startup_figures import Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -66,5 +67,20 @@ OLLAMA = Engine(
     ready_exec=lambda s, served_name, api_key: ["ollama", "show", s.model],
     ready_path="/",
     rules=_rules,
+    # llama.cpp compiles no graphs at start; both figures are ours until measured.
+    startup=StartupFigures(
+        image_size=Figure(
+            2.0,
+            "GB",
+            "UNVERIFIED: ollama/ollama:0.12.6 compressed size not read (Docker Hub is out of reach here); measure: "
+            "sum of layers[].size of `docker buildx imagetools inspect --raw <ref>`",
+            "2026-12-07",
+            "UNVERIFIED",
+        ),
+        init=Figure(
+            5, "s", "UNVERIFIED: llama.cpp runner start; measure from the server log", "2026-12-07", "UNVERIFIED"
+        ),
+        cuda_graphs=None,
+    ),
     foreign_option_hint="the model tag (name:tag) pins Ollama's version, quantization and context",
 )

@@ -22,7 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from components.core.engines import hub
-from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, extra_arg_flags
+from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, StartupFigures, extra_arg_flags
+from components.core.startup_figures import SAFETENSORS_LOADER_SHARE, Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -121,6 +122,40 @@ def _rules(s: ModelSpec) -> list[tuple[str, str]]:
     return problems
 
 
+STARTUP = StartupFigures(
+    image_size=Figure(
+        12.64,
+        "GB",
+        "UNVERIFIED: the compressed size of lmsysorg/sglang:v0.5.23 was not read (Docker Hub is out of reach "
+        "here); vLLM's figure is assumed (both ship torch, CUDA and FlashInfer; a third-party summary, "
+        "deepwiki sgl-project/sglang 2.3, puts the -runtime variant at ~50 % of the framework image). "
+        "Measure: sum of layers[].size of `docker buildx imagetools inspect --raw <ref>`",
+        "2026-12-07",
+        "UNVERIFIED",
+    ),
+    init=Figure(
+        20,
+        "s",
+        "UNVERIFIED: no published SGLang start figure; process start, memory profiling and the KV pool like "
+        "vLLM's 10 s (issue #20264) plus the server warmup request before /ready (--skip-server-warmup is off, "
+        "srt/arg_groups/fields/serving.py:116 @ 0.5.23). Measure: sglang:startup_time_seconds{phase}",
+        "2026-12-07",
+        "UNVERIFIED",
+    ),
+    # torch.compile is off by default (--enable-torch-compile, srt/arg_groups/fields/exec_.py:691 @ 0.5.23).
+    cuda_graphs=Figure(
+        17,
+        "s",
+        "UNVERIFIED: CUDA graphs are on by default (exec_.py:613-621 @ 0.5.23); no SGLang timing published, "
+        "vLLM's 17 s (issue #20264) assumed. Measure: sglang:startup_cuda_graph_time_seconds{phase}",
+        "2026-12-07",
+        "UNVERIFIED",
+    ),
+    graphs_off=("--cuda-graph-backend-decode disabled",),
+    # The same default safetensors loader design as vLLM's (UNVERIFIED for SGLang: vLLM's figure).
+    loader_share=SAFETENSORS_LOADER_SHARE,
+)
+
 SGLANG = Engine(
     name="sglang",
     label="SGLang",
@@ -165,5 +200,6 @@ SGLANG = Engine(
     ready_exec=lambda s, served_name, api_key: None,
     ready_path="/ready",
     rules=_rules,
+    startup=STARTUP,
     verify_script=hub.verify_script,
 )

@@ -6,10 +6,12 @@ Flags: docs/research/upstream.md §f; metric names and TTFT buckets: ``vllm/v1/m
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from components.core.engines import hub
-from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs
+from components.core.engines.base import Capabilities, Engine, EngineMetrics, EnvPairs, StartupFigures
+from components.core.startup_figures import SAFETENSORS_LOADER_SHARE, Figure
 
 if TYPE_CHECKING:
     from components.core.settings.models import ModelSpec
@@ -24,13 +26,35 @@ VLLM_TTFT_BUCKETS: tuple[float, ...] = (
 v1 engine of the pinned vllm-openai v0.11.0)."""
 
 
+WEIGHTS_URI_ENV = "AI_INFRA_WEIGHTS_URI"
+"""``cache: s3``: the env var holding ``s3://bucket/prefix/`` (the bucket's name is known only once
+it exists); the model argument is ``$(AI_INFRA_WEIGHTS_URI)``, which Kubernetes expands."""
+STREAMER_CONCURRENCY = 16
+"""S3 clients the Run:ai streamer opens (``concurrency`` of ``--model-loader-extra-config``, read by
+``vllm/model_executor/model_loader/runai_streamer_loader.py`` @ v0.11.0; the docs' example value)."""
+
+
+def _model_args(s: ModelSpec) -> list[str]:
+    """The model and where it loads from: a Hub id at a revision, or the fleet's S3 prefix of that
+    revision streamed with ``--load-format runai_streamer`` (the staging Job wrote it)."""
+    revision = ["--revision", s.revision] if s.revision else []
+    if s.cache != "s3":
+        return [s.model, *revision]
+    # The revision stays on the command line: the URI's prefix names it, vLLM ignores it for a
+    # streamed path (runai_streamer_loader.py downloads from the Hub only for a repo id), and the
+    # pack's model-revision-pinned reads it there.
+    extra = json.dumps({"concurrency": STREAMER_CONCURRENCY})
+    return [f"$({WEIGHTS_URI_ENV})", *revision, "--load-format", s.load_format, "--model-loader-extra-config", extra]
+
+
 def _args(s: ModelSpec, served_name: str) -> list[str]:
     """OpenAI server arguments derived from the spec (TP = GPUs per replica).
 
     No ``--disable-log-requests``: deprecated and without effect in v0.11.0 (request logging is
     off by default), slated for removal."""
+    model, *load = _model_args(s)
     args = [
-        s.model,
+        model,
         "--served-model-name",
         served_name,
         "--host",
@@ -44,8 +68,7 @@ def _args(s: ModelSpec, served_name: str) -> list[str]:
         "--enable-prefix-caching" if s.prefix_caching else "--no-enable-prefix-caching",
         "--enable-chunked-prefill" if s.chunked_prefill else "--no-enable-chunked-prefill",
     ]
-    if s.revision:
-        args += ["--revision", s.revision]
+    args += load
     if s.quantization in ON_THE_FLY_QUANTIZATION:
         args += ["--quantization", s.quantization]
     if s.max_model_len:
@@ -70,6 +93,48 @@ def _ready(s: ModelSpec, served_name: str, api_key: bool) -> list[str] | None:
     )
     return ["python3", "-c", check]
 
+
+STARTUP = StartupFigures(
+    image_size=Figure(
+        12.64,
+        "GB",
+        "vllm-project/vllm issue #27154 (vllm-openai image ~12 GB; discuss.vllm.ai: 12.64 GB); "
+        "measure: sum of layers[].size of `docker buildx imagetools inspect --raw <ref>`",
+        "2025-10-18",
+        "low",
+    ),
+    init=Figure(
+        10,
+        "s",
+        "vllm-project/vllm issue #20264: 'init engine' 34.11 s minus compile 7.51 s and graph capture 17 s "
+        "(process start, profiling, KV cache); VLLM_SKIP_P2P_CHECK=1 by default at v0.11.0 (vllm/envs.py)",
+        "2025-06-30",
+        "low",
+    ),
+    compile_cold=Figure(
+        85,
+        "s",
+        "vllm-project/vllm issue #19824 (Dynamo ~15 s + torch.compile ~70 s, Llama-70B-FP8 TP=8): an upper figure",
+        "2025-06-19",
+        "medium",
+    ),
+    compile_warm=Figure(
+        7.5,
+        "s",
+        "vllm-project/vllm issue #20264 (compile 7.51 s with the torch.compile cache reused)",
+        "2025-06-30",
+        "low",
+    ),
+    cuda_graphs=Figure(
+        17,
+        "s",
+        "vllm-project/vllm issue #20264 (graph capture 17 s); #20098: 67 graphs by default, 'more than 10s'",
+        "2025-06-30",
+        "low",
+    ),
+    graphs_off=("--enforce-eager",),  # skips CUDA graphs and compile (issue #19824)
+    loader_share=SAFETENSORS_LOADER_SHARE,
+)
 
 VLLM = Engine(
     name="vllm",
@@ -103,7 +168,7 @@ VLLM = Engine(
     ),
     capabilities=Capabilities(tensor_parallel=True, prefix_caching=True, quantization=True, api_key=True, kv_fit=True),
     min_gpus=1,
-    own_options=hub.HUB_OPTIONS,
+    own_options=hub.HUB_OPTIONS | {"loadFormat"},
     # vLLM reads VLLM_API_KEY itself (OpenAI-compatible server docs: "--api-key or environment
     # variable VLLM_API_KEY"), so no argument carries the key.
     api_key_env="VLLM_API_KEY",
@@ -116,5 +181,10 @@ VLLM = Engine(
     ready_exec=_ready,
     ready_path="/v1/models",
     rules=lambda s: [],
+    startup=STARTUP,
     verify_script=hub.verify_script,
+    # vllm/envs.py @ v0.11.0: VLLM_CACHE_ROOT (default ~/.cache/vllm); vllm/compilation/backends.py
+    # puts torch_compile_cache/<hash>/rank_i_j there, and compiler_interface.py points
+    # TORCHINDUCTOR_CACHE_DIR and TRITON_CACHE_DIR inside that hash directory.
+    compile_cache_env="VLLM_CACHE_ROOT",
 )

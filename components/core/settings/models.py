@@ -29,6 +29,21 @@ class ReplicaSettings(Settings):
         return self
 
 
+class WarmFloorSettings(Settings):
+    """A KEDA cron trigger (``keda.sh/v1alpha1`` trigger ``cron``: ``timezone``, ``start``,
+    ``end``, ``desiredReplicas``, pkg/scalers/cron_scaler.go @ v2.17.2): the fleet holds
+    ``replicas`` between ``start`` and ``end`` so business hours see no cold start."""
+
+    start: str = Field(min_length=1)
+    """Five-field cron of when the floor starts (``0 8 * * 1-5``)."""
+    end: str = Field(min_length=1)
+    """Five-field cron of when it ends (``0 18 * * 1-5``)."""
+    timezone: str = Field(min_length=1)
+    """An IANA time zone name (``Europe/Berlin``)."""
+    replicas: int = Field(1, ge=1)
+    """Replicas held in the window (KEDA ``desiredReplicas``)."""
+
+
 class ModelFactsSettings(Settings):
     """A model the catalogue (``components/core/model_catalogue.py``) lacks, described from its
     ``config.json`` on the Hub: the plan checks its weights and context fit with these numbers."""
@@ -86,9 +101,17 @@ class ModelSpec(Settings):
     prefix_caching: bool = True
     chunked_prefill: bool = True
     extra_args: list[str] = Field(default_factory=list)
-    cache: Literal["shared", "local-nvme", "ephemeral"] = "shared"
+    cache: Literal["shared", "local-nvme", "ephemeral", "s3"] = "shared"
     """Where weights live: the namespace's shared ``model-cache`` PVC, a per-replica local NVMe
-    volume, or an emptyDir each pod downloads into (no shared storage: laptops, small boxes)."""
+    volume, an emptyDir each pod downloads into (no shared storage: laptops, small boxes), or the
+    environment's weights bucket, streamed by vLLM's Run:ai streamer (``loadFormat``; EKS only)."""
+    load_format: Literal["auto", "runai_streamer"] = "auto"
+    """vLLM's ``--load-format``: ``runai_streamer`` streams safetensors from S3 (``cache: s3``)."""
+    compile_cache: bool = False
+    """Keep the engine's compile caches (vLLM ``VLLM_CACHE_ROOT``) in a writable per-fleet
+    directory of the shared cache, so a second replica starts warm (``cache: shared`` only)."""
+    warm_floor: WarmFloorSettings | None = None
+    """Keep ``replicas`` warm in a cron window (KEDA cron trigger), min 0 outside it."""
     exposure: Literal["cluster", "tailnet"] = "cluster"
     api_key_secret: str | None = None
     """Name of a secret config key holding the API key clients must send (vLLM ``--api-key``)."""

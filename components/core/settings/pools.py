@@ -122,6 +122,9 @@ class NodePoolSettings(Settings):
     ami_type: Literal["AL2023_x86_64_NVIDIA", "BOTTLEROCKET_x86_64_NVIDIA"] = "AL2023_x86_64_NVIDIA"
     root_volume_gib: int = Field(200, ge=50, le=4096)
     nvme: Literal["raid0", "local-pv", "none"] = "raid0"
+    soci: bool = False
+    """Pull images with the SOCI snapshotter's parallel pull-unpack mode (issue 26): only on an AMI
+    that ships it (``startup_figures.SOCI_AMIS``; checked in ``settings/fast_paths.py``)."""
     sharing: GpuSharingSettings = Field(default_factory=GpuSharingSettings)
     labels: dict[str, str] = Field(default_factory=dict)
 

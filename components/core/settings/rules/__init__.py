@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from components.core.cold_start import budget_problems, budget_warnings
 from components.core.settings.base import Problem
+from components.core.settings.fast_paths import fast_path_problems, fast_path_warnings
 from components.core.settings.root import StackSections
 from components.core.settings.rules import (
     batch,
@@ -50,6 +51,7 @@ RULES: tuple[Rule, ...] = (
     capacity.capacity_problems,
     fit.fit_problems,
     engines.engine_problems,
+    fast_path_problems,
     budget_problems,
     gateway.gateway_problems,
     models.model_problems,
@@ -63,6 +65,7 @@ WARNINGS: tuple[Rule, ...] = (
     charts.placeholder_digest_warnings,
     fit.fit_warnings,
     budget_warnings,
+    fast_path_warnings,
     gateway.gateway_warnings,
     storage.unfilled_cache_warnings,
     batch.empty_queue_warnings,
