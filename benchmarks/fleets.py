@@ -5,6 +5,7 @@ constructing the ``ModelRunnerFleet`` components under the SDK's mock engine, an
 registering exactly the same resources (same types, names and inputs) raw with the SDK, with
 no builders and no components. Target: at most 2x the floor, and linear growth per fleet.
 Best of three runs per size; wall-clock on this machine, so compare ratios, not seconds.
+Then ``make plan STACK=prod`` against its own floor (benchmarks/plan.py; target: at most 3x).
 """
 
 from __future__ import annotations
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--no-plan", action="store_true", help="skip timing make plan STACK=prod against its floor")
     args = parser.parse_args(argv)
     rows = [measure(n, args.repeats) for n in args.sizes]
     header = ("fleets", "resources", "seconds", "ms/fleet", "ms/resource", "floor s", "x floor")
@@ -113,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         f"\nper-fleet cost at {rows[-1]['fleets']} vs {rows[0]['fleets']} fleets: x{growth:.2f} "
         f"(1.0 = linear); worst ratio to the floor: x{worst:.2f} (target <= 2)"
     )
+    if not args.no_plan:
+        from benchmarks import plan
+
+        print()
+        print(plan.report(plan.measure(args.repeats)))
+    # `make test`'s own time is not measured inside the tests (no timed tests): README, "Measured here".
     return 0
 
 

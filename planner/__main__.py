@@ -12,18 +12,29 @@ Exit codes: 0 clean (advisories allowed), 1 mandatory policy violations, 2 inval
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.core.cold_start import startup_report
 from components.core.settings import StackSettings, decode_config, effective_settings, parse_settings
-from planner.diff import diff_plans, diff_text
-from planner.engine import run_program
-from planner.policy_host import CANT_RUN, PolicyHostError, Violation, analyze_all, policy_levels
+from planner.diff import PlanChanges, diff_plans, diff_text
+from planner.engine import ProgramRun, run_program
+from planner.gc_tuning import tune as tune_gc
+from planner.policy_host import (
+    CANT_RUN,
+    PolicyHostError,
+    Violation,
+    analyze_all,
+    launch,
+    policy_levels,
+    start_analysis,
+)
 from planner.render import write_plan
 from planner.stack_config import StackConfig, StackConfigError, load_stack_config
 from planner.summary import summarize
@@ -31,7 +42,7 @@ from planner.summary import summarize
 EXIT_OK, EXIT_MANDATORY, EXIT_CONFIG, EXIT_PACK = 0, 1, 2, 3
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="make plan", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", default="dev", help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument("--project-dir", type=Path, default=Path.cwd())
@@ -49,11 +60,72 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="as pulumi's --policy-pack-config (default <pack>/<environment>.json)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one ``make plan`` works with: its arguments, folders and the program's run."""
+
+    args: argparse.Namespace
+    project_dir: Path
+    out_dir: Path
+    stack_config: StackConfig
+    run: ProgramRun
+    settings: StackSettings
+
+    @property
+    def pack_dir(self) -> Path:
+        return self.project_dir / self.args.policy_pack
+
+    @property
+    def pack_config_file(self) -> Path:
+        """What `pulumi preview --policy-pack <pack> --policy-pack-config <file>` would be given."""
+        return self.args.policy_pack_config or self.args.policy_pack / f"{self.stack_config.environment}.json"
+
+
+@dataclass
+class _Findings:
+    """The files written (counts per kind) and what the pack found."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    violations: list[Violation] = field(default_factory=list)
+    unknown_at_preview: list[Violation] = field(default_factory=list)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     out_dir: Path = (args.out or project_dir / "build" / args.stack).resolve()
     started = time.monotonic()
+    if not args.no_policies:
+        # The pack starts up (its own imports) while the program runs.
+        launch(project_dir / args.policy_pack)
+    plan = _run(args, project_dir, out_dir)
+    if isinstance(plan, int):
+        return plan
+    # Write into a scratch dir and swap, so build/<stack> is either the old or the new plan.
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{args.stack}-", dir=out_dir.parent))
+    try:
+        findings = _write(plan, scratch)
+        if findings is None:
+            return EXIT_PACK
+        changes = diff_plans(out_dir, scratch)
+        if changes.previous:
+            (scratch / "diff.txt").write_text(diff_text(changes))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        scratch.rename(out_dir)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    shown = out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir
+    print(_summary(plan, findings, shown, changes))
+    print(f"(planned in {time.monotonic() - started:.1f}s)")
+    return EXIT_MANDATORY if any(v.level == "mandatory" for v in findings.violations) else EXIT_OK
 
+
+def _run(args: argparse.Namespace, project_dir: Path, out_dir: Path) -> _Plan | int:
+    """The stack's config and the program's run, or ``EXIT_CONFIG`` with every problem printed."""
     from components.core.settings import SettingsError
 
     try:
@@ -65,82 +137,65 @@ def main(argv: list[str] | None = None) -> int:
         if (out_dir / "plan.json").exists():
             print(f"(the previous plan in {out_dir} is unchanged)", file=sys.stderr)
         return EXIT_CONFIG
-    settings = _settings(stack_config)
+    if _CLI:
+        # What the run built lives until the process ends: out of the collector's way.
+        gc.freeze()
+    return _Plan(args, project_dir, out_dir, stack_config, run, _settings(stack_config))
 
-    # What `pulumi preview --policy-pack <pack> --policy-pack-config <file>` would be given.
-    pack_dir = project_dir / args.policy_pack
-    pack_config_file = args.policy_pack_config or args.policy_pack / f"{stack_config.environment}.json"
 
-    # Write into a scratch dir and swap, so build/<stack> is either the old or the new plan.
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{args.stack}-", dir=out_dir.parent))
+def _write(plan: _Plan, scratch: Path) -> _Findings | None:
+    """Write the plan's files into ``scratch`` while the pack analyzes the run; ``None`` if the
+    pack could not run (said on stderr)."""
+    args, run, settings = plan.args, plan.run, plan.settings
+    findings = _Findings()
     try:
-        counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
+        pack_config: dict[str, object] = {}
+        analysis = None
+        if not args.no_policies:
+            pack_config = json.loads((plan.project_dir / str(plan.pack_config_file)).read_text())
+            analysis = start_analysis(plan.pack_dir, pack_config, run.registrations)
+        findings.counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
         (scratch / "settings.json").write_text(
             json.dumps(effective_settings(settings), indent=2, sort_keys=True) + "\n"
         )
         (scratch / "startup.json").write_text(json.dumps(startup_report(settings), indent=2, sort_keys=True) + "\n")
-        violations: list[Violation] = []
-        unknown_at_preview: list[Violation] = []
-        if not args.no_policies:
-            pack_config = json.loads((project_dir / str(pack_config_file)).read_text())
-            try:
-                violations = analyze_all(pack_dir, pack_config, run.registrations)
-                if not args.skip_preview_check:
-                    unknown_at_preview = _unknown_at_preview(
-                        project_dir, args.stack, stack_config, pack_dir, pack_config
-                    )
-            except PolicyHostError as exc:
-                print(f"The policy pack could not run: {exc}", file=sys.stderr)
-                return EXIT_PACK
-        report = {
-            "stack": args.stack,
-            "policyPack": str(args.policy_pack),
-            "policyConfig": str(pack_config_file),
-            "violations": [v.as_dict() for v in violations],
-            # Mandatory policies `pulumi preview` cannot evaluate on a new stack (they read values
-            # known only after apply): passing preview does not mean these passed.
-            "unknownAtPreview": [{"policy": v.policy, "urn": v.urn} for v in unknown_at_preview],
-        }
-        (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-        # The summary without the run's own noise (timing, the diff against the previous plan):
-        # what `make snapshot` keeps under tests/snapshots/ for reviewers.
-        (scratch / "summary.txt").write_text(
-            summarize(
-                args.stack,
-                run,
-                counts,
-                violations,
-                unknown_at_preview,
-                Path("build") / args.stack,
-                settings=settings,
-                config_warnings=_config_warnings(stack_config),
-            )
-            + "\n"
-        )
-        changes = diff_plans(out_dir, scratch)
-        if changes.previous:
-            (scratch / "diff.txt").write_text(diff_text(changes))
-        shutil.rmtree(out_dir, ignore_errors=True)
-        scratch.rename(out_dir)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        if analysis is not None:
+            # The preview-like run goes on while the pack answers for the first.
+            preview = None if args.skip_preview_check else _preview_run(plan)
+            findings.violations = analysis.result()
+            if preview is not None:
+                findings.unknown_at_preview = _unknown_at_preview(plan.pack_dir, pack_config, preview)
+    except PolicyHostError as exc:
+        print(f"The policy pack could not run: {exc}", file=sys.stderr)
+        return None
+    report = {
+        "stack": args.stack,
+        "policyPack": str(args.policy_pack),
+        "policyConfig": str(plan.pack_config_file),
+        "violations": [v.as_dict() for v in findings.violations],
+        # Mandatory policies `pulumi preview` cannot evaluate on a new stack (they read values
+        # known only after apply): passing preview does not mean these passed.
+        "unknownAtPreview": [{"policy": v.policy, "urn": v.urn} for v in findings.unknown_at_preview],
+    }
+    (scratch / "policy-report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    # The summary without the run's own noise (timing, the diff against the previous plan):
+    # what `make snapshot` keeps under tests/snapshots/ for reviewers.
+    (scratch / "summary.txt").write_text(_summary(plan, findings, Path("build") / args.stack) + "\n")
+    return findings
 
-    print(
-        summarize(
-            args.stack,
-            run,
-            counts,
-            violations,
-            unknown_at_preview,
-            out_dir.relative_to(project_dir) if out_dir.is_relative_to(project_dir) else out_dir,
-            settings=settings,
-            changes=changes,
-            config_warnings=_config_warnings(stack_config),
-        )
+
+def _summary(plan: _Plan, findings: _Findings, out: Path, changes: PlanChanges | None = None) -> str:
+    return summarize(
+        plan.args.stack,
+        plan.run,
+        findings.counts,
+        findings.violations,
+        findings.unknown_at_preview,
+        out,
+        settings=plan.settings,
+        changes=changes,
+        config_warnings=_config_warnings(plan.stack_config),
     )
-    print(f"(planned in {time.monotonic() - started:.1f}s)")
-    return EXIT_MANDATORY if any(v.level == "mandatory" for v in violations) else EXIT_OK
 
 
 def _config_warnings(stack_config: StackConfig) -> list[str]:
@@ -161,12 +216,15 @@ def _settings(stack_config: StackConfig) -> StackSettings:
     return parse_settings(raw, stack=stack_config.stack, secret_keys=secrets, foreign_keys=foreign)
 
 
-def _unknown_at_preview(
-    project_dir: Path, stack: str, stack_config: StackConfig, pack_dir: Path, pack_config: dict[str, object]
-) -> list[Violation]:
-    """Run the program again as a first ``pulumi preview`` sees it (computed outputs unknown) and
-    keep the mandatory policies the pack could not evaluate there."""
-    preview = run_program(project_dir, stack, stack_config.config, stack_config.secret_keys, preview=True)
+def _preview_run(plan: _Plan) -> ProgramRun:
+    """The program again as a first ``pulumi preview`` sees it (computed outputs unknown)."""
+    c = plan.stack_config
+    return run_program(plan.project_dir, plan.args.stack, c.config, c.secret_keys, preview=True)
+
+
+def _unknown_at_preview(pack_dir: Path, pack_config: dict[str, object], preview: ProgramRun) -> list[Violation]:
+    """The mandatory policies the pack could not evaluate on the preview-like run (the pack is
+    asked again only about resources whose inputs differ from the first run's)."""
     levels = policy_levels(pack_dir, pack_config)
     skipped = analyze_all(pack_dir, pack_config, preview.registrations)
     found = {
@@ -177,5 +235,10 @@ def _unknown_at_preview(
     return sorted(found)
 
 
+_CLI = False
+"""True in ``make plan``'s own process, which may keep everything to the end (not in tests' plans)."""
+
 if __name__ == "__main__":
+    _CLI = True
+    tune_gc()
     sys.exit(main())

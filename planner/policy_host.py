@@ -13,6 +13,8 @@ fails the plan as it would fail ``pulumi preview``; nothing is imported from the
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
 import json
 import os
 import selectors
@@ -158,7 +160,16 @@ def resolve_config(policies: list[Any], config: dict[str, Any]) -> dict[str, ana
 
 
 class PolicyHost:
-    """A running policy pack process and a gRPC client to it (use as a context manager)."""
+    """A running policy pack process and a gRPC client to it (use as a context manager).
+
+    ``launch`` starts the process without waiting for it, so the pack's own start-up (its imports,
+    ~0.5 s) overlaps the program run; ``connect`` waits for its port. Answers are cached per
+    configuration and request: the pack's policies are functions of what a request carries (the
+    engine itself calls ``Analyze`` per resource as resources register, in no fixed order, so a
+    policy cannot depend on an earlier call), and a second program run, such as the plan's
+    preview-like run, asks again only about the resources whose inputs changed. A request is
+    dear: pulumi-policy 1.21.0 (pulumi_policy/policy.py, ``_PolicyAnalyzerServicer.Analyze`` and
+    ``AnalyzeStack``) converts and deserializes a resource's properties again for every policy."""
 
     def __init__(self, pack_dir: Path, python: str | None = None) -> None:
         self.pack_dir = pack_dir.resolve()
@@ -167,6 +178,8 @@ class PolicyHost:
         self._channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self.info: Any = None
+        self._configured: bytes | None = None
+        self._answers: dict[bytes, _Answer] = {}
 
     def __enter__(self) -> PolicyHost:
         self.start()
@@ -176,6 +189,13 @@ class PolicyHost:
         self.stop()
 
     def start(self) -> None:
+        self.launch()
+        self.connect()
+
+    def launch(self) -> None:
+        """Start the pack process (no wait); ``connect`` completes the start."""
+        if self._proc is not None:
+            return
         if not Path(self.python).exists():
             raise PolicyHostError(
                 f"{self.python} does not exist: the Pulumi CLI runs the pack with its own virtualenv and "
@@ -192,11 +212,24 @@ class PolicyHost:
             stderr=subprocess.PIPE,
             env=env,
         )
+
+    def connect(self) -> None:
+        """Wait for the launched pack's port and ask for its policies."""
+        if self.stub is not None:
+            return
+        self.launch()
         port = self._read_port()
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         grpc.channel_ready_future(self._channel).result(timeout=START_TIMEOUT_S)
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         self.info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        # Requests go out as the bytes their cache key is made of (serialized once).
+        self._analyze = self._channel.unary_unary(
+            "/pulumirpc.Analyzer/Analyze", response_deserializer=analyzer_pb2.AnalyzeResponse.FromString
+        )
+        self._analyze_stack = self._channel.unary_unary(
+            "/pulumirpc.Analyzer/AnalyzeStack", response_deserializer=analyzer_pb2.AnalyzeResponse.FromString
+        )
 
     def _read_port(self) -> int:
         assert self._proc is not None and self._proc.stdout is not None
@@ -216,6 +249,9 @@ class PolicyHost:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
+        self.stub = None
+        self._configured = None
+        self._answers.clear()
         if self._proc is not None:
             self._proc.kill()
             self._proc.wait()
@@ -231,37 +267,43 @@ class PolicyHost:
     def configure(self, config: dict[str, Any]) -> None:
         assert self.stub is not None
         resolved = resolve_config(list(self.info.policies), config)
-        self.stub.Configure(analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=resolved))
+        request = analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=resolved)
+        key = request.SerializeToString(deterministic=True)
+        if key == self._configured:
+            return
+        # Requests still in flight were asked under the previous configuration.
+        for answer in self._answers.values():
+            answer.wait()
+        self.stub.Configure(request)
+        self._configured = key
 
-    def _diagnostics(self, response: Any, default_urn: str = "") -> list[Violation]:
-        return [
-            Violation(
-                policy=d.policyName,
-                level=LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
-                urn=d.urn or default_urn,
-                message=d.message,
-            )
-            for d in response.diagnostics
-        ]
+    def _ask(self, call: str, request: Any, default_urn: str) -> _Answer:
+        """The answer to ``request`` under the current configuration: cached, else sent (no wait)."""
+        assert self._configured is not None, "configure the pack first"
+        body = request.SerializeToString(deterministic=True)
+        key = hashlib.sha256(b"\0".join((self._configured, call.encode(), body))).digest()
+        if key not in self._answers:
+            method = self._analyze if call == "Analyze" else self._analyze_stack
+            self._answers[key] = _Answer(method.future(body), default_urn)
+        return self._answers[key]
 
-    def analyze(self, reg: Registration) -> list[Violation]:
-        assert self.stub is not None
+    def ask_analyze(self, reg: Registration, properties: struct_pb2.Struct | None = None) -> _Answer:
         request = analyzer_pb2.AnalyzeRequest(
             type=reg.type,
-            properties=_to_struct(reg.inputs),
+            properties=properties if properties is not None else _to_struct(reg.inputs),
             urn=reg.urn,
             name=reg.name,
             # The Analyzer protocol carries protect but not retainOnDelete (plan.json shows both).
             options=analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect),
         )
-        return self._diagnostics(self.stub.Analyze(request), reg.urn)
+        return self._ask("Analyze", request, reg.urn)
 
-    def analyze_stack(self, regs: list[Registration]) -> list[Violation]:
-        assert self.stub is not None
+    def ask_analyze_stack(self, regs: list[Registration], properties: list[struct_pb2.Struct] | None = None) -> _Answer:
+        structs = properties if properties is not None else [_to_struct(r.inputs) for r in regs]
         resources = [
             analyzer_pb2.AnalyzerResource(
                 type=r.type,
-                properties=_to_struct(r.inputs),
+                properties=struct,
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent,
@@ -271,23 +313,72 @@ class PolicyHost:
                     k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v) for k, v in r.property_dependencies.items()
                 },
             )
-            for r in regs
+            for r, struct in zip(regs, structs, strict=True)
         ]
-        return self._diagnostics(self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=resources)))
+        return self._ask("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=resources), "")
+
+    def analyze(self, reg: Registration) -> list[Violation]:
+        return self.ask_analyze(reg).result()
+
+    def analyze_stack(self, regs: list[Registration]) -> list[Violation]:
+        return self.ask_analyze_stack(regs).result()
+
+
+class _Answer:
+    """One request to the pack: sent at once, its diagnostics read when first asked for."""
+
+    def __init__(self, future: Any, default_urn: str) -> None:
+        self._future = future
+        self._default_urn = default_urn
+        self._violations: list[Violation] | None = None
+
+    def wait(self) -> None:
+        self._future.exception()
+
+    def result(self) -> list[Violation]:
+        if self._violations is None:
+            try:
+                response = self._future.result()
+            except grpc.RpcError as exc:
+                raise PolicyHostError(f"the policy pack failed: {exc}") from exc
+            self._violations = [
+                Violation(
+                    policy=d.policyName,
+                    level=LEVEL_NAMES.get(d.enforcementLevel, "advisory"),
+                    urn=d.urn or self._default_urn,
+                    message=d.message,
+                )
+                for d in response.diagnostics
+            ]
+        return self._violations
 
 
 _RUNNING: dict[Path, PolicyHost] = {}
 """One running pack per folder and process: plans in one process (tests) reuse it."""
 
 
-def _host(pack_dir: Path) -> PolicyHost:
+def _host(pack_dir: Path, *, wait: bool = True) -> PolicyHost:
     key = pack_dir.resolve()
     if key not in _RUNNING:
         host = PolicyHost(key)
-        host.start()
+        host.launch()
         _RUNNING[key] = host
         atexit.register(host.stop)
-    return _RUNNING[key]
+    host = _RUNNING[key]
+    if wait:
+        try:
+            host.connect()
+        except PolicyHostError:
+            del _RUNNING[key]
+            raise
+    return host
+
+
+def launch(pack_dir: Path) -> None:
+    """Start the pack for ``pack_dir`` now, so it starts up while the program runs; a pack that
+    cannot start says so when it is first used."""
+    with contextlib.suppress(PolicyHostError):
+        _host(pack_dir, wait=False)
 
 
 def policy_levels(pack_dir: Path, config: dict[str, Any]) -> dict[str, str]:
@@ -301,13 +392,32 @@ CANT_RUN = "can't run policy"
 """How pulumi-policy begins the advisory it reports instead of a policy that read an unknown value."""
 
 
-def analyze_all(pack_dir: Path, config: dict[str, Any], regs: list[Registration]) -> list[Violation]:
-    """Analyze every custom resource and the stack; return sorted, de-duplicated violations."""
+class Analysis:
+    """Every custom resource and the stack, sent to the pack; ``result`` waits for the answers."""
+
+    def __init__(self, answers: list[_Answer]) -> None:
+        self._answers = answers
+
+    def result(self) -> list[Violation]:
+        """Sorted, de-duplicated violations (mandatory first)."""
+        found: set[Violation] = set()
+        for answer in self._answers:
+            found.update(answer.result())
+        return sorted(found, key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))
+
+
+def start_analysis(pack_dir: Path, config: dict[str, Any], regs: list[Registration]) -> Analysis:
+    """Send every custom resource and the stack to the pack and return without waiting, so the
+    caller can work while the pack does (requests it answered before come from its cache)."""
     custom = [r for r in regs if r.custom and not r.type.startswith("pulumi:providers:")]
     host = _host(pack_dir)
     host.configure(config)
-    found: set[Violation] = set()
-    for reg in custom:
-        found.update(host.analyze(reg))
-    found.update(host.analyze_stack(custom))
-    return sorted(found, key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))
+    structs = [_to_struct(r.inputs) for r in custom]
+    answers = [host.ask_analyze(r, s) for r, s in zip(custom, structs, strict=True)]
+    answers.append(host.ask_analyze_stack(custom, structs))
+    return Analysis(answers)
+
+
+def analyze_all(pack_dir: Path, config: dict[str, Any], regs: list[Registration]) -> list[Violation]:
+    """Analyze every custom resource and the stack; return sorted, de-duplicated violations."""
+    return start_analysis(pack_dir, config, regs).result()

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from pulumi_policy import (
     PolicyCustomTimeouts,
@@ -20,6 +21,7 @@ from pulumi_policy import (
 from components.core.chart_images import CHART_IMAGES
 from components.core.settings import StackSettings, deep_merge, parse_settings
 from planner.engine import ProgramRun, run_program, start_mocks
+from planner.gc_tuning import tune as tune_gc
 from planner.mocks import RecordingMonitor
 from planner.stack_config import project_name
 
@@ -35,6 +37,12 @@ PROD_ADMINS = {
         if chart != "tailscale-operator"
     },
 }
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection imported (the SDKs, components, policies) stays to the end: freeze it, so
+    the collector stops walking it on every full collection (planner/gc_tuning.py)."""
+    tune_gc()
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:

@@ -108,3 +108,25 @@ def test_an_import_missing_from_requirements_fails_like_the_cli(tmp_path: Path) 
     (pack / "__main__.py").write_text("import not_in_requirements  # noqa: F401\n" + (PACK / "__main__.py").read_text())
     with pytest.raises(PolicyHostError, match="not_in_requirements"):
         PolicyHost(pack).start()
+
+
+def test_a_request_answered_before_is_not_sent_again_but_a_changed_one_is(host: PolicyHost) -> None:
+    """The plan's preview-like run asks again only about resources whose inputs changed."""
+    host.configure(json.loads((PACK / "prod.json").read_text()))
+    privileged = compliant_deployment()
+    privileged["spec"]["template"]["spec"]["containers"][0]["securityContext"]["privileged"] = True
+    first = host.analyze(_reg(privileged))
+    sent: list[bytes] = []
+    original = host._analyze
+
+    class Counting:
+        def future(self, body: bytes) -> object:
+            sent.append(body)
+            return original.future(body)
+
+    host._analyze = Counting()
+    try:
+        assert host.analyze(_reg(privileged)) == first and sent == []
+        assert host.analyze(_reg(compliant_deployment(), "other")) == [] and len(sent) == 1
+    finally:
+        host._analyze = original
