@@ -17,6 +17,7 @@ from stack.batch import batch_layer
 from stack.cluster import cluster_cost
 from stack.context import stack_context
 from stack.exports import Layers, export_outputs
+from stack.gateway import gateway_layer
 from stack.mesh import mesh_layer
 from stack.namespaces import namespaces_layer
 from stack.observability import observability_layer
@@ -41,8 +42,17 @@ addons = helm_addons_layer(ctx, namespaces, monitoring)
 weights = weights_layer(ctx)
 fleets = workloads_layer(ctx, namespaces, shared_storage, monitoring, registry, mesh, addons.get("keda"), weights)
 jobs = batch_layer(ctx, namespaces, shared_storage, monitoring, registry)
+gateway = gateway_layer(ctx, namespaces, monitoring, mesh, fleets)
 
 export_outputs(
     ctx,
-    Layers(namespaces=namespaces, registry=registry, monitoring=monitoring, mesh=mesh, fleets=fleets, jobs=jobs),
+    Layers(
+        namespaces=namespaces,
+        registry=registry,
+        monitoring=monitoring,
+        mesh=mesh,
+        fleets=fleets,
+        jobs=jobs,
+        gateway=gateway,
+    ),
 )

@@ -10,6 +10,7 @@ from components.core.charts import ALL_CHARTS
 from components.core.cold_start import summary_lines as cold_start_lines
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.settings import StackSettings
+from components.core.settings.gateway import fleet_gateway, gateway_summary_lines
 from planner.diff import PlanChanges, change_lines
 from planner.diff import cold_start_lines as cold_start_changes
 from planner.engine import ProgramRun
@@ -115,6 +116,18 @@ POLICY_KEYS = {
     "k8s-image-pull-policy": "ai-infra:modelImages",
 }
 """The stack key that fixes a policy's violation, where the violation comes from settings."""
+GATEWAY_POLICY_KEYS = {
+    "k8s-image-digest-pinned": "ai-infra:gateway.pickerDigest",
+    "k8s-image-trusted-registry": "ai-infra:gateway.pickerImage",
+}
+"""The same for the gateway's own resources (``gateway-*``: its endpoint pickers' images)."""
+
+
+def fix_key(policy: str, subject: str) -> str | None:
+    """The stack key that fixes ``policy`` on resource ``subject``, when settings decide it."""
+    if subject.startswith("gateway-") and policy in GATEWAY_POLICY_KEYS:
+        return GATEWAY_POLICY_KEYS[policy]
+    return POLICY_KEYS.get(policy)
 
 
 def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str]:
@@ -135,10 +148,15 @@ def exposure_lines(settings: StackSettings, outputs: dict[str, Any]) -> list[str
     tailnet: dict[str, Any] = raw_tailnet if isinstance(raw_tailnet, dict) else {}
     models: dict[str, Any] = raw_models if isinstance(raw_models, dict) else {}
     for name, spec in sorted(settings.models.items()):
-        callers = [
-            f"pods labelled {MODEL_CLIENT_LABEL}=true in {spec.namespace}",
-            *(f"namespace {c}" for c in spec.client_namespaces if c != spec.namespace),
-        ]
+        behind = fleet_gateway(settings, name)
+        callers = (
+            ["the gateway's proxies (see Gateway below)"]
+            if behind is not None and behind.routed
+            else [
+                f"pods labelled {MODEL_CLIENT_LABEL}=true in {spec.namespace}",
+                *(f"namespace {c}" for c in spec.client_namespaces if c != spec.namespace),
+            ]
+        )
         if spec.exposure == "tailnet":
             who = ", ".join(settings.tailscale.access.models)
             callers.append(f"the tailnet at {tailnet.get(name, '?')} ({who}, HTTPS via the operator's proxy)")
@@ -219,6 +237,7 @@ def summarize(
     lines += cost_lines(run.outputs.get("costEstimate"))
     if settings is not None:
         lines += exposure_lines(settings, run.outputs)
+        lines += gateway_summary_lines(settings, run.outputs)
         lines += preinstalled_lines(settings)
         lines += storage_lines(settings)
         lines += cold_start_lines(settings)
@@ -240,9 +259,10 @@ def summarize(
     lines.append(f"Policy violations: {levels.get('mandatory', 0)} mandatory, {levels.get('advisory', 0)} advisory")
     for v in violations:
         mark = "✗" if v.level == "mandatory" else "!"
-        fix = f" (fix: {POLICY_KEYS[v.policy]})" if v.policy in POLICY_KEYS else ""
         # Stack policies (the budget, monitoring present) report on the stack, not a resource.
         subject = v.urn.rsplit("::", 1)[-1] or f"stack {stack}"
+        fix_with = fix_key(v.policy, subject)
+        fix = f" (fix: {fix_with})" if fix_with else ""
         lines.append(f"  {mark} [{v.level}] {v.policy}: {subject} — {v.message.splitlines()[-1]}{fix}")
     if unknown_at_preview:
         lines.append(

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.batch_job import BatchJob
+from components.gateway import InferenceGateway
 from components.model_runner_fleet import ModelRunnerFleet
 from components.monitoring_stack import MonitoringStack
 from components.registry import Registry
@@ -30,6 +31,7 @@ class Layers:
     mesh: TailscaleMesh | None
     fleets: Mapping[str, ModelRunnerFleet]
     jobs: Mapping[str, BatchJob]
+    gateway: InferenceGateway | None = None
 
 
 def export_outputs(ctx: StackContext, made: Layers) -> None:
@@ -73,3 +75,7 @@ def export_outputs(ctx: StackContext, made: Layers) -> None:
         )
         # Only as a secret: `pulumi stack output tailnetAuthKeys --show-secrets` to join a machine.
         pulumi.export("tailnetAuthKeys", pulumi.Output.secret(made.mesh.auth_keys))
+    if made.gateway is not None:
+        pulumi.export("gateway", made.gateway.base_url)
+        # Only as a secret: `pulumi stack output gatewayClientKeys --show-secrets` for a client's key.
+        pulumi.export("gatewayClientKeys", made.gateway.client_keys)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from components.core.labels import selector_labels
 from components.core.naming import k8s_name, resource_name
 from components.core.settings import StackSettings
+from components.core.settings.gateway import gateway_exposure
+from components.specs.gateway_network import tailnet_backend as gateway_backend
 from components.specs.model_serving import TAILNET_NAMESPACE
 from components.specs.system_network import (
     GRAFANA_PODS,
@@ -21,7 +23,7 @@ from stack.target import ClusterAddresses
 
 
 def tailnet_backends(s: StackSettings) -> tuple[TailnetBackend, ...]:
-    """What the tailnet Ingress proxies forward to: each tailnet fleet, and Grafana."""
+    """What the tailnet Ingress proxies forward to: each tailnet fleet, the gateway, and Grafana."""
     if not s.tailscale_operator:
         return ()
     backends = [
@@ -35,6 +37,8 @@ def tailnet_backends(s: StackSettings) -> tuple[TailnetBackend, ...]:
         for name, m in sorted(s.models.items())
         if m.exposure == "tailnet"
     ]
+    if s.gateway.enabled and gateway_exposure(s) == "tailnet":
+        backends.append(gateway_backend())
     if s.monitoring.enabled:
         backends.append(
             TailnetBackend(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.core.settings.gateway import fleet_gateway
 from components.model_runner_fleet import ModelRunnerFleet, ModelRunnerFleetArgs
 from components.monitoring_stack import MonitoringStack
 from components.registry import Registry
@@ -42,6 +43,7 @@ def plan_fleet(
         # Kueue holds unlabelled Jobs in batch namespaces: the staging Job names a queue there.
         stage_queue=min(s.namespaces[model.namespace].queues) if model.namespace in s.batch_namespaces else None,
         weights_uri=weights_uri,
+        gateway=fleet_gateway(s, name),
     )
 
 

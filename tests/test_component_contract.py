@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import ROOT
 
 MODULES = sorted(p for p in (ROOT / "components").glob("*.py") if p.name != "__init__.py")
-TOKEN = re.compile(r"^ai-infra:(aws|k8s|storage|models|mesh|monitoring|registry):[A-Z][A-Za-z]+$")
+TOKEN = re.compile(r"^ai-infra:(aws|k8s|storage|models|mesh|monitoring|registry|gateway):[A-Z][A-Za-z]+$")
 
 
 def _component_classes(tree: ast.Module) -> list[ast.ClassDef]:

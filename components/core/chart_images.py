@@ -280,6 +280,14 @@ CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
             "v2.17.0",
         ),
     ),
+    # agentgateway/agentgateway controller/install/helm/agentgateway templates/deployment.yaml renders
+    # `{registry}/{controller.image.repository}:{tag}` (registry cr.agentgateway.dev, tag "" = the
+    # v-prefixed appVersion injected at release) @ v1.4.1; a tag starting with `v` passes the
+    # `agentgateway.imageTag` helper unchanged, so `v1.4.1@sha256:...` pins it. The proxy image is
+    # the controller's to render: pinned through AgentgatewayParameters (gateway.proxyDigest).
+    "agentgateway": (
+        ChartImage("controller", "cr.agentgateway.dev/controller", ("controller", "image"), "tag", "v1.4.1"),
+    ),
     # kubernetes-sigs/metrics-server charts/metrics-server/values.yaml `image` and templates/_helpers.tpl
     # `metrics-server.image` (`repository:tag`, tag "" = v + appVersion 0.8.1) @ metrics-server-helm-chart-3.13.1
     # (the addon resizer is off).

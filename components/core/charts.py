@@ -72,6 +72,20 @@ KUEUE = Chart("kueue", "oci://registry.k8s.io/kueue/charts", "0.19.2")
 """Kueue v0.19.2, published only as an OCI artifact; the chart version drops the tag's ``v``
 (kubernetes-sigs/kueue charts/kueue/README.md, hack/helm-chart-package.sh @ v0.19.2)."""
 
+GATEWAY_API_CRDS = Chart("gateway-crds-helm", "oci://docker.io/envoyproxy", "v1.9.0")
+"""The Gateway API CRDs v1.6.1 (standard channel) and their safe-upgrades ValidatingAdmissionPolicy:
+gateway-api publishes no chart, Envoy Gateway's CRD-only chart bundles exactly that release
+(envoyproxy/gateway charts/gateway-crds-helm values.yaml and templates/standard-gatewayapi-crds.yaml;
+registry and version from tools/make/helm.mk ``OCI_REGISTRY``/``CHART_VERSION`` @ v1.9.0, the
+version keeps its ``v``). Only the Gateway API CRDs are enabled (specs/gateway.py)."""
+AGENTGATEWAY_CRDS = Chart("agentgateway-crds", "oci://ghcr.io/agentgateway/charts", "v1.4.1")
+"""agentgateway's own CRDs (AgentgatewayPolicy, AgentgatewayParameters, ...): agentgateway/agentgateway
+.github/workflows/release.yml and controller/Makefile ``release-charts`` @ v1.4.1 push every chart to
+ghcr.io/agentgateway/charts as ``1.4.1`` and ``v1.4.1`` (Chart.yaml in git says 0.0.2)."""
+AGENTGATEWAY = Chart("agentgateway", "oci://ghcr.io/agentgateway/charts", "v1.4.1")
+"""The agentgateway controller v1.4.1 (Gateway API + InferencePool): it creates the ``agentgateway``
+GatewayClass and, per Gateway, the proxy Deployment and Service."""
+
 ALL_CHARTS: tuple[Chart, ...] = (
     *(chart for chart, _ in CLUSTER_AUTOSCALER_LINES.values()),
     NVIDIA_DEVICE_PLUGIN,
@@ -85,6 +99,9 @@ ALL_CHARTS: tuple[Chart, ...] = (
     OPENCOST,
     KUEUE,
     TAILSCALE_OPERATOR,
+    GATEWAY_API_CRDS,
+    AGENTGATEWAY_CRDS,
+    AGENTGATEWAY,
 )
 
 
@@ -102,4 +119,7 @@ ADDON_CHARTS: tuple[str, ...] = (
     DCGM_EXPORTER.name,
     OPENCOST.name,
     KUEUE.name,
+    GATEWAY_API_CRDS.name,
+    AGENTGATEWAY_CRDS.name,
+    AGENTGATEWAY.name,
 )

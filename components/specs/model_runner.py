@@ -31,6 +31,7 @@ from components.core.engines import CACHE_MOUNT, Engine
 from components.core.labels import selector_labels, standard_labels
 from components.core.naming import api_key_secret_name, hf_token_secret_name, k8s_name
 from components.core.settings import ModelSpec
+from components.core.settings.gateway import FleetGateway
 from components.specs import weights_s3
 from components.specs.compile_cache import compile_cache_env, compile_cache_mounts
 from components.specs.node_pool import GPU_RESOURCE
@@ -68,6 +69,8 @@ class FleetSpec(WorkloadPlan[ModelSpec]):
     without one (``manageJobsWithoutQueueName``); None elsewhere."""
     weights_uri: pulumi.Input[str] | None = None
     """``cache: s3``: ``s3://<bucket>/<namespace>/<fleet>/<revision>/`` (the bucket's name is an Output)."""
+    gateway: FleetGateway | None = None
+    """How the fleet stands to the environment's gateway (None: the stack runs none)."""
 
     @property
     def engine(self) -> Engine:
@@ -160,6 +163,7 @@ def fleet_spec(
     own_weights_volume: bool = False,
     stage_queue: str | None = None,
     weights_uri: pulumi.Input[str] | None = None,
+    gateway: FleetGateway | None = None,
 ) -> FleetSpec:
     """A fleet's plain description; Secrets are named after the fleet when it has the credential."""
     return FleetSpec(
@@ -176,6 +180,7 @@ def fleet_spec(
         own_weights_volume=own_weights_volume,
         stage_queue=stage_queue,
         weights_uri=weights_uri,
+        gateway=gateway,
     )
 
 

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.naming import k8s_name
 from components.core.settings.tailscale import MODEL_TAG, env_tag
+from components.specs.gateway_picker import gateway_peers, picker_queue_query
 from components.specs.model_runner import FleetSpec
 from components.specs.pod import meta
 from components.specs.system_network import PROMETHEUS, PUBLIC_INTERNET_EXCEPT
@@ -96,17 +97,7 @@ def network_policy_args(
     Egress: none of its own (the namespace's allow-dns only) when a staging Job fills the shared
     cache; HTTPS to the internet (never private ranges or instance metadata) when the pod stages
     its own weights (local NVMe, ephemeral caches)."""
-    peers = [
-        k8s.networking.v1.NetworkPolicyPeerArgs(
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={MODEL_CLIENT_LABEL: "true"})
-        )
-    ]
-    peers += [
-        k8s.networking.v1.NetworkPolicyPeerArgs(
-            namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns})
-        )
-        for ns in sorted(set(f.spec.client_namespaces) - {f.namespace})
-    ]
+    peers = _callers(f)
     if f.monitoring_namespace:
         # kube-prometheus-stack's Prometheus pods (specs/system_network.py PROMETHEUS).
         peers.append(
@@ -140,6 +131,25 @@ def network_policy_args(
     )
 
 
+def _callers(f: FleetSpec) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    """Behind the gateway: its proxy pods (and the fleet's endpoint picker, which scrapes each
+    replica's /metrics on the API port); otherwise the labelled clients and client namespaces."""
+    if f.gateway is not None and f.gateway.routed:
+        return gateway_peers(f.namespace, f.gateway.picker)
+    peers = [
+        k8s.networking.v1.NetworkPolicyPeerArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={MODEL_CLIENT_LABEL: "true"})
+        )
+    ]
+    peers += [
+        k8s.networking.v1.NetworkPolicyPeerArgs(
+            namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": ns})
+        )
+        for ns in sorted(set(f.spec.client_namespaces) - {f.namespace})
+    ]
+    return peers
+
+
 def stage_network_policy_args(f: FleetSpec) -> k8s.networking.v1.NetworkPolicyInitArgs:
     """The staging Job's pods: HTTPS out to the model hub, nothing in."""
     return k8s.networking.v1.NetworkPolicyInitArgs(
@@ -165,6 +175,9 @@ def scaled_object(f: FleetSpec, prometheus_url: pulumi.Input[str], *, external: 
     """KEDA ScaledObject on queue depth (the engine's ``metrics.queue``, summed over the fleet)."""
     s = f.spec
     query = f'sum({f.engine.queue_metric}{{namespace="{f.namespace}",model_name="{f.name}"}})'
+    if f.gateway is not None and f.gateway.picker is not None:
+        # At zero replicas the engine exports nothing: the picker's held requests wake the fleet.
+        query = f"({query} or vector(0)) + ({picker_queue_query(f.namespace, f.resource_name)} or vector(0))"
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",

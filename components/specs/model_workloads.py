@@ -13,6 +13,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.core.settings.gateway import EXPOSURE_ANNOTATION, EXPOSURE_REASON_ANNOTATION
 from components.specs.model_runner import FleetSpec, server_container, volumes
 from components.specs.pod import meta, pod_spec
 from components.specs.scheduling import SERVING_PRIORITY
@@ -86,7 +87,12 @@ def service_account_args(
 
 def _workload_annotations(f: FleetSpec) -> dict[str, str]:
     keyed = f.api_key_secret is not None and f.engine.api_key_env is not None
-    return {**NO_CPU_LIMIT, **(API_KEY_IN_ENV if keyed else {})}
+    direct = (
+        {EXPOSURE_ANNOTATION: "direct", EXPOSURE_REASON_ANNOTATION: f.gateway.direct_reason}
+        if f.gateway is not None and f.gateway.direct_reason is not None
+        else {}
+    )
+    return {**NO_CPU_LIMIT, **(API_KEY_IN_ENV if keyed else {}), **direct}
 
 
 def deployment_args(f: FleetSpec) -> k8s.apps.v1.DeploymentInitArgs:

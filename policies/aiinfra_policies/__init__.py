@@ -9,6 +9,7 @@ from aiinfra_policies import (
     contracts,
     ecr,
     eks,
+    gateway,
     hardening,
     images,
     monitoring,
@@ -40,8 +41,9 @@ DOMAINS = (
     contracts,
     hardening,
     batch,
+    gateway,
 )
 """The domain modules in section order: A (pod_security, pod_context), B, C, D, E, F, G, H, I,
-J (tailscale), K (monitoring, platform), L (contracts, hardening), M (batch)."""
+J (tailscale), K (monitoring, platform), L (contracts, hardening), M (batch), N (gateway)."""
 
 ALL_POLICIES: list[RulePolicy] = [p for module in DOMAINS for p in module.POLICIES]

@@ -62,6 +62,7 @@ SECTIONS: dict[str, tuple[int, int]] = {
     "K": (73, 77),
     "L": (78, 89),
     "M": (90, 92),
+    "N": (93, 95),
 }
 """Rule-table sections and their rule numbers (``43b`` counts as 43)."""
 

@@ -35,7 +35,7 @@ STACK = "e2e"
 STACK_TEMPLATE = Path(__file__).with_name("Pulumi.e2e.yaml")
 K8S_PROVIDER = "4.25.0"
 UP_TIMEOUT_S = 420
-OUR_NAMESPACES = ("models", "training", "gpu-system", "kueue-system")
+OUR_NAMESPACES = ("models", "training", "gpu-system", "kueue-system", "gateway")
 
 # What the e2e stack's pools look like as machines: the system pool, and the `gpu` pool's
 # machine (Pulumi.e2e.yaml: 2 GPUs, 16 CPUs, 64 GiB) twice.
@@ -201,6 +201,7 @@ def test_up_applies_the_program_with_the_pack_and_no_mandatory_violation(engine:
     assert "mandatory" not in done.stdout.lower(), done.stdout[-4000:]
     outputs = json.loads(engine.pulumi("stack", "output", "--json", config=False).stdout)
     assert set(outputs["models"]) == {"qwen-small", "qwen-instruct", "qwen-sglang"}
+    assert outputs["gateway"] == "http://ai.gateway.svc.cluster.local/v1"
 
 
 def fleet_ready(c: Cluster, fleet: str, timeout: float = 120) -> list[dict[str, Any]]:
@@ -242,6 +243,39 @@ def test_custom_resources_were_accepted_against_their_crds(engine: Engine) -> No
     assert [q["metadata"]["name"] for q in c.get("clusterqueues")["items"]] == ["train"]
     assert [q["metadata"]["name"] for q in c.get("localqueues", "-n", "training")["items"]] == ["train"]
     assert c.get("resourceflavors")["items"]
+
+
+def test_the_gateway_objects_were_accepted_and_the_picker_admitted(engine: Engine) -> None:
+    """The API server accepts every gateway object against the pinned schemas (stand-ins), and
+    Pod Security (restricted) and our image admission admit the endpoint picker's pod with its
+    projected token. Not proven here: that agentgateway programs a proxy from them, routes by
+    ``model``, checks keys or limits, or that the picker picks and holds (no controller, proxy or
+    engine runs; docs/architecture.md, "The inference gateway")."""
+    c = engine.cluster
+    (gateway,) = c.get("gateways", "-n", "gateway")["items"]
+    assert gateway["metadata"]["name"] == "ai" and gateway["spec"]["gatewayClassName"] == "agentgateway"
+    assert [p["metadata"]["name"] for p in c.get("agentgatewayparameters", "-n", "gateway")["items"]] == ["ai-gateway"]
+    routes = {r["metadata"]["name"] for r in c.get("httproutes", "-n", "gateway")["items"]}
+    assert routes == {"models-list", "model-qwen-small", "model-qwen-instruct", "model-qwen-sglang"}
+    policies = {p["metadata"]["name"] for p in c.get("agentgatewaypolicies", "-n", "gateway")["items"]}
+    assert {"ai-pre-routing", "ai-clients", "models-list", "model-qwen-instruct"} <= policies
+    assert [g["metadata"]["name"] for g in c.get("referencegrants", "-n", "models")["items"]] == ["gateway-routes"]
+    # Only the vLLM fleet has a pool; its picker's pod passes admission and runs (kwok).
+    (pool,) = c.get("inferencepools", "-n", "models")["items"]
+    assert pool["metadata"]["name"] == "vllm-qwen-instruct"
+    assert pool["spec"]["endpointPickerRef"]["name"] == "vllm-qwen-instruct-epp"
+    picker = c.wait_for(
+        "the endpoint picker Ready",
+        lambda: [p for p in pods(c, "models", "app.kubernetes.io/instance=vllm-qwen-instruct-epp") if ready(p)],
+    )
+    assert picker[0]["spec"]["automountServiceAccountToken"] is False
+    # Fleets behind the gateway admit its proxies, not the namespace's labelled clients.
+    netpol = c.get("networkpolicy", "-n", "models", "vllm-qwen-instruct")
+    peers = netpol["spec"]["ingress"][0]["from"]
+    assert {"gateway.networking.k8s.io/gateway-name": "ai"} in [
+        p.get("podSelector", {}).get("matchLabels") for p in peers
+    ]
+    assert not [p for p in peers if p.get("podSelector", {}).get("matchLabels") == {"ai-infra.io/model-client": "true"}]
 
 
 def _restricted_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:

@@ -1,14 +1,17 @@
-"""The default dev stack plans clean: its one finding is the placeholder CIDR day one replaces.
+"""The default dev stack plans clean: its findings are the placeholder CIDR day one replaces and
+the gateway's endpoint picker run by its release tag (README "Policies": no digest can be looked up
+offline; ``gateway.pickerDigest`` pins it, as prod requires).
 
 ``test_plan_cli`` holds the plan equal to ``tests/snapshots/dev/summary.txt``; this test holds that
-snapshot to "no findings" (issue 22), so a new warning or advisory in the default dev stack fails
-here, not only as a snapshot diff someone refreshes.
+snapshot to "no other findings" (issue 22), so a new warning or advisory in the default dev stack
+fails here, not only as a snapshot diff someone refreshes.
 """
 
 from __future__ import annotations
 
 from components.core.settings import parse_settings
 from components.core.settings.loader import deep_merge
+from planner.summary import fix_key
 from tests.conftest import ROOT, stack_file_config
 
 
@@ -19,7 +22,12 @@ def test_the_default_dev_plan_has_no_finding_but_the_day_one_cidr() -> None:
         "Warning: ai-infra:cluster.eks.publicAccessCidrs: lists only documentation ranges (RFC 5737/3849/9637): "
         "nobody can reach the API endpoint; put your own egress CIDRs here"
     ]
-    assert "Policy violations: 0 mandatory, 0 advisory" in summary
+    assert "Policy violations: 0 mandatory, 1 advisory" in summary
+    advisories = [line for line in summary if line.startswith("  ! [advisory]")]
+    assert len(advisories) == 1
+    assert advisories[0].startswith(
+        "  ! [advisory] k8s-image-digest-pinned: gateway-vllm-qwen-instruct-epp-deployment — "
+    ) and advisories[0].endswith("(fix: ai-infra:gateway.pickerDigest)")
 
 
 def test_day_one_step_one_leaves_the_settings_without_a_warning() -> None:
@@ -27,3 +35,14 @@ def test_day_one_step_one_leaves_the_settings_without_a_warning() -> None:
     raw = {k.removeprefix("ai-infra:"): v for k, v in stack_file_config("dev").items()}
     raw["cluster"] = deep_merge(raw["cluster"], {"eks": {"publicAccessCidrs": ["52.94.76.0/22"]}})
     assert list(parse_settings(raw, stack="dev-alice").warnings) == []
+
+
+def test_a_gateway_pickers_image_finding_names_the_gateway_key() -> None:
+    assert fix_key("k8s-image-digest-pinned", "gateway-vllm-qwen-instruct-epp-deployment") == (
+        "ai-infra:gateway.pickerDigest"
+    )
+    # A fleet's image is the registry's or modelImages', as before.
+    assert fix_key("k8s-image-digest-pinned", "model-qwen-small-deployment") == (
+        "ai-infra:registry.build / modelImages (name@sha256:...)"
+    )
+    assert fix_key("k8s-namespace-default-deny", "gateway-x") == "ai-infra:namespaces"

@@ -25,6 +25,7 @@ DOMAIN_PREFIXES = {
     "image": "container image builds",
     "model": "model servers and their weights",
     "batch": "Kueue batch work",
+    "gateway": "the inference gateway (Gateway, routes, keys)",
     "helm": "Helm releases",
     "keda": "KEDA",
     "gpu": "GPU software (device plugin, operator)",
@@ -144,6 +145,7 @@ MODULE_SECTIONS = {
     "contracts": {"L"},
     "hardening": {"L"},
     "batch": {"M"},
+    "gateway": {"N"},
 }
 
 

@@ -84,7 +84,10 @@ def test_prod_streams_coder_32b_from_s3_with_a_read_role_and_stages_with_a_write
     accounts = {
         r.inputs["metadata"]["name"]: r.inputs["metadata"].get("annotations", {})
         for r in run.registrations
-        if r.type == "kubernetes:core/v1:ServiceAccount" and "vllm-coder-32b" in r.inputs["metadata"]["name"]
+        # The fleet's own accounts (the gateway's endpoint picker for this fleet reads no weights).
+        if r.type == "kubernetes:core/v1:ServiceAccount"
+        and "vllm-coder-32b" in r.inputs["metadata"]["name"]
+        and "ModelRunnerFleet" in r.urn
     }
     assert set(accounts) == {"vllm-coder-32b", "vllm-coder-32b-stager"}
     assert all("eks.amazonaws.com/role-arn" in a for a in accounts.values())

@@ -16,7 +16,12 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 AUTOSCALED_OLLAMA = {"qwen-small": {"replicas": {"min": 1, "max": 2}}, "qwen-instruct": None}
 
 
+ONLY_OLLAMA_CLIENT = {"enabled": True, "clients": {"ci": {"models": ["qwen2.5:0.5b"], "requestsPerMinute": 120}}}
+"""Without qwen-instruct, dev's gateway clients may name only the Ollama model."""
+
+
 def _dev(**overrides: Any) -> Any:
+    overrides.setdefault("gateway", ONLY_OLLAMA_CLIENT)
     config = stack_file_config("dev") | {f"ai-infra:{k}": v for k, v in overrides.items()}
     return run_stack("dev", config)
 

@@ -117,7 +117,8 @@ def test_dev_serves_one_ollama_and_one_vllm_model() -> None:
     deployments = {
         r.inputs["metadata"]["name"]: r.inputs for r in run.registrations if r.type == "kubernetes:apps/v1:Deployment"
     }
-    assert set(deployments) == {"ollama-qwen-small", "vllm-qwen-instruct"}
+    # The two fleets, and the vLLM fleet's endpoint picker (behind the gateway).
+    assert set(deployments) == {"ollama-qwen-small", "vllm-qwen-instruct", "vllm-qwen-instruct-epp"}
     assert run.outputs["models"]["qwen-instruct"]["endpoint"] == (
         "http://vllm-qwen-instruct.models.svc.cluster.local:8000/v1"
     )
@@ -267,7 +268,11 @@ def test_prod_with_an_alert_receiver_has_no_mandatory_finding() -> None:
 
 def test_prod_vllm_fleets_get_a_generated_api_key_exported_only_as_a_secret() -> None:
     run = stack_run("prod")
-    (password,) = [r for r in run.registrations if r.type == "random:index/randomPassword:RandomPassword"]
+    (password,) = [
+        r
+        for r in run.registrations
+        if r.type == "random:index/randomPassword:RandomPassword" and "InferenceGateway$" not in r.urn
+    ]
     assert "coder-32b" in password.urn and password.inputs["length"] >= 32 and password.inputs["special"] is False
     (secret,) = [r for r in run.registrations if r.type == "kubernetes:core/v1:Secret" and "coder-32b-api-key" in r.urn]
     assert SECRET_SIG in json.dumps(secret.inputs["stringData"])
@@ -280,4 +285,6 @@ def test_prod_vllm_fleets_get_a_generated_api_key_exported_only_as_a_secret() ->
     assert isinstance(keys, dict) and SECRET_SIG in keys
     assert "mock-random-" not in json.dumps(plan_document("prod", run.registrations, run.outputs))
     assert "modelApiKeys" not in stack_run("dev").outputs  # dev keeps the choice (and the e2e stack)
-    assert not [r for r in stack_run("dev").registrations if r.type.startswith("random:")]
+    # Dev's only generated keys are the gateway clients'.
+    dev_random = [r for r in stack_run("dev").registrations if r.type.startswith("random:")]
+    assert dev_random and all("InferenceGateway$random" in r.urn for r in dev_random)

@@ -22,6 +22,10 @@ UPSTREAM_DEFAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "cluster-autoscaler-9.51.0": {"cluster-autoscaler": ("registry.k8s.io/autoscaling/cluster-autoscaler", "v1.33.0")},
     "cluster-autoscaler-9.53.0": {"cluster-autoscaler": ("registry.k8s.io/autoscaling/cluster-autoscaler", "v1.34.2")},
     "cluster-autoscaler-9.59.0": {"cluster-autoscaler": ("registry.k8s.io/autoscaling/cluster-autoscaler", "v1.35.0")},
+    # agentgateway/agentgateway controller/install/helm/agentgateway/values.yaml `image.registry`
+    # cr.agentgateway.dev, `controller.image.repository` controller, tag "" = the v-prefixed
+    # appVersion injected by controller/Makefile release-charts @ v1.4.1.
+    "agentgateway-v1.4.1": {"controller": ("cr.agentgateway.dev/controller", "v1.4.1")},
     # kubernetes-sigs/kueue hack/helm-chart-package.sh @ v0.19.2: registry.k8s.io/kueue + the git tag.
     "kueue-0.19.2": {"manager": ("registry.k8s.io/kueue/kueue", "v0.19.2")},
     # tailscale/tailscale cmd/k8s-operator/deploy/chart/values.yaml @ v1.102.3: tag "" = appVersion.
@@ -126,7 +130,8 @@ def test_the_table_matches_each_pinned_charts_defaults() -> None:
 
 
 def test_every_installed_chart_is_pinned_or_a_known_exception() -> None:
-    covered = set(CHART_IMAGES) | set(CHART_PINNED)
+    # gateway-crds-helm and agentgateway-crds hold CRDs only (no Deployment, no image).
+    covered = set(CHART_IMAGES) | set(CHART_PINNED) | {"gateway-crds-helm", "agentgateway-crds"}
     assert {c.name for c in charts.ALL_CHARTS} <= covered
 
 

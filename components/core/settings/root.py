@@ -2,7 +2,7 @@
 
 ``StackSections`` holds the sections (one model per section module: ``cluster``, ``pools``,
 ``storage``, ``models``, ``monitoring``, ``addons``, ``cost``, ``registry``, ``batch``,
-``tailscale``) and the derived facts that need more than one section (which system namespaces
+``tailscale``, ``gateway``) and the derived facts that need more than one section (which system namespaces
 exist, whether KEDA is needed, which secret config key feeds which fleet), so ``__main__.py``
 only wires components and every decision is testable without the mock engine. A fact that
 follows from one section alone is a property of that section's model (re-exposed here when the
@@ -26,6 +26,7 @@ from components.core.settings.base import AwsTagValue, Environment, K8sName, Pro
 from components.core.settings.batch import BatchSettings, JobSpec
 from components.core.settings.cluster import ClusterSettings
 from components.core.settings.cost import CostSettings
+from components.core.settings.gateway import GatewaySettings
 from components.core.settings.models import ModelImages, ModelSpec
 from components.core.settings.monitoring import GRAFANA_ADMIN_KEY, MonitoringSettings
 from components.core.settings.platform import PlatformSettings
@@ -75,6 +76,7 @@ class StackSections(Settings):
     batch: BatchSettings = Field(default_factory=BatchSettings)
     jobs: dict[K8sName, JobSpec] = Field(default_factory=dict)
     tailscale: TailscaleSettings = Field(default_factory=TailscaleSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
     secret_keys: frozenset[str] = frozenset()
     """Set by the loader: the config keys given with ``--secret`` (presence only, never values).
@@ -308,6 +310,7 @@ class StackSections(Settings):
             "dcgm-exporter": m.enabled and m.dcgm and s.gpu.stack == "device-plugin",
             "kueue": s.batch.enabled,
             "tailscale-operator": s.tailscale_operator,
+            "agentgateway": s.gateway.enabled,
         }
         for chart, installed in installs.items():
             if not installed or chart in s.preinstalled or chart not in CHART_IMAGES:

@@ -4,7 +4,7 @@
 adds one validator that runs every rule in ``rules.RULES`` and raises all their problems at
 once, and ``warnings``, every ``rules.WARNINGS`` entry's. Section models live one per module
 (``cluster``, ``pools``, ``storage``, ``models``, ``monitoring``, ``addons``, ``cost``,
-``registry``, ``batch``, ``tailscale``); their own rules are validators on them.
+``registry``, ``batch``, ``tailscale``, ``gateway``); their own rules are validators on them.
 """
 
 from __future__ import annotations

@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING
 import pulumi_kubernetes as k8s
 
 from components.core.charts import (
+    AGENTGATEWAY,
+    AGENTGATEWAY_CRDS,
     CLUSTER_AUTOSCALER_LINES,
     CSI_DRIVER_NFS,
     DCGM_EXPORTER,
+    GATEWAY_API_CRDS,
     GPU_OPERATOR,
     KUBE_PROMETHEUS_STACK,
     KUEUE,
@@ -29,6 +32,7 @@ from components.core.charts import (
     OPENCOST,
     TAILSCALE_OPERATOR,
 )
+from components.core.settings.gateway import GATEWAY_NAMESPACE
 from components.core.settings.monitoring import MONITORING_NAMESPACE
 from components.specs.addons.base import AddOn, HelmRelease, ValuesInputs
 from components.specs.addons.keda import KEDA
@@ -107,6 +111,17 @@ TAILSCALE = AddOn(
 )
 """The Tailscale operator and its proxies (``TailscaleMesh``)."""
 
+GATEWAY = AddOn(
+    namespace=GATEWAY_NAMESPACE,
+    pod_security="restricted",
+    charts=(GATEWAY_API_CRDS, AGENTGATEWAY_CRDS, AGENTGATEWAY),
+    enabled=lambda s: s.gateway.enabled,
+    # No builder: the proxies' and controller's allows name every routed fleet and picker, which
+    # only the settings know; ``InferenceGateway`` creates them (``specs/gateway_network.py``).
+)
+"""The inference gateway: Gateway API and agentgateway CRDs, the controller and the proxies it
+runs, the key Secret (``InferenceGateway``, components/gateway.py)."""
+
 ADDONS: tuple[AddOn, ...] = (
     GPU_SYSTEM,
     STORAGE_SYSTEM,
@@ -116,6 +131,7 @@ ADDONS: tuple[AddOn, ...] = (
     METRICS_SERVER,
     MONITORING,
     TAILSCALE,
+    GATEWAY,
 )
 """Every system add-on, one per system namespace."""
 

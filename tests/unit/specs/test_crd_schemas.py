@@ -57,6 +57,12 @@ def test_the_plans_render_custom_resources() -> None:
         "kubernetes:kueue.x-k8s.io/v1beta2:LocalQueue",
         "kubernetes:tailscale.com/v1alpha1:Connector",
         "kubernetes:tailscale.com/v1alpha1:ProxyClass",
+        "kubernetes:gateway.networking.k8s.io/v1:Gateway",
+        "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+        "kubernetes:gateway.networking.k8s.io/v1:ReferenceGrant",
+        "kubernetes:inference.networking.k8s.io/v1:InferencePool",
+        "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayPolicy",
+        "kubernetes:agentgateway.dev/v1alpha1:AgentgatewayParameters",
     } <= kinds
 
 

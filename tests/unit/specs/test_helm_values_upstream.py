@@ -129,7 +129,8 @@ def _chart_id(chart: Chart) -> str:
 
 @pytest.mark.parametrize("chart", sorted(set(charts.ALL_CHARTS), key=_chart_id), ids=_chart_id)
 def test_every_pinned_chart_version_has_a_verified_key_list(chart: Chart) -> None:
-    assert verified_keys(chart)
+    # agentgateway-crds has an empty values.yaml: its file records that, and we pass no values.
+    assert verified_keys(chart) or chart == charts.AGENTGATEWAY_CRDS
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from components.core.settings.rules import (
     cluster,
     engines,
     fit,
+    gateway,
     jobs,
     mesh,
     models,
@@ -52,6 +53,7 @@ RULES: tuple[Rule, ...] = (
     engines.engine_problems,
     fast_path_problems,
     budget_problems,
+    gateway.gateway_problems,
     models.model_problems,
 )
 """Errors: the stack is refused (every problem of every rule at once)."""
@@ -64,6 +66,7 @@ WARNINGS: tuple[Rule, ...] = (
     fit.fit_warnings,
     budget_warnings,
     fast_path_warnings,
+    gateway.gateway_warnings,
     storage.unfilled_cache_warnings,
     batch.empty_queue_warnings,
     monitoring.no_monitoring_warnings,
