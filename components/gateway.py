@@ -105,8 +105,10 @@ class InferenceGateway(pulumi.ComponentResource):
             resource_name(name, "keys"),
             metadata=k8s.meta.v1.ObjectMetaArgs(name=spec.KEYS_SECRET, namespace=args.namespace, labels=labels),
             type="Opaque",
-            # An apply on a secret Output is secret: the entries never leave the wrapper.
-            string_data=self.client_keys.apply(_key_data),
+            # An apply on a secret Output is secret: the entries never leave the wrapper. No clients:
+            # no stringData at all (an empty map is dropped from the live object, so the real engine
+            # proposed replacing the Secret on every preview: make e2e's second preview).
+            string_data=self.client_keys.apply(_key_data) if keys else None,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         docs = [

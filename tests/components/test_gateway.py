@@ -83,6 +83,8 @@ def test_a_gateway_without_clients_has_an_empty_key_secret_and_admits_nobody() -
     assert not m.by_type("random:index/randomPassword:RandomPassword")
     (secret,) = m.by_type("kubernetes:core/v1:Secret")
     assert secret.inputs["metadata"]["name"] == "ai-gateway-keys"
+    # No stringData key at all: an empty one made the real engine replace the Secret on every preview.
+    assert "stringData" not in secret.inputs
     policies = {r.inputs["metadata"]["name"]: r.inputs for r in m.by_type(POLICY)}
     assert policies["model-qwen-small"]["spec"]["traffic"]["authorization"]["policy"]["matchExpressions"] == [
         "apiKey.client in []"
