@@ -26,6 +26,7 @@ import yaml
 
 from components.core.labels import selector_labels, standard_labels
 from components.core.naming import k8s_name
+from components.specs import monitoring
 from components.specs.gateway import GATEWAY_NAMESPACE, POOL_GROUP, PROXY_PODS
 from components.specs.pod import pull_policy
 from components.specs.system_network import PROMETHEUS, cidr_peers, pod_peer, tcp_port
@@ -301,16 +302,7 @@ def service_args(p: PickerSpec) -> k8s.core.v1.ServiceInitArgs:
 
 
 def service_monitor(p: PickerSpec) -> dict[str, Any]:
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
-        "spec": {
-            "selector": {"matchLabels": p.selector},
-            "namespaceSelector": {"matchNames": [p.namespace]},
-            "endpoints": [{"port": "http-metrics", "path": "/metrics", "interval": "15s", "scrapeTimeout": "10s"}],
-        },
-    }
+    return monitoring.service_monitor(p.name, p.namespace, p.labels, p.selector, port="http-metrics", path="/metrics")
 
 
 def _tcp(*ports: int) -> list[k8s.networking.v1.NetworkPolicyPortArgs]:

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from components.core.labels import MODEL_CLIENT_LABEL
 from components.core.naming import k8s_name
 from components.core.settings.tailscale import MODEL_TAG, env_tag
+from components.specs import monitoring
 from components.specs.gateway_picker import gateway_peers, picker_queue_query
 from components.specs.model_runner import FleetSpec
 from components.specs.pod import meta
@@ -231,14 +232,8 @@ def hpa_args(f: FleetSpec) -> k8s.autoscaling.v2.HorizontalPodAutoscalerInitArgs
 
 
 def service_monitor(f: FleetSpec) -> dict[str, Any]:
-    """Prometheus Operator ServiceMonitor for the engine's metrics endpoint."""
-    return {
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": {"name": f.resource_name, "namespace": f.namespace, "labels": f.labels},
-        "spec": {
-            "selector": {"matchLabels": f.selector},
-            "namespaceSelector": {"matchNames": [f.namespace]},
-            "endpoints": [{"port": "http", "path": f.engine.metrics_path, "interval": "15s", "scrapeTimeout": "10s"}],
-        },
-    }
+    """Prometheus Operator ServiceMonitor for the engine's metrics endpoint (engines that have one)."""
+    assert f.engine.metrics_path is not None, f"{f.engine.name} serves no metrics"
+    return monitoring.service_monitor(
+        f.resource_name, f.namespace, f.labels, f.selector, port="http", path=f.engine.metrics_path
+    )

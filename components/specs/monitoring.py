@@ -209,6 +209,23 @@ def secret_args(
     )
 
 
+def service_monitor(
+    name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str], *, port: str, path: str
+) -> dict[str, Any]:
+    """A Prometheus Operator ServiceMonitor scraping ``port``/``path`` of the Services that match
+    ``selector`` in their own namespace, every 15 s (fleets' engines, the gateway's pickers)."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": {
+            "selector": {"matchLabels": dict(selector)},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "endpoints": [{"port": port, "path": path, "interval": "15s", "scrapeTimeout": "10s"}],
+        },
+    }
+
+
 def prometheus_rule(
     name: str, namespace: str, labels: Mapping[str, str], groups: list[dict[str, Any]]
 ) -> dict[str, Any]:
