@@ -351,7 +351,8 @@ def summary_lines(s: StackSettings) -> list[str]:
     lines = []
     for name, e in estimates(s).items():
         lines.append(
-            f"Cold start {name}: ~{e.total:.0f} s (slowest: {e.slowest.name} {e.slowest.seconds:.0f} s; "
+            f"Cold start {name}: ~{e.total:.0f} s = {' + '.join(f'{p.name} {p.seconds:.0f}' for p in e.phases)} "
+            f"(slowest: {e.slowest.name} {e.slowest.seconds:.0f} s; "
             f"startup probe {s.models[name].startup_budget_seconds} s covers ~{e.probed:.0f} s)" + _fast_path_text(s, e)
         )
     return lines

@@ -138,3 +138,14 @@ def test_startup_json_lists_every_phase_with_its_sources() -> None:
     for phase in coder["phases"].values():
         assert all(f["source"] and f["confidence"] for f in phase["figures"].values())
     assert report["errorMargin"] == cs.ERROR_MARGIN
+
+
+def test_the_plan_line_gives_every_phase_and_they_add_up_to_the_total() -> None:
+    s = settings_for("prod")
+    (line,) = [x for x in cs.summary_lines(s) if x.startswith("Cold start coder-32b:")]
+    e = cs.estimates(s)["coder-32b"]
+    head = line.split(" (slowest:")[0]
+    total, phases = head.removeprefix("Cold start coder-32b: ~").split(" s = ")
+    named = dict(part.rsplit(" ", 1) for part in phases.split(" + "))
+    assert list(named) == [p.name for p in e.phases] == ["nodeBoot", "imagePull", "weightLoad", "engineInit"]
+    assert abs(sum(int(v) for v in named.values()) - int(total)) <= len(named)  # each rounded to a second
