@@ -2,8 +2,9 @@
 
 Installs the Gateway API CRDs (gateway-crds-helm), agentgateway's CRDs and controller, and the
 InferencePool CRD; then renders, from ``components/specs/gateway*.py``: the Gateway ``ai`` with
-ClusterIP proxies, a generated API key per client (``random.RandomPassword``: secret end to end,
-only in the key Secret and the ``gatewayClientKeys`` secret output), the key check and model
+ClusterIP proxies, an API key per client (generated, ``random.RandomPassword``, or the client's
+own from secret config, ``keySecret``: secret end to end either way, only in the key Secret and
+the ``gatewayClientKeys`` secret output), the key check and model
 header (PreRouting), per-client rate limits and metric labels, one HTTPRoute per model with the
 clients allowed on it, ``GET /v1/models``, and per vLLM fleet an InferencePool with its endpoint
 picker. The namespace's NetworkPolicies admit in-cluster callers on port 80 (and the tailnet
@@ -46,6 +47,9 @@ class InferenceGatewayArgs:
     routes: Sequence[GatewayRoute]
     clients: Mapping[str, tuple[int, int | None]]
     """Client -> (requests per minute, tokens per minute or None)."""
+    given_keys: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """Client -> its own key (a secret config Output, ``gateway.clients.<name>.keySecret``): no
+    password is generated for these clients."""
     namespace: pulumi.Input[str]
     """The gateway namespace (its Output, so everything waits for it)."""
     env: str
@@ -79,7 +83,7 @@ def _key_data(keys: Mapping[str, str]) -> dict[str, str]:
 class InferenceGateway(pulumi.ComponentResource):
     """Children: Helm releases gateway-crds-helm, agentgateway-crds, agentgateway; the
     InferencePool CRD (ConfigFile); AgentgatewayParameters, Gateway, key Secret, RandomPassword per
-    client, AgentgatewayPolicies, HTTPRoutes, ReferenceGrants, NetworkPolicies; per vLLM route
+    client without a given key, AgentgatewayPolicies, HTTPRoutes, ReferenceGrants, NetworkPolicies; per vLLM route
     an InferencePool and its picker; a tailnet Ingress; monitors, a dashboard and an alert."""
 
     base_url: pulumi.Output[str]
@@ -91,15 +95,20 @@ class InferenceGateway(pulumi.ComponentResource):
         labels = obs.labels(args.env, args.team, "gateway")
         crds = self._charts(name, args)
         after = pulumi.ResourceOptions(parent=self, depends_on=[*crds, *args.depends_on])
-        keys = {
+        if unknown := sorted(set(args.given_keys) - set(args.clients)):
+            raise ValueError(f"InferenceGatewayArgs: given_keys for clients not in clients: {unknown}")
+        keys: dict[str, pulumi.Output[str]] = {
             client: random.RandomPassword(
                 resource_name(name, f"key-{client}"), length=48, special=False, opts=pulumi.ResourceOptions(parent=self)
-            )
+            ).result
             for client in sorted(args.clients)
+            if client not in args.given_keys
         }
-        # `result` is secret already; wrapped again so nothing downstream can unwrap it by accident.
+        keys.update(args.given_keys)
+        # A generated `result` and a `require_secret` value are secret already; wrapped again so
+        # nothing downstream can unwrap it by accident.
         # (Output.all with no arguments is a list: no clients is an empty map.)
-        results = pulumi.Output.all(**{c: k.result for c, k in keys.items()}) if keys else pulumi.Output.from_input({})
+        results = pulumi.Output.all(**dict(sorted(keys.items()))) if keys else pulumi.Output.from_input({})
         self.client_keys = pulumi.Output.secret(results)
         k8s.core.v1.Secret(
             resource_name(name, "keys"),

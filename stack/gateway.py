@@ -32,6 +32,8 @@ def plan_gateway(ctx: StackContext) -> InferenceGatewayArgs:
     return InferenceGatewayArgs(
         routes=gateway_routes(s),
         clients={n: (c.requests_per_minute, c.tokens_per_minute) for n, c in sorted(g.clients.items())},
+        # A client's own key (`keySecret`) is read like a fleet's apiKeySecret: a require_secret Output.
+        given_keys={n: ctx.secrets[c.key_secret] for n, c in sorted(g.clients.items()) if c.key_secret},
         namespace=GATEWAY_NAMESPACE,
         env=ctx.env,
         team=ctx.team,

@@ -62,6 +62,19 @@ def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
 
+E2E_STACK_FILE = ROOT / "tests" / "e2e" / "Pulumi.e2e.yaml"
+
+
+def e2e_stack_config() -> tuple[dict[str, Any], list[str]]:
+    """The e2e stack file's ``config:`` as offline tests run it, and its secret keys: the keys its
+    gateway clients name (``keySecret``), which ``make e2e`` sets with ``config set --secret``
+    before ``up``, as placeholder secrets."""
+    config = dict(yaml.safe_load(E2E_STACK_FILE.read_text())["config"])
+    clients = (config.get("ai-infra:gateway") or {}).get("clients") or {}
+    secret = sorted(f"ai-infra:{c['keySecret']}" for c in clients.values() if c.get("keySecret"))
+    return config | {k: f"plan-placeholder-{k}" for k in secret}, secret
+
+
 def settings_for(env: str, **overrides: Any) -> StackSettings:
     """Validated settings for ``env`` plus camelCase ``overrides`` (dev gets a CIDR allowlist)."""
     raw: dict[str, Any] = {"environment": env}

@@ -174,8 +174,8 @@ POLICIES: list[RulePolicy] = [
         "gateway-keys-not-plain",
         rule="94",
         description="Gateway client keys live only in Secrets the stack manages, never in ConfigMaps.",
-        remediation="Let the stack generate client keys (gateway.clients); never type a key into config or a "
-        "ConfigMap.",
+        remediation="Let the stack generate client keys (gateway.clients) or name a --secret config key "
+        "(gateway.clients.<name>.keySecret); never type a key into plain config or a ConfigMap.",
         level=A,
         severity="critical",
         standard="CIS EKS 4.4.2; Pulumi secrets docs",

@@ -7,11 +7,13 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import pulumi
+
 from components.core.settings.gateway import GatewayRoute
 from components.gateway import InferenceGateway, InferenceGatewayArgs
-from planner.mocks import SECRET_SIG, RecordingMonitor
+from planner.mocks import SECRET_SIG, SECRET_SIG_VALUE, RecordingMonitor
 from planner.render import plan_document
-from tests.conftest import build_under_mocks, stack_run
+from tests.conftest import build_under_mocks, run_stack, stack_file_config, stack_run, stack_secret_keys
 
 VLLM = GatewayRoute("qwen-instruct", "qwen-instruct", "models", "vllm", 8000, ("notebooks",))
 OLLAMA = GatewayRoute("qwen2.5:0.5b", "qwen-small", "models", "ollama", 11434, ("ci", "notebooks"))
@@ -30,7 +32,11 @@ def _build(**overrides: Any) -> RecordingMonitor:
         "api_cidrs": ["10.0.0.0/16"],
         **overrides,
     }
-    return build_under_mocks(lambda: InferenceGateway("gateway", InferenceGatewayArgs(**args)))
+    # Outputs (a given key) can only be made inside the mocked run.
+    given = args.pop("given_keys_factory", None)
+    return build_under_mocks(
+        lambda: InferenceGateway("gateway", InferenceGatewayArgs(**args, **({"given_keys": given()} if given else {})))
+    )
 
 
 def _names(m: RecordingMonitor, typ: str) -> set[str]:
@@ -76,6 +82,22 @@ def test_each_client_key_is_generated_and_reaches_only_the_key_secret_as_a_secre
     assert SECRET_SIG in json.dumps(secret.inputs["stringData"])
     others = json.dumps([r.inputs for r in m.registrations if r is not secret and r.custom])
     assert "mock-random-" not in others
+
+
+OWN_KEY = "sk-own-key-from-secret-config"
+
+
+def test_a_client_with_its_own_key_gets_no_password_and_its_key_reaches_only_the_key_secret() -> None:
+    m = _build(given_keys_factory=lambda: {"ci": pulumi.Output.secret(OWN_KEY)})
+    (password,) = m.by_type("random:index/randomPassword:RandomPassword")
+    assert password.name == "gateway-key-notebooks"
+    (secret,) = m.by_type("kubernetes:core/v1:Secret")
+    data = secret.inputs["stringData"]
+    assert data[SECRET_SIG] == SECRET_SIG_VALUE and OWN_KEY in json.dumps(data)
+    entries = {c: json.loads(v) for c, v in data["value"].items()}
+    assert entries["ci"] == {"key": OWN_KEY, "metadata": {"client": "ci"}}
+    others = json.dumps([r.inputs for r in m.registrations if r is not secret])
+    assert OWN_KEY not in others
 
 
 def test_a_gateway_without_clients_has_an_empty_key_secret_and_admits_nobody() -> None:
@@ -125,3 +147,21 @@ def test_the_program_exports_the_base_url_and_the_keys_only_as_a_secret() -> Non
         assert "mock-random-" not in json.dumps(plan_document(stack, run.registrations, run.outputs))
     (ingress,) = [r for r in prod.registrations if r.urn.endswith("gateway-tailnet")]
     assert ingress.inputs["spec"]["defaultBackend"]["service"] == {"name": "ai", "port": {"number": 80}}
+
+
+def test_a_key_from_secret_config_is_exported_only_inside_the_secret_output() -> None:
+    config = stack_file_config("dev")
+    config["ai-infra:gateway"] = {
+        **config["ai-infra:gateway"],
+        "clients": {"ci": {"models": ["qwen2.5:0.5b"], "requestsPerMinute": 5, "keySecret": "ciGatewayKey"}},
+    }
+    config["ai-infra:ciGatewayKey"] = OWN_KEY
+    run = run_stack("dev", config, [*stack_secret_keys("dev"), "ai-infra:ciGatewayKey"])
+    assert not [r for r in run.registrations if r.type.startswith("random:") and r.name.startswith("gateway-")]
+    exported = run.outputs["gatewayClientKeys"]
+    assert exported == {SECRET_SIG: "secret", "value": {"ci": OWN_KEY}}  # the run marks a secret output so
+    others = {k: v for k, v in run.outputs.items() if k != "gatewayClientKeys"}
+    assert OWN_KEY not in json.dumps(others)
+    (secret,) = [r for r in run.registrations if r.urn.endswith("::gateway-keys")]
+    assert OWN_KEY not in json.dumps([r.inputs for r in run.registrations if r is not secret])
+    assert OWN_KEY not in json.dumps(plan_document("dev", run.registrations, run.outputs))

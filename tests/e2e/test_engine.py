@@ -15,8 +15,10 @@ containers do (kwok runs no containers).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +42,12 @@ OUR_NAMESPACES = ("models", "training", "gpu-system", "kueue-system", "gateway")
 # What the e2e stack's pools look like as machines: the system pool, and the `gpu` pool's
 # machine (Pulumi.e2e.yaml: 2 GPUs, 16 CPUs, 64 GiB) twice.
 SHAPES = (NodeShape("system", 1, cpu=8, memory_gib=32), NodeShape("gpu", 2, cpu=16, memory_gib=64, gpus=2))
+# The gateway clients' own keys (Pulumi.e2e.yaml `keySecret`), fresh per run, set with
+# `pulumi config set --secret` before `up`: client -> (config key, value).
+CLIENT_KEYS = {
+    "ci": ("gatewayCiKey", secrets.token_hex(24)),
+    "notebooks": ("gatewayNotebooksKey", secrets.token_hex(24)),
+}
 
 
 def nodes() -> list[dict[str, Any]]:
@@ -106,10 +114,19 @@ class Engine:
         for key, value in overrides.items():
             doc["config"][f"ai-infra:{key}"] = value
         if self.config_file.exists():  # keep the salt `pulumi stack init` wrote (passphrase secrets)
-            salt = yaml.safe_load(self.config_file.read_text()).get("encryptionsalt")
-            if salt:
-                doc["encryptionsalt"] = salt
+            old = yaml.safe_load(self.config_file.read_text()) or {}
+            if old.get("encryptionsalt"):
+                doc["encryptionsalt"] = old["encryptionsalt"]
+            # ... and the secrets `config set --secret` wrote (ciphertext under that salt).
+            for key, value in (old.get("config") or {}).items():
+                if isinstance(value, dict) and set(value) == {"secure"} and key not in doc["config"]:
+                    doc["config"][key] = value
         self.config_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def set_secret(self, key: str, value: str) -> None:
+        """``pulumi config set --secret ai-infra:<key>`` with the real CLI (the value is never echoed)."""
+        done = self.pulumi("config", "set", "--secret", f"ai-infra:{key}", value, timeout=60)
+        assert done.returncode == 0, f"config set --secret {key} failed: {done.stderr[-2000:]}"
 
 
 def _tools_built() -> bool:
@@ -177,6 +194,8 @@ def engine() -> Iterator[Engine]:
             e.config_file.write_text(root_file.read_text())
             root_file.unlink()
         e.write_config()
+        for key, value in CLIENT_KEYS.values():
+            e.set_secret(key, value)
         yield e
     finally:
         cluster.stop()
@@ -276,6 +295,46 @@ def test_the_gateway_objects_were_accepted_and_the_picker_admitted(engine: Engin
         p.get("podSelector", {}).get("matchLabels") for p in peers
     ]
     assert not [p for p in peers if p.get("podSelector", {}).get("matchLabels") == {"ai-infra.io/model-client": "true"}]
+
+
+def test_the_gateway_clients_keys_and_limits_were_accepted_with_the_key_only_secret(engine: Engine) -> None:
+    """Both clients bring their key from secret config (``keySecret``): the API server accepts the
+    per-client rate limits, the routes' client lists and the key Secret with both entries, whose
+    values are exactly the secrets we set; the CLI shows the export only as ``[secret]`` and no
+    file of the state or the stack holds a key in plain text."""
+    c = engine.cluster
+    policies = {p["metadata"]["name"]: p["spec"] for p in c.get("agentgatewaypolicies", "-n", "gateway")["items"]}
+    allowed = {
+        name: policies[name]["traffic"]["authorization"]["policy"]["matchExpressions"]
+        for name in ("model-qwen-small", "model-qwen-instruct", "model-qwen-sglang")
+    }
+    assert allowed == {
+        "model-qwen-small": ["apiKey.client in ['ci', 'notebooks']"],
+        "model-qwen-instruct": ["apiKey.client in ['notebooks']"],
+        "model-qwen-sglang": ["apiKey.client in []"],
+    }
+    limits = policies["ai-clients"]["traffic"]["rateLimit"]["conditional"]
+    assert [(x["condition"], x["policy"]["local"]) for x in limits] == [
+        ("apiKey.client == 'ci'", [{"requests": 120, "unit": "Minutes"}]),
+        (
+            "apiKey.client == 'notebooks'",
+            [{"requests": 60, "unit": "Minutes"}, {"tokens": 5000, "unit": "Minutes"}],
+        ),
+    ]
+    secret = c.get("secret", "-n", "gateway", "ai-gateway-keys")
+    assert sorted(secret["data"]) == ["ci", "notebooks"]
+    for client, (_, value) in CLIENT_KEYS.items():
+        entry = json.loads(base64.b64decode(secret["data"][client]))
+        same = entry == {"key": value, "metadata": {"client": client}}
+        assert same, f"the key Secret's {client} entry is not the key set with config set --secret"
+    outputs = json.loads(engine.pulumi("stack", "output", "--json", config=False).stdout)
+    assert outputs["gatewayClientKeys"] == "[secret]"
+    plain = [
+        str(f.relative_to(WORK))
+        for f in [*(WORK / "state").rglob("*"), engine.config_file]
+        if f.is_file() and any(v.encode() in f.read_bytes() for _, v in CLIENT_KEYS.values())
+    ]
+    assert not plain, f"a client key in plain text in {plain}"
 
 
 def _restricted_pod(name: str, namespace: str, **spec: Any) -> dict[str, Any]:

@@ -6,19 +6,16 @@ engine e2e stack (tests/e2e/Pulumi.e2e.yaml) relies on it because charts cannot 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from components.core.charts import ADDON_CHARTS
 from components.core.settings import SettingsError
 from planner.summary import preinstalled_lines
-from tests.conftest import run_stack, settings_for, stack_file_config
+from tests.conftest import e2e_stack_config, run_stack, settings_for, stack_file_config
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-E2E_STACK = Path(__file__).resolve().parent.parent / "e2e" / "Pulumi.e2e.yaml"
 
 
 def _releases(config: dict[str, Any]) -> set[str]:
@@ -46,9 +43,7 @@ def test_every_chart_can_be_preinstalled_and_then_none_is_installed() -> None:
 
 def test_the_e2e_stack_installs_no_chart() -> None:
     """The real engine cannot download charts: the e2e stack must preinstall every one it uses."""
-    doc = yaml.safe_load(E2E_STACK.read_text())
-    config = {k: v for k, v in doc["config"].items()}
-    run = run_stack("e2e", config)
+    run = run_stack("e2e", *e2e_stack_config())
     assert not [r for r in run.registrations if r.type == RELEASE]
 
 

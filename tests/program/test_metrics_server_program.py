@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from planner.policy_host import analyze_all
-from tests.conftest import ROOT, run_stack, stack_file_config, stack_run
+from tests.conftest import ROOT, e2e_stack_config, run_stack, stack_file_config, stack_run
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
@@ -67,9 +65,13 @@ def test_no_metrics_server_without_a_cpu_hpa_or_when_the_cluster_runs_one() -> N
 def test_the_e2e_stack_installs_no_chart_even_with_a_cpu_autoscaled_fleet() -> None:
     """The real-engine stack (tests/e2e) cannot fetch charts, and metrics-server's APIService would
     make kwok's API server dial a pod that never runs: every chart it could plan is preinstalled."""
-    config = dict(yaml.safe_load((ROOT / "tests" / "e2e" / "Pulumi.e2e.yaml").read_text())["config"])
-    assert _charts(run_stack("e2e", config)) == {}
+    config, secret_keys = e2e_stack_config()
+    assert _charts(run_stack("e2e", config, secret_keys)) == {}
     autoscaled = {"qwen-small": {"cache": "ephemeral", "replicas": {"min": 1, "max": 2}}, "qwen-instruct": None}
-    run = run_stack("e2e", config | {"ai-infra:models": autoscaled})
+    # qwen-instruct leaves the stack: the gateway's clients then call only the Ollama fleet.
+    gateway = config["ai-infra:gateway"]
+    clients = {n: {**c, "models": ["qwen2.5:0.5b"]} for n, c in gateway["clients"].items()}
+    changed = {"ai-infra:models": autoscaled, "ai-infra:gateway": {**gateway, "clients": clients}}
+    run = run_stack("e2e", config | changed, secret_keys)
     assert any(r.type == HPA for r in run.registrations)
     assert _charts(run) == {}

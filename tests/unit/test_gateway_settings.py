@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.core.chart_images import PLACEHOLDER_DIGEST
-from components.core.settings import SettingsError
+from components.core.settings import SettingsError, parse_settings
 from components.core.settings.gateway import (
     fleet_gateway,
     gateway_exposure,
@@ -17,7 +17,8 @@ from components.core.settings.gateway import (
     served_model_name,
 )
 from components.specs.addons import system_namespaces
-from tests.conftest import TEST_DIGEST, mesh_settings, settings_for
+from tests.conftest import DEV_CIDRS, TEST_DIGEST, mesh_settings, settings_for
+from tests.unit.settings_problems import stack_problems
 
 CLIENTS = {
     "notebooks": {"models": ["qwen-instruct", "qwen2.5:0.5b"], "requestsPerMinute": 60},
@@ -113,6 +114,25 @@ def test_a_key_in_plain_text_is_refused_without_printing_it() -> None:
     assert "sk-very-secret-value" not in text
     secure = {"ci": {"models": ["qwen2.5:0.5b"], "requestsPerMinute": 5, "key": {"secure": "v1:abc"}}}
     assert "gateway.clients.ci.key: must not be set" in _problems(gateway={"enabled": True, "clients": secure})
+
+
+def test_a_client_brings_its_key_from_a_secret_config_key() -> None:
+    clients = {"ci": {"models": ["qwen2.5:0.5b"], "requestsPerMinute": 5, "keySecret": "ciGatewayKey"}}
+    raw = {"environment": "dev", **DEV_CIDRS, "gateway": {"enabled": True, "clients": clients}}
+    s = parse_settings({**raw, "ciGatewayKey": "[secret]"}, stack="dev", secret_keys=frozenset({"ciGatewayKey"}))
+    assert s.gateway.clients["ci"].key_secret == "ciGatewayKey" and "ciGatewayKey" in s.secret_keys
+    assert any("key: secret config ciGatewayKey" in line for line in gateway_summary_lines(s, {}))
+
+
+def test_a_key_secret_that_is_not_set_or_not_a_secret_is_refused_without_its_value() -> None:
+    clients = {"ci": {"models": ["qwen2.5:0.5b"], "requestsPerMinute": 5, "keySecret": "ciGatewayKey"}}
+    raw = {"environment": "dev", **DEV_CIDRS, "gateway": {"enabled": True, "clients": clients}}
+    missing = stack_problems(raw)
+    assert missing["ai-infra:ciGatewayKey"].startswith("is named in this stack (a model, job, alert receiver, gateway")
+    assert "not set: use `pulumi config set --secret`" in missing["ai-infra:ciGatewayKey"]
+    plain = stack_problems({**raw, "ciGatewayKey": "sk-plain-value"})
+    assert plain["ai-infra:ciGatewayKey"] == "must be a secret: set it with `pulumi config set --secret`"
+    assert "sk-plain-value" not in str(plain)
 
 
 def test_the_gateway_on_with_no_fleet_is_refused() -> None:

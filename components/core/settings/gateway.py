@@ -2,7 +2,8 @@
 
 With ``gateway.enabled`` every fleet not listed under ``direct`` is reached through one Gateway
 (agentgateway, ``components/gateway.py``): the request's ``model`` picks the fleet, each client
-has a generated API key and its own rate limit. The rules that span sections (a client naming a
+has an API key (generated, or its own from a secret config key, ``keySecret``) and its own rate
+limit. The rules that span sections (a client naming a
 model no fleet serves, two fleets serving one model name, a rate of 0, a key in the stack file,
 the gateway on with no fleet) are ``rules/gateway.py``, registered in ``rules.RULES`` and
 ``rules.WARNINGS``.
@@ -51,9 +52,13 @@ class GatewayClientSettings(Settings):
     tokens_per_minute: int | None = None
     """LLM tokens per minute per replica (agentgateway counts tokens on its LLM path; see
     docs/architecture.md for what is and is not verified)."""
+    key_secret: str | None = None
+    """Name of a secret config key (``pulumi config set --secret <name>``) holding this client's
+    API key, like a fleet's ``apiKeySecret``: the key is read as a secret Output
+    (``load_secrets``) and no key is generated for the client. Unset: a generated key."""
     key: Any = Field(None, repr=False)
-    """Never accepted (a key in the stack file is plain text): keys are generated. Declared only so
-    a stack that sets it gets that message instead of "unknown key"."""
+    """Never accepted (a key in the stack file is plain text): keys are generated or named by
+    ``keySecret``. Declared only so a stack that sets it gets that message instead of "unknown key"."""
 
 
 class GatewaySettings(Settings):
@@ -185,7 +190,9 @@ def gateway_summary_lines(s: StackSections, outputs: dict[str, Any]) -> list[str
         lines.append(f"  model {r.model} -> {target}; clients: {', '.join(r.clients) or 'none'}")
     for name, c in sorted(g.clients.items()):
         tokens = f", {c.tokens_per_minute} tokens/min" if c.tokens_per_minute else ""
-        lines.append(f"  client {name}: {c.requests_per_minute} requests/min per replica{tokens}")
+        # The config key's name only (never its value); no name: the stack generates the key.
+        key = f"; key: secret config {c.key_secret}" if c.key_secret else ""
+        lines.append(f"  client {name}: {c.requests_per_minute} requests/min per replica{tokens}{key}")
     for fleet, reason in sorted(g.direct.items()):
         lines.append(f"  fleet {fleet}: direct (not behind the gateway) — {reason}")
     return lines

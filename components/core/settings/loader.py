@@ -298,7 +298,7 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
                     f"{PROJECT}:{key}",
                     f"unknown key; allowed: {', '.join(sorted(FIELD_KEYS))}, "
                     f"or a secret key ({', '.join(SECRET_KEYS)}, "
-                    "or one a model, job, alert receiver or the registry names)",
+                    "or one a model, job, alert receiver, gateway client or the registry names)",
                 )
             )
     for key in sorted(referenced):
@@ -306,8 +306,8 @@ def _key_problems(raw: Mapping[str, Any], secret_keys: frozenset[str]) -> list[P
             problems.append(
                 (
                     f"{PROJECT}:{key}",
-                    "is named in this stack (a model, job, alert receiver or the registry) but not set: "
-                    "use `pulumi config set --secret`",
+                    "is named in this stack (a model, job, alert receiver, gateway client or the registry) "
+                    "but not set: use `pulumi config set --secret`",
                 )
             )
     return problems
@@ -356,13 +356,17 @@ def _drop_preset_jobs_without_image(document: dict[str, Any], overrides: Mapping
 
 def _referenced_secret_keys(raw: Mapping[str, Any]) -> set[str]:
     """Secret config keys the stack names: models' API keys and tokens, jobs' tokens, alert receivers' webhooks,
-    the registry's push password and pull-through cache credentials."""
+    gateway clients' keys, the registry's push password and pull-through cache credentials."""
     named: list[tuple[Any, tuple[str, ...]]] = [
         (raw.get("models"), ("apiKeySecret", "hfTokenSecret")),
         (raw.get("jobs"), ("hfTokenSecret",)),
         (
             (raw.get("monitoring") or {}).get("alertReceivers") if isinstance(raw.get("monitoring"), Mapping) else None,
             ("webhookUrlSecret", "routingKeySecret"),
+        ),
+        (
+            (raw.get("gateway") or {}).get("clients") if isinstance(raw.get("gateway"), Mapping) else None,
+            ("keySecret",),
         ),
     ]
     keys: set[str] = set()

@@ -20,7 +20,8 @@ def gateway_problems(s: StackSections) -> list[Problem]:
                 (
                     f"gateway.clients.{name}.key",
                     "must not be set: a key in the stack file is plain text; the stack generates each client's key "
-                    "and exports it only as a secret (`pulumi stack output gatewayClientKeys --show-secrets`)",
+                    "and exports it only as a secret (`pulumi stack output gatewayClientKeys --show-secrets`), "
+                    "or name a secret config key with keySecret (`pulumi config set --secret <name>`)",
                 )
             )
         if client.requests_per_minute <= 0:
