@@ -241,8 +241,11 @@ def deployment_args(p: PickerSpec) -> k8s.apps.v1.DeploymentInitArgs:
         env=_env(),
         liveness_probe=_probe(p, "liveness", 10),
         readiness_probe=_probe(p, "readiness", 2),
+        # A CPU limit here, unlike the model servers (whose waiver is in model_workloads.py): the
+        # picker is a small Go scorer, two cores leave it ample headroom and checkov's CKV_K8S_11
+        # holds without a waiver.
         resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "250m", "memory": "512Mi"}, limits={"memory": "2Gi"}
+            requests={"cpu": "250m", "memory": "512Mi"}, limits={"cpu": "2", "memory": "2Gi"}
         ),
         security_context=k8s.core.v1.SecurityContextArgs(
             allow_privilege_escalation=False,

@@ -1,10 +1,9 @@
-"""The default dev stack plans clean: its findings are the placeholder CIDR day one replaces and
-the gateway's endpoint picker run by its release tag (README "Policies": no digest can be looked up
-offline; ``gateway.pickerDigest`` pins it, as prod requires).
+"""The default dev stack plans clean: its one finding is the placeholder CIDR day one replaces.
 
 ``test_plan_cli`` holds the plan equal to ``tests/snapshots/dev/summary.txt``; this test holds that
 snapshot to "no other findings" (issue 22), so a new warning or advisory in the default dev stack
-fails here, not only as a snapshot diff someone refreshes.
+fails here, not only as a snapshot diff someone refreshes. The gateway's endpoint picker used to be
+the one advisory (run by its tag); it now runs by the release's digest (``gateway.PICKER_DIGEST``).
 """
 
 from __future__ import annotations
@@ -22,12 +21,8 @@ def test_the_default_dev_plan_has_no_finding_but_the_day_one_cidr() -> None:
         "Warning: ai-infra:cluster.eks.publicAccessCidrs: lists only documentation ranges (RFC 5737/3849/9637): "
         "nobody can reach the API endpoint; put your own egress CIDRs here"
     ]
-    assert "Policy violations: 0 mandatory, 1 advisory" in summary
-    advisories = [line for line in summary if line.startswith("  ! [advisory]")]
-    assert len(advisories) == 1
-    assert advisories[0].startswith(
-        "  ! [advisory] k8s-image-digest-pinned: gateway-vllm-qwen-instruct-epp-deployment — "
-    ) and advisories[0].endswith("(fix: ai-infra:gateway.pickerDigest)")
+    assert "Policy violations: 0 mandatory, 0 advisory" in summary
+    assert not [line for line in summary if line.startswith("  ! [")]
 
 
 def test_day_one_step_one_leaves_the_settings_without_a_warning() -> None:

@@ -10,6 +10,9 @@ import pytest
 from components.core.chart_images import PLACEHOLDER_DIGEST
 from components.core.settings import SettingsError, parse_settings
 from components.core.settings.gateway import (
+    PICKER_DIGEST,
+    PICKER_IMAGE,
+    PROXY_DIGEST,
     fleet_gateway,
     gateway_exposure,
     gateway_routes,
@@ -155,9 +158,21 @@ def test_clients_without_an_enabled_gateway_and_a_tailnet_without_the_mesh_are_r
     assert "ai-infra:gateway.exposure: tailnet needs tailscale.enabled" in _problems(**_on(exposure="tailnet"))
 
 
+def replace_picker(settings: Any, image: str) -> str:
+    return settings.gateway.model_copy(update={"picker_image": image}).picker_reference
+
+
 def test_prod_pins_the_picker_and_proxy_by_digest() -> None:
     prod = {"gateway": {"enabled": True, "clients": {"x": {"models": ["coder-32b"], "requestsPerMinute": 5}}}}
-    text = _problems("prod", **prod)
+    # The pinned releases come with their digests (upstream's tag or a mirror's copy of it) ...
+    released = settings_for("prod", **prod, addons={"agentgateway": {"imageDigests": {"controller": TEST_DIGEST}}})
+    assert released.gateway.picker_reference == f"{PICKER_IMAGE}@{PICKER_DIGEST}"
+    assert released.gateway.proxy_digest == PROXY_DIGEST
+    mirror = "123456789012.dkr.ecr.us-west-2.amazonaws.com/p/llm-d-router-endpoint-picker:v0.10.0"
+    assert replace_picker(released, mirror).endswith(f":v0.10.0@{PICKER_DIGEST}")
+    # ... another release has no known digest: prod refuses it unpinned, and an unset proxy digest.
+    other = {**prod["gateway"], "pickerImage": "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.11.0"}
+    text = _problems("prod", gateway={**other, "proxyDigest": None})
     assert "ai-infra:gateway.pickerDigest: is required in prod" in text
     assert "ai-infra:gateway.proxyDigest: is required in prod" in text
     assert "ai-infra:gateway.pickerImage: must be name:tag only" in _problems(

@@ -29,6 +29,14 @@ PICKER_IMAGE = "ghcr.io/llm-d/llm-d-router-endpoint-picker:v0.10.0"
 """The endpoint picker (EPP) of llm-d/llm-d-router v0.10.0: registry ``ghcr.io/llm-d``, repository
 ``llm-d-router-endpoint-picker``, the release tag (hack/push-chart.sh @ v0.10.0, which writes them
 into the published chart's ``router.epp.image``; in git the chart says ``tag: main``)."""
+PICKER_DIGEST = "sha256:2e516fa1310da7be59b82beb1445362139597d6d553ef04d546716abe3aaaa70"
+"""The OCI index digest of ``PICKER_IMAGE`` (the v0.10.0 tag on ghcr.io): no registry can be
+reached here, so it is the digest three public records of that tag agree on (one resolved it from
+GHCR's manifest index on 2026-08-27, "Router EPP image" row; two others cite ``2e516f…aaaa70`` for
+v0.10.0). A mirror made with ``crane copy`` keeps it, so it also pins prod's ECR copy."""
+PROXY_DIGEST = "sha256:efd79355b89094a8225a9db465d9a01dc656b377f0bab458761b935a13231d29"
+"""The OCI digest of ``cr.agentgateway.dev/agentgateway:v1.4.1`` (the proxy image the v1.4.1 chart
+runs), as four public repositories pin that tag; ``gateway.proxyDigest`` overrides it."""
 MAX_CLIENTS = 16
 """``rateLimit.conditional`` holds at most 16 entries (agentgateway controller/api/v1alpha1/agentgateway/
 agentgateway_policy_types.go ``+kubebuilder:validation:MaxItems=16`` @ v1.4.1): one per client."""
@@ -76,8 +84,9 @@ class GatewaySettings(Settings):
     picker_image: str = PICKER_IMAGE
     """The endpoint picker image (prod: by digest, from a trusted registry or the stack's ECR)."""
     picker_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
-    """The picker image's digest (prod requires it): the pod runs ``pickerImage@pickerDigest``."""
-    proxy_digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$")
+    """The picker image's digest (prod requires one): the pod runs ``pickerImage@<digest>``. Unset
+    with a ``pickerImage`` of the pinned release tag, it is ``PICKER_DIGEST``."""
+    proxy_digest: str | None = Field(PROXY_DIGEST, pattern=r"^sha256:[0-9a-f]{64}$")
     """The proxy image's digest (``cr.agentgateway.dev/agentgateway:v1.4.1``), required in prod: the
     controller renders the proxy Deployment, so it is pinned through AgentgatewayParameters
     ``spec.image.digest`` (agentgateway controller/pkg/deployer/agentgateway_parameters.go @ v1.4.1)."""
@@ -86,9 +95,19 @@ class GatewaySettings(Settings):
     clients: dict[K8sName, GatewayClientSettings] = Field(default_factory=dict)
 
     @property
+    def picker_pin(self) -> str | None:
+        """The picker's digest: ``pickerDigest``, else ``PICKER_DIGEST`` for an image of the pinned
+        release (upstream's or a mirror's ``.../llm-d-router-endpoint-picker:v0.10.0``), else none."""
+        if self.picker_digest:
+            return self.picker_digest
+        pinned_release = PICKER_IMAGE.rsplit("/", 1)[1]
+        return PICKER_DIGEST if self.picker_image.rsplit("/", 1)[-1] == pinned_release else None
+
+    @property
     def picker_reference(self) -> str:
-        """What the picker pods run: the tag, and the digest when one is given."""
-        return f"{self.picker_image}@{self.picker_digest}" if self.picker_digest else self.picker_image
+        """What the picker pods run: the tag, and its digest when one is known."""
+        pin = self.picker_pin
+        return f"{self.picker_image}@{pin}" if pin else self.picker_image
 
 
 @dataclass(frozen=True)

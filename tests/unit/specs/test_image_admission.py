@@ -10,7 +10,6 @@ from typing import Any
 import celpy
 import pytest
 
-from components.core.settings.gateway import PICKER_IMAGE
 from components.specs import image_admission as spec
 from tests.conftest import stack_run
 
@@ -125,8 +124,6 @@ def test_every_pod_the_stack_deploys_in_a_workload_namespace_is_admitted(stack: 
     ]
     assert len(pods) >= 3
     for pod in pods:
-        # Both presets run their own builds by digest: neither policy refuses (nor warns on) them.
-        # The one exception: dev runs the gateway's endpoint picker by its release tag (no digest
-        # is knowable offline), which the digest policy only warns about in dev; prod pins it.
-        picker = pod["containers"][0]["image"].startswith(PICKER_IMAGE)
-        assert _failed(admission, pod) == (["ai-infra-image-digests"] if picker and stack == "dev" else [])
+        # Both presets run their own builds by digest, and the gateway's endpoint picker by its
+        # release's digest (gateway.PICKER_DIGEST): neither policy refuses (nor warns on) them.
+        assert _failed(admission, pod) == []

@@ -64,7 +64,7 @@ def gateway_problems(s: StackSections) -> list[Problem]:
         problems.append(("gateway.exposure", "tailnet needs tailscale.enabled: true (or use cluster)"))
     if "@" in g.picker_image:
         problems.append(("gateway.pickerImage", "must be name:tag only; put the digest in gateway.pickerDigest"))
-    if s.is_prod and g.picker_digest is None:
+    if s.is_prod and g.picker_pin is None:
         problems.append(("gateway.pickerDigest", f"is required in prod: the sha256 digest of {g.picker_image}"))
     if s.is_prod and g.proxy_digest is None:
         problems.append(
@@ -79,7 +79,7 @@ def gateway_warnings(s: StackSections) -> list[Problem]:
     if not g.enabled:
         return []
     found: list[Problem] = []
-    for key, digest in (("pickerDigest", g.picker_digest), ("proxyDigest", g.proxy_digest)):
+    for key, digest in (("pickerDigest", g.picker_pin), ("proxyDigest", g.proxy_digest)):
         if digest == PLACEHOLDER_DIGEST:
             found.append(
                 (f"gateway.{key}", "is the all-zero placeholder: replace it with the real digest before `pulumi up`")
