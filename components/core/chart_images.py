@@ -1,19 +1,22 @@
 """The images third-party charts run, and how a stack pins them by digest.
 
-Charts run their images by tag, and a tag can be moved. Prod pins each image below by the digest
-the stack supplies (``addons.<chart>.imageDigests.<image>: sha256:...``); nothing here can look a
-digest up (no registry is reachable offline), so the settings require them in prod and the plan
-warns about the all-zero placeholders ``Pulumi.prod.yaml`` carries until they are replaced
+Charts run their images by tag, and a tag can be moved. Prod pins each image a chart runs by the
+digest the stack supplies (``addons.<chart>.imageDigests.<image>: sha256:...``); nothing here can
+look a digest up (no registry is reachable offline), so the settings require them in prod and the
+plan warns about the all-zero placeholders ``Pulumi.prod.yaml`` carries until they are replaced
 (``crane digest <repository>:<tag>`` prints one). How a chart takes a digest differs (``style``):
 a ``digest`` key (the whole ``sha256:...``), a ``sha`` key holding only the hex (rendered
 ``:tag@sha256:<hex>``), a tag rendered ``repository:tag`` where a tag of ``<tag>@sha256:...``
 makes the reference digest-pinned (the runtime pulls by the digest), or one value that is the
 whole image reference.
 
-Each row was read from the chart's ``values.yaml`` and templates at the pinned version; a test
-keeps the repositories and tags equal to these defaults (or to the newer patch we pin, for the
-autoscaler). ``CHART_PINNED`` lists images whose chart already runs them by digest; images a
-chart can run that are not in either table are the README's exceptions ("Chart images by digest").
+The rows are data in the chart lockfile ``policies/charts.json`` (each chart's ``images``, read
+from its ``values.yaml`` and templates at the pinned version, the upstream source on each row);
+this module keeps the logic: the images that run only with some settings (``RUNS``) and where a
+digest goes (``digest_values``). A test keeps the repositories and tags equal to the charts'
+defaults (or to the newer patch we pin, for the autoscaler). ``CHART_PINNED`` (the lockfile's
+``pinnedImages``) lists images whose chart already runs them by digest; images a chart can run
+that are not in either table are the README's exceptions ("Chart images by digest").
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
+
+from components.core.charts import LOCKED, LOCKFILE_NAME, ImageStyle
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
@@ -35,7 +40,7 @@ class ChartImage:
     """The chart's default repository (what the digest must be of)."""
     path: tuple[str, ...]
     """Where the chart's image block sits in its values."""
-    style: Literal["digest", "sha", "tag", "reference"]
+    style: ImageStyle
     """``digest``: a key taking ``sha256:<hex>``; ``sha``: a key taking the hex alone; ``tag``: the
     chart renders ``repository:tag``; ``reference``: ``path`` is one value, the whole reference."""
     default_tag: str | None = None
@@ -53,257 +58,36 @@ class ChartImage:
         return self.path if self.style == "reference" else (*self.path, self.key or self.style)
 
 
-CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
-    # kubernetes/autoscaler charts/cluster-autoscaler values.yaml `image.repository` and
-    # templates/deployment.yaml `image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"`
-    # @ cluster-autoscaler-chart-9.46.6/9.51.0/9.53.0/9.59.0; the tag is the line's (charts.py).
-    "cluster-autoscaler": (
-        ChartImage("cluster-autoscaler", "registry.k8s.io/autoscaling/cluster-autoscaler", ("image",), "tag"),
-    ),
-    # kubernetes-sigs/kueue charts/kueue templates/manager/manager.yaml renders
-    # `repository:tag`; hack/helm-chart-package.sh @ v0.19.2 publishes the chart with
-    # registry.k8s.io/kueue/kueue and the release tag (KueueViz is off: no other image).
-    "kueue": (
-        ChartImage(
-            "manager", "registry.k8s.io/kueue/kueue", ("controllerManager", "manager", "image"), "tag", "v0.19.2"
-        ),
-    ),
-    # tailscale/tailscale cmd/k8s-operator/deploy/chart values.yaml `operatorConfig.image` and
-    # `proxyConfig.image` {repository, tag: "", digest: ""} ("Digest will be prioritized over
-    # tag"; templates/deployment.yaml) @ v1.102.3: tag "" means the chart's appVersion.
-    "tailscale-operator": (
-        ChartImage("operator", "tailscale/k8s-operator", ("operatorConfig", "image"), "digest", "v1.102.3"),
-        ChartImage("proxy", "tailscale/tailscale", ("proxyConfig", "image"), "digest", "v1.102.3"),
-    ),
-    # prometheus-community/helm-charts charts/kube-prometheus-stack values.yaml @ kube-prometheus-stack-88.5.3:
-    # each image block has `sha` (hex only): templates/prometheus-operator/deployment.yaml,
-    # prometheus/prometheus.yaml, alertmanager/alertmanager.yaml and
-    # prometheus-operator/admission-webhooks/job-patch/job-*.yaml render `registry/repository:tag@sha256:<sha>`;
-    # tag "" = appVersion v0.93.1 (Chart.yaml). Its sub-charts at the versions Chart.yaml pins:
-    # grafana-community/helm-charts charts/grafana @ grafana-12.11.1 (values.yaml `image`, `sidecar.image`
-    # with `sha`, templates/_pod.tpl `:tag@sha256:<sha>`; tag "" = appVersion 13.2.0),
-    # prometheus-community/helm-charts charts/kube-state-metrics @ kube-state-metrics-8.4.0 (`image.sha`
-    # printed as `:tag@<sha>`, so the whole sha256:...; templates/_helpers.tpl; tag "" = v2.20.0) and
-    # charts/prometheus-node-exporter @ prometheus-node-exporter-4.56.1 (`image.digest`, `:tag-distroless@digest`,
-    # templates/_helpers.tpl; kube-prometheus-stack sets `image.distroless: true`; tag "" = v1.12.1).
-    "kube-prometheus-stack": (
-        ChartImage(
-            "prometheus-operator",
-            "quay.io/prometheus-operator/prometheus-operator",
-            ("prometheusOperator", "image"),
-            "sha",
-            "v0.93.1",
-        ),
-        ChartImage(
-            "config-reloader",
-            "quay.io/prometheus-operator/prometheus-config-reloader",
-            ("prometheusOperator", "prometheusConfigReloader", "image"),
-            "sha",
-            "v0.93.1",
-        ),
-        ChartImage(
-            "webhook-certgen",
-            "ghcr.io/jkroepke/kube-webhook-certgen",
-            ("prometheusOperator", "admissionWebhooks", "patch", "image"),
-            "sha",
-            "1.8.7",
-        ),
-        ChartImage(
-            "prometheus",
-            "quay.io/prometheus/prometheus",
-            ("prometheus", "prometheusSpec", "image"),
-            "sha",
-            "v3.14.0-distroless",
-        ),
-        ChartImage(
-            "alertmanager",
-            "quay.io/prometheus/alertmanager",
-            ("alertmanager", "alertmanagerSpec", "image"),
-            "sha",
-            "v0.34.0",
-        ),
-        ChartImage("grafana", "docker.io/grafana/grafana", ("grafana", "image"), "sha", "13.2.0"),
-        ChartImage("grafana-sidecar", "quay.io/kiwigrid/k8s-sidecar", ("grafana", "sidecar", "image"), "sha", "2.10.1"),
-        ChartImage(
-            "kube-state-metrics",
-            "registry.k8s.io/kube-state-metrics/kube-state-metrics",
-            ("kube-state-metrics", "image"),
-            "digest",
-            "v2.20.0",
-            key="sha",
-        ),
-        ChartImage(
-            "node-exporter",
-            "quay.io/prometheus/node-exporter",
-            ("prometheus-node-exporter", "image"),
-            "digest",
-            "v1.12.1-distroless",
-        ),
-    ),
-    # NVIDIA/k8s-device-plugin deployments/helm/nvidia-device-plugin values.yaml `image` and
-    # templates/_helpers.tpl `nvidia-device-plugin.fullimage` (`repository:tag`, tag "" = v + appVersion)
-    # @ v0.17.2; the MPS control daemon runs the same image (GFD is off).
-    "nvidia-device-plugin": (
-        ChartImage("device-plugin", "nvcr.io/nvidia/k8s-device-plugin", ("image",), "tag", "v0.17.2"),
-    ),
-    # NVIDIA/dcgm-exporter deployment/values.yaml `image` {repository, tag} and templates/daemonset.yaml
-    # `repository:tag` @ 4.5.3-4.8.2 (chart 4.8.2).
-    "dcgm-exporter": (
-        ChartImage("dcgm-exporter", "nvcr.io/nvidia/k8s/dcgm-exporter", ("image",), "tag", "4.5.3-4.8.2-distroless"),
-    ),
-    # NVIDIA/gpu-operator deployments/gpu-operator/values.yaml @ v25.3.2: each operand is
-    # {repository, image, version} and templates/clusterpolicy.yaml passes them to the ClusterPolicy;
-    # api/nvidia/v1/clusterpolicy_types.go `imagePath` builds `repository/image:version`, so a version of
-    # `<tag>@sha256:...` is pulled by its digest (for the driver, controllers/object_controls.go skips
-    # the OS suffix once the reference holds a digest: that digest is of the OS-specific image).
-    # templates/_helpers.tpl `gpu-operator.fullimage` renders the operator the same way. The operator's
-    # and validator's version default to the published chart's appVersion, which the git tree does not
-    # hold (`devel-ubi8`); helm_values.gpu_operator_values sets both to the release tag, which
-    # versions.mk (`VERSION ?= v25.3.2`) and the Makefile (`IMAGE_TAG ?= $(VERSION)`) give at that tag.
-    # NFD is the vendored sub-chart deployments/gpu-operator/charts/node-feature-discovery (appVersion
-    # v0.17.3; templates/master.yaml `repository:tag | default .Chart.AppVersion`). Which operands run
-    # follows our values: driver, its manager and the toolkit only off the EKS accelerated AMIs,
-    # MIG manager only with a MIG pool, DCGM exporter only when monitored.
-    "gpu-operator": (
-        ChartImage("operator", "nvcr.io/nvidia/gpu-operator", ("operator",), "tag", "v25.3.2", key="version"),
-        ChartImage(
-            "validator",
-            "nvcr.io/nvidia/cloud-native/gpu-operator-validator",
-            ("validator",),
-            "tag",
-            "v25.3.2",
-            key="version",
-        ),
-        ChartImage("init", "nvcr.io/nvidia/cuda", ("operator", "initContainer"), "tag", "12.8.1-base-ubi9", "version"),
-        ChartImage("device-plugin", "nvcr.io/nvidia/k8s-device-plugin", ("devicePlugin",), "tag", "v0.17.3", "version"),
-        ChartImage("gfd", "nvcr.io/nvidia/k8s-device-plugin", ("gfd",), "tag", "v0.17.3", "version"),
-        ChartImage(
-            "nfd", "registry.k8s.io/nfd/node-feature-discovery", ("node-feature-discovery", "image"), "tag", "v0.17.3"
-        ),
-        ChartImage(
-            "dcgm-exporter",
-            "nvcr.io/nvidia/k8s/dcgm-exporter",
-            ("dcgmExporter",),
-            "tag",
-            "4.2.3-4.1.3-ubuntu22.04",
-            "version",
-            runs=lambda s: s.monitoring.enabled and s.monitoring.dcgm,
-        ),
-        ChartImage(
-            "mig-manager",
-            "nvcr.io/nvidia/cloud-native/k8s-mig-manager",
-            ("migManager",),
-            "tag",
-            "v0.12.2-ubuntu20.04",
-            "version",
-            runs=lambda s: any(p.sharing.mode == "mig" for p in s.node_pools.values()),
-        ),
-        ChartImage(
-            "driver",
-            "nvcr.io/nvidia/driver",
-            ("driver",),
-            "tag",
-            "570.148.08",
-            "version",
-            runs=lambda s: not s.gpu_driver_on_nodes,
-        ),
-        ChartImage(
-            "driver-manager",
-            "nvcr.io/nvidia/cloud-native/k8s-driver-manager",
-            ("driver", "manager"),
-            "tag",
-            "v0.8.0",
-            "version",
-            runs=lambda s: not s.gpu_driver_on_nodes,
-        ),
-        ChartImage(
-            "toolkit",
-            "nvcr.io/nvidia/k8s/container-toolkit",
-            ("toolkit",),
-            "tag",
-            "v1.17.8-ubuntu20.04",
-            "version",
-            runs=lambda s: not s.gpu_driver_on_nodes,
-        ),
-    ),
-    # kedacore/charts keda/values.yaml `image.{keda,metricsApiServer,webhooks}` {registry, repository, tag}
-    # and templates/{manager,metrics-server,webhooks}/deployment.yaml `registry/repository:tag`
-    # (tag "" = appVersion 2.17.2) @ v2.17.2.
-    "keda": (
-        ChartImage("operator", "ghcr.io/kedacore/keda", ("image", "keda"), "tag", "2.17.2"),
-        ChartImage(
-            "metrics-apiserver",
-            "ghcr.io/kedacore/keda-metrics-apiserver",
-            ("image", "metricsApiServer"),
-            "tag",
-            "2.17.2",
-        ),
-        ChartImage("webhooks", "ghcr.io/kedacore/keda-admission-webhooks", ("image", "webhooks"), "tag", "2.17.2"),
-    ),
-    # kubernetes-sigs/sig-storage-local-static-provisioner helm/provisioner/values.yaml `image` (one string,
-    # `registry.k8s.io/sig-storage/local-volume-provisioner:v{{ .Chart.AppVersion }}`, rendered through `tpl`
-    # by templates/daemonset_linux.yaml) @ local-static-provisioner-2.9.0: no digest key, so the whole reference.
-    "local-static-provisioner": (
-        ChartImage(
-            "provisioner", "registry.k8s.io/sig-storage/local-volume-provisioner", ("image",), "reference", "v2.9.0"
-        ),
-    ),
-    # kubernetes-csi/csi-driver-nfs charts/v4.13.4/csi-driver-nfs/values.yaml `image.*` {repository, tag}
-    # and templates/csi-nfs-{controller,node}.yaml `baseRepo + repository:tag` @ v4.13.4 (the
-    # snapshotter sidecar runs: controller.enableSnapshotter defaults true; the snapshot controller
-    # does not: externalSnapshotter.enabled false, components/specs/storage.py).
-    "csi-driver-nfs": (
-        ChartImage("nfs", "registry.k8s.io/sig-storage/nfsplugin", ("image", "nfs"), "tag", "v4.13.4"),
-        ChartImage(
-            "csi-provisioner",
-            "registry.k8s.io/sig-storage/csi-provisioner",
-            ("image", "csiProvisioner"),
-            "tag",
-            "v6.3.0",
-        ),
-        ChartImage("csi-resizer", "registry.k8s.io/sig-storage/csi-resizer", ("image", "csiResizer"), "tag", "v2.2.0"),
-        ChartImage(
-            "csi-snapshotter",
-            "registry.k8s.io/sig-storage/csi-snapshotter",
-            ("image", "csiSnapshotter"),
-            "tag",
-            "v8.6.0",
-        ),
-        ChartImage(
-            "livenessprobe", "registry.k8s.io/sig-storage/livenessprobe", ("image", "livenessProbe"), "tag", "v2.19.0"
-        ),
-        ChartImage(
-            "node-driver-registrar",
-            "registry.k8s.io/sig-storage/csi-node-driver-registrar",
-            ("image", "nodeDriverRegistrar"),
-            "tag",
-            "v2.17.0",
-        ),
-    ),
-    # agentgateway/agentgateway controller/install/helm/agentgateway templates/deployment.yaml renders
-    # `{registry}/{controller.image.repository}:{tag}` (registry cr.agentgateway.dev, tag "" = the
-    # v-prefixed appVersion injected at release) @ v1.4.1; a tag starting with `v` passes the
-    # `agentgateway.imageTag` helper unchanged, so `v1.4.1@sha256:...` pins it. The proxy image is
-    # the controller's to render: pinned through AgentgatewayParameters (gateway.proxyDigest).
-    "agentgateway": (
-        ChartImage("controller", "cr.agentgateway.dev/controller", ("controller", "image"), "tag", "v1.4.1"),
-    ),
-    # kubernetes-sigs/metrics-server charts/metrics-server/values.yaml `image` and templates/_helpers.tpl
-    # `metrics-server.image` (`repository:tag`, tag "" = v + appVersion 0.8.1) @ metrics-server-helm-chart-3.13.1
-    # (the addon resizer is off).
-    "metrics-server": (
-        ChartImage("metrics-server", "registry.k8s.io/metrics-server/metrics-server", ("image",), "tag", "v0.8.1"),
-    ),
+RUNS: Mapping[tuple[str, str], Callable[[Any], bool]] = {
+    # Which gpu-operator operands run follows our values (specs/helm_values.gpu_operator_values):
+    # DCGM exporter only when monitored, MIG manager only with a MIG pool, the driver, its manager
+    # and the toolkit only off the EKS accelerated AMIs (which ship them).
+    ("gpu-operator", "dcgm-exporter"): lambda s: s.monitoring.enabled and s.monitoring.dcgm,
+    ("gpu-operator", "mig-manager"): lambda s: any(p.sharing.mode == "mig" for p in s.node_pools.values()),
+    ("gpu-operator", "driver"): lambda s: not s.gpu_driver_on_nodes,
+    ("gpu-operator", "driver-manager"): lambda s: not s.gpu_driver_on_nodes,
+    ("gpu-operator", "toolkit"): lambda s: not s.gpu_driver_on_nodes,
 }
+"""The images that run only with some settings, by (chart, image): logic, so it stays here; every
+other image runs whenever its chart is installed (a plain add-on never needs an entry)."""
+
+_UNKNOWN_RUNS = sorted(set(RUNS) - {(c, i.name) for c, e in LOCKED.items() for i in e.images})
+if _UNKNOWN_RUNS:
+    # A renamed or removed image would otherwise silently become required whenever its chart runs.
+    raise LookupError(f"chart_images.RUNS names images {LOCKFILE_NAME} does not list: {_UNKNOWN_RUNS}")
+
+CHART_IMAGES: Mapping[str, tuple[ChartImage, ...]] = {
+    name: tuple(
+        ChartImage(i.name, i.repository, i.path, i.style, i.default_tag, i.key, runs=RUNS.get((name, i.name)))
+        for i in entry.images
+    )
+    for name, entry in LOCKED.items()
+    if entry.images
+}
+"""The images each chart runs that a stack pins by digest (charts with none are left out)."""
 
 CHART_PINNED: Mapping[str, Mapping[str, str]] = {
-    # opencost/opencost-helm-chart charts/opencost/values.yaml `opencost.exporter.image.tag` @ opencost-2.5.14:
-    # the chart's own default is already `<tag>@sha256:...` (templates/_helpers.tpl `repository:tag`);
-    # the UI (also digest-pinned there) is off (components/specs/monitoring.py).
-    "opencost": {
-        "exporter": "ghcr.io/opencost/opencost:1.120.0"
-        "@sha256:c4fbe5f8fad2bc54872350460e705bf9ab43c90efa784a0cdf3a2a39a66b3b82",
-    },
+    name: entry.pinned_images for name, entry in LOCKED.items() if entry.pinned_images
 }
 """Images whose chart default is already a digest: nothing for the stack to supply."""
 

@@ -1,8 +1,9 @@
 """Pinned Helm releases: every third-party chart is installed the same way.
 
 A helper rather than a component (like ``irsa``): the release is a child of the component that
-needs it. Chart, repository and version come only from ``components/core/charts.py``; releases
-are atomic so a failed install rolls back instead of leaving a half-installed operator.
+needs it. Chart, repository and version come only from the chart lockfile ``policies/charts.json``
+(loaded by ``components/core/charts.py``); releases are atomic so a failed install rolls back
+instead of leaving a half-installed operator.
 """
 
 from __future__ import annotations

@@ -1,14 +1,19 @@
 """Section K of ``policies/RULES.md``, meta rules 75 and 77: what every component must respect.
 
 Helm releases install objects CrossGuard never sees, so the only control is *which* charts at
-*which* versions may be installed (75); the allowlist lives in the policy config next to the
-levels, and a test holds it equal to the pinned charts in ``components/core/charts.py``. AWS
-resources carry the tags that attribute cost (GPU spend above all) and ownership (77).
+*which* versions may be installed (75). The allowlist is the chart lockfile ``policies/charts.json``
+the program installs from (read here, beside the pack, so ``pulumi policy publish`` ships it and
+the pack imports nothing of the program's); a stack's policy config may still override it with
+``allowedCharts``. AWS resources carry the tags that attribute cost (GPU spend above all) and
+ownership (77).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from pulumi_policy import EnforcementLevel, StackValidationArgs
 
@@ -61,12 +66,42 @@ TAGGABLE = frozenset(
 
 
 # 75 ------------------------------------------------------------------------------------------
+LOCKFILE = Path(__file__).resolve().parent.parent / "charts.json"
+
+
+def lockfile_allowlist(path: Path = LOCKFILE) -> dict[str, dict[str, Any]]:
+    """The lockfile as ``allowedCharts``: chart name -> {repo, version}, or {repo, versions} for a
+    chart line per Kubernetes minor; an OCI chart keyed by its full ``oci://`` reference (what the
+    release's ``chart`` is), with no repo. The program validates the file strictly
+    (components/core/charts.py); this reads only the pins."""
+    try:
+        charts = json.loads(path.read_text())["charts"]
+        allowed: dict[str, dict[str, Any]] = {}
+        for name, entry in charts.items():
+            repo = entry["repo"]
+            lines = entry.get("lines")
+            pins = (
+                {"versions": [line["version"] for line in lines.values()]} if lines else {"version": entry["version"]}
+            )
+            oci = repo.startswith("oci://")
+            allowed[f"{repo}/{name}" if oci else name] = pins if oci else {"repo": repo, **pins}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"policies/charts.json: cannot read the chart pins ({exc!r})") from None
+    return allowed
+
+
+ALLOWED_CHARTS = lockfile_allowlist()
+
+
 def _helm_allowlisted(r: Subject, report: Report) -> None:
-    allowed = r.config.get("allowedCharts") or {}
+    allowed = r.config.get("allowedCharts") or ALLOWED_CHARTS
     chart = r.props.get("chart")
     entry = allowed.get(chart) if isinstance(chart, str) else None
     if not isinstance(entry, Mapping):
-        report("chart is not in the policy config's allowedCharts; add it there (with repo and version) after review.")
+        report(
+            "chart is not in the chart lockfile policies/charts.json (or the policy config's allowedCharts); "
+            "pin it there, with repo and version, after review."
+        )
         return
     repo = (r.props.get("repositoryOpts") or {}).get("repo")
     if repo != entry.get("repo"):
@@ -126,7 +161,7 @@ POLICIES: list[RulePolicy] = [
         "helm-release-allowlisted",
         rule="75",
         description="Helm releases may only install allowlisted official charts at pinned versions.",
-        remediation="Pin the chart in components/core/charts.py and allowlist it in policies/<env>.json.",
+        remediation="Pin the chart (repo and version) in the chart lockfile policies/charts.json after review.",
         level=A,
         severity="medium",
         standard="pulumi/pulumi#10055 (Helm Release bypasses CrossGuard)",
@@ -136,7 +171,8 @@ POLICIES: list[RulePolicy] = [
                 "type": "object",
                 "default": {},
                 "description": "chart name -> {repo, version}, or {repo, versions} where the chart line follows "
-                "the cluster version; an OCI chart is keyed by its oci:// reference, with no repo",
+                "the cluster version; an OCI chart is keyed by its oci:// reference, with no repo. Empty (the "
+                "default): the chart lockfile policies/charts.json",
             }
         },
         check=_helm_allowlisted,

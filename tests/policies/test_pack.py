@@ -8,9 +8,9 @@ import re
 import pytest
 from pulumi_policy import Severity
 
-from aiinfra_policies import ALL_POLICIES, DOMAINS
+from aiinfra_policies import ALL_POLICIES, DOMAINS, platform
 from aiinfra_policies.common import SECTIONS, RulePolicy, framework_of, section_of
-from tests.conftest import ROOT
+from tests.conftest import ROOT, policy_by_name, stack_run, violations
 
 ORDER = {"disabled": 0, "advisory": 1, "mandatory": 2}
 
@@ -109,7 +109,9 @@ def test_namespace_exceptions_match_the_platform_system_namespaces() -> None:
         assert config["k8s-namespace-pss-labels"]["exceptions"] == expected, env
 
 
-def test_helm_allowlist_matches_pinned_charts() -> None:
+def test_the_packs_allowlist_is_exactly_what_the_records_install() -> None:
+    """The pack reads the lockfile itself (it imports nothing of ours) and the program loads it
+    strictly: the two readings must agree chart for chart, repo for repo, version for version."""
     # Every chart the program installs is an add-on's (tests/unit/specs/test_addons.py).
     from components.specs.addons import ADDONS
 
@@ -123,9 +125,20 @@ def test_helm_allowlist_matches_pinned_charts() -> None:
         ref: {**repos[ref], "version": v[0]} if len(v) == 1 else {**repos[ref], "versions": v}
         for ref, v in versions.items()
     }
+    assert expected == platform.ALLOWED_CHARTS
     for env in ("dev", "prod"):
+        # Only the level: a second allowlist here could drift from the lockfile again.
         config = json.loads((ROOT / "policies" / f"{env}.json").read_text())
-        assert config["helm-release-allowlisted"]["allowedCharts"] == expected, env
+        assert isinstance(config["helm-release-allowlisted"], str), env
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "local"])
+def test_every_release_a_stack_plans_is_allowlisted(stack: str) -> None:
+    policy = policy_by_name(platform.POLICIES, "helm-release-allowlisted")
+    releases = [r for r in stack_run(stack).registrations if r.type == "kubernetes:helm.sh/v3:Release"]
+    assert releases
+    for release in releases:
+        assert violations(policy, release.type, release.inputs) == [], release.name
 
 
 MODULE_SECTIONS = {

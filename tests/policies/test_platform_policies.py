@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,6 +56,48 @@ def test_helm_release_allowlist_takes_an_oci_chart_without_a_repo() -> None:
     assert violations(policy, HELM_RELEASE, {"chart": "kueue", "version": "0.19.2"}, config)
     hijacked = {"chart": oci, "version": "0.19.2", "repositoryOpts": {"repo": "https://evil.example"}}
     assert violations(policy, HELM_RELEASE, hijacked, config)
+
+
+def test_without_allowed_charts_the_lockfile_is_the_allowlist() -> None:
+    policy = policy_by_name(platform.POLICIES, "helm-release-allowlisted")
+    keda = {"chart": "keda", "version": "2.17.2", "repositoryOpts": {"repo": "https://kedacore.github.io/charts"}}
+    assert violations(policy, HELM_RELEASE, keda) == []
+    assert violations(policy, HELM_RELEASE, {**keda, "version": "2.17.3"})
+    assert violations(policy, HELM_RELEASE, {**keda, "chart": "unpinned"})
+    autoscaler = {
+        "chart": "cluster-autoscaler",
+        "version": "9.53.0",
+        "repositoryOpts": {"repo": "https://kubernetes.github.io/autoscaler"},
+    }
+    assert violations(policy, HELM_RELEASE, autoscaler) == []
+    # A stack's own allowedCharts still wins over the lockfile.
+    assert violations(policy, HELM_RELEASE, keda, {"allowedCharts": {"other": {"version": "1.0.0"}}})
+
+
+def test_the_lockfile_reads_as_allowed_charts(tmp_path: Path) -> None:
+    lockfile = tmp_path / "charts.json"
+    lockfile.write_text(
+        json.dumps(
+            {
+                "charts": {
+                    "foo": {"repo": "https://charts.example.org", "version": "1.2.3"},
+                    "bar": {"repo": "oci://registry.example.org/charts", "version": "v0.1.0"},
+                    "baz": {
+                        "repo": "https://b.example.org",
+                        "lines": {"1.33": {"version": "1.0.0"}, "1.34": {"version": "2.0.0"}},
+                    },
+                }
+            }
+        )
+    )
+    assert platform.lockfile_allowlist(lockfile) == {
+        "foo": {"repo": "https://charts.example.org", "version": "1.2.3"},
+        "oci://registry.example.org/charts/bar": {"version": "v0.1.0"},
+        "baz": {"repo": "https://b.example.org", "versions": ["1.0.0", "2.0.0"]},
+    }
+    lockfile.write_text('{"charts": {"foo": {"version": "1.2.3"}}}')
+    with pytest.raises(ValueError, match=r"policies/charts\.json: cannot read the chart pins"):
+        platform.lockfile_allowlist(lockfile)
 
 
 def test_cost_within_budget_compares_the_cluster_cost_tags() -> None:

@@ -1,8 +1,8 @@
 """The add-ons section: per chart, whether the program installs it and the image digests it runs by.
 
-Which charts exist is ``components/core/charts.py``'s; which images each chart runs is
-``components/core/chart_images.py``'s. Digest rules (known image names, prod pins every image)
-are ``rules/charts.py``'s.
+Which charts exist, and which images each runs, is the chart lockfile's (``policies/charts.json``,
+loaded by ``components/core/charts.py`` and ``chart_images.py``). Digest rules (known image names,
+prod pins every image) are ``rules/charts.py``'s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from components.core.charts import ADDON_CHARTS
 from components.core.settings.base import Settings
 
 AddonName = Literal[ADDON_CHARTS]  # type: ignore[valid-type]
-"""The charts the program may install (components/core/charts.py), by chart name."""
+"""The charts a cluster may already run (the lockfile's ``preinstallable`` ones), by chart name."""
 
 
 class AddonSettings(Settings):

@@ -2,7 +2,7 @@
 
 ``tests/data/helm-values/<chart>-<version>.txt`` lists the keys we may set for that chart version,
 each verified against the chart's ``values.yaml`` (or, where noted, the template that reads it) at
-that version; the header names the source. Bumping a chart in ``components/core/charts.py``
+that version; the header names the source. Bumping a chart in ``policies/charts.json``
 fails this test until the new version's list is written from its upstream files.
 """
 
