@@ -7,16 +7,14 @@ from typing import Any
 
 from components.core.charts import KEDA as KEDA_CHART
 from components.helm_addon import HelmAddOn, HelmAddOnArgs
-from components.specs.addons import AddOn
-from components.specs.addons.keda import KEDA
-from components.specs.addons.metrics_server import METRICS_SERVER
+from components.specs.addons import AddOn, keda, metrics_server
 from planner.mocks import RecordingMonitor
 from tests.conftest import build_under_mocks
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
-def _build(addon: AddOn = KEDA, **kwargs: Any) -> RecordingMonitor:
+def _build(addon: AddOn = keda.ADDON, **kwargs: Any) -> RecordingMonitor:
     helm = addon.helm
     assert helm is not None
     return build_under_mocks(
@@ -38,7 +36,7 @@ def test_it_registers_the_records_token_and_a_release_named_after_it() -> None:
 
 
 def test_metrics_server_keeps_its_own_token() -> None:
-    m = _build(METRICS_SERVER)
+    m = _build(metrics_server.ADDON)
     assert [r.name for r in m.by_type("ai-infra:k8s:MetricsServer")] == ["metrics-server"]
 
 

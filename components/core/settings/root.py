@@ -15,6 +15,7 @@ import circle, not even for type checking.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pydantic import Field
@@ -292,13 +293,12 @@ class StackSections(Settings):
         return {chart: digests for chart, (_, digests) in self.chart_digest_keys.items()}
 
     @property
-    def chart_digest_keys(self) -> dict[str, tuple[str, dict[str, str]]]:
-        """Chart -> (its settings key, the digests given) for each chart with pinnable images the
-        stack installs."""
-        found: dict[str, tuple[str, dict[str, str]]] = {}
+    def chart_installs(self) -> dict[str, bool]:
+        """Whether the program installs each chart whose condition the settings know (its layers'
+        conditions in ``__main__.py``, before ``addons.<chart>.install: false``). A plain Helm
+        add-on not named here runs when its record's ``enabled`` says (components/specs/addons)."""
         s, m = self, self.monitoring
-        # When __main__.py installs each chart (its layers' conditions).
-        installs = {
+        return {
             "cluster-autoscaler": s.on_aws,
             "nvidia-device-plugin": s.gpu.stack == "device-plugin",
             "gpu-operator": s.gpu.stack == "gpu-operator",
@@ -312,15 +312,43 @@ class StackSections(Settings):
             "tailscale-operator": s.tailscale_operator,
             "agentgateway": s.gateway.enabled,
         }
+
+    @property
+    def chart_digest_keys(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """Chart -> (its settings key, the digests given) for each chart with pinnable images the
+        stack installs, and for each other chart with images whose ``addons.<chart>`` the stack
+        sets (a plain add-on's: the generic layer pins its release by them and requires them in
+        prod when the record runs it, ``components/specs/addons.digest_problems``)."""
+        found: dict[str, tuple[str, dict[str, str]]] = {}
+        installs = self.chart_installs
         for chart, installed in installs.items():
-            if not installed or chart in s.preinstalled or chart not in CHART_IMAGES:
+            if not installed or chart in self.preinstalled or chart not in CHART_IMAGES:
                 continue
             if chart == "tailscale-operator":
-                found[chart] = ("tailscale.operator.imageDigests", dict(s.tailscale.operator.image_digests))
+                found[chart] = ("tailscale.operator.imageDigests", dict(self.tailscale.operator.image_digests))
             else:
-                addon = s.addons.get(chart)
+                addon = self.addons.get(chart)
                 found[chart] = (f"addons.{chart}.imageDigests", dict(addon.image_digests) if addon else {})
+        for chart, given in self.addons.items():
+            if chart not in installs and chart in CHART_IMAGES and given.install:
+                found[chart] = (f"addons.{chart}.imageDigests", dict(given.image_digests))
         return found
+
+    def missing_chart_digests(self, chart: str, key: str, digests: Mapping[str, str]) -> list[Problem]:
+        """Prod's requirement for one installed chart: a digest at ``key`` for every image of it
+        that runs with these settings (``rules/charts.py``; a plain add-on's in its layer). None
+        outside prod."""
+        if not self.is_prod:
+            return []
+        return [
+            (
+                f"{key}.{image.name}",
+                f"is required in prod: the sha256 digest of {image.repository} at the tag chart {chart} "
+                "runs (crane digest <repository>:<tag>); prod runs chart images by digest",
+            )
+            for image in CHART_IMAGES.get(chart, ())
+            if image.name not in digests and (image.runs is None or image.runs(self))
+        ]
 
     @property
     def clamps(self) -> list[Problem]:

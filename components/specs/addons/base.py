@@ -1,9 +1,10 @@
 """``AddOn``: one system add-on as data — its charts, namespace, Pod Security level, when it runs,
 its NetworkPolicy allows and, for a plain Helm add-on, its values and component type token.
 
-Every system namespace is one record (``components/specs/addons/__init__.py`` lists them); the
-namespaces, their Pod Security levels, the system NetworkPolicies, the chart allowlist test and
-the program's generic Helm add-on layer iterate that one list.
+Every system namespace is one record (``components/specs/addons/__init__.py`` defines those with
+components of their own and finds every module exporting ``ADDON``); the namespaces, their Pod
+Security levels, the system NetworkPolicies, the chart allowlist test and the program's generic
+Helm add-on layer iterate that one list.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class AddOn:
     pod_security: PodSecurityLevel
     """Enforced in the namespace; the policy pack's namespace exceptions list the non-restricted ones."""
     charts: tuple[Chart, ...]
-    """Its pinned charts (``components/core/charts.py``); several when one namespace holds
+    """Its pinned charts (``policies/charts.json``'s, by ``charts.chart(name)``); several when one namespace holds
     alternatives or companions (device plugin or GPU operator; Prometheus, DCGM, OpenCost)."""
     enabled: Callable[[StackSettings], bool]
     """Whether the stack runs it (and so creates its namespace)."""

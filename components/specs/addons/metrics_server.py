@@ -18,7 +18,7 @@ from typing import Any
 
 import pulumi_kubernetes as k8s
 
-from components.core.charts import METRICS_SERVER as METRICS_SERVER_CHART
+from components.core.charts import chart
 from components.specs.addons.base import AddOn, HelmRelease, ValuesInputs
 from components.specs.system_network import ClusterNetwork, allow_from, allow_to, cidr_peers, component_policy
 
@@ -75,11 +75,12 @@ def _values(i: ValuesInputs) -> dict[str, Any]:
     )
 
 
-METRICS_SERVER = AddOn(
+ADDON = AddOn(
     namespace="metrics-server",
     pod_security="restricted",
-    charts=(METRICS_SERVER_CHART,),
+    charts=(chart("metrics-server"),),
     enabled=lambda s: s.needs_metrics_server,
     network_policies=metrics_server_policies,
     helm=HelmRelease(type_token="ai-infra:k8s:MetricsServer", name="metrics-server", values=_values),
 )
+"""metrics-server's record: found by ``components/specs/addons/__init__.py`` (a module-level ``ADDON``)."""

@@ -7,10 +7,20 @@ import ast
 
 import pytest
 
-from components.core.charts import ADDON_CHARTS, ALL_CHARTS
-from components.specs.addons import ADDONS, HELM_ADDONS, SYSTEM_NAMESPACES, ValuesInputs, system_namespaces
-from components.specs.addons.keda import KEDA
-from components.specs.addons.metrics_server import METRICS_SERVER
+from components.core.charts import ADDON_CHARTS, ALL_CHARTS, Chart
+from components.specs.addons import (
+    ADDONS,
+    HELM_ADDONS,
+    SYSTEM_NAMESPACES,
+    AddOn,
+    ValuesInputs,
+    digest_problems,
+    discovered,
+    lockfile_position,
+    system_namespaces,
+)
+from components.specs.addons.keda import ADDON as KEDA
+from components.specs.addons.metrics_server import ADDON as METRICS_SERVER
 from tests.conftest import ROOT, settings_for
 
 
@@ -19,6 +29,39 @@ def test_one_record_per_namespace_and_every_chart_belongs_to_one() -> None:
     assert len(namespaces) == len(set(namespaces))
     owned = {c for a in ADDONS for c in a.charts}
     assert owned == set(ALL_CHARTS)
+
+
+def test_plain_addons_are_found_and_the_order_follows_the_lockfile() -> None:
+    # Each module exporting ADDON is found (no list to edit), by module name.
+    assert discovered() == [KEDA, METRICS_SERVER]
+    # The order the list had when it was written out (the plan snapshots depend on HELM_ADDONS').
+    assert [a.namespace for a in ADDONS] == [
+        "gpu-system",
+        "storage-system",
+        "autoscaler",
+        "keda",
+        "kueue-system",
+        "metrics-server",
+        "monitoring",
+        "tailscale",
+        "gateway",
+    ]
+    assert [a.namespace for a in HELM_ADDONS] == ["keda", "metrics-server"]
+
+
+def test_a_record_must_name_its_chart_from_the_lockfile() -> None:
+    stray = AddOn(
+        namespace="stray", pod_security="restricted", charts=(Chart("x", "https://x", "1.0.0"),), enabled=bool
+    )
+    with pytest.raises(LookupError, match=r"its charts must be policies/charts\.json's pins"):
+        lockfile_position(stray)
+
+
+def test_prod_digests_of_the_plain_addons_the_settings_know_are_the_settings_rule() -> None:
+    # KEDA and metrics-server have their conditions in the settings (chart_installs): nothing left here.
+    prod = settings_for("prod")
+    assert prod.needs_keda and digest_problems(prod) == []
+    assert digest_problems(settings_for("dev")) == []
 
 
 def test_the_addons_setting_lists_exactly_the_preinstallable_charts() -> None:
