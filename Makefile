@@ -12,12 +12,13 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 # (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: tools e2e help venv policy-venv checkov-venv plan test lint typecheck check bench scan snapshot clean
+.PHONY: tools e2e help venv policy-venv checkov-venv plan test test-scan lint typecheck check bench scan snapshot clean
 
 help:
 	@echo "make plan [STACK=dev]  offline plan: build/<stack>/ + policy report (make exits 2 on any failure;"
 	@echo "                       scripts/plan STACK keeps the planner's 0/1/2/3)"
 	@echo "make test              unit, component, program and policy tests (pytest)"
+	@echo "make test-scan         the outside validators' tests: checkov, kubernetes-validate --strict, yamllint"
 	@echo "make policy-venv       policies/venv from policies/requirements.txt (what pulumi runs the pack with)"
 	@echo "make check             ruff + mypy"
 	@echo "make bench             planning cost for 1, 10, 100 model fleets vs the raw-SDK floor"
@@ -49,7 +50,15 @@ plan: venv policy-venv
 	$(PY) -m planner --stack $(STACK)
 
 test: venv policy-venv
-	$(PY) -m pytest -n 2 --dist loadgroup
+	@# --dist loadscope with the units tests/conftest.py gives it (pytest_xdist_make_scheduler).
+	$(PY) -m pytest -n 2 --dist loadscope
+
+# The outside validators' verdicts as tests (marker `scan`): checkov on the prod manifests and
+# images/, kubernetes-validate --strict on every stack's core manifests, yamllint on the
+# repository. Each validator's start-up costs seconds, so they are the plan tier's, not `make
+# test`'s; CI runs both.
+test-scan: venv policy-venv .venv-checkov/bin/checkov
+	$(PY) -m pytest -n 2 --dist loadscope -m scan
 
 # The real engine (tools/engine/build.sh): Pulumi CLI, our language host, the Kubernetes provider,
 # the control plane and kwok, from Go modules into .cache/engine/bin; skipped when built at the pins.

@@ -81,7 +81,7 @@ MERGE_VALUE = "map merge requires map or sequence of maps as the value"
 """yaml.v3's words for a merge key whose value is not a mapping or a list of mappings (decode.go)."""
 
 
-class _CliYamlLoader(yaml.SafeLoader):
+class _CliYamlLoader(yaml.CSafeLoader):  # libyaml parses; the constructors below are ours
     """PyYAML speaks YAML 1.1 (``yes`` is true); the CLI's yaml.v3 decodes into ``any`` where
     only true/false are booleans, and rejects duplicate keys. This loader does the same."""
 

@@ -8,7 +8,9 @@ module in tests; import ``aiinfra_policies`` or ``aiinfra_policies.<domain>`` in
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 from aiinfra_policies import ALL_POLICIES
+from aiinfra_policies.sdk_speed import convert_properties_once
 
+convert_properties_once()  # each resource's properties converted once per call, not per policy
 PolicyPack(
     name="ai-infra",
     enforcement_level=EnforcementLevel.ADVISORY,

@@ -39,6 +39,30 @@ PROD_ADMINS = {
 }
 
 
+# Modules whose module-scoped fixtures are expensive (three plans; a policy host process): each
+# runs whole on one worker. Every other test is its own unit, so the two workers stay balanced.
+WHOLE_MODULES = frozenset(
+    {"tests/planner/test_plan_cli.py", "tests/planner/test_policy_host.py", "tests/test_workflows.py"}
+)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test``'s scheduler: loadscope with :data:`WHOLE_MODULES` as the only multi-test units.
+
+    ``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest 9.2 drops the
+    group from the node id xdist reads (pytest-dev/pytest-xdist#1386, open for xdist 3.8.0), so
+    the three plans were computed on both workers. Loadscope orders the units by size, so the
+    plans start first instead of becoming the run's tail."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class WholeModules(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in WHOLE_MODULES else nodeid
+
+    return WholeModules(config, log)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What collection imported (the SDKs, components, policies) stays to the end: freeze it, so
     the collector stops walking it on every full collection (planner/gc_tuning.py)."""

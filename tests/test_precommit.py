@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import ROOT
@@ -65,6 +66,7 @@ def test_the_hooks_run_the_tools_as_make_and_the_tests_do() -> None:
     assert '"--failure-threshold", "warning"' in (ROOT / "tests" / "images" / "test_dockerfiles.py").read_text()
 
 
+@pytest.mark.scan
 def test_the_repositorys_yaml_passes_yamllint() -> None:
     result = subprocess.run(
         [str(VENV_BIN / "yamllint"), "--strict", "-c", str(ROOT / ".yamllint"), "-f", "parsable", "."],

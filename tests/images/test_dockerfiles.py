@@ -320,6 +320,7 @@ def test_hadolint_passes_at_warning_level(image):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.scan
 def test_checkov_dockerfile_checks_pass():
     checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
     if not checkov.exists():

@@ -25,8 +25,8 @@ from planner.engine import run_program
 from planner.stack_config import load_stack_config
 from tests.conftest import ROOT, stack_run
 
-# One worker plans the three stacks once (module fixture) and runs every test that reads them.
-pytestmark = pytest.mark.xdist_group("plans")
+# One worker plans the three stacks once (module fixture) and runs every test that reads them:
+# this module is one of conftest.WHOLE_MODULES.
 
 STACKS = ["dev", "prod", "local"]
 
@@ -143,6 +143,7 @@ def test_two_runs_in_two_processes_are_byte_identical(plans: dict[str, Path], tm
     assert [k for k in first if first[k] != second[k]] == []
 
 
+@pytest.mark.scan
 def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path]) -> None:
     """Every core manifest of every stack, against the schemas of that stack's Kubernetes version
     (one validator run per version; custom resources are checked by tests/unit/specs/test_crd_schemas.py)."""
@@ -158,6 +159,7 @@ def test_manifests_pass_strict_kubernetes_validation(plans: dict[str, Path]) -> 
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.scan
 def test_checkov_passes_the_prod_manifests_with_waivers_only_on_the_objects(plans: dict[str, Path]) -> None:
     """`make scan STACK=prod`'s checkov run: zero failures, no CLI skips (a waiver is a
     `checkov.io/skip` annotation with its reason on the object itself)."""
