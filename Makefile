@@ -8,9 +8,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo .venv-bootstrap/bin/uv)
 export UV_PYTHON := $(shell command -v $(PYTHON))
-# Our sources stay free of __pycache__; the SDKs in .venv are byte-compiled once at sync time
-# (--compile-bytecode), or every plan and test process would recompile pulumi's modules.
-export PYTHONDONTWRITEBYTECODE := 1
+# Bytecode is cached: the SDKs in .venv are byte-compiled once at sync time (--compile-bytecode),
+# our own modules and pytest's assertion-rewritten test modules on first import, into the
+# __pycache__ folders .gitignore leaves out. (With PYTHONDONTWRITEBYTECODE every pytest worker
+# re-parsed and rewrote all test modules, ~4 s each, and every plan recompiled our sources.)
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: tools e2e help venv policy-venv checkov-venv plan test test-scan lint typecheck check bench scan snapshot clean
 

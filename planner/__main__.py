@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -25,12 +26,13 @@ from components.core.cold_start import startup_report
 from components.core.settings import StackSettings, decode_config, effective_settings, parse_settings
 from planner.diff import PlanChanges, diff_plans, diff_text
 from planner.engine import ProgramRun, run_program
+from planner.forked import Forked
 from planner.gc_tuning import tune as tune_gc
 from planner.policy_host import (
     CANT_RUN,
+    Analysis,
     PolicyHostError,
     Violation,
-    analyze_all,
     launch,
     policy_levels,
     start_analysis,
@@ -73,6 +75,8 @@ class _Plan:
     stack_config: StackConfig
     run: ProgramRun
     settings: StackSettings
+    preview_child: Forked[ProgramRun] | None = None
+    """The preview-like run, going on in a forked child since before ``run`` (the CLI only)."""
 
     @property
     def pack_dir(self) -> Path:
@@ -130,7 +134,13 @@ def _run(args: argparse.Namespace, project_dir: Path, out_dir: Path) -> _Plan | 
 
     try:
         stack_config = load_stack_config(project_dir, args.stack)
-        run = run_program(project_dir, args.stack, stack_config.config, stack_config.secret_keys)
+        child = _fork_preview(args, project_dir, stack_config)
+        try:
+            run = run_program(project_dir, args.stack, stack_config.config, stack_config.secret_keys)
+        except BaseException:
+            if child is not None:
+                child.cancel()
+            raise
     except (StackConfigError, SettingsError) as exc:
         # Nothing half-built is written; the previous plan (if any) stays as it was, to compare with.
         print(str(exc), file=sys.stderr)
@@ -140,7 +150,17 @@ def _run(args: argparse.Namespace, project_dir: Path, out_dir: Path) -> _Plan | 
     if _CLI:
         # What the run built lives until the process ends: out of the collector's way.
         gc.freeze()
-    return _Plan(args, project_dir, out_dir, stack_config, run, _settings(stack_config))
+    return _Plan(args, project_dir, out_dir, stack_config, run, _settings(stack_config), child)
+
+
+def _fork_preview(args: argparse.Namespace, project_dir: Path, stack_config: StackConfig) -> Forked[ProgramRun] | None:
+    """``make plan``'s own process starts the preview-like run in a forked child before the first
+    run (and before it connects to the pack), so the two program runs share the two cores
+    (planner/forked.py); in-process plans (tests) run it after the first, in the same process."""
+    if args.no_policies or args.skip_preview_check or not _CLI or not hasattr(os, "fork"):
+        return None
+    c = stack_config
+    return Forked(lambda: run_program(project_dir, args.stack, c.config, c.secret_keys, preview=True))
 
 
 def _write(plan: _Plan, scratch: Path) -> _Findings | None:
@@ -150,21 +170,28 @@ def _write(plan: _Plan, scratch: Path) -> _Findings | None:
     findings = _Findings()
     try:
         pack_config: dict[str, object] = {}
-        analysis = None
+        analysis = preview = None
+        checks_preview = not args.no_policies and not args.skip_preview_check
+        child = plan.preview_child
         if not args.no_policies:
             pack_config = json.loads((plan.project_dir / str(plan.pack_config_file)).read_text())
             analysis = start_analysis(plan.pack_dir, pack_config, run.registrations)
+            # Else the preview-like run goes on while the pack answers for the first, and the files
+            # are written while it answers for the preview (ordered so the pack is never idle).
+            if checks_preview and child is None:
+                preview = start_analysis(plan.pack_dir, pack_config, _preview_run(plan).registrations)
         findings.counts = write_plan(scratch, args.stack, run.registrations, run.outputs)
         (scratch / "settings.json").write_text(
             json.dumps(effective_settings(settings), indent=2, sort_keys=True) + "\n"
         )
         (scratch / "startup.json").write_text(json.dumps(startup_report(settings), indent=2, sort_keys=True) + "\n")
+        if child is not None:
+            preview_run = child.result() or _preview_run(plan)
+            preview = start_analysis(plan.pack_dir, pack_config, preview_run.registrations)
         if analysis is not None:
-            # The preview-like run goes on while the pack answers for the first.
-            preview = None if args.skip_preview_check else _preview_run(plan)
             findings.violations = analysis.result()
-            if preview is not None:
-                findings.unknown_at_preview = _unknown_at_preview(plan.pack_dir, pack_config, preview)
+        if preview is not None:
+            findings.unknown_at_preview = _unknown_at_preview(plan.pack_dir, pack_config, preview)
     except PolicyHostError as exc:
         print(f"The policy pack could not run: {exc}", file=sys.stderr)
         return None
@@ -222,11 +249,11 @@ def _preview_run(plan: _Plan) -> ProgramRun:
     return run_program(plan.project_dir, plan.args.stack, c.config, c.secret_keys, preview=True)
 
 
-def _unknown_at_preview(pack_dir: Path, pack_config: dict[str, object], preview: ProgramRun) -> list[Violation]:
+def _unknown_at_preview(pack_dir: Path, pack_config: dict[str, object], preview: Analysis) -> list[Violation]:
     """The mandatory policies the pack could not evaluate on the preview-like run (the pack is
     asked again only about resources whose inputs differ from the first run's)."""
     levels = policy_levels(pack_dir, pack_config)
-    skipped = analyze_all(pack_dir, pack_config, preview.registrations)
+    skipped = preview.result()
     found = {
         Violation(policy=v.policy, level="mandatory", urn=v.urn, message="")
         for v in skipped

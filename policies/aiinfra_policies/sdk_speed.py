@@ -1,18 +1,25 @@
-"""Convert each resource's properties once per Analyzer call, not once per policy.
+"""Read each resource's properties once per Analyzer call, not once per policy.
 
 pulumi-policy 1.21.0's analyzer (``pulumi_policy/policy.py``, ``_PolicyAnalyzerServicer.Analyze``
-and ``AnalyzeStack``) runs ``json_format.MessageToDict(request.properties)`` inside its loop over
-the policies: with ~95 policies, each resource's protobuf Struct is converted to a dict ~95 times
-(and, for every stack policy, every resource of the stack again). That conversion was most of
-the pack's time in a plan (the same Struct message object each time: upb hands back one
-object per field access).
+and ``AnalyzeStack``) does, inside its loop over the policies, for each resource::
 
-:func:`convert_properties_once` keeps the SDK's code path and gives ``MessageToDict`` a memo
-for the duration of one ``Analyze`` / ``AnalyzeStack`` call, keyed by the message object (held
-in the memo, so its id cannot be reused). The SDK serves calls from a thread pool, so the memo is per
-thread. The SDK's ``deserialize_properties`` still runs per
-policy and builds fresh dicts and lists from the shared converted dict (it never mutates its
-input), so no policy sees another's objects. Any other ``json_format`` use goes to the real module.
+    deserialized = deserialize_properties(json_format.MessageToDict(request.properties))
+    props = unknown_checking_proxy(deserialized)
+
+so with ~95 policies a resource's protobuf Struct is converted, deserialized and wrapped in the
+unknown-checking proxy (which walks the whole structure) ~95 times, and for every stack policy
+every resource of the stack again: almost all of the pack's time in a plan.
+
+:func:`convert_properties_once` keeps the SDK's code path and memoizes those three steps for
+the duration of one ``Analyze`` / ``AnalyzeStack`` call, each keyed by the object it is given
+(held in the memo, so an id cannot be reused): the same Struct message (upb hands back one
+object per field access) gives the same dict, that dict the same deserialized properties, and
+those the same proxy. Policies therefore share one read-only view of a resource, which is what
+the SDK means them to have: our policies never write to ``args.props`` (a test runs every policy
+over the planned stacks and checks that the properties are unchanged afterwards). Calls with
+extra arguments (remediation's secret-preserving deserialization) and every other
+``json_format`` use go to the SDK unchanged. The SDK serves calls from a thread pool, so the
+memo is per thread.
 """
 
 from __future__ import annotations
@@ -22,70 +29,86 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_PATCHED = "_aiinfra_converts_once"
+_local = threading.local()
 
 
-class _MemoJsonFormat:
+def _memo() -> dict[tuple[str, int], tuple[Any, Any]]:
+    memo: dict[tuple[str, int], tuple[Any, Any]] | None = getattr(_local, "memo", None)
+    if memo is None:
+        memo = _local.memo = {}
+    return memo
+
+
+class Memo:
+    """What was memoized; ``conversions`` counts real ``MessageToDict`` calls (tests read it)."""
+
+    def __init__(self) -> None:
+        self.conversions = 0
+
+    def once(self, kind: str, real: Callable[..., Any]) -> Callable[..., Any]:
+        """``real`` with one-argument calls memoized by their argument's identity."""
+
+        @functools.wraps(real)
+        def call(value: Any, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs:
+                return real(value, *args, **kwargs)
+            memo = _memo()
+            hit = memo.get((kind, id(value)))
+            if hit is not None and hit[0] is value:
+                return hit[1]
+            if kind == "convert":
+                self.conversions += 1
+            result = real(value)
+            memo[(kind, id(value))] = (value, result)
+            return result
+
+        return call
+
+
+class _JsonFormat:
     """Stands in for ``google.protobuf.json_format`` inside ``pulumi_policy.policy``."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Any, memo: Memo) -> None:
         self._real = real
-        self._local = threading.local()
-        self.conversions = 0
-        """How many messages were really converted (tests read it)."""
-
-    @property
-    def _memo(self) -> dict[int, tuple[Any, Any]]:
-        memo: dict[int, tuple[Any, Any]] | None = getattr(self._local, "memo", None)
-        if memo is None:
-            memo = self._local.memo = {}
-        return memo
-
-    def MessageToDict(self, message: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (protobuf's name)
-        if args or kwargs:
-            return self._real.MessageToDict(message, *args, **kwargs)
-        memo = self._memo
-        hit = memo.get(id(message))
-        if hit is not None and hit[0] is message:
-            return hit[1]
-        self.conversions += 1
-        converted = self._real.MessageToDict(message)
-        memo[id(message)] = (message, converted)
-        return converted
-
-    def clear(self) -> None:
-        self._memo.clear()
+        self.MessageToDict = memo.once("convert", real.MessageToDict)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
 
-def _scoped(method: Callable[..., Any], memo: _MemoJsonFormat) -> Callable[..., Any]:
+def _scoped(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        memo.clear()
+        _memo().clear()
         try:
             return method(self, *args, **kwargs)
         finally:
-            memo.clear()
+            _memo().clear()
 
     return call
 
 
-def convert_properties_once() -> _MemoJsonFormat | None:
+_INSTALLED: list[Memo] = []
+
+
+def convert_properties_once() -> Memo | None:
     """Install the memo into the SDK's analyzer (idempotent). Returns it, or None when the SDK
     no longer has the shape this was written for (then nothing is changed)."""
+    if _INSTALLED:
+        return _INSTALLED[0]
     from pulumi_policy import policy as sdk
 
     servicer = getattr(sdk, "_PolicyAnalyzerServicer", None)
-    current = getattr(sdk, "json_format", None)
-    if isinstance(current, _MemoJsonFormat):
-        return current
-    if servicer is None or current is None or not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack")):
+    names = ("json_format", "deserialize_properties", "unknown_checking_proxy")
+    if servicer is None or not all(hasattr(sdk, n) for n in names):
         return None
-    memo = _MemoJsonFormat(current)
-    sdk.json_format = memo
+    if not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack")):
+        return None
+    memo = Memo()
+    sdk.json_format = _JsonFormat(sdk.json_format, memo)  # type: ignore[assignment]
+    sdk.deserialize_properties = memo.once("deserialize", sdk.deserialize_properties)
+    sdk.unknown_checking_proxy = memo.once("proxy", sdk.unknown_checking_proxy)
     for name in ("Analyze", "AnalyzeStack"):
-        setattr(servicer, name, _scoped(getattr(servicer, name), memo))
-    setattr(servicer, _PATCHED, True)
+        setattr(servicer, name, _scoped(getattr(servicer, name)))
+    _INSTALLED.append(memo)
     return memo
