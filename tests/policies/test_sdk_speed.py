@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 from pulumi.runtime.proto import analyzer_pb2
-from pulumi_policy import EnforcementLevel
-from pulumi_policy import StackValidationPolicy
+from pulumi_policy import EnforcementLevel, StackValidationPolicy
 from pulumi_policy import deserialize as sdk_deserialize
 from pulumi_policy import policy as sdk
 from pulumi_policy import proxy as sdk_proxy
