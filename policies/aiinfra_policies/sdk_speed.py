@@ -105,7 +105,7 @@ def convert_properties_once() -> Memo | None:
     if not all(hasattr(servicer, m) for m in ("Analyze", "AnalyzeStack")):
         return None
     memo = Memo()
-    sdk.json_format = _JsonFormat(sdk.json_format, memo)  # type: ignore[assignment]
+    sdk.json_format = _JsonFormat(sdk.json_format, memo)
     sdk.deserialize_properties = memo.once("deserialize", sdk.deserialize_properties)
     sdk.unknown_checking_proxy = memo.once("proxy", sdk.unknown_checking_proxy)
     for name in ("Analyze", "AnalyzeStack"):
