@@ -46,6 +46,7 @@ WHOLE_MODULES = frozenset(
 )
 
 
+@pytest.hookimpl(optionalhook=True)  # make e2e runs with -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``make test``'s scheduler: loadscope with :data:`WHOLE_MODULES` as the only multi-test units.
 
