@@ -26,28 +26,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from components.core.charts import LOCKED, LOCKFILE_NAME, ImageStyle
+from components.core.charts import LOCKED, LOCKFILE_NAME, LockedImage
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
 
 
 @dataclass(frozen=True)
-class ChartImage:
-    name: str
-    """The key under ``addons.<chart>.imageDigests``."""
-    repository: str
-    """The chart's default repository (what the digest must be of)."""
-    path: tuple[str, ...]
-    """Where the chart's image block sits in its values."""
-    style: ImageStyle
-    """``digest``: a key taking ``sha256:<hex>``; ``sha``: a key taking the hex alone; ``tag``: the
-    chart renders ``repository:tag``; ``reference``: ``path`` is one value, the whole reference."""
-    default_tag: str | None = None
-    """The tag the chart runs when the stack sets none (its appVersion, or a values default)."""
-    key: str | None = None
-    """The key under ``path`` the digest goes to, when not the style's own name (``digest``,
-    ``sha``, ``tag``)."""
+class ChartImage(LockedImage):
+    """A lockfile image row with what only code can say: when it runs, where its digest goes."""
+
     runs: Callable[[Any], bool] | None = None
     """Whether a stack's settings run this image (None: whenever the chart is installed); prod
     requires digests only for the images that run."""

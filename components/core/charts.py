@@ -71,11 +71,19 @@ class LockedImage:
     """One image row of a chart's lockfile entry (``chart_images.ChartImage`` adds the logic)."""
 
     name: str
+    """The key under ``addons.<chart>.imageDigests``."""
     repository: str
+    """The chart's default repository (what the digest must be of)."""
     path: tuple[str, ...]
+    """Where the chart's image block sits in its values."""
     style: ImageStyle
+    """``digest``: a key taking ``sha256:<hex>``; ``sha``: a key taking the hex alone; ``tag``: the
+    chart renders ``repository:tag``; ``reference``: ``path`` is one value, the whole reference."""
     default_tag: str | None
+    """The tag the chart runs when the stack sets none (its appVersion, or a values default)."""
     key: str | None
+    """The key under ``path`` the digest goes to, when not the style's own name (``digest``,
+    ``sha``, ``tag``)."""
 
 
 @dataclass(frozen=True)
