@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pulumi
 
-from components.core.settings import PROJECT, SettingsError, stack_file_name
 from components.helm_addon import HelmAddOn, HelmAddOnArgs
 from components.monitoring_stack import MonitoringStack
-from components.specs.addons import HELM_ADDONS, ValuesInputs, digest_problems
+from components.specs.addons import HELM_ADDONS, ValuesInputs
 from stack.context import StackContext
 from stack.namespaces import Namespaces
 
@@ -17,10 +16,6 @@ from stack.namespaces import Namespaces
 def helm_addons_layer(ctx: StackContext, ns: Namespaces, monitoring: MonitoringStack | None) -> dict[str, HelmAddOn]:
     """The installed add-ons by namespace."""
     s = ctx.settings
-    missing = digest_problems(s)
-    if missing:
-        # Only the records know when a plain add-on the settings do not name runs (prod's digests).
-        raise SettingsError(stack_file_name(pulumi.get_stack()), [(f"{PROJECT}:{k}", m) for k, m in missing])
     inputs = ValuesInputs(
         settings=s, service_monitor=monitoring is not None, system_node_selector=ctx.system_node_selector
     )

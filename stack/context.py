@@ -14,7 +14,8 @@ import pulumi
 
 from components.core.labels import aws_tags, standard_labels
 from components.core.naming import k8s_name
-from components.core.settings import StackSettings
+from components.core.settings import PROJECT, SettingsError, StackSettings, stack_file_name
+from components.specs.addons import digest_problems
 from components.specs.scheduling import NVIDIA_RUNTIME_CLASS
 from stack.cluster import cluster_target
 from stack.target import ClusterTarget
@@ -80,7 +81,14 @@ class StackContext:
 def stack_context(
     settings: StackSettings, stack: str, secrets: Mapping[str, pulumi.Output[str]], cost: dict[str, Any]
 ) -> StackContext:
-    """The context, with the cluster target it creates (``stack/cluster.py``)."""
+    """The context, with the cluster target it creates (``stack/cluster.py``).
+
+    First, before any resource: prod's digests for a plain add-on the settings cannot judge (only
+    its record knows when it runs, ``components/specs/addons.digest_problems``), refused like any
+    settings problem, so a real ``pulumi up`` never stops half-way over them."""
+    missing = digest_problems(settings)
+    if missing:
+        raise SettingsError(stack_file_name(stack), [(f"{PROJECT}:{k}", m) for k, m in missing])
     cluster_name = k8s_name(settings.cluster.name, stack)
     target = cluster_target(settings, cluster_name, stack_tags(settings), cost)
     return StackContext(settings=settings, cluster_name=cluster_name, secrets=secrets, cost=cost, target=target)

@@ -134,6 +134,17 @@ except SettingsError as err:
     facts["unknown_image"] = str(err)
 prod = settings("prod", load_stack_config(root, "prod").config)
 facts["prod_missing"] = digest_problems(prod)
+# The program refuses it before it registers anything (a real `pulumi up` never stops half-way).
+import planner.engine as engine
+monitors = []
+real_start = engine.start_mocks
+engine.start_mocks = lambda *a, **k: monitors.append(real_start(*a, **k)) or monitors[-1]
+prod_stack = load_stack_config(root, "prod")
+try:
+    run_program(root, "prod", prod_stack.config, prod_stack.secret_keys)
+except SettingsError as err:
+    facts["prod_refused"] = str(err)
+facts["prod_registered"] = len(monitors[-1].registrations)
 print(json.dumps(facts))
 """
 
@@ -199,6 +210,8 @@ def test_a_new_plain_addon_is_its_lockfile_entry_and_its_record_module(tmp_path:
         in facts["unknown_image"]
     )
     assert [key for key, _ in facts["prod_missing"]] == ["addons.echo.imageDigests.echo"]
+    assert "ai-infra:addons.echo.imageDigests.echo: is required in prod" in facts["prod_refused"]
+    assert facts["prod_registered"] == 0
 
 
 def test_a_broken_lockfile_stops_the_program_with_a_message_not_a_traceback(tmp_path: Path) -> None:
