@@ -24,6 +24,7 @@ from planner.engine import ProgramRun, run_program, start_mocks
 from planner.gc_tuning import tune as tune_gc
 from planner.mocks import RecordingMonitor
 from planner.stack_config import project_name
+from tests.shared_runs import run_key, share_between_workers, shared
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CIDRS = {"cluster": {"eks": {"publicAccessCidrs": ["203.0.113.0/24"]}}}
@@ -62,6 +63,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
             return module if module in WHOLE_MODULES else nodeid
 
     return WholeModules(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    share_between_workers(config.option.basetemp, is_worker=hasattr(config, "workerinput"))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -146,8 +151,11 @@ def run_stack(stack: str, config: Mapping[str, Any] | None = None, secret_keys: 
 
 @cache
 def stack_run(stack: str) -> ProgramRun:
-    """One shared run of the stack file's own config per test session (do not mutate it)."""
-    return run_stack(stack)
+    """One shared run of the stack file's own config per test session (do not mutate it):
+    ``Pulumi.<stack>.yaml``'s, or for ``e2e`` tests/e2e/Pulumi.e2e.yaml's (:func:`e2e_stack_config`).
+    Both xdist workers read the same run (tests/shared_runs.py)."""
+    config, secret_keys = e2e_stack_config() if stack == "e2e" else (stack_file_config(stack), stack_secret_keys(stack))
+    return shared(run_key(stack, config, secret_keys), lambda: run_stack(stack, config, secret_keys))
 
 
 # -- policies -------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def plan(stack: str, out: Path, project_dir: Path = ROOT, *extra: str) -> Result
 
 def project_copy(tmp_path: Path) -> Path:
     """A project folder sharing the program, components and pack, for stack files of a test's own."""
-    for name in ("Pulumi.yaml", "__main__.py", "components", "stack", "policies"):
+    for name in PROGRAM:
         (tmp_path / name).symlink_to(ROOT / name)
     return tmp_path
 
@@ -69,19 +69,33 @@ def plan_subprocess(stack: str, out: Path, project_dir: Path = ROOT, *extra: str
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+PROGRAM = ("Pulumi.yaml", "__main__.py", "components", "stack", "policies")
+"""What :func:`project_copy` links: a copy with these runs the project's own program."""
+
+
 def _shared_run(project_dir: Path, stack: str, config: dict[str, str], secret_keys: list[str], **kw: bool) -> Any:
-    """The planner's program run, shared with the program tests when it is the same run (the stack
-    file's own config, not a preview): the test is about what the planner makes of it."""
-    if project_dir == ROOT and not kw.get("preview") and config == load_stack_config(ROOT, stack).config:
+    """The planner's program run, shared with the program tests when it is the same run (the
+    project's program, possibly through :func:`project_copy`, on the project's stack file's own
+    config, not a preview): the test is about what the planner makes of it."""
+    same_program = all((project_dir / name).resolve() == ROOT / name for name in PROGRAM)
+    own = load_stack_config(ROOT, stack) if (ROOT / f"Pulumi.{stack}.yaml").exists() else None
+    if same_program and not kw.get("preview") and own and (config, secret_keys) == (own.config, own.secret_keys):
         return stack_run(stack)
     return run_program(project_dir, stack, config, secret_keys, **kw)
+
+
+@contextlib.contextmanager
+def sharing_program_runs() -> Iterator[None]:
+    """In-process plans of a stack file's own config reuse ``stack_run`` (see :func:`_shared_run`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(planner_main, "run_program", _shared_run)
+        yield
 
 
 @pytest.fixture(scope="module")
 def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
     out = {}
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(planner_main, "run_program", _shared_run)
+    with sharing_program_runs():
         for stack in STACKS:
             target = tmp_path_factory.mktemp(stack) / stack
             # The preview-like second run is checked once (prod); it adds a program run per plan.

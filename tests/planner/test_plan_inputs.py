@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import ROOT
-from tests.planner.test_plan_cli import plan, plan_subprocess, project_copy
+from tests.planner.test_plan_cli import plan, plan_subprocess, project_copy, sharing_program_runs
 
 
 def test_invalid_config_exits_2_naming_every_key_and_keeps_the_previous_plan(tmp_path: Path) -> None:
@@ -114,14 +114,16 @@ def test_secrets_never_reach_plan_files(tmp_path: Path) -> None:
 def test_plan_diff_shows_what_changed_and_the_cost_delta(tmp_path: Path) -> None:
     project_copy(tmp_path)
     config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
-    (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
+    # Named dev with dev's config, the first plan is the shared dev run (test_plan_cli._shared_run).
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "out"
-    first = plan("d", out, tmp_path, "--no-policies")
+    with sharing_program_runs():
+        first = plan("dev", out, tmp_path, "--no-policies")
     assert first.returncode == 0 and "Since the previous plan" not in first.stdout
     assert not (out / "diff.txt").exists()
     config["ai-infra:nodePools"] = {"gpu": {"maxSize": 4, "gpuCap": 4}}
-    (tmp_path / "Pulumi.d.yaml").write_text(yaml.safe_dump({"config": config}))
-    second = plan("d", out, tmp_path, "--no-policies")
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    second = plan("dev", out, tmp_path, "--no-policies")
     assert second.returncode == 0, second.stderr
     # One more spot g6.2xlarge at max (0.9776 x 0.55); idle unchanged.
     assert "Since the previous plan: 0 added, " in second.stdout and "max +0.54 USD/h" in second.stdout
@@ -135,12 +137,13 @@ def test_a_cut_diff_lists_every_change_in_diff_txt(tmp_path: Path) -> None:
     has every URN with its fields; a tag on eks-cluster reads as a tag, not a cluster update."""
     project_copy(tmp_path)
     config = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
-    (tmp_path / "Pulumi.t.yaml").write_text(yaml.safe_dump({"config": config}))
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
     out = tmp_path / "out"
-    assert plan("t", out, tmp_path, "--no-policies").returncode == 0
+    with sharing_program_runs():
+        assert plan("dev", out, tmp_path, "--no-policies").returncode == 0
     config["ai-infra:team"] = "ml-research"
-    (tmp_path / "Pulumi.t.yaml").write_text(yaml.safe_dump({"config": config}))
-    second = plan("t", out, tmp_path, "--no-policies")
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    second = plan("dev", out, tmp_path, "--no-policies")
     assert second.returncode == 0, second.stderr
     changed = int(second.stdout.split("Since the previous plan: 0 added, ")[1].split(" changed")[0])
     assert changed > 15 and "(every change, with its fields: out/diff.txt)" in second.stdout

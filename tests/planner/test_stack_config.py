@@ -113,7 +113,7 @@ def test_object_types_need_a_recent_enough_cli(tmp_path: Path) -> None:
 def test_a_pulumi_config_left_in_the_shell_does_not_leak(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"ai-infra:colour": "blue", "ai-infra:team": "leak"}))
     monkeypatch.setenv("PULUMI_CONFIG_AI_INFRA_COLOUR", "blue")
-    run = run_stack("dev", stack_file_config("dev"))
+    run = run_stack("local", stack_file_config("local"))  # the smallest stack: the subject is the config
     labels = [r.inputs["metadata"]["labels"] for r in run.registrations if r.type == "kubernetes:core/v1:Namespace"]
     assert labels and all(lab["ai-infra.io/team"] == "ml-platform" for lab in labels)
 

@@ -13,7 +13,7 @@ import pytest
 from components.core.charts import ADDON_CHARTS
 from components.core.settings import SettingsError
 from planner.summary import preinstalled_lines
-from tests.conftest import e2e_stack_config, run_stack, settings_for, stack_file_config
+from tests.conftest import run_stack, settings_for, stack_file_config, stack_run
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 
@@ -43,7 +43,7 @@ def test_every_chart_can_be_preinstalled_and_then_none_is_installed() -> None:
 
 def test_the_e2e_stack_installs_no_chart() -> None:
     """The real engine cannot download charts: the e2e stack must preinstall every one it uses."""
-    run = run_stack("e2e", *e2e_stack_config())
+    run = stack_run("e2e")
     assert not [r for r in run.registrations if r.type == RELEASE]
 
 

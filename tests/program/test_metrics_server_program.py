@@ -66,7 +66,7 @@ def test_the_e2e_stack_installs_no_chart_even_with_a_cpu_autoscaled_fleet() -> N
     """The real-engine stack (tests/e2e) cannot fetch charts, and metrics-server's APIService would
     make kwok's API server dial a pod that never runs: every chart it could plan is preinstalled."""
     config, secret_keys = e2e_stack_config()
-    assert _charts(run_stack("e2e", config, secret_keys)) == {}
+    assert _charts(stack_run("e2e")) == {}
     autoscaled = {"qwen-small": {"cache": "ephemeral", "replicas": {"min": 1, "max": 2}}, "qwen-instruct": None}
     # qwen-instruct leaves the stack: the gateway's clients then call only the Ollama fleet.
     gateway = config["ai-infra:gateway"]
