@@ -32,7 +32,7 @@ COPIED = (
     "policies",
     "__main__.py",
     "Pulumi.yaml",
-    "Pulumi.dev.yaml",
+    "Pulumi.local.yaml",
     "Pulumi.prod.yaml",
 )
 
@@ -107,9 +107,10 @@ def settings(stack, config):
     raw, secrets, foreign = decode_config(config, frozenset(load_stack_config(root, stack).secret_keys))
     return parse_settings(raw, stack=stack, secret_keys=secrets, foreign_keys=foreign)
 
-dev = load_stack_config(root, "dev")
-config = dev.config | {"ai-infra:addons": json.dumps({"echo": {"imageDigests": {"echo": digest}}})}
-run = run_program(root, "dev", config, dev.secret_keys)
+# local: the smallest stack file (an existing cluster); the add-on's wiring is the same on every one.
+small = load_stack_config(root, "local")
+config = small.config | {"ai-infra:addons": json.dumps({"echo": {"imageDigests": {"echo": digest}}})}
+run = run_program(root, "local", config, small.secret_keys)
 meta = lambda r: r.inputs.get("metadata") or {}
 facts["namespaces"] = [meta(r).get("name") for r in run.registrations if r.type == "kubernetes:core/v1:Namespace"]
 facts["policies"] = sorted(
@@ -126,10 +127,10 @@ args = ResourceValidationArgs(release.type, release.inputs, release.urn, release
 policy.validate(args, lambda message, urn=None: found.append(message))
 facts["violations"] = found
 
-preinstalled = settings("dev", dev.config | {"ai-infra:addons": '{"echo": {"install": false}}'}).preinstalled
+preinstalled = settings("local", small.config | {"ai-infra:addons": '{"echo": {"install": false}}'}).preinstalled
 facts["preinstalled"] = sorted(preinstalled)
 try:
-    settings("dev", dev.config | {"ai-infra:addons": json.dumps({"echo": {"imageDigests": {"nope": digest}}})})
+    settings("local", small.config | {"ai-infra:addons": json.dumps({"echo": {"imageDigests": {"nope": digest}}})})
 except SettingsError as err:
     facts["unknown_image"] = str(err)
 prod = settings("prod", load_stack_config(root, "prod").config)
