@@ -7,20 +7,23 @@ program's ``pulumi.export`` calls. Only the engine is replaced.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import runpy
 import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
 from pulumi.runtime import settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from planner.mocks import SECRET_SIG, RecordingMocks, RecordingMonitor, Registration
 from planner.stack_config import project_name
@@ -66,6 +69,56 @@ def drop_source_positions() -> None:
         runtime_resource._get_stack_trace = _no_stack_trace
 
 
+T = TypeVar("T")
+_SDK_MOCKS_SYNC_AWAIT = runtime_mocks._sync_await
+"""``pulumi.runtime.mocks``' own ``_sync_await``, as imported (before :func:`run_rpcs_inline`)."""
+
+
+class InlineExecutor(ThreadPoolExecutor):
+    """The mock engine's RPCs run at once, on the event loop's own thread.
+
+    The SDK sends each RPC through the loop's default executor (``run_in_executor(None, …)`` in
+    pulumi 3.272.0's ``runtime/resource.py``, ``invoke.py``, ``stack.py``, ``settings.py``): a
+    worker thread per call, so a real engine's gRPC round trip does not block the program. The
+    mock monitor answers in microseconds, so the hand-off to a thread and back (a loop per
+    worker thread, a wake-up per result) cost ~15% of a program run. What the program registers
+    is the same set in the same state; only the order in which concurrent registrations reach the
+    monitor differs, which no plan file depends on (plans sort by URN)."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # the caller's await re-raises it, as a worker thread's would
+            done.set_exception(exc)
+        return done
+
+
+def _run_now(awaitable: Awaitable[T]) -> T:
+    """``pulumi.runtime.mocks``' ``_sync_await`` for an RPC answered on the loop's own thread.
+
+    The SDK's ``MockMonitor`` serializes its answer with ``_sync_await(serialize_properties(…))``;
+    on a worker thread that runs a loop of the thread's own, but on the loop's thread it would
+    pump the running loop from inside one of its callbacks, ever deeper. The answer is plain
+    values (the mocks' state), so the coroutine finishes without waiting on anything: run it to
+    its end here. On a thread without a running loop (a plain executor) the SDK's own applies."""
+    if asyncio._get_running_loop() is None or not asyncio.iscoroutine(awaitable):
+        return _SDK_MOCKS_SYNC_AWAIT(awaitable)
+    coroutine: Coroutine[Any, Any, T] = awaitable
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("a mock engine answer waited on an unresolved value (planner/engine.py: _run_now)")
+
+
+def run_rpcs_inline() -> None:
+    """The mock engine answers each RPC on the loop's thread (:class:`InlineExecutor`)."""
+    runtime_mocks._sync_await = _run_now  # type: ignore[attr-defined]
+    _ensure_event_loop().set_default_executor(InlineExecutor(max_workers=1))
+
+
 def start_mocks(
     project: str, stack: str, config: dict[str, str], secret_keys: list[str], *, preview: bool = False
 ) -> RecordingMonitor:
@@ -77,6 +130,7 @@ def start_mocks(
     for name in [n for n in os.environ if n.startswith("PULUMI_CONFIG")]:
         del os.environ[name]
     drop_source_positions()
+    run_rpcs_inline()
     mocks = RecordingMocks(preview=preview)
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger("ai-infra.plan")
