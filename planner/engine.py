@@ -108,14 +108,14 @@ def _run_now(awaitable: Awaitable[T]) -> T:
     try:
         coroutine.send(None)
     except StopIteration as finished:
-        return finished.value  # type: ignore[no-any-return]
+        return finished.value
     coroutine.close()
     raise RuntimeError("a mock engine answer waited on an unresolved value (planner/engine.py: _run_now)")
 
 
 def run_rpcs_inline() -> None:
     """The mock engine answers each RPC on the loop's thread (:class:`InlineExecutor`)."""
-    runtime_mocks._sync_await = _run_now  # type: ignore[attr-defined]
+    runtime_mocks._sync_await = _run_now
     _ensure_event_loop().set_default_executor(InlineExecutor(max_workers=1))
 
 

@@ -1,17 +1,25 @@
-"""``planner.engine.drop_source_positions``: under the mock engine a registration carries no stack
-trace, so the SDK does not walk the Python stack per resource; outside mocks nothing changes."""
+"""The mock engine's two shortcuts (planner/engine.py), each shown on and off: a registration
+carries no stack trace (``drop_source_positions``: the SDK does not walk the Python stack per
+resource), and RPCs are answered on the event loop's thread (``run_rpcs_inline``: no worker thread
+per call). Outside mocks nothing changes."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pulumi
 import pulumi_random as random
 import pytest
+from pulumi.runtime import mocks as runtime_mocks
 from pulumi.runtime import resource as runtime_resource
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from planner import engine as planner_engine
 from planner.engine import _no_stack_trace
@@ -71,6 +79,76 @@ def test_importing_the_planner_alone_leaves_the_sdk_as_it_is() -> None:
         "import planner.engine, planner.__main__\n"
         "from pulumi.runtime import resource as r\n"
         "assert r._get_stack_trace is not planner.engine._no_stack_trace\n"
+        "from pulumi.runtime import mocks as m\n"
+        "assert m._sync_await is not planner.engine._run_now\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# -- RPCs answered on the loop's thread (planner.engine.InlineExecutor) ---------------------------
+
+SDK_MOCKS_SYNC_AWAIT = runtime_mocks._sync_await
+
+
+def test_the_sdk_still_sends_rpcs_through_the_default_executor() -> None:
+    # pulumi 3.272.0: the registration RPC goes to the loop's default executor, and the mock
+    # monitor serializes its answer through the module global the mock engine replaces.
+    assert "run_in_executor(\n                None, wrap_with_context(do_rpc_call)" in inspect.getsource(
+        runtime_resource.register_resource
+    )
+    for method in (MockMonitor.RegisterResource, MockMonitor.Invoke, MockMonitor.ReadResource):
+        assert "_sync_await(rpc.serialize_properties(" in inspect.getsource(method), method.__name__
+
+
+def _threads_registering(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    names: set[str] = set()
+    register = RecordingMonitor.RegisterResource
+
+    def keep(self: RecordingMonitor, request: Any) -> Any:
+        names.add(threading.current_thread().name)
+        return register(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "RegisterResource", keep)
+    build_under_mocks(lambda: random.RandomPet("pet"))
+    return names
+
+
+def test_under_mocks_registrations_are_answered_on_the_loops_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _threads_registering(monkeypatch) == {threading.current_thread().name}
+    assert runtime_mocks._sync_await is planner_engine._run_now
+
+
+def test_without_it_each_registration_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    def sdk_default() -> None:
+        runtime_mocks._sync_await = SDK_MOCKS_SYNC_AWAIT
+        _ensure_event_loop().set_default_executor(ThreadPoolExecutor())
+
+    # (the next start_mocks installs the shortcut again; monkeypatch restores the module global)
+    monkeypatch.setattr(planner_engine, "run_rpcs_inline", sdk_default)
+    monkeypatch.setattr(runtime_mocks, "_sync_await", SDK_MOCKS_SYNC_AWAIT)
+    names = _threads_registering(monkeypatch)
+    assert names and threading.current_thread().name not in names
+
+
+def test_an_answer_that_would_wait_is_an_error_not_a_deadlock() -> None:
+    async def waits() -> None:
+        await asyncio.get_running_loop().create_future()  # never resolved
+
+    async def on_the_loop() -> str:
+        with pytest.raises(RuntimeError, match="waited on an unresolved value"):
+            planner_engine._run_now(waits())
+        return planner_engine._run_now(_plain())
+
+    async def _plain() -> str:
+        return "answered"
+
+    assert asyncio.new_event_loop().run_until_complete(on_the_loop()) == "answered"
+
+
+def test_off_the_loop_the_sdks_own_sync_await_applies() -> None:
+    async def plain() -> int:
+        return 7
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(planner_engine._run_now, plain()).result() == 7
