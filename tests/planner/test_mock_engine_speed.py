@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import astuple
 from typing import Any
 
 import pulumi
@@ -24,7 +25,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop
 from planner import engine as planner_engine
 from planner.engine import _no_stack_trace
 from planner.mocks import RecordingMonitor
-from tests.conftest import ROOT, build_under_mocks
+from tests.conftest import ROOT, build_under_mocks, run_stack
 
 # The SDK's own function, as imported (before any mock engine replaced it in this process).
 SDK_STACK_TRACE = runtime_resource._get_stack_trace
@@ -119,16 +120,29 @@ def test_under_mocks_registrations_are_answered_on_the_loops_thread(monkeypatch:
     assert runtime_mocks._sync_await is planner_engine._run_now
 
 
-def test_without_it_each_registration_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    def sdk_default() -> None:
-        runtime_mocks._sync_await = SDK_MOCKS_SYNC_AWAIT
-        _ensure_event_loop().set_default_executor(ThreadPoolExecutor())
+def _sdk_default() -> None:
+    """What ``run_rpcs_inline`` replaces: the SDK's own answer path and a thread pool."""
+    runtime_mocks._sync_await = SDK_MOCKS_SYNC_AWAIT
+    _ensure_event_loop().set_default_executor(ThreadPoolExecutor())
 
+
+def test_without_it_each_registration_goes_to_a_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     # (the next start_mocks installs the shortcut again; monkeypatch restores the module global)
-    monkeypatch.setattr(planner_engine, "run_rpcs_inline", sdk_default)
+    monkeypatch.setattr(planner_engine, "run_rpcs_inline", _sdk_default)
     monkeypatch.setattr(runtime_mocks, "_sync_await", SDK_MOCKS_SYNC_AWAIT)
     names = _threads_registering(monkeypatch)
     assert names and threading.current_thread().name not in names
+
+
+def test_both_ways_register_the_same_resources_in_the_same_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    def registered() -> list[tuple[str, ...]]:
+        run = run_stack("local")  # the smallest stack file
+        return sorted(tuple(map(repr, astuple(r))) for r in run.registrations)
+
+    inline = registered()
+    monkeypatch.setattr(planner_engine, "run_rpcs_inline", _sdk_default)
+    monkeypatch.setattr(runtime_mocks, "_sync_await", SDK_MOCKS_SYNC_AWAIT)
+    assert registered() == inline and inline
 
 
 def test_an_answer_that_would_wait_is_an_error_not_a_deadlock() -> None:
